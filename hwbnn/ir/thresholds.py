@@ -1,0 +1,71 @@
+"""Exact integer thresholds from a channel function evaluated at every attainable value.
+
+A hidden channel computes ``out = sign(f_c(v))`` of its integer accumulator variable ``v`` (the
+popcount for XNOR layers, the signed sum for integer-input layers), where ``f_c`` is whatever
+float affine chain (scale, bias, BatchNorm) the exported model applies. Rather than solving
+``f_c(v) >= 0`` algebraically (and rounding), the search evaluates the model's own ops at every
+attainable ``v`` in ``[low, high]`` and reads the answer off:
+
+- non-decreasing output (-1 ... -1, +1 ... +1): ``T_c`` = first ``v`` giving +1
+  (``high + 1`` if none), and ``out = v >= T_c``;
+- non-increasing output: the channel's weight row is negated, which maps ``v`` to
+  ``v' = low + high - v``; then ``out = v' >= low + high - v_last`` with ``v_last`` the last
+  ``v`` giving +1;
+- anything else is not a threshold function and is an error naming the channel.
+
+Constant channels are non-decreasing with ``T = low`` (always +1) or ``T = high + 1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from hwbnn.errors import ModelError
+
+ChannelFunction = Callable[[np.ndarray], np.ndarray]
+"""Maps integer values ``v`` (shape (m,)) to the channels' outputs (shape (m, C)), True = +1."""
+
+
+def search_thresholds(
+    evaluate: ChannelFunction,
+    low: int,
+    high: int,
+    channels: int,
+    layer: str,
+    chunk: int = 4096,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(thresholds, negate)`` for every channel; see the module docstring."""
+    if high < low:
+        raise ValueError(f"{layer}: empty value range [{low}, {high}]")
+    increasing = np.ones(channels, dtype=bool)
+    decreasing = np.ones(channels, dtype=bool)
+    first_true = np.full(channels, high + 1, dtype=np.int64)
+    last_true = np.full(channels, low - 1, dtype=np.int64)
+    previous: np.ndarray | None = None
+    for start in range(low, high + 1, chunk):
+        values = np.arange(start, min(start + chunk, high + 1), dtype=np.int64)
+        out = np.asarray(evaluate(values), dtype=bool)
+        if out.shape != (len(values), channels):
+            raise ValueError(f"{layer}: channel function returned shape {out.shape}")
+        seq = out if previous is None else np.vstack([previous[None, :], out])
+        step = np.diff(seq.astype(np.int8), axis=0)
+        increasing &= np.all(step >= 0, axis=0)
+        decreasing &= np.all(step <= 0, axis=0)
+        any_true = out.any(axis=0)
+        fresh = any_true & (first_true > high)
+        first_true[fresh] = values[np.argmax(out[:, fresh], axis=0)]
+        last_rows = len(values) - 1 - np.argmax(out[::-1, any_true], axis=0)
+        last_true[any_true] = values[last_rows]
+        previous = out[-1]
+    bad = ~(increasing | decreasing)
+    if bad.any():
+        c = int(np.flatnonzero(bad)[0])
+        raise ModelError(
+            f"{layer}: channel {c} is not a monotone function of its accumulator (its affine "
+            f"chain changes sign more than once), so it cannot become a threshold"
+        )
+    negate = ~increasing
+    thresholds = np.where(negate, low + high - last_true, first_true)
+    return thresholds.astype(np.int64), negate

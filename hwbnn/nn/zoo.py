@@ -1,0 +1,43 @@
+"""The model zoo: named binary network shapes."""
+
+from __future__ import annotations
+
+from hwbnn.errors import ConfigError
+from hwbnn.nn.mlp import BinaryMLP, MLPConfig
+
+# hidden widths of the named MLPs (FINN's TFC/SFC/LFC: 3 x 64 / 256 / 1024)
+MLP_SHAPES: dict[str, tuple[int, ...]] = {
+    "digits-mlp": (128, 128),
+    "tfc": (64, 64, 64),
+    "sfc": (256, 256, 256),
+    "lfc": (1024, 1024, 1024),
+}
+
+
+def build_model(config: MLPConfig) -> BinaryMLP:
+    return BinaryMLP(config)
+
+
+def mlp_config(
+    name: str,
+    input_shape: tuple[int, ...],
+    classes: int,
+    levels: int,
+    input_bits: int,
+    input_mode: str = "binary",
+    hidden: tuple[int, ...] | None = None,
+) -> MLPConfig:
+    """Config of the zoo model ``name`` for a dataset's shape; ``hidden`` overrides the widths."""
+    if name not in MLP_SHAPES:
+        raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MLP_SHAPES)}")
+    try:
+        return MLPConfig(
+            input_shape=tuple(input_shape),
+            hidden=tuple(hidden) if hidden else MLP_SHAPES[name],
+            classes=classes,
+            input_mode=input_mode,
+            levels=levels,
+            input_bits=input_bits,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"model {name!r}: {exc}") from None

@@ -1,0 +1,141 @@
+"""Bit-exact NumPy execution of a :class:`~hwbnn.ir.types.Network`, batched.
+
+Bipolar vectors are packed LSB-first into little-endian uint64 words (element i at bit i % 64 of
+word i // 64, padding bits 0). For an XNOR layer ``popcount_c = MW - popcount(x XOR w_c)``
+(padding bits agree, so they never count as mismatches). Integer-input layers multiply the codes
+by the +-1 weight matrix in float64, which is exact below 2**53.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hwbnn.errors import DataError
+from hwbnn.ir.types import InputFormat, InputThreshold, MatrixVector, Network
+
+_CHUNK_BYTES = 32 * 1024 * 1024
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """(B, n) bool -> (B, ceil(n/64)) uint64, element i at bit i (LSB first)."""
+    b, n = bits.shape
+    words = (n + 63) // 64
+    packed = np.packbits(bits, axis=1, bitorder="little")
+    padded = np.zeros((b, words * 8), dtype=np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    return padded.view("<u8")
+
+
+def to_codes(fmt: InputFormat, x: np.ndarray, rounding: bool = False) -> np.ndarray:
+    """Float inputs in the ONNX model's own format -> (B, n) integer codes.
+
+    Each value must equal one of ``fmt.values`` exactly, unless ``rounding`` is asked for (then
+    the nearest code is taken). Anything else is an error naming the first offending value.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.shape[1:] != fmt.shape:
+        raise DataError(f"input shape {x.shape[1:]} does not match the model's {fmt.shape}")
+    flat = x.reshape(len(x), -1)
+    values = fmt.values
+    idx = np.clip(np.searchsorted(values, flat), 1, len(values) - 1)
+    lower, upper = values[idx - 1], values[idx]
+    codes = np.where(np.abs(flat - lower) <= np.abs(upper - flat), idx - 1, idx).astype(np.int64)
+    if not rounding:
+        bad = np.flatnonzero(values[codes] != flat)
+        if bad.size:
+            frame, element = divmod(int(bad[0]), flat.shape[1])
+            raise DataError(
+                f"input frame {frame} element {element}: value {flat.flat[bad[0]]!r} is not one "
+                f"of the model's {len(values)} input codes (in [{values[0]}, {values[-1]}]); "
+                f"pass rounding to take the nearest code"
+            )
+    return codes
+
+
+@dataclass
+class ReferenceResult:
+    """Integer accumulators of the output layer, labels, and (optionally) every layer's output."""
+
+    accumulators: np.ndarray
+    labels: np.ndarray
+    layer_outputs: list[np.ndarray] = field(default_factory=list)
+
+
+class _PackedLayer:
+    def __init__(self, layer: MatrixVector) -> None:
+        self.layer = layer
+        if layer.binary_input:
+            self.words = pack_bits(layer.weights)  # (MH, W)
+        else:
+            self.signed = np.where(layer.weights, 1.0, -1.0).T.copy()  # (MW, MH) float64
+
+    def accumulate(self, x: np.ndarray) -> np.ndarray:
+        """Signed accumulators (B, MH): 2*popcount - MW, or the integer sum."""
+        layer = self.layer
+        if not layer.binary_input:
+            return np.rint(x.astype(np.float64) @ self.signed).astype(np.int64)
+        mh, words = self.words.shape
+        rows = max(1, _CHUNK_BYTES // (8 * mh * words))
+        mismatches = np.empty((len(x), mh), dtype=np.int64)
+        for start in range(0, len(x), rows):
+            part = x[start : start + rows, None, :] ^ self.words[None, :, :]
+            mismatches[start : start + rows] = np.bitwise_count(part).sum(axis=2, dtype=np.int64)
+        return layer.mw - 2 * mismatches
+
+    def compare(self, acc: np.ndarray) -> np.ndarray:
+        """Hidden-layer output bits: popcount (or acc) >= T."""
+        layer = self.layer
+        assert layer.thresholds is not None
+        value = (acc + layer.mw) // 2 if layer.binary_input else acc
+        return value >= layer.thresholds[None, :]
+
+
+class Reference:
+    """A network prepared for repeated execution (weights packed once)."""
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        self._stages = [
+            _PackedLayer(layer) if isinstance(layer, MatrixVector) else layer
+            for layer in net.layers
+        ]
+
+    def run_codes(self, codes: np.ndarray, keep_layers: bool = False) -> ReferenceResult:
+        """Execute on (B, n) integer input codes."""
+        codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
+        if codes.shape[1] != self.net.input.elements:
+            raise DataError(
+                f"expected {self.net.input.elements} input codes per frame, got {codes.shape[1]}"
+            )
+        if codes.size and (codes.min() < 0 or codes.max() >= self.net.input.levels):
+            raise DataError(f"input codes outside [0, {self.net.input.levels - 1}]")
+        outputs: list[np.ndarray] = []
+        x: np.ndarray = codes
+        acc = codes
+        for stage in self._stages:
+            if isinstance(stage, InputThreshold):
+                bits = x >= stage.thresholds[None, :]
+                outputs.append(bits) if keep_layers else None
+                x = pack_bits(bits)
+                continue
+            acc = stage.accumulate(x)
+            if stage.layer.is_output:
+                outputs.append(acc) if keep_layers else None
+                break
+            bits = stage.compare(acc)
+            outputs.append(bits) if keep_layers else None
+            x = pack_bits(bits)
+        out = self.net.output_layer
+        assert out.out_scale is not None and out.out_bias is not None
+        logits = acc * out.out_scale[None, :] + out.out_bias[None, :]
+        return ReferenceResult(acc, np.argmax(logits, axis=1), outputs)
+
+    def run(self, x: np.ndarray, rounding: bool = False) -> ReferenceResult:
+        """Execute on float inputs in the ONNX model's format (see :func:`to_codes`)."""
+        return self.run_codes(to_codes(self.net.input, x, rounding))
+
+
+def run_reference(net: Network, x: np.ndarray, rounding: bool = False) -> ReferenceResult:
+    return Reference(net).run(x, rounding)

@@ -1,0 +1,140 @@
+"""The trainer: Adam on cross-entropy with clipped latent weights (Courbariaux et al. 2016).
+
+After every optimizer step the latent float weights of binary layers are clipped to [-1, 1], so
+the clipped straight-through estimator keeps passing gradient to them. The learning rate follows
+a cosine schedule from ``lr`` to ``lr / 100``. Training is deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from brevitas.nn import QuantLinear
+from torch import nn
+from tqdm import tqdm
+
+from hwbnn.data import Dataset
+from hwbnn.nn import BinaryMLP, MLPConfig, build_model
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30
+    seed: int = 0
+    batch_size: int = 64
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    model: BinaryMLP
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.history[-1]["test_accuracy"] if self.history else float("nan")
+
+
+def predict(model: nn.Module, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Logits of ``model`` (in eval mode) for float images ``x``."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            out.append(model(torch.from_numpy(x[start : start + batch_size])).numpy())
+    return np.concatenate(out)
+
+
+def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(predict(model, x).argmax(axis=1) == y))
+
+
+def _clip_binary_weights(model: nn.Module) -> None:
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, QuantLinear):
+                module.weight.clamp_(-1.0, 1.0)
+
+
+def train(config: MLPConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
+    """Train a fresh model of ``config`` on ``data``; returns the model and per-epoch metrics."""
+    if cfg.epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {cfg.epochs}")
+    torch.manual_seed(cfg.seed)
+    x_train, y_train = data.require_train()
+    model = build_model(config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = (len(x_train) + cfg.batch_size - 1) // cfg.batch_size
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.lr / 100
+    )
+    xt = torch.from_numpy(x_train)
+    yt = torch.from_numpy(y_train)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    loss_fn = nn.CrossEntropyLoss()
+    result = TrainResult(model)
+    bar = tqdm(range(cfg.epochs), desc="train", unit="epoch", disable=not cfg.progress)
+    for epoch in bar:
+        model.train()
+        order = torch.randperm(len(xt), generator=generator)
+        total_loss, correct = 0.0, 0
+        for start in range(0, len(order), cfg.batch_size):
+            idx = order[start : start + cfg.batch_size]
+            if len(idx) < 2:  # BatchNorm needs two samples
+                continue
+            logits = model(xt[idx])
+            loss = loss_fn(logits, yt[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            _clip_binary_weights(model)
+            total_loss += loss.item() * len(idx)
+            correct += int((logits.argmax(1) == yt[idx]).sum())
+        metrics = {
+            "epoch": epoch + 1,
+            "train_loss": total_loss / len(order),
+            "train_accuracy": correct / len(order),
+            "test_accuracy": accuracy(model, data.x_test, data.y_test),
+        }
+        result.history.append(metrics)
+        bar.set_postfix(loss=f"{metrics['train_loss']:.3f}", test=f"{metrics['test_accuracy']:.3f}")
+    model.eval()
+    return result
+
+
+def write_metrics(out: Path, result: TrainResult, extra: dict[str, Any]) -> Path:
+    """DIR/metrics.json: per-epoch history plus the final test_accuracy."""
+    path = out / "metrics.json"
+    payload = {"test_accuracy": result.test_accuracy, "epochs": result.history, **extra}
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def plot_learning_curve(out: Path, result: TrainResult) -> Path:
+    """DIR/learning_curve.png: training loss and train/test accuracy per epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [m["epoch"] for m in result.history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax_loss.plot(epochs, [m["train_loss"] for m in result.history])
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="loss")
+    ax_acc.plot(epochs, [m["train_accuracy"] for m in result.history], label="train")
+    ax_acc.plot(epochs, [m["test_accuracy"] for m in result.history], label="test")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1))
+    ax_acc.legend()
+    fig.tight_layout()
+    path = out / "learning_curve.png"
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
