@@ -19,6 +19,8 @@ from hwbnn.errors import ModelError
 
 AFFINE_OPS = frozenset({"Mul", "Add", "Sub", "Div", "BatchNormalization"})
 LAYOUT_OPS = frozenset({"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity"})
+# ops of static shape arithmetic, folded to constants before lowering (FoldShapeOps)
+SHAPE_OPS = frozenset({"Shape", "Gather", "Concat", "Constant", "Cast", "Slice"})
 SUPPORTED_OPS = AFFINE_OPS | LAYOUT_OPS | {"MatMul", "Gemm", "BipolarQuant", "Quant"}
 
 

@@ -31,7 +31,6 @@ import numpy as np
 from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.fold_constants import FoldConstants
-from qonnx.transformation.gemm_to_matmul import GemmToMatMul
 from qonnx.transformation.infer_shapes import InferShapes
 
 from hwbnn.data import code_values
@@ -41,12 +40,14 @@ from hwbnn.ir.graph import (
     AFFINE_OPS,
     LAYOUT_OPS,
     SUPPORTED_OPS,
+    SHAPE_OPS,
     constant_value,
     data_chain,
     is_binary_quant,
     node_label,
     run_piece,
 )
+from hwbnn.ir.passes import ConvertGemmToMatMul, FoldShapeOps
 from hwbnn.ir.thresholds import search_thresholds
 from hwbnn.ir.types import InputFormat, InputThreshold, MatrixVector, Network
 
@@ -63,17 +64,21 @@ class InputSpec:
 
 
 def prepare(model: ModelWrapper) -> ModelWrapper:
-    """qonnx clean-up plus Gemm -> MatMul, shapes and constant folding."""
+    """qonnx clean-up, then shape folding, Gemm -> MatMul, shapes and constant folding."""
     model = clean_qonnx(model)
     for node in model.graph.node:
-        if node.op_type not in SUPPORTED_OPS:
+        if node.op_type not in SUPPORTED_OPS | SHAPE_OPS:
             raise ModelError(
                 f"{node_label(node)}: unsupported op; hwbnn lowers MatMul/Gemm, "
                 f"BatchNormalization, Mul/Add/Sub/Div, Flatten/Reshape, BipolarQuant and Quant"
             )
     try:
-        model = model.transform(GemmToMatMul()).transform(InferShapes())
+        model = model.transform(FoldShapeOps())
+        model = model.transform(FoldConstants(exclude_op_types=["Quant", "BipolarQuant"]))
+        model = model.transform(ConvertGemmToMatMul()).transform(InferShapes())
         return model.transform(FoldConstants(exclude_op_types=["Quant", "BipolarQuant"]))
+    except ModelError:
+        raise
     except Exception as exc:
         raise ModelError(f"graph normalisation failed: {type(exc).__name__}: {exc}") from None
 
