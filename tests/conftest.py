@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-
 
 @dataclass(frozen=True)
 class TrainedDigits:
@@ -23,7 +21,13 @@ def _train_and_export(out: Path, input_mode: str, epochs: int) -> TrainedDigits:
     from hwbnn.train import TrainConfig
 
     info = train_to_dir(
-        out, "digits-mlp", "digits", None, input_mode, None, TrainConfig(epochs=epochs, progress=False)
+        out,
+        "digits-mlp",
+        "digits",
+        None,
+        input_mode,
+        None,
+        TrainConfig(epochs=epochs, progress=False),
     )
     export_checkpoint(out / "model.pt", out / "model.onnx", None)
     return TrainedDigits(out, out / "model.pt", out / "model.onnx", info["test_accuracy"])

@@ -39,8 +39,8 @@ from hwbnn.export.qonnx_export import INPUT_LEVELS_KEY, clean_qonnx
 from hwbnn.ir.graph import (
     AFFINE_OPS,
     LAYOUT_OPS,
-    SUPPORTED_OPS,
     SHAPE_OPS,
+    SUPPORTED_OPS,
     constant_value,
     data_chain,
     is_binary_quant,
@@ -138,9 +138,9 @@ class _Lowering:
         self.pos = 0
 
     # -- walking -------------------------------------------------------------------------
-    def _take_until(self, stop: set[str] | None, allow_end: bool) -> list[NodeProto]:
+    def _take_until(self, allow_end: bool) -> list[NodeProto]:
         """Consume affine/layout nodes until a MatMul or a quantizer (or the end)."""
-        taken = []
+        taken: list[NodeProto] = []
         while self.pos < len(self.chain):
             node = self.chain[self.pos]
             if node.op_type in ("MatMul", "BipolarQuant", "Quant"):
@@ -207,7 +207,7 @@ class _Lowering:
     # -- the lowering ----------------------------------------------------------------------
     def run(self) -> Network:
         layers: list[InputThreshold | MatrixVector] = []
-        pre = self._take_until(None, allow_end=False)
+        pre = self._take_until(allow_end=False)
         first = self._next()
         assert first is not None
         column_negate: np.ndarray | None = None
@@ -239,7 +239,13 @@ class _Lowering:
             if in_bits == 1:
                 raise ModelError(f"{node_label(first)}: a 2-level integer input is not supported")
         while True:
-            self._take_until(None, allow_end=False)  # layout ops before the MatMul
+            between = self._take_until(allow_end=False)
+            scaling = [n for n in between if n.op_type not in LAYOUT_OPS]
+            if scaling:
+                raise ModelError(
+                    f"{node_label(scaling[0])}: elementwise op between an activation quantizer "
+                    f"and a MatMul is not supported; move it after the MatMul"
+                )
             matmul = self._next()
             if matmul is None or matmul.op_type != "MatMul":
                 what = "the end of the graph" if matmul is None else node_label(matmul)
@@ -257,7 +263,7 @@ class _Lowering:
             else:
                 bound = mw * (in_levels - 1)
                 low, high, popcount = -bound, bound, False
-            tail = self._take_until(None, allow_end=True)
+            tail = self._take_until(allow_end=True)
             end = self._next()
             source = matmul.output[0]
             if end is None:

@@ -48,7 +48,7 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
     }
     json_path, npz_path = directory / "ir.json", directory / "ir.npz"
     json_path.write_text(json.dumps(doc, indent=2) + "\n")
-    np.savez(npz_path, **arrays)
+    np.savez(npz_path, **arrays)  # type: ignore[arg-type]
     return json_path, npz_path
 
 

@@ -61,9 +61,7 @@ class _Builder:
         if enc.quant == "bipolar":
             return self.node("BipolarQuant", [x, self.const(scale)], domain=enc.domain)
         ins = [x, self.const(scale), self.const(0.0), self.const(1.0)]
-        return self.node(
-            "Quant", ins, domain=enc.domain, signed=1, narrow=1, rounding_mode="ROUND"
-        )
+        return self.node("Quant", ins, domain=enc.domain, signed=1, narrow=1, rounding_mode="ROUND")
 
     def elementwise(self, x: str, op: tuple) -> str:
         kind = op[0]
@@ -102,7 +100,7 @@ class _Builder:
 def build_mlp(
     layers: list[DenseSpec], input_shape: tuple[int, ...], enc: Encoding | None = None
 ) -> onnx.ModelProto:
-    """input -> input ops -> flatten -> input quant -> [dense -> tail -> quant]* -> dense -> tail."""
+    """input, input ops, flatten, input quant, [dense, tail, quant]*, dense, tail."""
     enc = enc or Encoding()
     b = _Builder(enc)
     x = "x"

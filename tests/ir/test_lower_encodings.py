@@ -57,8 +57,9 @@ def _binary_input(rng: np.random.Generator, n: int = 64) -> np.ndarray:
 BIPOLAR_SPEC = InputSpec(levels=2, low=-1.0, high=1.0)
 
 
-@pytest.mark.parametrize("domain", ["qonnx.custom_op.general", "finn.custom_op.general",
-                                    "onnx.brevitas", ""])
+@pytest.mark.parametrize(
+    "domain", ["qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas", ""]
+)
 @pytest.mark.parametrize("quant", ["bipolar", "quant1"])
 def test_quant_encodings_and_domains(domain: str, quant: str) -> None:
     rng = np.random.default_rng(len(domain) + len(quant))
@@ -81,8 +82,9 @@ def test_flatten_encodings(flatten: str) -> None:
 def test_weight_layouts(layout: str) -> None:
     rng = np.random.default_rng(11)
     enc = Encoding(transposed_weights=layout == "transposed", gemm=layout == "gemm")
-    _check(build_mlp(_layers(rng, tail_bn=False), INPUT_SHAPE, enc), BIPOLAR_SPEC,
-           _binary_input(rng))
+    _check(
+        build_mlp(_layers(rng, tail_bn=False), INPUT_SHAPE, enc), BIPOLAR_SPEC, _binary_input(rng)
+    )
 
 
 @pytest.mark.parametrize(

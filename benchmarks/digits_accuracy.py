@@ -1,0 +1,52 @@
+"""Digits test accuracy of the zoo MLPs, verified through L0-L2 on the whole test split.
+
+Usage: python benchmarks/digits_accuracy.py [--epochs 30] [--seed 0]
+Prints a Markdown table (model, hidden widths, input mode, test accuracy, L2 == L0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from hwbnn.data import load_digits
+from hwbnn.export import load_qonnx
+from hwbnn.flow import export_checkpoint, train_to_dir
+from hwbnn.ir.lower import lower
+from hwbnn.ladder import run_ladder
+from hwbnn.nn import MLP_SHAPES
+from hwbnn.train import TrainConfig, load_checkpoint
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    data = load_digits()
+    print("| model | hidden | input | test accuracy | L2 labels == L0 | train time (s) |")
+    print("|---|---|---|---|---|---|")
+    for name in ("digits-mlp", "tfc", "sfc", "lfc"):
+        for mode in ("binary", "integer"):
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp)
+                start = time.perf_counter()
+                cfg = TrainConfig(epochs=args.epochs, seed=args.seed, progress=False)
+                info = train_to_dir(out, name, "digits", None, mode, None, cfg)
+                seconds = time.perf_counter() - start
+                export_checkpoint(out / "model.pt", out / "model.onnx", None)
+                net = lower(load_qonnx(out / "model.onnx"))
+                model, _ = load_checkpoint(out / "model.pt")
+                report = run_ladder(net, data.x_test, data.y_test, model)
+            widths = "x".join(str(w) for w in MLP_SHAPES[name])
+            print(
+                f"| {name} | {widths} | {mode} | {info['test_accuracy']:.4f} | "
+                f"{'yes' if report.ok else 'NO'} | {seconds:.0f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
