@@ -1,0 +1,20 @@
+/// \file hwbnn.hpp
+/// The hwbnn HLS library: streaming building blocks of binary neural network accelerators,
+/// synthesizable with Vitis HLS and bit-exact in C simulation with g++ (C++14).
+///
+///  - products.hpp     XnorMul, IntBinaryProduct<INPUT_BITS>: input x bipolar weight
+///  - activations.hpp  ThresholdActivation (hidden layers), PassThroughActivation (last layer)
+///  - mvau.hpp         mvau(): folded matrix-vector-activation unit
+///  - threshold.hpp    threshold_input(): multi-bit input codes to bipolar bits
+///  - streams.hpp      convert_width(), duplicate_stream()
+#ifndef HWBNN_HWBNN_HPP
+#define HWBNN_HWBNN_HPP
+
+#include "activations.hpp"
+#include "common.hpp"
+#include "mvau.hpp"
+#include "products.hpp"
+#include "streams.hpp"
+#include "threshold.hpp"
+
+#endif  // HWBNN_HWBNN_HPP
