@@ -15,7 +15,6 @@ import numpy as np
 from hwbnn.errors import DataError
 from hwbnn.ir.types import InputFormat, InputThreshold, MatrixVector, Network
 
-_CHUNK_BYTES = 32 * 1024 * 1024
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
@@ -39,19 +38,28 @@ def to_codes(fmt: InputFormat, x: np.ndarray, rounding: bool = False) -> np.ndar
         raise DataError(f"input shape {x.shape[1:]} does not match the model's {fmt.shape}")
     flat = x.reshape(len(x), -1)
     values = fmt.values
-    idx = np.clip(np.searchsorted(values, flat), 1, len(values) - 1)
-    lower, upper = values[idx - 1], values[idx]
-    codes = np.where(np.abs(flat - lower) <= np.abs(upper - flat), idx - 1, idx).astype(np.int64)
-    if not rounding:
-        bad = np.flatnonzero(values[codes] != flat)
-        if bad.size:
-            frame, element = divmod(int(bad[0]), flat.shape[1])
-            raise DataError(
-                f"input frame {frame} element {element}: value {flat.flat[bad[0]]!r} is not one "
-                f"of the model's {len(values)} input codes (in [{values[0]}, {values[-1]}]); "
-                f"pass rounding to take the nearest code"
-            )
-    return codes
+    # fast path for evenly spaced codes, verified exactly; searchsorted for the rest
+    step = (float(values[-1]) - float(values[0])) / (len(values) - 1)
+    guess = np.rint((flat.astype(np.float64) - float(values[0])) / step)
+    codes = np.clip(guess, 0, len(values) - 1).astype(np.int64)
+    exact = values[codes] == flat
+    if not exact.all():
+        miss = ~exact
+        codes[miss] = np.minimum(np.searchsorted(values, flat[miss]), len(values) - 1)
+        exact = values[codes] == flat
+    if rounding and not exact.all():
+        below = np.maximum(codes - 1, 0)
+        nearer = np.abs(flat - values[below]) <= np.abs(values[codes] - flat)
+        codes = np.where(~exact & nearer, below, codes)
+    elif not exact.all():
+        bad = int(np.flatnonzero(~exact)[0])
+        frame, element = divmod(bad, flat.shape[1])
+        raise DataError(
+            f"input frame {frame} element {element}: value {flat.flat[bad]!r} is not one "
+            f"of the model's {len(values)} input codes (in [{values[0]}, {values[-1]}]); "
+            f"pass rounding to take the nearest code"
+        )
+    return codes.astype(np.int64)
 
 
 @dataclass
@@ -76,12 +84,10 @@ class _PackedLayer:
         layer = self.layer
         if not layer.binary_input:
             return np.rint(x.astype(np.float64) @ self.signed).astype(np.int64)
-        mh, words = self.words.shape
-        rows = max(1, _CHUNK_BYTES // (8 * mh * words))
-        mismatches = np.empty((len(x), mh), dtype=np.int64)
-        for start in range(0, len(x), rows):
-            part = x[start : start + rows, None, :] ^ self.words[None, :, :]
-            mismatches[start : start + rows] = np.bitwise_count(part).sum(axis=2, dtype=np.int64)
+        # one packed word at a time keeps the temporaries at (B, MH)
+        mismatches = np.zeros((len(x), self.words.shape[0]), dtype=np.int64)
+        for k in range(self.words.shape[1]):
+            mismatches += np.bitwise_count(x[:, k, None] ^ self.words[None, :, k])
         return layer.mw - 2 * mismatches
 
     def compare(self, acc: np.ndarray) -> np.ndarray:
