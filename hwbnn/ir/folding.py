@@ -1,0 +1,142 @@
+"""Folding: how many processing elements (PE) and SIMD lanes each layer gets.
+
+For a matrix-vector unit with MH outputs and MW inputs, PE must divide MH and SIMD must divide
+MW; one frame takes ``(MH / PE) * (MW / SIMD)`` cycles. An input-thresholding unit handles SIMD
+elements per cycle (``N / SIMD`` cycles per frame; its PE is 1). Layer i's output stream carries
+PE_i elements per beat and layer i+1 reads SIMD_{i+1} per beat; a width converter joins them, so
+one of the two must divide the other. The network's initiation interval is the slowest layer's
+cycle count.
+
+The chooser picks, for a target cycles/frame, per layer the (PE, SIMD) with the fewest lanes
+(PE * SIMD, the XNOR-popcount lane count) that meets the target, preferring wider SIMD (cheaper
+than more PEs: one shared input word) on ties.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from hwbnn.errors import ConfigError
+from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, Network
+
+
+@dataclass(frozen=True)
+class LayerFolding:
+    pe: int
+    simd: int
+
+
+@dataclass(frozen=True)
+class Folding:
+    """Per-layer folding, in the order of ``Network.layers``."""
+
+    layers: tuple[LayerFolding, ...]
+
+    def to_json(self, net: Network) -> str:
+        rows = [
+            {"layer": layer.name, "pe": f.pe, "simd": f.simd}
+            for layer, f in zip(net.layers, self.layers, strict=True)
+        ]
+        return json.dumps({"layers": rows}, indent=2) + "\n"
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def layer_cycles(layer: Layer, fold: LayerFolding) -> int:
+    """Cycles per frame of one layer at a folding (assumes it divides)."""
+    if isinstance(layer, InputThreshold):
+        return layer.in_elements // fold.simd
+    return (layer.mh // fold.pe) * (layer.mw // fold.simd)
+
+
+def check_folding(net: Network, folding: Folding) -> None:
+    """Raise ConfigError naming the layer if a folding does not fit the network."""
+    if len(folding.layers) != len(net.layers):
+        raise ConfigError(
+            f"folding has {len(folding.layers)} entries, network has {len(net.layers)} layers"
+        )
+    previous_pe: int | None = None
+    for layer, fold in zip(net.layers, folding.layers, strict=True):
+        if fold.pe < 1 or fold.simd < 1:
+            raise ConfigError(f"layer {layer.name}: PE and SIMD must be >= 1")
+        if isinstance(layer, InputThreshold):
+            if fold.pe != 1:
+                raise ConfigError(f"layer {layer.name}: input thresholding has PE=1")
+        elif layer.mh % fold.pe:
+            raise ConfigError(f"layer {layer.name}: PE={fold.pe} does not divide MH={layer.mh}")
+        if layer.in_elements % fold.simd:
+            raise ConfigError(
+                f"layer {layer.name}: SIMD={fold.simd} does not divide MW={layer.in_elements}"
+            )
+        produced = fold.simd if isinstance(layer, InputThreshold) else fold.pe
+        if previous_pe is not None and previous_pe % fold.simd and fold.simd % previous_pe:
+            raise ConfigError(
+                f"layer {layer.name}: SIMD={fold.simd} and the previous layer's output width "
+                f"{previous_pe} do not divide one another (no width converter between them)"
+            )
+        previous_pe = produced
+
+
+def initiation_interval(net: Network, folding: Folding) -> int:
+    return max(layer_cycles(layer, f) for layer, f in zip(net.layers, folding.layers, strict=True))
+
+
+def _options(layer: Layer) -> list[LayerFolding]:
+    if isinstance(layer, InputThreshold):
+        return [LayerFolding(1, s) for s in _divisors(layer.in_elements)]
+    assert isinstance(layer, MatrixVector)
+    return [LayerFolding(p, s) for p in _divisors(layer.mh) for s in _divisors(layer.mw)]
+
+
+def choose_folding(net: Network, target_cycles: int) -> Folding:
+    """Cheapest folding with every layer at or below ``target_cycles`` cycles per frame.
+
+    Layers are chosen in order; a candidate must be width-compatible with the previous layer's
+    output. If no folding reaches the target, the fastest compatible one is taken for that layer.
+    """
+    if target_cycles < 1:
+        raise ConfigError(f"target cycles per frame must be >= 1, got {target_cycles}")
+    chosen: list[LayerFolding] = []
+    previous: int | None = None
+    for layer in net.layers:
+        options = [
+            f
+            for f in _options(layer)
+            if previous is None or previous % f.simd == 0 or f.simd % previous == 0
+        ]
+        meeting = [f for f in options if layer_cycles(layer, f) <= target_cycles]
+        if meeting:
+            best = min(meeting, key=lambda f: (f.pe * f.simd, f.pe, -f.simd))
+        else:
+            best = min(options, key=lambda f: (layer_cycles(layer, f), f.pe * f.simd))
+        chosen.append(best)
+        previous = best.simd if isinstance(layer, InputThreshold) else best.pe
+    folding = Folding(tuple(chosen))
+    check_folding(net, folding)
+    return folding
+
+
+def load_folding(path: Path, net: Network) -> Folding:
+    """Read a folding file: ``{"layers": [{"layer": NAME, "pe": P, "simd": S}, ...]}``."""
+    try:
+        doc = json.loads(Path(path).read_text())
+        rows = doc["layers"]
+        by_name = {row["layer"]: LayerFolding(int(row["pe"]), int(row["simd"])) for row in rows}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: folding file not found") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: not a folding file ({type(exc).__name__}: {exc})") from None
+    names = [layer.name for layer in net.layers]
+    unknown = sorted(set(by_name) - set(names))
+    if unknown:
+        raise ConfigError(f"{path}: unknown layer {unknown[0]!r}; layers are {names}")
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise ConfigError(f"{path}: no folding for layer {missing[0]!r}")
+    folding = Folding(tuple(by_name[n] for n in names))
+    check_folding(net, folding)
+    return folding
