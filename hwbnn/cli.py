@@ -92,7 +92,8 @@ def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
     return info
 
 
-def _input_spec(args: argparse.Namespace):
+def _compile_config(args: argparse.Namespace):
+    from hwbnn.flow import CompileConfig
     from hwbnn.ir.lower import InputSpec
 
     low, high = args.input_range
@@ -100,16 +101,27 @@ def _input_spec(args: argparse.Namespace):
         raise ConfigError(f"--input-range needs LOW < HIGH, got {low} {high}")
     if args.input_levels is not None and args.input_levels < 2:
         raise ConfigError(f"--input-levels must be >= 2, got {args.input_levels}")
-    return InputSpec(args.input_levels, low, high)
+    return CompileConfig(
+        target=args.target,
+        folding_file=args.folding,
+        target_cycles=args.target_cycles,
+        input=InputSpec(args.input_levels, low, high),
+    )
 
 
 def cmd_compile(args: argparse.Namespace) -> dict[str, Any]:
     from hwbnn.flow import compile_onnx
 
-    info = compile_onnx(args.model, args.output, _input_spec(args))
+    info = compile_onnx(args.model, args.output, _compile_config(args))
+    print(
+        f"  {'layer':<20} {'kind':<16} {'in':>6}    {'out':<6} {'PE':>4} {'SIMD':>5} {'cycles':>7}"
+    )
     for layer in info["layers"]:
-        print(f"  {layer['name']:<20} {layer['kind']:<16} {layer['in']:>6} -> {layer['out']}")
-    print(f"wrote {info['build']}")
+        print(
+            f"  {layer['name']:<20} {layer['kind']:<16} {layer['in']:>6} -> {layer['out']:<6} "
+            f"{layer['pe']:>4} {layer['simd']:>5} {layer['cycles']:>7}"
+        )
+    print(f"initiation interval {info['initiation_interval']} cycles/frame; wrote {info['build']}")
     return info
 
 
@@ -213,6 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("compile", cmd_compile, "lower a binary QONNX model into a build directory")
     p.add_argument("model", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True)
+    from hwbnn.flow import TARGETS
+
+    p.add_argument(
+        "--target",
+        default="ir",
+        choices=sorted(TARGETS),
+        help="what to generate besides the IR (default: the IR only)",
+    )
+    p.add_argument("--folding", type=Path, help="per-layer PE/SIMD file (JSON)")
+    p.add_argument(
+        "--target-cycles", type=int, help="choose PE/SIMD for at most this many cycles per frame"
+    )
     p.add_argument(
         "--input-levels",
         type=int,

@@ -16,10 +16,19 @@ from typing import Any
 
 from hwbnn.build import atomic_build, write_manifest
 from hwbnn.data import load_dataset
-from hwbnn.errors import HwbnnError
+from hwbnn.errors import ConfigError, HwbnnError
 from hwbnn.export import check_export, export_qonnx_model, load_qonnx
+from hwbnn.ir.folding import (
+    Folding,
+    choose_folding,
+    initiation_interval,
+    layer_cycles,
+    load_folding,
+    max_cycles,
+)
 from hwbnn.ir.lower import InputSpec, lower
 from hwbnn.ir.serialize import save_network
+from hwbnn.ir.types import Network
 from hwbnn.ladder import run_ladder
 from hwbnn.nn import mlp_config
 from hwbnn.train import TrainConfig, load_checkpoint, save_checkpoint, train
@@ -100,31 +109,72 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path, data_dir: Path | None) 
     }
 
 
-def compile_onnx(onnx_path: Path, build: Path, spec: InputSpec) -> dict[str, Any]:
-    """Lower an ONNX file into a fresh build directory (IR + manifest), atomically."""
+@dataclass(frozen=True)
+class CompileConfig:
+    """What ``hwbnn compile`` makes: the IR always; a folding; code for a target."""
+
+    target: str = "ir"
+    folding_file: Path | None = None
+    target_cycles: int | None = None
+    input: InputSpec = field(default_factory=InputSpec)
+
+
+# target name -> code generator writing into the build directory (see hwbnn.codegen)
+TARGETS: dict[str, Callable[[Network, Folding, Path, Path], dict[str, Any]]] = {
+    "ir": lambda net, folding, onnx_path, build: {},
+}
+
+
+def resolve_folding(net: Network, cfg: CompileConfig) -> Folding:
+    """An explicit folding file wins; else the chooser meets ``target_cycles`` (default: the
+    fully folded design's slowest layer, i.e. PE = SIMD = 1 everywhere it fits)."""
+    if cfg.folding_file is not None:
+        if cfg.target_cycles is not None:
+            raise ConfigError("give either a folding file or a target cycles/frame, not both")
+        return load_folding(cfg.folding_file, net)
+    if cfg.target_cycles is not None:
+        return choose_folding(net, cfg.target_cycles)
+    return choose_folding(net, max_cycles(net))
+
+
+def compile_onnx(onnx_path: Path, build: Path, cfg: CompileConfig) -> dict[str, Any]:
+    """Lower an ONNX file into a fresh build directory (IR, folding, target code), atomically."""
+    if cfg.target not in TARGETS:
+        raise ConfigError(f"unknown target {cfg.target!r}; choose one of {sorted(TARGETS)}")
     qmodel = load_qonnx(onnx_path)
-    net = lower(qmodel, spec, str(onnx_path))
+    net = lower(qmodel, cfg.input, str(onnx_path))
+    folding = resolve_folding(net, cfg)
     meta = {p.key: p.value for p in qmodel.model.metadata_props}
     with atomic_build(build) as tmp:
         save_network(net, tmp)
+        (tmp / "folding.json").write_text(folding.to_json(net))
         shutil.copyfile(onnx_path, tmp / "model.onnx")
+        generated = TARGETS[cfg.target](net, folding, tmp / "model.onnx", tmp)
         write_manifest(
             tmp,
             source=str(Path(onnx_path).resolve()),
             checkpoint=meta.get(CHECKPOINT_KEY),
+            target=cfg.target,
             steps=["compile"],
             layers=[layer.name for layer in net.layers],
+            initiation_interval=initiation_interval(net, folding),
+            generated=generated,
         )
     return {
         "build": str(build),
+        "target": cfg.target,
+        "initiation_interval": initiation_interval(net, folding),
         "layers": [
             {
                 "name": layer.name,
                 "kind": layer.kind.value,
                 "in": layer.in_elements,
                 "out": layer.out_elements,
+                "pe": fold.pe,
+                "simd": fold.simd,
+                "cycles": layer_cycles(layer, fold),
             }
-            for layer in net.layers
+            for layer, fold in zip(net.layers, folding.layers, strict=True)
         ],
     }
 
@@ -154,7 +204,7 @@ def step_export(state: FlowState, cfg: RunConfig) -> FlowState:
 
 def step_compile(state: FlowState, cfg: RunConfig) -> FlowState:
     assert state.onnx is not None, "step_compile needs step_export before it"
-    info = compile_onnx(state.onnx, cfg.out / "build", InputSpec())
+    info = compile_onnx(state.onnx, cfg.out / "build", CompileConfig())
     return replace(state, build=Path(info["build"])).with_summary(layers=len(info["layers"]))
 
 

@@ -81,6 +81,11 @@ def check_folding(net: Network, folding: Folding) -> None:
         previous_pe = produced
 
 
+def max_cycles(net: Network) -> int:
+    """Cycles per frame of the slowest layer when every layer is fully folded (PE=SIMD=1)."""
+    return max(layer_cycles(layer, LayerFolding(1, 1)) for layer in net.layers)
+
+
 def initiation_interval(net: Network, folding: Folding) -> int:
     return max(layer_cycles(layer, f) for layer, f in zip(net.layers, folding.layers, strict=True))
 
