@@ -1,7 +1,7 @@
 """Images/s of the packed NumPy reference (L2) vs qonnx execute_onnx (L1) vs the Brevitas torch
 forward (L0), on the same SFC-shaped MLP (784-256-256-256-10, binarized input), same batch.
 
-Usage: python benchmarks/reference_speed.py [--batch 1000] [--repeats 3] [--mnist DIR]
+Usage: python benchmarks/reference_speed.py [--batches 1 100 1000 10000] [--repeats 3] [--mnist DIR]
 The model has random weights and BatchNorm statistics (speed does not depend on training).
 Inputs are MNIST test images when --mnist is given, else random 8-bit codes.
 """
@@ -35,7 +35,7 @@ def _best(fn, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 100, 1000, 10000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--mnist", type=Path)
     args = parser.parse_args()
@@ -47,33 +47,40 @@ def main() -> None:
             if isinstance(module, torch.nn.BatchNorm1d):
                 module.running_mean.uniform_(-8, 8)
                 module.running_var.uniform_(20, 200)
+    n = max(args.batches)
     if args.mnist:
-        x = load_mnist(args.mnist).x_test[: args.batch]
+        pool = load_mnist(args.mnist).x_test
+        x_all = pool[np.arange(n) % len(pool)]
     else:
         rng = np.random.default_rng(0)
-        x = code_values(256)[rng.integers(0, 256, (args.batch, 1, 28, 28))]
+        x_all = code_values(256)[rng.integers(0, 256, (n, 1, 28, 28))]
     with tempfile.TemporaryDirectory() as tmp:
         qmodel = export_qonnx_model(model, Path(tmp) / "sfc.onnx")
     net = lower(qmodel)
-    assert run_ladder(net, x, None, model, qmodel).ok, "L0/L1/L2 disagree"
     reference = Reference(net)
-    xt = torch.from_numpy(x)
+    print(f"SFC-shaped MLP (784-256-256-256-10), torch threads {torch.get_num_threads()}")
+    print(
+        "| batch | reference (L2) img/s | execute_onnx (L1) img/s | torch (L0) img/s "
+        "| L2 / L1 | L2 / L0 |"
+    )
+    print("|---|---|---|---|---|---|")
+    for batch in args.batches:
+        x = x_all[:batch]
+        assert run_ladder(net, x, None, model, qmodel).ok, "L0/L1/L2 disagree"
+        xt = torch.from_numpy(x)
 
-    def torch_forward() -> None:
-        with torch.no_grad():
-            model(xt)
+        def torch_forward(xt=xt) -> None:
+            with torch.no_grad():
+                model(xt)
 
-    rates = {
-        "reference (L2, packed NumPy)": len(x) / _best(lambda: reference.run(x), args.repeats),
-        "execute_onnx (L1, qonnx)": len(x) / _best(lambda: run_qonnx(qmodel, x, len(x)), 1),
-        "torch forward (L0, Brevitas)": len(x) / _best(torch_forward, args.repeats),
-    }
-    base = rates["execute_onnx (L1, qonnx)"]
-    print(f"SFC-shaped MLP, batch {len(x)}, torch threads {torch.get_num_threads()}")
-    print("| engine | images/s | vs execute_onnx |")
-    print("|---|---|---|")
-    for name, rate in rates.items():
-        print(f"| {name} | {rate:,.0f} | {rate / base:.1f}x |")
+        ref = batch / _best(lambda x=x: reference.run(x), args.repeats)
+        onnx_rate = batch / _best(lambda x=x: run_qonnx(qmodel, x, len(x)), args.repeats)
+        torch_rate = batch / _best(torch_forward, args.repeats)
+        print(
+            f"| {batch} | {ref:,.0f} | {onnx_rate:,.0f} | {torch_rate:,.0f} | "
+            f"{ref / onnx_rate:.1f}x | {ref / torch_rate:.1f}x |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ by the +-1 weight matrix in float64, which is exact below 2**53.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from hwbnn.errors import DataError
 from hwbnn.ir.types import InputFormat, InputThreshold, MatrixVector, Network
 
+_BLOCK = 128  # frames per block: keeps (block, MH) temporaries in cache
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
@@ -27,11 +29,14 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
     return padded.view("<u8")
 
 
-def to_codes(fmt: InputFormat, x: np.ndarray, rounding: bool = False) -> np.ndarray:
+def to_codes(
+    fmt: InputFormat, x: np.ndarray, rounding: bool = False, first_frame: int = 0
+) -> np.ndarray:
     """Float inputs in the ONNX model's own format -> (B, n) integer codes.
 
     Each value must equal one of ``fmt.values`` exactly, unless ``rounding`` is asked for (then
-    the nearest code is taken). Anything else is an error naming the first offending value.
+    the nearest code is taken). Anything else is an error naming the first offending value
+    (frames are numbered from ``first_frame``).
     """
     x = np.asarray(x, dtype=np.float32)
     if x.shape[1:] != fmt.shape:
@@ -54,6 +59,7 @@ def to_codes(fmt: InputFormat, x: np.ndarray, rounding: bool = False) -> np.ndar
     elif not exact.all():
         bad = int(np.flatnonzero(~exact)[0])
         frame, element = divmod(bad, flat.shape[1])
+        frame += first_frame
         raise DataError(
             f"input frame {frame} element {element}: value {flat.flat[bad]!r} is not one "
             f"of the model's {len(values)} input codes (in [{values[0]}, {values[-1]}]); "
@@ -117,30 +123,55 @@ class Reference:
             )
         if codes.size and (codes.min() < 0 or codes.max() >= self.net.input.levels):
             raise DataError(f"input codes outside [0, {self.net.input.levels - 1}]")
-        outputs: list[np.ndarray] = []
-        x: np.ndarray = codes
-        acc = codes
-        for stage in self._stages:
-            if isinstance(stage, InputThreshold):
-                bits = x >= stage.thresholds[None, :]
-                outputs.append(bits) if keep_layers else None
-                x = pack_bits(bits)
-                continue
-            acc = stage.accumulate(x)
-            if stage.layer.is_output:
-                outputs.append(acc) if keep_layers else None
-                break
-            bits = stage.compare(acc)
-            outputs.append(bits) if keep_layers else None
-            x = pack_bits(bits)
-        out = self.net.output_layer
-        assert out.out_scale is not None and out.out_bias is not None
-        logits = acc * out.out_scale[None, :] + out.out_bias[None, :]
-        return ReferenceResult(acc, np.argmax(logits, axis=1), outputs)
+        return self._run_blocks(codes, lambda block, first: block, keep_layers)
 
     def run(self, x: np.ndarray, rounding: bool = False) -> ReferenceResult:
         """Execute on float inputs in the ONNX model's format (see :func:`to_codes`)."""
-        return self.run_codes(to_codes(self.net.input, x, rounding))
+        fmt = self.net.input
+        x = np.asarray(x, dtype=np.float32)
+        if x.shape[1:] != fmt.shape:
+            raise DataError(f"input shape {x.shape[1:]} does not match the model's {fmt.shape}")
+
+        def convert(block: np.ndarray, first: int) -> np.ndarray:
+            return to_codes(fmt, block, rounding, first)
+
+        return self._run_blocks(x, convert, False)
+
+    def _run_blocks(
+        self,
+        inputs: np.ndarray,
+        convert: Callable[[np.ndarray, int], np.ndarray],
+        keep_layers: bool,
+    ) -> ReferenceResult:
+        """Run blocks of frames through all layers (temporaries stay in cache)."""
+        blocks = [
+            self._run_block(convert(inputs[start : start + _BLOCK], start), keep_layers)
+            for start in range(0, len(inputs), _BLOCK)
+        ] or [self._run_block(convert(inputs, 0), keep_layers)]
+        acc = np.concatenate([b[0] for b in blocks])
+        layers = [np.concatenate(parts) for parts in zip(*(b[1] for b in blocks), strict=True)]
+        out = self.net.output_layer
+        assert out.out_scale is not None and out.out_bias is not None
+        logits = acc * out.out_scale[None, :] + out.out_bias[None, :]
+        return ReferenceResult(acc, np.argmax(logits, axis=1), layers)
+
+    def _run_block(self, codes: np.ndarray, keep_layers: bool) -> tuple[np.ndarray, list]:
+        outputs: list[np.ndarray] = []
+        x: np.ndarray = codes
+        for stage in self._stages:
+            if isinstance(stage, InputThreshold):
+                bits = x >= stage.thresholds[None, :]
+            else:
+                acc = stage.accumulate(x)
+                if stage.layer.is_output:
+                    if keep_layers:
+                        outputs.append(acc)
+                    return acc, outputs
+                bits = stage.compare(acc)
+            if keep_layers:
+                outputs.append(bits)
+            x = pack_bits(bits)
+        raise AssertionError("network without an output layer")
 
 
 def run_reference(net: Network, x: np.ndarray, rounding: bool = False) -> ReferenceResult:

@@ -1,0 +1,56 @@
+"""A non-editable install carries rtl/, hls/ and flows/ as package data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_wheel_install_finds_share_dirs(tmp_path: Path) -> None:
+    wheels, target = tmp_path / "wheels", tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
+        check=True,
+    )
+    (wheel,) = wheels.glob("hwbnn-*.whl")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+    )
+    code = (
+        "from hwbnn.resources import share_dir; import hwbnn; "
+        "print(hwbnn.__file__); "
+        "print(*(share_dir(n) for n in ('rtl', 'hls', 'flows')), sep='\\n')"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    lines = done.stdout.split()
+    assert lines[0].startswith(str(target))
+    for name, line in zip(("rtl", "hls", "flows"), lines[1:], strict=True):
+        assert line == str(target / "hwbnn" / "_share" / name)
+    assert (target / "hwbnn" / "_share" / "hls" / "hwbnn" / "mvau.hpp").is_file()
+    assert any((target / "hwbnn" / "_share" / "rtl").glob("*.v"))
