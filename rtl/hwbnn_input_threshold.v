@@ -1,0 +1,129 @@
+// hwbnn_input_threshold: binarize multi-bit input elements with per-element thresholds.
+//
+// A frame is N unsigned INPUT_BITS-bit elements, SIMD per beat: element i sits at bits
+// [(i % SIMD)*INPUT_BITS +: INPUT_BITS] of beat i / SIMD. Output beat f carries SIMD bits,
+// bit s = (code of element f*SIMD+s >= T[f*SIMD+s]), so T = 0 always gives 1 (+1) and
+// T = 2^INPUT_BITS always gives 0 (-1). Only ">=" exists: a decreasing input function is
+// handled by negating the next layer's weight columns.
+//
+// Threshold memory (THRESH_FILE, $readmemh): N/SIMD words of SIMD*THRESH_WIDTH bits,
+// THRESH_WIDTH = INPUT_BITS + 1, unsigned. Word f holds T[f*SIMD+s] at bits
+// [s*THRESH_WIDTH +: THRESH_WIDTH]. hwbnn.codegen.memfiles.write_input_threshold_memfile
+// writes it. An empty THRESH_FILE sets every threshold to 0 and prints a warning at time 0
+// (for lint and synthesis trials).
+//
+// Framing: a frame ends after N/SIMD beats, or earlier at an input beat with tlast (which
+// restarts the threshold address, so a malformed frame cannot shift later frames). The output
+// beat of the last input beat of a frame carries tlast.
+// Timing: one beat per cycle, one cycle latency; the threshold ROM is read synchronously
+// (block RAM friendly) one beat ahead. m_axis_tvalid is registered; s_axis_tready depends
+// combinationally on m_axis_tready.
+`default_nettype none
+
+module hwbnn_input_threshold #(
+    parameter N           = 64,  // elements per frame
+    parameter SIMD        = 8,   // elements per beat; divides N
+    parameter INPUT_BITS  = 8,   // bits per unsigned input element, at least 1
+    parameter THRESH_FILE = ""   // $readmemh file with the thresholds (layout above)
+) (
+    input  wire                       clk,
+    input  wire                       rst,
+    input  wire [SIMD*INPUT_BITS-1:0] s_axis_tdata,
+    input  wire                       s_axis_tvalid,
+    output wire                       s_axis_tready,
+    input  wire                       s_axis_tlast,
+    output reg  [SIMD-1:0]            m_axis_tdata,
+    output reg                        m_axis_tvalid,
+    input  wire                       m_axis_tready,
+    output reg                        m_axis_tlast
+);
+    localparam NF           = (SIMD > 0) ? N / SIMD : 1;       // beats per frame
+    localparam THRESH_WIDTH = INPUT_BITS + 1;                  // bits per threshold
+    localparam ADDR_WIDTH   = (NF > 1) ? $clog2(NF) : 1;       // threshold address bits
+    localparam integer NF_M1 = NF - 1;                         // last beat of a frame
+    localparam [ADDR_WIDTH-1:0] ADDR_LAST = NF_M1[ADDR_WIDTH-1:0];
+
+    // Parameter checks: Verilator (naming the instance) and Yosys stop at elaboration; Icarus 11
+    // has no elaboration-time $error, so there $fatal stops the simulation at time 0 and
+    // names the instance ("Scope:").
+    generate
+        if (N < 1 || SIMD < 1 || N % SIMD != 0) begin : g_error_simd
+`ifdef __ICARUS__
+            initial $fatal(1, "SIMD=%0d must divide N=%0d", SIMD, N);
+`else
+            $error("hwbnn_input_threshold: SIMD must divide N");
+`endif
+        end
+        if (INPUT_BITS < 1) begin : g_error_input_bits
+`ifdef __ICARUS__
+            initial $fatal(1, "INPUT_BITS=%0d must be at least 1", INPUT_BITS);
+`else
+            $error("hwbnn_input_threshold: INPUT_BITS must be at least 1");
+`endif
+        end
+    endgenerate
+
+    reg [SIMD*THRESH_WIDTH-1:0] tmem [0:NF-1];
+    generate
+        if (THRESH_FILE != "") begin : g_load
+            initial $readmemh(THRESH_FILE, tmem);
+        end else begin : g_no_file
+            // No file: every threshold is 0 (every output bit 1). For lint and synthesis trials.
+            integer i;
+            initial begin
+                $display("WARNING: %m: THRESH_FILE is empty, all thresholds are 0");
+                for (i = 0; i < NF; i = i + 1) begin
+                    tmem[i] = {(SIMD * THRESH_WIDTH){1'b0}};
+                end
+            end
+        end
+    endgenerate
+
+    reg  [ADDR_WIDTH-1:0]        addr;    // beat index within the frame
+    reg  [SIMD*THRESH_WIDTH-1:0] thresh;  // thresholds of beat addr, read one beat ahead
+    wire                         accept = s_axis_tvalid && s_axis_tready;
+    wire                         frame_end = (addr == ADDR_LAST) || s_axis_tlast;
+    wire [ADDR_WIDTH-1:0]        addr_next = frame_end ? {ADDR_WIDTH{1'b0}} : addr + 1'b1;
+    wire [ADDR_WIDTH-1:0]        read_addr = rst ? {ADDR_WIDTH{1'b0}} : addr_next;
+
+    assign s_axis_tready = !m_axis_tvalid || m_axis_tready;
+
+    always @(posedge clk) begin
+        if (rst || accept) begin
+            thresh <= tmem[read_addr];
+        end
+    end
+
+    // Comparisons, unsigned: code (zero-extended) >= threshold.
+    reg [SIMD-1:0] bits;
+    integer s;
+    always @* begin
+        for (s = 0; s < SIMD; s = s + 1) begin
+            bits[s] = {1'b0, s_axis_tdata[s*INPUT_BITS +: INPUT_BITS]}
+                      >= thresh[s*THRESH_WIDTH +: THRESH_WIDTH];
+        end
+    end
+
+    always @(posedge clk) begin
+        if (accept) begin
+            m_axis_tdata <= bits;
+            m_axis_tlast <= frame_end;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            addr          <= {ADDR_WIDTH{1'b0}};
+            m_axis_tvalid <= 1'b0;
+        end else begin
+            if (accept) begin
+                addr          <= addr_next;
+                m_axis_tvalid <= 1'b1;
+            end else if (m_axis_tready) begin
+                m_axis_tvalid <= 1'b0;
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,413 @@
+// hwbnn_mvau: matrix-vector-threshold unit with PE x SIMD XNOR-popcount (or +-code) lanes.
+//
+// Computes, per input vector x of MW elements and output channel c in 0..MH-1,
+//   INPUT_BITS = 1 (x_i bipolar bits, -1 = 0, +1 = 1):
+//     pop_c = #{i : x_i == w_ci}                      (XNOR-popcount, 0..MW)
+//     OUTPUT_MODE 0: bit c = (pop_c >= T_c),  T_c unsigned in [0, MW+1]
+//     OUTPUT_MODE 1: acc_c = 2*pop_c - MW      (the bipolar dot product)
+//   INPUT_BITS = B > 1 (x_i unsigned codes k_i in 0..2^B-1):
+//     acc_c = sum_i (w_ci ? +k_i : -k_i)
+//     OUTPUT_MODE 0: bit c = (acc_c >= T_c),  T_c signed in [-MAX_ABS, MAX_ABS+1]
+//     OUTPUT_MODE 1: acc_c
+// with weight bit w_ci = 1 meaning +1 and MAX_ABS = MW*(2^B-1). So T_c = 0 / MW+1 (B = 1) or
+// -MAX_ABS / MAX_ABS+1 (B > 1) make a channel always +1 / always -1.
+//
+// Input stream: MW/SIMD beats per vector, SIMD elements per beat; element i at bits
+// [(i % SIMD)*INPUT_BITS +: INPUT_BITS] of beat i / SIMD. A vector ends after MW/SIMD beats,
+// or earlier at a beat with tlast (the missing elements keep stale values, but later frames
+// stay aligned).
+// Output stream: MH/PE beats per vector, tlast on the last. Beat nf carries channels
+// nf*PE .. nf*PE+PE-1: channel nf*PE+p at bit p (OUTPUT_MODE 0) or at bits
+// [p*ACC_WIDTH +: ACC_WIDTH] in two's complement (OUTPUT_MODE 1).
+//
+// Weight memory (WEIGHT_FILE, $readmemh): (MH/PE)*(MW/SIMD) words of PE*SIMD bits, the PE
+// weight memories side by side. Word nf*(MW/SIMD)+sf holds at bit p*SIMD+s the weight of row
+// nf*PE+p, column sf*SIMD+s.
+// Threshold memory (THRESH_FILE, OUTPUT_MODE 0 only): MH/PE words of PE*THRESH_WIDTH bits;
+// word nf holds T of channel nf*PE+p at bits [p*THRESH_WIDTH +: THRESH_WIDTH], unsigned for
+// INPUT_BITS = 1, two's complement otherwise.
+// hwbnn.codegen.memfiles.write_mvau_memfiles writes both files. An empty file name sets the
+// memory to 0 and prints a warning at time 0 (for lint and synthesis trials).
+//
+// Schedule: the input vector is buffered (two banks, so the next vector loads while the
+// current one is computed) and reused for each of the MH/PE neuron folds; each cycle one
+// (fold, SIMD group) pair is issued. Initiation interval: (MH/PE)*(MW/SIMD) cycles per vector
+// when input and output never stall. Latency from the last input beat of a vector to its
+// first output beat: (MW/SIMD) + 4 cycles. The pipeline (synchronous weight/threshold ROM read,
+// lane sums, accumulate, compare, output register) stalls as a whole while the output
+// register holds a beat that is not taken; m_axis_tvalid and s_axis_tready come from
+// registers only (neither depends combinationally on the other side).
+`default_nettype none
+
+module hwbnn_mvau #(
+    parameter MW          = 16,  // fan-in: elements per input vector
+    parameter MH          = 8,   // output channels
+    parameter PE          = 2,   // output channels computed in parallel; divides MH
+    parameter SIMD        = 4,   // input elements consumed per cycle; divides MW
+    parameter INPUT_BITS  = 1,   // 1: bipolar bits (XNOR-popcount); > 1: unsigned codes
+    parameter OUTPUT_MODE = 0,   // 0: threshold bit per channel; 1: signed accumulator
+    parameter WEIGHT_FILE = "",  // $readmemh file with the weights (layout above)
+    parameter THRESH_FILE = "",  // $readmemh file with the thresholds (OUTPUT_MODE 0)
+    // Derived, do not override (checked):
+    parameter ACC_WIDTH   = $clog2(MW * ((1 << INPUT_BITS) - 1) + 1) + 1,  // signed acc bits
+    parameter OUT_WIDTH   = (OUTPUT_MODE != 0) ? PE * ACC_WIDTH : PE       // m_axis_tdata bits
+) (
+    input  wire                       clk,
+    input  wire                       rst,
+    input  wire [SIMD*INPUT_BITS-1:0] s_axis_tdata,
+    input  wire                       s_axis_tvalid,
+    output wire                       s_axis_tready,
+    input  wire                       s_axis_tlast,
+    output reg  [OUT_WIDTH-1:0]       m_axis_tdata,
+    output reg                        m_axis_tvalid,
+    input  wire                       m_axis_tready,
+    output reg                        m_axis_tlast
+);
+    localparam SF       = (SIMD > 0) ? MW / SIMD : 1;               // input beats per vector
+    localparam NF       = (PE > 0) ? MH / PE : 1;                   // neuron folds
+    localparam IN_WIDTH = SIMD * INPUT_BITS;                        // bits per input beat
+    localparam MAX_ABS  = MW * ((1 << INPUT_BITS) - 1);             // largest |acc|
+    // Bits of one threshold: unsigned popcount threshold 0..MW+1, or signed -MAX_ABS..MAX_ABS+1.
+    localparam THRESH_WIDTH = (INPUT_BITS == 1) ? $clog2(MW + 2) : $clog2(MAX_ABS + 2) + 1;
+    // Bits of the running sum: unsigned popcount 0..MW, or the signed accumulator.
+    localparam SUM_WIDTH    = (INPUT_BITS == 1) ? $clog2(MW + 1) : ACC_WIDTH;
+    localparam SF_WIDTH     = (SF > 1) ? $clog2(SF) : 1;            // SIMD-group counter bits
+    localparam NF_WIDTH     = (NF > 1) ? $clog2(NF) : 1;            // fold counter bits
+    localparam WADDR_WIDTH  = (NF * SF > 1) ? $clog2(NF * SF) : 1;  // weight address bits
+    localparam IADDR_WIDTH  = $clog2(2 * SF);                       // input buffer address bits
+    localparam integer SF_M1 = SF - 1;
+    localparam integer NF_M1 = NF - 1;
+    localparam integer WADDR_M1 = NF * SF - 1;
+    localparam [SF_WIDTH-1:0]    SF_LAST    = SF_M1[SF_WIDTH-1:0];
+    localparam [NF_WIDTH-1:0]    NF_LAST    = NF_M1[NF_WIDTH-1:0];
+    localparam [WADDR_WIDTH-1:0] WADDR_LAST = WADDR_M1[WADDR_WIDTH-1:0];
+    localparam [IADDR_WIDTH-1:0] BANK1_BASE = SF[IADDR_WIDTH-1:0];
+    localparam [ACC_WIDTH-1:0]   MW_ACC     = MW[ACC_WIDTH-1:0];
+
+    // Parameter checks: Verilator (naming the instance) and Yosys stop at elaboration; Icarus 11
+    // has no elaboration-time $error, so there $fatal stops the simulation at time 0 and
+    // names the instance ("Scope:").
+    generate
+        if (PE < 1 || MH < 1 || MH % PE != 0) begin : g_error_pe
+`ifdef __ICARUS__
+            initial $fatal(1, "PE=%0d must divide MH=%0d", PE, MH);
+`else
+            $error("hwbnn_mvau: PE must divide MH");
+`endif
+        end
+        if (SIMD < 1 || MW < 1 || MW % SIMD != 0) begin : g_error_simd
+`ifdef __ICARUS__
+            initial $fatal(1, "SIMD=%0d must divide MW=%0d", SIMD, MW);
+`else
+            $error("hwbnn_mvau: SIMD must divide MW");
+`endif
+        end
+        // (MW*(2^INPUT_BITS-1) must stay well inside 32-bit parameter arithmetic.)
+        if (INPUT_BITS < 1 || INPUT_BITS > 16) begin : g_error_input_bits
+`ifdef __ICARUS__
+            initial $fatal(1, "INPUT_BITS=%0d must be in 1..16", INPUT_BITS);
+`else
+            $error("hwbnn_mvau: INPUT_BITS must be in 1..16");
+`endif
+        end
+        if (OUTPUT_MODE != 0 && OUTPUT_MODE != 1) begin : g_error_output_mode
+`ifdef __ICARUS__
+            initial $fatal(1, "OUTPUT_MODE=%0d must be 0 or 1", OUTPUT_MODE);
+`else
+            $error("hwbnn_mvau: OUTPUT_MODE must be 0 or 1");
+`endif
+        end
+        if (ACC_WIDTH != $clog2(MAX_ABS + 1) + 1
+            || OUT_WIDTH != ((OUTPUT_MODE != 0) ? PE * ACC_WIDTH : PE)) begin : g_error_derived
+`ifdef __ICARUS__
+            initial $fatal(1, "ACC_WIDTH=%0d, OUT_WIDTH=%0d are derived: do not override them",
+                           ACC_WIDTH, OUT_WIDTH);
+`else
+            $error("hwbnn_mvau: ACC_WIDTH and OUT_WIDTH are derived, do not override them");
+`endif
+        end
+    endgenerate
+
+    // ---------------------------------------------------------------- weight memory
+    reg [PE*SIMD-1:0] wmem [0:NF*SF-1];
+    generate
+        if (WEIGHT_FILE != "") begin : g_load_weights
+            initial $readmemh(WEIGHT_FILE, wmem);
+        end else begin : g_no_weights
+            integer i;
+            initial begin
+                $display("WARNING: %m: WEIGHT_FILE is empty, all weights are -1");
+                for (i = 0; i < NF * SF; i = i + 1) begin
+                    wmem[i] = {(PE * SIMD){1'b0}};
+                end
+            end
+        end
+    endgenerate
+
+    // ---------------------------------------------------------------- input vector buffer
+    // Two banks of SF words: bank b holds words b*SF .. b*SF+SF-1.
+    reg [IN_WIDTH-1:0]    ibuf [0:2*SF-1];
+    reg [1:0]             bank_full;  // bank b holds a whole vector not yet fully issued
+    reg                   wr_bank;    // bank being loaded
+    reg [SF_WIDTH-1:0]    wr_sf;      // next word of the bank being loaded
+    reg                   rd_bank;    // bank being computed on
+    wire                  in_accept = s_axis_tvalid && s_axis_tready;
+    wire                  in_end    = (wr_sf == SF_LAST) || s_axis_tlast;
+    wire [IADDR_WIDTH-1:0] ibuf_waddr;
+
+    assign s_axis_tready = !bank_full[wr_bank];
+
+    always @(posedge clk) begin
+        if (in_accept) begin
+            ibuf[ibuf_waddr] <= s_axis_tdata;
+        end
+    end
+
+    // ---------------------------------------------------------------- issue (stage 0)
+    // en advances the whole compute pipeline; it is low only while the output register holds
+    // a beat the sink does not take.
+    wire                   en = !m_axis_tvalid || m_axis_tready;
+    wire                   issue = en && bank_full[rd_bank];
+    reg  [SF_WIDTH-1:0]    c_sf;   // SIMD group being issued
+    reg  [NF_WIDTH-1:0]    c_nf;   // neuron fold being issued
+    reg  [WADDR_WIDTH-1:0] waddr;  // c_nf*SF + c_sf
+    wire                   issue_end = (waddr == WADDR_LAST);  // last pair of the vector
+    wire [IADDR_WIDTH-1:0] ibuf_raddr;
+
+    // Input buffer addresses: bank*SF + word (IADDR_WIDTH = SF_WIDTH + 1, except for SF = 1,
+    // where the bank alone is the address).
+    generate
+        if (SF == 1) begin : g_iaddr_bank
+            assign ibuf_waddr = wr_bank;
+            assign ibuf_raddr = rd_bank;
+        end else begin : g_iaddr_bank_word
+            assign ibuf_waddr = wr_bank ? BANK1_BASE + {1'b0, wr_sf} : {1'b0, wr_sf};
+            assign ibuf_raddr = rd_bank ? BANK1_BASE + {1'b0, c_sf} : {1'b0, c_sf};
+        end
+    endgenerate
+
+    always @(posedge clk) begin
+        if (rst) begin
+            bank_full <= 2'b00;
+            wr_bank   <= 1'b0;
+            wr_sf     <= {SF_WIDTH{1'b0}};
+            rd_bank   <= 1'b0;
+            c_sf      <= {SF_WIDTH{1'b0}};
+            c_nf      <= {NF_WIDTH{1'b0}};
+            waddr     <= {WADDR_WIDTH{1'b0}};
+        end else begin
+            // A bank is never loaded and issued at once, so the two updates never collide.
+            if (in_accept) begin
+                if (in_end) begin
+                    bank_full[wr_bank] <= 1'b1;
+                    wr_bank            <= !wr_bank;
+                    wr_sf              <= {SF_WIDTH{1'b0}};
+                end else begin
+                    wr_sf <= wr_sf + 1'b1;
+                end
+            end
+            if (issue) begin
+                if (issue_end) begin
+                    bank_full[rd_bank] <= 1'b0;
+                    rd_bank            <= !rd_bank;
+                    waddr              <= {WADDR_WIDTH{1'b0}};
+                end else begin
+                    waddr <= waddr + 1'b1;
+                end
+                if (c_sf == SF_LAST) begin
+                    c_sf <= {SF_WIDTH{1'b0}};
+                    c_nf <= (c_nf == NF_LAST) ? {NF_WIDTH{1'b0}} : c_nf + 1'b1;
+                end else begin
+                    c_sf <= c_sf + 1'b1;
+                end
+            end
+        end
+    end
+
+    // ---------------------------------------------------------------- stage 1: operands
+    reg [PE*SIMD-1:0]  s1_w;
+    reg [IN_WIDTH-1:0] s1_x;
+    reg                s1_valid;
+    reg                s1_first;  // first SIMD group of a fold
+    reg                s1_last;   // last SIMD group of a fold
+    reg [NF_WIDTH-1:0] s1_nf;
+
+    always @(posedge clk) begin
+        if (en) begin
+            s1_w     <= wmem[waddr];
+            s1_x     <= ibuf[ibuf_raddr];
+            s1_first <= (c_sf == {SF_WIDTH{1'b0}});
+            s1_last  <= (c_sf == SF_LAST);
+            s1_nf    <= c_nf;
+        end
+    end
+
+    // ---------------------------------------------------------------- stage 2: lane sums
+    // partial[p] = sum over the SIMD lanes of PE p: XNOR-popcount (INPUT_BITS = 1) or
+    // +-code (INPUT_BITS > 1), in SUM_WIDTH bits.
+    reg [PE*SUM_WIDTH-1:0] partial;
+    generate
+        if (INPUT_BITS == 1) begin : g_xnor
+            integer p, s;
+            reg [SUM_WIDTH-1:0] cnt;
+            always @* begin
+                for (p = 0; p < PE; p = p + 1) begin
+                    cnt = {SUM_WIDTH{1'b0}};
+                    for (s = 0; s < SIMD; s = s + 1) begin
+                        if (s1_w[p*SIMD+s] == s1_x[s]) begin
+                            cnt = cnt + 1'b1;
+                        end
+                    end
+                    partial[p*SUM_WIDTH +: SUM_WIDTH] = cnt;
+                end
+            end
+        end else begin : g_codes
+            integer p, s;
+            reg [SUM_WIDTH-1:0] sum;
+            reg [SUM_WIDTH-1:0] code;
+            always @* begin
+                for (p = 0; p < PE; p = p + 1) begin
+                    sum = {SUM_WIDTH{1'b0}};
+                    for (s = 0; s < SIMD; s = s + 1) begin
+                        code = {{(SUM_WIDTH - INPUT_BITS){1'b0}},
+                                s1_x[s*INPUT_BITS +: INPUT_BITS]};
+                        sum = s1_w[p*SIMD+s] ? sum + code : sum - code;
+                    end
+                    partial[p*SUM_WIDTH +: SUM_WIDTH] = sum;
+                end
+            end
+        end
+    endgenerate
+
+    reg [PE*SUM_WIDTH-1:0] s2_partial;
+    reg                    s2_valid;
+    reg                    s2_first;
+    reg                    s2_last;
+    reg [NF_WIDTH-1:0]     s2_nf;
+
+    always @(posedge clk) begin
+        if (en) begin
+            s2_partial <= partial;
+            s2_first   <= s1_first;
+            s2_last    <= s1_last;
+            s2_nf      <= s1_nf;
+        end
+    end
+
+    // ---------------------------------------------------------------- stage 3: accumulate
+    // acc holds the running sums; after the last SIMD group of a fold it holds the result
+    // (s3_valid) until the next fold's first group replaces it.
+    reg  [PE*SUM_WIDTH-1:0] acc;
+    reg  [PE*SUM_WIDTH-1:0] acc_next;
+    reg                     s3_valid;
+    reg  [NF_WIDTH-1:0]     s3_nf;
+    integer q;
+    always @* begin
+        for (q = 0; q < PE; q = q + 1) begin
+            acc_next[q*SUM_WIDTH +: SUM_WIDTH] =
+                (s2_first ? {SUM_WIDTH{1'b0}} : acc[q*SUM_WIDTH +: SUM_WIDTH])
+                + s2_partial[q*SUM_WIDTH +: SUM_WIDTH];
+        end
+    end
+
+    always @(posedge clk) begin
+        if (en && s2_valid) begin
+            acc <= acc_next;
+        end
+        if (en) begin
+            s3_nf <= s2_nf;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s1_valid <= 1'b0;
+            s2_valid <= 1'b0;
+            s3_valid <= 1'b0;
+        end else if (en) begin
+            s1_valid <= issue;
+            s2_valid <= s1_valid;
+            s3_valid <= s2_valid && s2_last;
+        end
+    end
+
+    // ---------------------------------------------------------------- stage 4: output
+    // Comparisons run in CMP_WIDTH bits, wider than both operands.
+    localparam CMP_WIDTH = THRESH_WIDTH + 1;
+    reg [OUT_WIDTH-1:0] result;
+    generate
+        if (OUTPUT_MODE == 0) begin : g_threshold
+            reg [PE*THRESH_WIDTH-1:0] tmem [0:NF-1];
+            reg [PE*THRESH_WIDTH-1:0] s3_thresh;  // thresholds of fold s3_nf
+            if (THRESH_FILE != "") begin : g_load_thresholds
+                initial $readmemh(THRESH_FILE, tmem);
+            end else begin : g_no_thresholds
+                integer i;
+                initial begin
+                    $display("WARNING: %m: THRESH_FILE is empty, all thresholds are 0");
+                    for (i = 0; i < NF; i = i + 1) begin
+                        tmem[i] = {(PE * THRESH_WIDTH){1'b0}};
+                    end
+                end
+            end
+            always @(posedge clk) begin
+                if (en) begin
+                    s3_thresh <= tmem[s2_nf];
+                end
+            end
+            integer p;
+            reg [SUM_WIDTH-1:0]    a;
+            reg [THRESH_WIDTH-1:0] t;
+            if (INPUT_BITS == 1) begin : g_unsigned
+                // popcount >= threshold, both unsigned
+                always @* begin
+                    for (p = 0; p < PE; p = p + 1) begin
+                        a = acc[p*SUM_WIDTH +: SUM_WIDTH];
+                        t = s3_thresh[p*THRESH_WIDTH +: THRESH_WIDTH];
+                        result[p] = {{(CMP_WIDTH - SUM_WIDTH){1'b0}}, a} >= {1'b0, t};
+                    end
+                end
+            end else begin : g_signed
+                // accumulator >= threshold, both two's complement
+                always @* begin
+                    for (p = 0; p < PE; p = p + 1) begin
+                        a = acc[p*SUM_WIDTH +: SUM_WIDTH];
+                        t = s3_thresh[p*THRESH_WIDTH +: THRESH_WIDTH];
+                        result[p] = $signed({{(CMP_WIDTH - SUM_WIDTH){a[SUM_WIDTH-1]}}, a})
+                                    >= $signed({t[THRESH_WIDTH-1], t});
+                    end
+                end
+            end
+        end else if (INPUT_BITS == 1) begin : g_dot_product
+            // 2*popcount - MW (SUM_WIDTH = ACC_WIDTH - 1)
+            integer p;
+            always @* begin
+                for (p = 0; p < PE; p = p + 1) begin
+                    result[p*ACC_WIDTH +: ACC_WIDTH] = {acc[p*SUM_WIDTH +: SUM_WIDTH], 1'b0} - MW_ACC;
+                end
+            end
+        end else begin : g_accumulator
+            // the signed sum itself (SUM_WIDTH = ACC_WIDTH)
+            always @* begin
+                result = acc;
+            end
+        end
+    endgenerate
+
+    always @(posedge clk) begin
+        if (en && s3_valid) begin
+            m_axis_tdata <= result;
+            m_axis_tlast <= (s3_nf == NF_LAST);
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            m_axis_tvalid <= 1'b0;
+        end else if (en) begin
+            m_axis_tvalid <= s3_valid;
+        end
+    end
+endmodule
+
+`default_nettype wire

