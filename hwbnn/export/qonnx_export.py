@@ -60,7 +60,8 @@ def _normalize_domains(model: ModelWrapper) -> None:
 
 
 def clean_qonnx(model: ModelWrapper) -> ModelWrapper:
-    """qonnx clean-up: domains, shapes, constant folding (Shape/Gather/Concat chains), names."""
+    """qonnx clean-up: domains, shapes, constant folding, names. ``model`` is not modified."""
+    model = ModelWrapper(onnx.ModelProto.FromString(model.model.SerializeToString()))
     _normalize_domains(model)
     try:
         return cleanup_model(model)
