@@ -3,6 +3,12 @@
 Every checker (export check, cocotb scoreboard, C-simulation tests) imports this one model.
 """
 
-from hwbnn.reference.executor import Reference, ReferenceResult, run_reference, to_codes
+from hwbnn.reference.executor import (
+    Reference,
+    ReferenceResult,
+    run_layer,
+    run_reference,
+    to_codes,
+)
 
-__all__ = ["Reference", "ReferenceResult", "run_reference", "to_codes"]
+__all__ = ["Reference", "ReferenceResult", "run_layer", "run_reference", "to_codes"]

@@ -174,5 +174,20 @@ class Reference:
         raise AssertionError("network without an output layer")
 
 
+def run_layer(layer: InputThreshold | MatrixVector, x: np.ndarray) -> np.ndarray:
+    """One layer on unpacked inputs, for checkers of single hardware units.
+
+    ``x`` (F, n): unsigned codes for input thresholds and integer-input layers, bits 0/1 for
+    XNOR layers. Returns (F, out) int64: output bits 0/1, or the output layer's signed
+    accumulators.
+    """
+    x = np.asarray(x, dtype=np.int64)
+    if isinstance(layer, InputThreshold):
+        return (x >= layer.thresholds[None, :]).astype(np.int64)
+    stage = _PackedLayer(layer)
+    acc = stage.accumulate(pack_bits(x.astype(bool)) if layer.binary_input else x)
+    return acc if layer.is_output else stage.compare(acc).astype(np.int64)
+
+
 def run_reference(net: Network, x: np.ndarray, rounding: bool = False) -> ReferenceResult:
     return Reference(net).run(x, rounding)

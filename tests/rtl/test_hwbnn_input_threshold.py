@@ -1,4 +1,4 @@
-"""hwbnn_input_threshold against NumPy (bit_i = code_i >= T_i), under random valid/ready.
+"""hwbnn_input_threshold against the reference model: bit_i = code_i >= T_i, random valid/ready.
 
 pytest draws thresholds (including 0 = always 1 and 2^B = always 0) and input codes (including
 codes equal to their threshold), writes the threshold file with hwbnn.codegen.memfiles and the
@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from hwbnn.codegen.memfiles import write_input_threshold_memfile
+from hwbnn.ir.types import InputThreshold
+from hwbnn.reference import run_layer
 from hwbnn.resources import share_dir
 from hwbnn.sim.axis import AxisSink, AxisSource
 from hwbnn.sim.packing import pack_beats, unpack_beats
@@ -100,7 +102,7 @@ def test_hwbnn_input_threshold(
     x = rng.integers(0, levels, (frames, n))
     x[1] = t.clip(0, levels - 1)  # codes at their thresholds
     x[2] = levels - 1
-    expected = (x >= t).astype(np.int64)
+    expected = run_layer(InputThreshold("dut", t, levels), x)  # the golden model
     thresh_file = write_input_threshold_memfile(t, simd, input_bits, tmp_path, "in")
     np.savez(tmp_path / "data.npz", inputs=x, expected=expected)
     run_cocotb(

@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 
 from hwbnn.codegen.memfiles import mvau_threshold_range, mvau_widths, write_mvau_memfiles
+from hwbnn.ir.types import MatrixVector
+from hwbnn.reference import run_layer
 from hwbnn.resources import share_dir
 from hwbnn.sim.axis import AxisSink, AxisSource
 from hwbnn.sim.packing import pack_beats, unpack_beats
@@ -27,17 +29,17 @@ from hwbnn.sim.tb import param, start_clock_and_reset
 
 
 def mvau_model(x: np.ndarray, w: np.ndarray, t: np.ndarray | None, input_bits: int) -> np.ndarray:
-    """Numeric contract: x (F, MW) codes, w (MH, MW) bool, t (MH,) or None -> (F, MH) ints.
-
-    1-bit input: popcount of XNOR; output (popcount >= T) or 2*popcount - MW.
-    B-bit input: acc = sum_i (w ? +x_i : -x_i); output (acc >= T) or acc.
-    """
-    mw = w.shape[1]
-    if input_bits == 1:
-        popcount = (x[:, None, :] == w[None, :, :].astype(np.int64)).sum(axis=2)
-        return (popcount >= t).astype(np.int64) if t is not None else 2 * popcount - mw
-    acc = x.astype(np.int64) @ np.where(w, 1, -1).T
-    return (acc >= t).astype(np.int64) if t is not None else acc
+    """The golden model (hwbnn.reference) of one MVAU: x (F, MW) codes or bits, w (MH, MW)
+    bool, t (MH,) thresholds or None (accumulator output) -> (F, MH) ints."""
+    levels = 2 if input_bits == 1 else 2**input_bits
+    if t is None:
+        mh = w.shape[0]
+        layer = MatrixVector(
+            "dut", w, input_bits, levels, out_scale=np.ones(mh), out_bias=np.zeros(mh)
+        )
+    else:
+        layer = MatrixVector("dut", w, input_bits, levels, thresholds=t)
+    return run_layer(layer, x)
 
 
 @cocotb.test()
