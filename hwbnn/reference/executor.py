@@ -158,6 +158,9 @@ class Reference:
     def _run_block(self, codes: np.ndarray, keep_layers: bool) -> tuple[np.ndarray, list]:
         outputs: list[np.ndarray] = []
         x: np.ndarray = codes
+        first = self._stages[0]
+        if isinstance(first, _PackedLayer) and first.layer.binary_input:
+            x = pack_bits(codes.astype(bool))  # bipolar input: code 1 is +1, code 0 is -1
         for stage in self._stages:
             if isinstance(stage, InputThreshold):
                 bits = x >= stage.thresholds[None, :]

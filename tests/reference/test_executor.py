@@ -99,6 +99,19 @@ def test_serialization_roundtrip(tmp_path_factory, case) -> None:
     )
 
 
+def test_bipolar_input_without_input_thresholds() -> None:
+    """A first XNOR layer fed directly by 2-level codes (code 1 = +1)."""
+    rng = np.random.default_rng(1)
+    w = rng.random((5, 70)) < 0.5
+    net = Network(
+        InputFormat((70,), code_values(2, -1.0, 1.0)),
+        (MatrixVector("l0", w, 1, 2, out_scale=np.ones(5), out_bias=np.zeros(5)),),
+    )
+    codes = rng.integers(0, 2, (9, 70))
+    expected = np.where(codes, 1, -1) @ np.where(w, 1, -1).T
+    assert np.array_equal(Reference(net).run_codes(codes).accumulators, expected)
+
+
 def test_pack_bits_layout() -> None:
     bits = np.zeros((1, 70), dtype=bool)
     bits[0, [0, 3, 64, 69]] = True
