@@ -1,0 +1,390 @@
+"""IR -> Verilog: a thin top level ``hwbnn_top`` wiring the modules of rtl/, in ``BUILD/rtl/``.
+
+Generated files (all logic stays in rtl/; the top only instantiates and connects):
+
+- ``hwbnn_top.v``, rendered from ``templates/rtl/top.v.j2`` (Jinja2, StrictUndefined): per layer
+  an ``hwbnn_input_threshold`` or an ``hwbnn_mvau`` (OUTPUT_MODE 0, OUTPUT_MODE 1 for the last
+  layer); an ``hwbnn_axis_width_converter`` wherever layer i's output beat (PE_i bits, or SIMD_0
+  bits after the input thresholds) differs from layer i+1's input beat (SIMD_{i+1} bits); with
+  ``fifo_depth > 0`` an ``hwbnn_axis_fifo`` after every layer but the last.
+- ``<prefix>_weights.hex``, ``<prefix>_thresholds.hex``, ``<prefix>_input_thresholds.hex``:
+  the memories, written by :mod:`hwbnn.codegen.memfiles` (``prefix`` is ``l<index>_<name>``).
+- ``hwbnn_*.v``: copies of the rtl/ modules the top instantiates, so the directory is
+  self-contained.
+- ``sources.f``: the Verilog files in compile order (modules first, the top last), one per line,
+  relative to ``BUILD/rtl/``.
+
+Interface of ``hwbnn_top`` (clk, rst synchronous active-high):
+
+- ``s_axis``: ``IN_WIDTH = SIMD_0 * IN_BITS`` bits; a frame is ``IN_ELEMENTS / SIMD_0`` beats,
+  code ``i`` at bits ``[(i % SIMD_0)*IN_BITS +: IN_BITS]`` of beat ``i // SIMD_0``; tlast on the
+  last beat of a frame (an early tlast ends the frame, as in the modules).
+- ``m_axis``: ``OUT_WIDTH = PE_last * ACC_WIDTH`` bits; beat ``nf`` of a frame holds class
+  ``nf*PE_last + p`` at bits ``[p*ACC_WIDTH +: ACC_WIDTH]`` in two's complement; tlast on the
+  frame's last beat. ``ACC_WIDTH`` is hwbnn_mvau's, derived from the last layer's fan-in and
+  input bits (:func:`hwbnn.codegen.memfiles.mvau_widths`).
+- parameter ``MEM_DIR`` (default ``"."``): where the memory files are, relative to the tool's
+  working directory; localparams ``IN_ELEMENTS IN_BITS IN_SIMD IN_WIDTH IN_BEATS CLASSES OUT_PE
+  ACC_WIDTH OUT_WIDTH OUT_BEATS LAYERS II_CYCLES`` describe the streams for testbenches.
+
+Initiation interval: ``max_i (MH_i/PE_i)*(MW_i/SIMD_i)`` cycles per frame (``N/SIMD_0`` for the
+input thresholds), :func:`hwbnn.ir.folding.initiation_interval`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from hwbnn import __version__
+from hwbnn.codegen.memfiles import (
+    mvau_widths,
+    write_input_threshold_memfile,
+    write_mvau_memfiles,
+)
+from hwbnn.errors import ConfigError
+from hwbnn.ir.folding import Folding, LayerFolding, check_folding, initiation_interval, layer_cycles
+from hwbnn.ir.types import InputThreshold, MatrixVector, Network
+from hwbnn.resources import share_dir
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "rtl"
+RTL_DIR = "rtl"
+TOP = "hwbnn_top"
+SOURCES_FILE = "sources.f"
+#: Modules of rtl/ a generated top may instantiate, in compile order.
+MODULES = ("hwbnn_axis_fifo", "hwbnn_axis_width_converter", "hwbnn_input_threshold", "hwbnn_mvau")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an instance: an integer, or a memory file name (under MEM_DIR)."""
+
+    name: str
+    value: int | None = None
+    file: str | None = None
+
+
+@dataclass(frozen=True)
+class Block:
+    """One module instance between two stream links (``s_axis``/``m_axis`` are the top ports)."""
+
+    module: str
+    inst: str
+    params: tuple[Param, ...]
+    src: str
+    dst: str
+    comment: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """An internal AXI4-Stream link: wires ``<name>_tdata/_tvalid/_tready/_tlast``."""
+
+    name: str
+    width: int
+    comment: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One layer: what the top needs to instantiate and connect it."""
+
+    index: int
+    layer_name: str
+    prefix: str  # identifier: instance u_<prefix>, memory files <prefix>_*.hex
+    module: str
+    params: tuple[Param, ...]
+    in_width: int  # bits per input beat
+    out_width: int  # bits per output beat
+    cycles: int  # cycles per frame
+    summary: str  # one line for the header table
+
+
+def render(template: str, **context: Any) -> str:
+    """Render templates/rtl/<template>; a variable missing from ``context`` raises
+    jinja2.UndefinedError (StrictUndefined)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    return env.get_template(template).render(**context)
+
+
+def verilog_identifier(index: int, name: str) -> str:
+    """``l<index>_<name>`` with every character outside [A-Za-z0-9_] replaced by '_'."""
+    return f"l{index}_" + re.sub(r"[^A-Za-z0-9_]", "_", name).strip("_")
+
+
+def _plan_input_threshold(
+    index: int, layer: InputThreshold, fold: LayerFolding, bits: int, out_dir: Path
+) -> Stage:
+    prefix = verilog_identifier(index, layer.name)
+    path = write_input_threshold_memfile(layer.thresholds, fold.simd, bits, out_dir, prefix)
+    n = layer.in_elements
+    return Stage(
+        index=index,
+        layer_name=layer.name,
+        prefix=prefix,
+        module="hwbnn_input_threshold",
+        params=(
+            Param("N", n),
+            Param("SIMD", fold.simd),
+            Param("INPUT_BITS", bits),
+            Param("THRESH_FILE", file=path.name),
+        ),
+        in_width=fold.simd * bits,
+        out_width=fold.simd,
+        cycles=layer_cycles(layer, fold),
+        summary=f"input thresholds N={n} SIMD={fold.simd} INPUT_BITS={bits}",
+    )
+
+
+def _plan_mvau(index: int, layer: MatrixVector, fold: LayerFolding, out_dir: Path) -> Stage:
+    prefix = verilog_identifier(index, layer.name)
+    weight_path, thresh_path = write_mvau_memfiles(
+        layer.weights, layer.thresholds, fold.pe, fold.simd, layer.input_bits, out_dir, prefix
+    )
+    params = [
+        Param("MW", layer.mw),
+        Param("MH", layer.mh),
+        Param("PE", fold.pe),
+        Param("SIMD", fold.simd),
+        Param("INPUT_BITS", layer.input_bits),
+        Param("OUTPUT_MODE", 1 if layer.is_output else 0),
+        Param("WEIGHT_FILE", file=weight_path.name),
+    ]
+    if thresh_path is not None:
+        params.append(Param("THRESH_FILE", file=thresh_path.name))
+    acc_width = mvau_widths(layer.mw, layer.input_bits).acc_width
+    out = "accumulators" if layer.is_output else "thresholds"
+    return Stage(
+        index=index,
+        layer_name=layer.name,
+        prefix=prefix,
+        module="hwbnn_mvau",
+        params=tuple(params),
+        in_width=fold.simd * layer.input_bits,
+        out_width=fold.pe * acc_width if layer.is_output else fold.pe,
+        cycles=layer_cycles(layer, fold),
+        summary=(
+            f"mvau MW={layer.mw} MH={layer.mh} PE={fold.pe} SIMD={fold.simd} "
+            f"INPUT_BITS={layer.input_bits} -> {out}"
+        ),
+    )
+
+
+def plan_stages(net: Network, folding: Folding, out_dir: Path) -> list[Stage]:
+    """Check the folding (ConfigError naming the layer), write the memory files into
+    ``out_dir`` and plan every layer."""
+    check_folding(net, folding)
+    stages = []
+    for index, (layer, fold) in enumerate(zip(net.layers, folding.layers, strict=True)):
+        try:
+            if isinstance(layer, InputThreshold):
+                stage = _plan_input_threshold(index, layer, fold, net.input.bits, out_dir)
+            else:
+                stage = _plan_mvau(index, layer, fold, out_dir)
+        except ValueError as exc:  # a value the module cannot hold (memfiles checks ranges)
+            raise ConfigError(f"layer {layer.name}: {exc}") from None
+        stages.append(stage)
+    return stages
+
+
+def plan_blocks(stages: Sequence[Stage], fifo_depth: int) -> tuple[list[Block], list[Link]]:
+    """The instances in stream order and the internal links between them."""
+    if fifo_depth and (fifo_depth < 2 or fifo_depth & (fifo_depth - 1)):
+        raise ConfigError(f"FIFO depth must be 0 (none) or a power of 2 >= 2, got {fifo_depth}")
+    blocks: list[Block] = []
+    links: list[Link] = []
+    src = "s_axis"
+
+    def connect(name: str, width: int, comment: str) -> str:
+        links.append(Link(name, width, comment))
+        return name
+
+    for i, stage in enumerate(stages):
+        last = i == len(stages) - 1
+        dst = (
+            "m_axis"
+            if last
+            else connect(f"{stage.prefix}_out", stage.out_width, f"layer {stage.index} output")
+        )
+        blocks.append(
+            Block(
+                stage.module,
+                f"u_{stage.prefix}",
+                stage.params,
+                src,
+                dst,
+                f"layer {stage.index} ({stage.layer_name}): {stage.summary}, "
+                f"{stage.cycles} cycles/frame",
+            )
+        )
+        src = dst
+        if last:
+            break
+        if fifo_depth:
+            dst = connect(
+                f"{stage.prefix}_buf", stage.out_width, f"layer {i} output after the FIFO"
+            )
+            params = (Param("DATA_WIDTH", stage.out_width), Param("DEPTH", fifo_depth))
+            blocks.append(
+                Block(
+                    "hwbnn_axis_fifo",
+                    f"u_{stage.prefix}_fifo",
+                    params,
+                    src,
+                    dst,
+                    f"FIFO of {fifo_depth} beats after layer {stage.index}",
+                )
+            )
+            src = dst
+        following = stages[i + 1]
+        if stage.out_width != following.in_width:
+            dst = connect(f"{following.prefix}_in", following.in_width, f"layer {i + 1} input")
+            params = (Param("IN_WIDTH", stage.out_width), Param("OUT_WIDTH", following.in_width))
+            blocks.append(
+                Block(
+                    "hwbnn_axis_width_converter",
+                    f"u_{following.prefix}_width",
+                    params,
+                    src,
+                    dst,
+                    f"width converter {stage.out_width} -> {following.in_width} bits",
+                )
+            )
+            src = dst
+    return blocks, links
+
+
+def top_context(
+    net: Network,
+    folding: Folding,
+    stages: Sequence[Stage],
+    blocks: Sequence[Block],
+    links: Sequence[Link],
+    source: str,
+) -> dict[str, Any]:
+    """The variables of templates/rtl/top.v.j2."""
+    first, last = stages[0], stages[-1]
+    first_fold, last_fold = folding.layers[0], folding.layers[-1]
+    out_layer = net.output_layer
+    return {
+        "top": TOP,
+        "version": __version__,
+        "source": source,
+        "table": [
+            f"layer {s.index} {s.layer_name}: {s.summary}, {s.cycles} cycles" for s in stages
+        ],
+        "in_elements": net.input.elements,
+        "in_bits": net.input.bits,
+        "in_simd": first_fold.simd,
+        "in_width": first.in_width,
+        "in_beats": net.input.elements // first_fold.simd,
+        "classes": net.classes,
+        "out_pe": last_fold.pe,
+        "acc_width": mvau_widths(out_layer.mw, out_layer.input_bits).acc_width,
+        "out_width": last.out_width,
+        "out_beats": net.classes // last_fold.pe,
+        "layers": len(stages),
+        "initiation_interval": initiation_interval(net, folding),
+        "links": list(links),
+        "blocks": list(blocks),
+    }
+
+
+def generate_rtl(
+    net: Network,
+    folding: Folding,
+    onnx_path: Path,
+    build_dir: Path,
+    *,
+    fifo_depth: int = 0,
+) -> dict[str, Any]:
+    """Write ``build_dir/rtl/`` (see the module docstring); return a summary for the manifest.
+
+    Raises:
+        ConfigError: the folding does not fit the network (naming the layer), or a FIFO depth
+            that is not 0 or a power of 2.
+    """
+    rtl_dir = Path(build_dir) / RTL_DIR
+    rtl_dir.mkdir(parents=True, exist_ok=True)
+    stages = plan_stages(net, folding, rtl_dir)
+    blocks, links = plan_blocks(stages, fifo_depth)
+    context = top_context(net, folding, stages, blocks, links, Path(onnx_path).name)
+    (rtl_dir / f"{TOP}.v").write_text(render("top.v.j2", **context))
+    used = [m for m in MODULES if any(b.module == m for b in blocks)]
+    for module in used:
+        shutil.copyfile(share_dir("rtl") / f"{module}.v", rtl_dir / f"{module}.v")
+    sources = [f"{m}.v" for m in used] + [f"{TOP}.v"]
+    (rtl_dir / SOURCES_FILE).write_text("\n".join(sources) + "\n")
+    memfiles = sorted(p.file for b in blocks for p in b.params if p.file is not None)
+    keys = ("in_width", "in_bits", "in_simd", "out_width", "out_pe", "acc_width")
+    return {
+        "rtl": {
+            "dir": RTL_DIR,
+            "top": TOP,
+            "sources_file": SOURCES_FILE,
+            "sources": sources,
+            "memory_files": memfiles,
+            **{key: context[key] for key in keys},
+            "initiation_interval": context["initiation_interval"],
+            "width_converters": sum(b.module == "hwbnn_axis_width_converter" for b in blocks),
+            "fifos": sum(b.module == "hwbnn_axis_fifo" for b in blocks),
+        }
+    }
+
+
+def rtl_sources(build_dir: Path) -> list[Path]:
+    """The Verilog files of a ``--target rtl`` build, in compile order.
+
+    Raises:
+        ConfigError: the build has no rtl/ (it was compiled for another target).
+    """
+    rtl_dir = Path(build_dir) / RTL_DIR
+    listing = rtl_dir / SOURCES_FILE
+    if not listing.is_file():
+        raise ConfigError(
+            f"{build_dir}: no {RTL_DIR}/{SOURCES_FILE}; compile the model with --target rtl"
+        )
+    names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+    missing = [n for n in names if not (rtl_dir / n).is_file()]
+    if missing:
+        raise ConfigError(f"{rtl_dir}: {missing[0]} is listed in {SOURCES_FILE} but missing")
+    return [rtl_dir / n for n in names]
+
+
+def write_rtl_build(
+    net: Network, folding: Folding, build_dir: Path, *, fifo_depth: int = 0
+) -> dict[str, Any]:
+    """A ``--target rtl`` build straight from an IR (no ONNX model): ir.json/ir.npz,
+    folding.json, rtl/ and the manifest, written atomically. For tests and benchmarks."""
+    from hwbnn.build import atomic_build, write_manifest
+    from hwbnn.ir.serialize import save_network
+
+    with atomic_build(Path(build_dir)) as tmp:
+        save_network(net, tmp)
+        (tmp / "folding.json").write_text(folding.to_json(net))
+        generated = generate_rtl(
+            net, folding, Path(net.source or "network"), tmp, fifo_depth=fifo_depth
+        )
+        write_manifest(
+            tmp,
+            source=net.source,
+            target="rtl",
+            steps=["write_rtl_build"],
+            layers=[layer.name for layer in net.layers],
+            initiation_interval=initiation_interval(net, folding),
+            generated=generated,
+        )
+    return generated
