@@ -31,8 +31,8 @@ def _hidden(text: str) -> tuple[int, ...]:
 
 
 def _train_options(p: argparse.ArgumentParser) -> None:
+    from hwbnn.catalog import INPUT_MODES, MLP_SHAPES
     from hwbnn.data import DATASETS
-    from hwbnn.nn import INPUT_MODES, MLP_SHAPES
 
     p.add_argument("--model", default="digits-mlp", choices=sorted(MLP_SHAPES))
     p.add_argument("--dataset", default="digits", choices=sorted(DATASETS))
@@ -101,10 +101,22 @@ def _compile_config(args: argparse.Namespace):
         raise ConfigError(f"--input-range needs LOW < HIGH, got {low} {high}")
     if args.input_levels is not None and args.input_levels < 2:
         raise ConfigError(f"--input-levels must be >= 2, got {args.input_levels}")
+    target_cycles = args.target_cycles
+    if args.target_fps is not None:
+        if target_cycles is not None:
+            raise ConfigError("give either --target-cycles or --target-fps, not both")
+        if not (args.target_fps > 0 and args.clock_mhz > 0):
+            raise ConfigError("--target-fps and --clock-mhz must be positive")
+        target_cycles = int(args.clock_mhz * 1e6 // args.target_fps)
+        if target_cycles < 1:
+            raise ConfigError(
+                f"--target-fps {args.target_fps:g} exceeds one frame per cycle at "
+                f"{args.clock_mhz:g} MHz"
+            )
     return CompileConfig(
         target=args.target,
         folding_file=args.folding,
-        target_cycles=args.target_cycles,
+        target_cycles=target_cycles,
         input=InputSpec(args.input_levels, low, high),
     )
 
@@ -180,6 +192,110 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
     return report.to_dict()
 
 
+def cmd_csim(args: argparse.Namespace) -> dict[str, Any]:
+    from hwbnn.codegen.csim import CsimMismatch, hls_sources, verify_csim
+    from hwbnn.ir.serialize import load_network
+    from hwbnn.reference import to_codes
+
+    hls_sources(args.build)  # a clear error for a build made without --target hls
+    net = load_network(args.build)
+    if args.inputs is not None:
+        x = _load_array(args.inputs, "inputs")
+    else:
+        from hwbnn.data import load_dataset
+
+        x = load_dataset(args.dataset, args.data_dir).x_test
+    if args.n is not None:
+        if args.n < 1:
+            raise ConfigError(f"--n must be >= 1, got {args.n}")
+        x = x[: args.n]
+    report = verify_csim(args.build, net, to_codes(net.input, x, args.round))
+    how = f"compiled in {report.compile_seconds:.1f} s" if report.compiled else "cached binary"
+    print(
+        f"C-sim {report.frames} frames: {report.mismatched_frames} mismatching frames; "
+        f"{report.frames_per_second:.0f} frames/s ({how})"
+    )
+    if not report.ok:
+        raise CsimMismatch(report)
+    return {"build": str(args.build), **report.to_dict()}
+
+
+def cmd_sim(args: argparse.Namespace) -> dict[str, Any]:
+    from hwbnn.codegen.rtl import rtl_sources
+    from hwbnn.ir.serialize import load_network
+    from hwbnn.reference import to_codes
+    from hwbnn.sim.top import RtlMismatch, SimConfig, simulate_build
+
+    rtl_sources(args.build)  # a clear error for a build made without --target rtl
+    net = load_network(args.build)
+    if args.inputs is not None:
+        x = _load_array(args.inputs, "inputs")
+    else:
+        from hwbnn.data import load_dataset
+
+        x = load_dataset(args.dataset, args.data_dir).x_test
+    if args.n is not None:
+        if args.n < 1:
+            raise ConfigError(f"--n must be >= 1, got {args.n}")
+        x = x[: args.n]
+    cfg = SimConfig(
+        simulator=args.sim,
+        seed=args.seed,
+        gap_prob=args.gap_prob,
+        backpressure_prob=args.backpressure_prob,
+        ii_frames=args.ii_frames,
+        waves=args.waves,
+    )
+    report = simulate_build(args.build, to_codes(net.input, x, args.round), cfg)
+    for phase in report.phases:
+        print(
+            f"{args.sim} {phase.name}: {phase.frames} frames sent, {phase.frames_received} "
+            f"received, {phase.mismatched_frames} mismatching, {len(phase.framing_errors)} "
+            f"framing and {len(phase.protocol_errors)} protocol errors"
+        )
+    if report.cycles_per_frame is not None:
+        print(
+            f"cycles/frame {report.cycles_per_frame:g} measured, {report.initiation_interval} "
+            f"analytical; latency {report.latency_cycles} cycles"
+        )
+    print(
+        f"simulated {report.sim_frames_per_second:.1f} frames/s; build and run "
+        f"{report.seconds:.1f} s" + (f"; waves in {report.waves}" if report.waves else "")
+    )
+    if not report.ok:
+        raise RtlMismatch(report)
+    return {"build": str(args.build), **report.to_dict()}
+
+
+def cmd_bitstream(args: argparse.Namespace) -> dict[str, Any]:
+    from hwbnn.flows.bitstream import BitstreamConfig, run_bitstream_flow, summary_lines
+
+    cfg = BitstreamConfig(
+        board=args.board,
+        clock_mhz=args.clock_mhz,
+        baud=args.baud,
+        tools=args.tools,
+        seed=args.seed,
+        strict_timing=args.strict_timing,
+    )
+    report = run_bitstream_flow(
+        args.build,
+        cfg,
+        on_step=None if args.json else lambda step: print(f"== {step.__name__}", flush=True),
+    )
+    for line in summary_lines(report):
+        print(line)
+    return report
+
+
+def cmd_report(args: argparse.Namespace) -> dict[str, Any]:
+    from hwbnn.report import write_build_report
+
+    info = write_build_report(args.build, sweep_points=args.sweep_points)
+    print(f"wrote {info['index']} ({len(info['plots'])} plots)")
+    return info
+
+
 def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
     from hwbnn.flow import DEFAULT_FLOW, RunConfig, run_flow
 
@@ -204,7 +320,10 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hwbnn import __version__
+
     parser = argparse.ArgumentParser(prog="hwbnn", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"hwbnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
@@ -225,17 +344,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("compile", cmd_compile, "lower a binary QONNX model into a build directory")
     p.add_argument("model", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True)
-    from hwbnn.flow import TARGETS
+    from hwbnn.catalog import TARGET_NAMES
 
     p.add_argument(
         "--target",
         default="ir",
-        choices=sorted(TARGETS),
+        choices=TARGET_NAMES,
         help="what to generate besides the IR (default: the IR only)",
     )
     p.add_argument("--folding", type=Path, help="per-layer PE/SIMD file (JSON)")
     p.add_argument(
         "--target-cycles", type=int, help="choose PE/SIMD for at most this many cycles per frame"
+    )
+    p.add_argument(
+        "--target-fps",
+        type=float,
+        help="choose PE/SIMD for this many frames/s at --clock-mhz (cycles = clock / fps)",
+    )
+    p.add_argument(
+        "--clock-mhz", type=float, default=100.0, help="clock for --target-fps (default 100)"
     )
     p.add_argument(
         "--input-levels",
@@ -264,6 +391,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", type=Path, help=".npy labels for --inputs")
     p.add_argument("--save", type=Path, help="write accumulators and labels to this .npz")
     p.add_argument("--round", action="store_true", help="round inputs to the nearest code")
+
+    p = add("csim", cmd_csim, "C-simulate a --target hls build with g++ (L3), exact vs L2")
+    p.add_argument("build", type=Path)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", choices=sorted(DATASETS), help="its test split")
+    source.add_argument("--inputs", type=Path, help=".npy input tensor in the model's format")
+    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--n", type=int, help="first N frames only")
+    p.add_argument("--round", action="store_true", help="round inputs to the nearest code")
+
+    p = add("sim", cmd_sim, "simulate a --target rtl build (cocotb, L4), exact vs L2")
+    p.add_argument("build", type=Path)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", choices=sorted(DATASETS), help="its test split")
+    source.add_argument("--inputs", type=Path, help=".npy input tensor in the model's format")
+    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--n", type=int, help="first N frames only")
+    p.add_argument("--round", action="store_true", help="round inputs to the nearest code")
+    p.add_argument("--sim", default="icarus", choices=["icarus", "verilator"])
+    p.add_argument("--waves", action="store_true", help="record a waveform in BUILD/sim/")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random gaps/backpressure")
+    p.add_argument("--gap-prob", type=float, default=0.3, help="input idle-cycle probability")
+    p.add_argument(
+        "--backpressure-prob", type=float, default=0.3, help="output tready-low probability"
+    )
+    p.add_argument(
+        "--ii-frames", type=int, default=8, help="back-to-back frames timed for cycles/frame"
+    )
+
+    from hwbnn.flows.boards import BOARDS
+    from hwbnn.flows.tools import PREFERENCES
+
+    p = add("bitstream", cmd_bitstream, "synthesize, place and route a --target rtl build")
+    p.add_argument("build", type=Path)
+    p.add_argument("--board", required=True, help=f"one of {', '.join(sorted(BOARDS))}")
+    p.add_argument("--clock-mhz", type=float, help="timing target (default: the board clock)")
+    p.add_argument("--baud", type=int, default=115200, help="UART bits/s of the board top")
+    p.add_argument("--tools", default="auto", choices=PREFERENCES, help="system or YoWASP tools")
+    p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    p.add_argument("--strict-timing", action="store_true", help="fail if timing is not met")
+
+    p = add("report", cmd_report, "write BUILD/report/index.html (ladder, folding, resources)")
+    p.add_argument("build", type=Path)
+    p.add_argument("--sweep-points", type=int, default=6, help="foldings in the sweep plot")
 
     p = add("run", cmd_run, "train, export, compile and verify (the main job)")
     _train_options(p)

@@ -119,9 +119,29 @@ class CompileConfig:
     input: InputSpec = field(default_factory=InputSpec)
 
 
+def _generate_hls(net: Network, folding: Folding, onnx_path: Path, build: Path) -> dict[str, Any]:
+    """HLS C++ top level, testbench and Vitis HLS script in build/hls/ (hwbnn.codegen.hls)."""
+    from hwbnn.codegen.hls import generate_hls
+
+    return generate_hls(net, folding, onnx_path, build)
+
+
+def _generate_rtl(net: Network, folding: Folding, onnx_path: Path, build: Path) -> dict[str, Any]:
+    """Verilog top level, memory files and the rtl/ modules in build/rtl/ (hwbnn.codegen.rtl)."""
+    from hwbnn.codegen.rtl import generate_rtl
+
+    return generate_rtl(net, folding, onnx_path, build)
+
+
 # target name -> code generator writing into the build directory (see hwbnn.codegen)
 TARGETS: dict[str, Callable[[Network, Folding, Path, Path], dict[str, Any]]] = {
     "ir": lambda net, folding, onnx_path, build: {},
+    "hls": _generate_hls,
+    "rtl": _generate_rtl,
+    # hls4ml project in build/hls4ml/ (hwbnn.codegen.hls4ml_backend); imports hls4ml when used
+    "hls4ml": lambda net, folding, onnx_path, build: __import__(
+        "hwbnn.codegen.hls4ml_backend.project", fromlist=["generate_hls4ml"]
+    ).generate_hls4ml(net, folding, onnx_path, build),
 }
 
 

@@ -210,3 +210,17 @@ def test_console_script_train_export(tmp_path: Path) -> None:
 def test_bad_options(argv, capsys, tmp_path: Path) -> None:
     code = main([*argv[:-1], str(tmp_path / argv[-1])])
     assert code == 1 and "--epochs must be >= 1" in capsys.readouterr().err
+
+
+def test_cli_target_names_match_the_flow() -> None:
+    from hwbnn.catalog import TARGET_NAMES
+    from hwbnn.flow import TARGETS
+
+    assert sorted(TARGET_NAMES) == sorted(TARGETS)
+
+
+def test_help_does_not_import_torch() -> None:
+    """`hwbnn --help` and argument errors stay fast: no torch import while building the parser."""
+    code = "import sys, hwbnn.cli; hwbnn.cli.build_parser(); print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -7,9 +7,9 @@ PE_i elements per beat and layer i+1 reads SIMD_{i+1} per beat; a width converte
 one of the two must divide the other. The network's initiation interval is the slowest layer's
 cycle count.
 
-The chooser picks, for a target cycles/frame, per layer the (PE, SIMD) with the fewest lanes
-(PE * SIMD, the XNOR-popcount lane count) that meets the target, preferring wider SIMD (cheaper
-than more PEs: one shared input word) on ties.
+The chooser picks, for a target cycles/frame, the per-layer (PE, SIMD) with the fewest lanes in
+total (PE * SIMD, the XNOR-popcount lane count) such that every layer meets the target,
+preferring fewer PEs and wider SIMD (one shared input word) on ties.
 """
 
 from __future__ import annotations
@@ -97,30 +97,41 @@ def _options(layer: Layer) -> list[LayerFolding]:
     return [LayerFolding(p, s) for p in _divisors(layer.mh) for s in _divisors(layer.mw)]
 
 
-def choose_folding(net: Network, target_cycles: int) -> Folding:
-    """Cheapest folding with every layer at or below ``target_cycles`` cycles per frame.
+def _compatible(previous: int | None, simd: int) -> bool:
+    return previous is None or previous % simd == 0 or simd % previous == 0
 
-    Layers are chosen in order; a candidate must be width-compatible with the previous layer's
-    output. If no folding reaches the target, the fastest compatible one is taken for that layer.
+
+def _out_width(layer: Layer, fold: LayerFolding) -> int:
+    return fold.simd if isinstance(layer, InputThreshold) else fold.pe
+
+
+def choose_folding(net: Network, target_cycles: int) -> Folding:
+    """The folding with the fewest lanes in total (sum of PE * SIMD) that has every layer at or
+    below ``target_cycles`` cycles per frame and width-compatible neighbours.
+
+    Always feasible for a target >= 1: SIMD = MW accepts any previous output width. Solved
+    exactly by dynamic programming over the previous layer's output width; ties go to fewer PEs,
+    then to wider SIMD.
     """
     if target_cycles < 1:
         raise ConfigError(f"target cycles per frame must be >= 1, got {target_cycles}")
-    chosen: list[LayerFolding] = []
-    previous: int | None = None
+    # previous output width -> (cost key, choices so far)
+    states: dict[int | None, tuple[tuple[int, int, int], tuple[LayerFolding, ...]]] = {
+        None: ((0, 0, 0), ())
+    }
     for layer in net.layers:
-        options = [
-            f
-            for f in _options(layer)
-            if previous is None or previous % f.simd == 0 or f.simd % previous == 0
-        ]
-        meeting = [f for f in options if layer_cycles(layer, f) <= target_cycles]
-        if meeting:
-            best = min(meeting, key=lambda f: (f.pe * f.simd, f.pe, -f.simd))
-        else:
-            best = min(options, key=lambda f: (layer_cycles(layer, f), f.pe * f.simd))
-        chosen.append(best)
-        previous = best.simd if isinstance(layer, InputThreshold) else best.pe
-    folding = Folding(tuple(chosen))
+        meeting = [f for f in _options(layer) if layer_cycles(layer, f) <= target_cycles]
+        following: dict[int | None, tuple[tuple[int, int, int], tuple[LayerFolding, ...]]] = {}
+        for previous, ((lanes, pes, simds), chosen) in states.items():
+            for fold in meeting:
+                if not _compatible(previous, fold.simd):
+                    continue
+                key = (lanes + fold.pe * fold.simd, pes + fold.pe, simds - fold.simd)
+                width = _out_width(layer, fold)
+                if width not in following or key < following[width][0]:
+                    following[width] = (key, (*chosen, fold))
+        states = following
+    folding = Folding(min(states.values(), key=lambda item: item[0])[1])
     check_folding(net, folding)
     return folding
 

@@ -19,9 +19,8 @@ import torch
 from brevitas.nn import QuantIdentity, QuantLinear
 from torch import nn
 
+from hwbnn.catalog import INPUT_MODES
 from hwbnn.nn.quantizers import BinaryActQuant, BinaryWeightQuant, unsigned_input_quant
-
-INPUT_MODES = ("binary", "integer")
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
+from hwbnn.catalog import MLP_SHAPES
 from hwbnn.errors import ConfigError
 from hwbnn.nn.mlp import BinaryMLP, MLPConfig
-
-# hidden widths of the named MLPs (FINN's TFC/SFC/LFC: 3 x 64 / 256 / 1024)
-MLP_SHAPES: dict[str, tuple[int, ...]] = {
-    "digits-mlp": (128, 128),
-    "tfc": (64, 64, 64),
-    "sfc": (256, 256, 256),
-    "lfc": (1024, 1024, 1024),
-}
 
 
 def build_model(config: MLPConfig) -> BinaryMLP:

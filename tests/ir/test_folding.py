@@ -56,11 +56,11 @@ def test_cycles_formula() -> None:
     assert max_cycles(net) == max(12, 8 * 12, 6 * 8, 4 * 6) == 96
 
 
-@settings(max_examples=60, deadline=None, database=None)
+@settings(max_examples=40, deadline=None, database=None)
 @given(
     seed=st.integers(0, 2**16),
-    inputs=st.sampled_from([4, 6, 8, 9, 12, 16]),
-    hidden=st.lists(st.sampled_from([2, 3, 4, 6, 8, 9, 12]), min_size=1, max_size=3),
+    inputs=st.sampled_from([4, 6, 8, 9, 12]),
+    hidden=st.lists(st.sampled_from([2, 3, 4, 6, 8, 9, 12]), min_size=1, max_size=2),
     classes=st.sampled_from([2, 3, 5, 10]),
     binarize=st.booleans(),
     target=st.integers(1, 200),
@@ -68,30 +68,33 @@ def test_cycles_formula() -> None:
 def test_chooser_meets_target_at_least_lanes(
     seed: int, inputs: int, hidden: list[int], classes: int, binarize: bool, target: int
 ) -> None:
-    """Every layer meets the target (always possible: PE = MH, SIMD = MW is compatible with
-    any previous width), widths are compatible, and each layer has the fewest lanes among the
-    options compatible with the previous layer's output that meet the target, wider SIMD first
-    on ties (the chooser's documented in-order contract)."""
+    """Every layer meets the target, widths are compatible, and the total lane count is the
+    minimum over ALL foldings that do so (brute force over every combination)."""
+    import itertools
+
     net = random_mlp(np.random.default_rng(seed), inputs, hidden, classes, 4, binarize)
     folding = choose_folding(net, target)
     check_folding(net, folding)
     assert initiation_interval(net, folding) <= target
-    previous: int | None = None
-    for layer, fold in zip(net.layers, folding.layers, strict=True):
-        assert layer_cycles(layer, fold) <= target
+    per_layer = []
+    for layer in net.layers:
         if isinstance(layer, InputThreshold):
             options = [LayerFolding(1, s) for s in _divisors(layer.in_elements)]
         else:
             assert isinstance(layer, MatrixVector)
             options = [LayerFolding(p, s) for p in _divisors(layer.mh) for s in _divisors(layer.mw)]
-        meeting = [
-            f for f in options if _compatible(previous, f.simd) and layer_cycles(layer, f) <= target
-        ]
-        fewest = min(f.pe * f.simd for f in meeting)
-        assert fold.pe * fold.simd == fewest, (layer.name, fold, fewest)
-        widest = max(f.simd for f in meeting if f.pe * f.simd == fewest)
-        assert fold.simd == widest
-        previous = _out_width(layer, fold)
+        per_layer.append([f for f in options if layer_cycles(layer, f) <= target])
+    best = None
+    for combo in itertools.product(*per_layer):
+        previous: int | None = None
+        ok = True
+        for layer, fold in zip(net.layers, combo, strict=True):
+            ok = ok and _compatible(previous, fold.simd)
+            previous = _out_width(layer, fold)
+        if ok:
+            lanes = sum(f.pe * f.simd for f in combo)
+            best = lanes if best is None else min(best, lanes)
+    assert sum(f.pe * f.simd for f in folding.layers) == best
 
 
 def test_chooser_defaults_and_extremes() -> None:

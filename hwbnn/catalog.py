@@ -1,0 +1,17 @@
+"""Names the command line offers, kept free of heavy imports (torch) so ``hwbnn`` starts fast."""
+
+from __future__ import annotations
+
+# hidden widths of the named MLPs (FINN's TFC/SFC/LFC: 3 x 64 / 256 / 1024)
+MLP_SHAPES: dict[str, tuple[int, ...]] = {
+    "digits-mlp": (128, 128),
+    "tfc": (64, 64, 64),
+    "sfc": (256, 256, 256),
+    "lfc": (1024, 1024, 1024),
+}
+
+# binarized pixels, or integer pixels times binary weights in the first layer
+INPUT_MODES = ("binary", "integer")
+
+# what `hwbnn compile --target` generates besides the IR (hwbnn.flow.TARGETS implements each)
+TARGET_NAMES = ("ir", "rtl", "hls", "hls4ml")

@@ -1,0 +1,333 @@
+"""C simulation of generated HLS code (L3) against the reference (L2), exactly, on random IRs;
+the compile cache, the testbench's own checks, and the command's errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from hwbnn.build import write_manifest
+from hwbnn.cli import main
+from hwbnn.codegen.csim import (
+    CsimError,
+    build_csim,
+    run_csim,
+    source_key,
+    verify_csim,
+)
+from hwbnn.codegen.cxx import DEFAULT_FLAGS, STRICT_FLAGS
+from hwbnn.codegen.hls import generate_hls, write_matrix
+from hwbnn.ir.folding import Folding, LayerFolding, check_folding
+from hwbnn.ir.serialize import save_network
+from hwbnn.ir.types import InputFormat, InputThreshold, MatrixVector, Network, bits_for_range
+
+SIZES = (2, 3, 4, 6, 8, 12, 16)
+
+
+def _with_edges(values: np.ndarray, low: int, high: int, rng: np.random.Generator) -> np.ndarray:
+    """Put both extreme thresholds (always +1, always -1) at random channels when there is room."""
+    values = values.copy()
+    if len(values) >= 2:
+        i, j = rng.choice(len(values), size=2, replace=False)
+        values[i], values[j] = low, high
+    return values
+
+
+def random_network(rng: np.random.Generator, kind: str, hidden: list[int], classes: int) -> Network:
+    """A random network: first layer per `kind`, XNOR hidden layers, an output layer.
+
+    Thresholds cover their whole range and always include both ends somewhere.
+    """
+    n_in = int(rng.choice(SIZES[1:]))
+    levels = 2 if kind == "bipolar" else int(rng.choice([3, 4, 5, 9, 17]))
+    fmt = InputFormat((n_in,), np.arange(levels, dtype=np.float32) / (levels - 1))
+    layers: list[InputThreshold | MatrixVector] = []
+    if kind == "input_threshold":
+        t = _with_edges(rng.integers(0, levels + 1, n_in), 0, levels, rng)
+        layers.append(InputThreshold("in_thresh", t, levels))
+        levels = 2
+    widths = [n_in, *hidden, classes]
+    for i, (mw, mh) in enumerate(zip(widths, widths[1:], strict=False)):
+        weights = rng.random((mh, mw)) < rng.uniform(0.2, 0.8)
+        bits = bits_for_range(0, levels - 1)
+        if levels > 2 and rng.random() < 0.3:
+            bits += 1  # wider codes than the levels need: the stream carries `bits` per code
+        last = i == len(widths) - 2
+        if last:
+            scale, bias = rng.uniform(0.5, 2, mh), rng.uniform(-1, 1, mh)
+            layers.append(MatrixVector(f"fc{i}", weights, bits, levels, None, scale, bias))
+        else:
+            low, high = (0, mw + 1) if levels == 2 else (-mw * (levels - 1), mw * (levels - 1) + 1)
+            t = _with_edges(rng.integers(low, high + 1, mh), low, high, rng)
+            layers.append(MatrixVector(f"fc{i}", weights, bits, levels, thresholds=t))
+        levels = 2
+    return Network(fmt, tuple(layers))
+
+
+def random_folding(net: Network, rng: np.random.Generator) -> Folding:
+    """PE and SIMD drawn among the divisors, each layer compatible with the previous one."""
+    folds: list[LayerFolding] = []
+    previous: int | None = None
+    for layer in net.layers:
+        simds = [d for d in range(1, layer.in_elements + 1) if layer.in_elements % d == 0]
+        simds = [s for s in simds if previous is None or previous % s == 0 or s % previous == 0]
+        simd = int(rng.choice(simds))
+        if isinstance(layer, InputThreshold):
+            pe, previous = 1, simd
+        else:
+            pe = int(rng.choice([d for d in range(1, layer.mh + 1) if layer.mh % d == 0]))
+            previous = pe
+        folds.append(LayerFolding(pe, simd))
+    folding = Folding(tuple(folds))
+    check_folding(net, folding)
+    return folding
+
+
+def make_build(net: Network, folding: Folding, build: Path) -> Path:
+    """A build directory as `hwbnn compile --target hls` makes it, from an IR."""
+    save_network(net, build)
+    write_manifest(build, target="hls", layers=[layer.name for layer in net.layers])
+    generate_hls(net, folding, build / "model.onnx", build)
+    return build
+
+
+#: Warnings are errors, and a precompiled header that g++ cannot use is one too.
+CHECKED_FLAGS = (*STRICT_FLAGS, "-Winvalid-pch")
+
+
+@pytest.fixture(scope="session")
+def prelude_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Precompiled ap_types headers shared by the compiles of this test process."""
+    return tmp_path_factory.mktemp("prelude")
+
+
+def random_codes(net: Network, rng: np.random.Generator, frames: int) -> np.ndarray:
+    codes = rng.integers(0, net.input.levels, size=(frames, net.input.elements))
+    codes[0] = 0  # the extreme inputs too
+    codes[1] = net.input.levels - 1
+    return codes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["input_threshold", "integer"])
+@settings(
+    max_examples=3,  # two compiles each
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # every shrink step would compile
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    hidden=st.lists(st.sampled_from(SIZES), min_size=0, max_size=2),
+    classes=st.sampled_from([2, 3, 4, 6, 10]),
+)
+def test_csim_equals_reference_on_random_networks(
+    prelude_cache: Path, kind: str, seed: int, hidden: list[int], classes: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    net = random_network(rng, kind, hidden, classes)
+    codes = random_codes(net, rng, 64)
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(2):  # two foldings of the same network
+            folding = random_folding(net, rng)
+            build = make_build(net, folding, Path(tmp) / f"build{k}")
+            report = verify_csim(
+                build, net, codes, flags=STRICT_FLAGS
+            )  # AP_INT_MAX_W: its own prelude
+            assert report.ok, (report.first_mismatch, folding)
+            assert report.frames == 64 and report.compiled
+
+
+def test_csim_bipolar_input_network(tmp_path: Path, prelude_cache: Path) -> None:
+    """Bipolar input codes (2 levels) straight into an XNOR layer, no input thresholds."""
+    rng = np.random.default_rng(8)
+    net = random_network(rng, "bipolar", [6], 3)
+    build = make_build(net, random_folding(net, rng), tmp_path / "b")
+    codes = random_codes(net, rng, 32)
+    report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+    assert report.ok, report.first_mismatch
+
+
+def test_csim_wide_streams_and_words(tmp_path: Path) -> None:
+    """8-bit codes, 160 per beat (1280-bit stream: AP_INT_MAX_W), 96-bit weight words."""
+    rng = np.random.default_rng(7)
+    levels = 256
+    fmt = InputFormat((160,), np.arange(levels, dtype=np.float32) / 255)
+    bound = 160 * 255
+    t0 = _with_edges(rng.integers(-2000, 2000, 96), -bound, bound + 1, rng)
+    net = Network(
+        fmt,
+        (
+            MatrixVector("wide", rng.random((96, 160)) < 0.5, 8, levels, thresholds=t0),
+            MatrixVector("out", rng.random((3, 96)) < 0.5, 1, 2, None, np.ones(3), np.zeros(3)),
+        ),
+    )
+    folding = Folding((LayerFolding(8, 160), LayerFolding(3, 96)))
+    build = make_build(net, folding, tmp_path / "build")
+    codes = random_codes(net, rng, 40)
+    report = verify_csim(build, net, codes, flags=STRICT_FLAGS)  # AP_INT_MAX_W: its own prelude
+    assert report.ok, report.first_mismatch
+
+
+@pytest.fixture(scope="module")
+def compiled_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Network, Path]:
+    """One small build, compiled once with the command's flags for the tests below."""
+    rng = np.random.default_rng(11)
+    net = random_network(rng, "input_threshold", [8], 4)
+    build = make_build(net, random_folding(net, rng), tmp_path_factory.mktemp("csim") / "b")
+    _, compiled, _ = build_csim(build)
+    assert compiled
+    return net, build
+
+
+def test_second_run_reuses_the_binary(compiled_build) -> None:
+    net, build = compiled_build
+    rng = np.random.default_rng(0)
+    executable, compiled, _ = build_csim(build)
+    assert not compiled
+    mtime = executable.stat().st_mtime_ns
+    report = verify_csim(build, net, random_codes(net, rng, 30))
+    assert report.ok and not report.compiled
+    assert executable.stat().st_mtime_ns == mtime
+    # the key covers the sources and the flags
+    hls_dir = build / "hls"
+    key = source_key(hls_dir, "g++", DEFAULT_FLAGS)
+    assert source_key(hls_dir, "g++", STRICT_FLAGS) != key
+    assert source_key(hls_dir, "clang++", DEFAULT_FLAGS) != key
+    config = hls_dir / "hwbnn_config.h"
+    text = config.read_text()
+    config.write_text(text + "// edited\n")
+    assert source_key(hls_dir, "g++", DEFAULT_FLAGS) != key
+    config.write_text(text)
+    assert source_key(hls_dir, "g++", DEFAULT_FLAGS) == key
+
+
+def test_testbench_checks_expected_and_inputs(compiled_build, tmp_path: Path) -> None:
+    """The testbench alone, as Vitis HLS's csim_design runs it."""
+    net, build = compiled_build
+    executable, _, _ = build_csim(build)
+    hls_dir = build / "hls"
+
+    def tb(*args: Path) -> subprocess.CompletedProcess:
+        command = [str(executable), *map(str, args)]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    out = tmp_path / "out.txt"
+    ok = tb(hls_dir / "tb_input.txt", out, hls_dir / "tb_expected.txt")
+    assert ok.returncode == 0 and "match" in ok.stdout
+    wrong = tmp_path / "wrong.txt"
+    expected = np.loadtxt(hls_dir / "tb_expected.txt", skiprows=1, dtype=np.int64, ndmin=2)
+    expected[3, 2] += 1
+    write_matrix(wrong, expected)
+    bad = tb(hls_dir / "tb_input.txt", out, wrong)
+    assert bad.returncode == 1 and "MISMATCH frame 3 class 2" in bad.stderr
+    short = tmp_path / "short.txt"
+    write_matrix(short, np.zeros((2, net.input.elements - 1), dtype=np.int64))
+    assert tb(short, out).returncode == 2
+    high = tmp_path / "high.txt"
+    write_matrix(high, np.full((2, net.input.elements), net.input.levels))
+    result = tb(high, out)
+    assert result.returncode == 2 and "outside" in result.stderr
+
+
+def test_tampered_weights_are_caught(
+    compiled_build, tmp_path: Path, capsys, prelude_cache: Path
+) -> None:
+    """Flip one weight word in the generated code: recompiled, and the CLI reports a mismatch."""
+    net, original = compiled_build
+    build = tmp_path / "b"
+    shutil.copytree(original, build)
+    # the output layer's first weight word: one weight of class 0 changes sign, which moves
+    # that accumulator by +-2 in every frame
+    header = next((build / "hls").glob(f"params_l{len(net.layers) - 1}_*.h"))
+    text = header.read_text()
+    pos = text.index("0x", text.index("_weights["))
+    end = text.index("ULL", pos)
+    flipped = int(text[pos + 2 : end], 16) ^ 1
+    header.write_text(text[: pos + 2] + format(flipped, f"0{end - pos - 2}x") + text[end:])
+    rng = np.random.default_rng(5)
+    codes = random_codes(net, rng, 200)
+    report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+    assert report.compiled and not report.ok
+    assert report.mismatched_frames == report.mismatched_values == 200
+    assert report.first_mismatch is not None
+    first = report.first_mismatch
+    assert (first["frame"], first["class"]) == (0, 0)
+    assert abs(first["csim"] - first["reference"]) == 2
+    # through the command: float inputs in the model's format, one error line, exit status 1
+    inputs = tmp_path / "x.npy"
+    np.save(inputs, net.input.values[codes])
+    assert main(["csim", str(build), "--inputs", str(inputs), "--json"]) == 1
+    captured = capsys.readouterr()
+    errors = captured.err.strip().splitlines()
+    assert len(errors) == 1 and "C-sim accumulators differ from the reference" in errors[0]
+    assert f"frame {first['frame']}, class {first['class']}" in errors[0]
+    assert json.loads(captured.out.strip().splitlines()[-1])["ok"] is False
+
+
+def test_cli_csim_on_inputs(compiled_build, tmp_path: Path, capsys) -> None:
+    net, build = compiled_build
+    rng = np.random.default_rng(9)
+    codes = random_codes(net, rng, 25)
+    inputs = tmp_path / "x.npy"
+    np.save(inputs, net.input.values[codes])
+    assert main(["csim", str(build), "--inputs", str(inputs), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["ok"] and summary["frames"] == 25 and summary["mismatches"] == 0
+    assert summary["first_mismatch"] is None and summary["compiled"] is False  # the fixture's
+    assert summary["frames_per_second"] > 0
+    # values that are not input codes need --round
+    np.save(inputs, net.input.values[codes] + 1e-3)
+    assert main(["csim", str(build), "--inputs", str(inputs)]) == 1
+    assert "not one of the model's" in capsys.readouterr().err
+    assert main(["csim", str(build), "--inputs", str(inputs), "--round", "--n", "5"]) == 0
+    assert "C-sim 5 frames: 0 mismatching frames" in capsys.readouterr().out
+
+
+def test_build_without_hls_code(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(2)
+    net = random_network(rng, "integer", [], 3)
+    build = tmp_path / "b"
+    save_network(net, build)
+    write_manifest(build, target="ir")
+    assert main(["csim", str(build), "--dataset", "digits"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--target hls" in err[0] and str(build) in err[0]
+    assert main(["csim", str(tmp_path / "nothing"), "--dataset", "digits"]) == 1
+    assert "not an hwbnn build directory" in capsys.readouterr().err
+
+
+def test_missing_compiler(tmp_path: Path, monkeypatch, capsys) -> None:
+    rng = np.random.default_rng(4)
+    net = random_network(rng, "integer", [4], 2)
+    build = make_build(net, random_folding(net, rng), tmp_path / "b")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(CsimError, match="'g\\+\\+' not found on PATH"):
+        run_csim(build, random_codes(net, rng, 2))
+    np.save(tmp_path / "x.npy", net.input.values[random_codes(net, rng, 2)])
+    assert main(["csim", str(build), "--inputs", str(tmp_path / "x.npy")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("hwbnn: error: cannot build the C simulation")
+    assert not (build / "csim").exists()
+
+
+def test_compile_error_is_one_line_with_a_log(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    net = random_network(rng, "integer", [], 2)
+    build = make_build(net, random_folding(net, rng), tmp_path / "b")
+    params = build / "hls" / "hwbnn_params.cpp"
+    params.write_text(params.read_text() + "this is not C++;\n")
+    with pytest.raises(CsimError) as caught:
+        build_csim(build)
+    message = str(caught.value)
+    assert "\n" not in message and "error:" in message and "compile.log" in message
+    assert (build / "csim" / "compile.log").is_file()
+    assert not [p for p in (build / "csim").iterdir() if p.name != "compile.log"]
