@@ -307,14 +307,21 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
         input_mode=args.input_mode,
         hidden=args.hidden,
         train=_train_config(args),
+        target_cycles=args.target_cycles,
+        sim_frames=args.sim_frames,
     )
+    if args.target_cycles < 1 or args.sim_frames < 1:
+        raise ConfigError("--target-cycles and --sim-frames must be >= 1")
     state = run_flow(
         cfg, DEFAULT_FLOW, on_step=lambda step: print(f"== {step.__name__}", flush=True)
     )
     ladder = state.summary.get("ladder", {})
+    sim = state.summary.get("rtl_sim", {})
     print(
         f"test accuracy {state.summary.get('test_accuracy', float('nan')):.4f}; "
-        f"L0/L1/L2 agree on {ladder.get('frames', 0)} test images; build in {state.build}"
+        f"L0/L1/L2 agree on {ladder.get('frames', 0)} test images; RTL simulation exact on "
+        f"{sim.get('frames', 0)} images at {sim.get('cycles_per_frame')} cycles/frame; "
+        f"build in {state.build}"
     )
     return {**state.summary, "build": str(state.build), "flow": [s.__name__ for s in DEFAULT_FLOW]}
 
@@ -436,9 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("build", type=Path)
     p.add_argument("--sweep-points", type=int, default=6, help="foldings in the sweep plot")
 
-    p = add("run", cmd_run, "train, export, compile and verify (the main job)")
+    p = add("run", cmd_run, "train, export, compile to RTL and verify (the main job)")
     _train_options(p)
     p.add_argument("--out", type=Path, default=Path("build/digits"))
+    p.add_argument("--target-cycles", type=int, default=64, help="accelerator cycles per frame")
+    p.add_argument("--sim-frames", type=int, default=100, help="test images simulated (RTL)")
     return parser
 
 

@@ -46,6 +46,8 @@ class RunConfig:
     input_mode: str = "binary"
     hidden: tuple[int, ...] | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
+    target_cycles: int = 64  # folding of the generated accelerator
+    sim_frames: int = 100  # test images simulated at RTL level (L4)
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,9 @@ def step_export(state: FlowState, cfg: RunConfig) -> FlowState:
 
 def step_compile(state: FlowState, cfg: RunConfig) -> FlowState:
     assert state.onnx is not None, "step_compile needs step_export before it"
-    info = compile_onnx(state.onnx, cfg.out / "build", CompileConfig())
+    info = compile_onnx(
+        state.onnx, cfg.out / "build", CompileConfig(target="rtl", target_cycles=cfg.target_cycles)
+    )
     return replace(state, build=Path(info["build"])).with_summary(layers=len(info["layers"]))
 
 
@@ -244,8 +248,29 @@ def step_verify_reference(state: FlowState, cfg: RunConfig) -> FlowState:
     return state.with_summary(ladder=report.to_dict())
 
 
+def step_simulate_rtl(state: FlowState, cfg: RunConfig) -> FlowState:
+    """L4: the generated Verilog under random backpressure (Icarus), exact vs L2."""
+    assert state.build is not None, "step_simulate_rtl needs step_compile before it"
+    from hwbnn.ir.serialize import load_network
+    from hwbnn.reference import to_codes
+    from hwbnn.sim.top import verify_rtl
+
+    net = load_network(state.build)
+    x = load_dataset(cfg.dataset, cfg.data_dir).x_test[: cfg.sim_frames]
+    report = verify_rtl(state.build, to_codes(net.input, x))
+    summary = report.to_dict()
+    (state.build / "rtl_sim.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return state.with_summary(rtl_sim=summary)
+
+
 Step = Callable[[FlowState, RunConfig], FlowState]
-DEFAULT_FLOW: tuple[Step, ...] = (step_train, step_export, step_compile, step_verify_reference)
+DEFAULT_FLOW: tuple[Step, ...] = (
+    step_train,
+    step_export,
+    step_compile,
+    step_verify_reference,
+    step_simulate_rtl,
+)
 
 
 def run_flow(
