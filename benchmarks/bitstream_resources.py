@@ -1,0 +1,153 @@
+"""Resources, clock and throughput of TFC/SFC/LFC-shaped MNIST MLPs on ECP5-85F (ULX3S-85F).
+
+Each network has random weights and thresholds (hwbnn.sim.random_nets.random_mlp: the
+hardware cost does not depend on the values) and a 28x28 input of 8-bit pixels binarized by
+an input-threshold unit, as FINN's TFC/SFC/LFC-w1a1. For every folding target the folding
+chooser picks PE/SIMD, ``hwbnn bitstream --board ulx3s-85f`` runs yosys + nextpnr with a
+timing target of ``--clock-mhz`` (to make nextpnr work for speed), and the table gets the
+nextpnr counts (LUT4 slots, FFs, DP16KD), the achieved clock, cycles/frame, frames/s at the
+achieved clock and frames/s per thousand LUTs, beside the analytical estimate. Configurations
+that do not fit or that exceed the time budget are listed as such.
+
+    python benchmarks/bitstream_resources.py --out /tmp/bench [--only tfc,sfc] [--budget-s 1800]
+
+Published references for comparison (Xilinx LUT6s; an ECP5 LUT4 holds less logic):
+FINN SFC-max 12.3 M frames/s with 91,131 LUTs at 200 MHz on a ZC706 (Umuroglu et al.,
+FPGA 2017); BNN-PYNQ LFC-w1a1 356,633 frames/s with 28,360 LUTs at 100 MHz on a PYNQ-Z1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SHAPES = {
+    "tfc": (64, 64, 64),
+    "sfc": (256, 256, 256),
+    "lfc": (1024, 1024, 1024),
+}
+#: cycles/frame targets per network: fully folded first, then more parallel
+TARGETS = {
+    "tfc": (50176, 3136, 784),
+    "sfc": (65536, 4096, 1024),
+    "lfc": (1048576, 65536),
+}
+PUBLISHED = [
+    ("FINN SFC-max (ZC706, LUT6)", 91131, 200.0, 12.3e6),
+    ("BNN-PYNQ LFC-w1a1 (PYNQ-Z1, LUT6)", 28360, 100.0, 356633.0),
+]
+
+
+def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, Any]:
+    from hwbnn.errors import HwbnnError
+    from hwbnn.flows.bitstream import BitstreamConfig, run_bitstream_flow
+    from hwbnn.flows.boards import LFE5U_85F
+    from hwbnn.flows.estimate import estimate
+    from hwbnn.flows.synthetic import write_network_build
+    from hwbnn.ir.folding import choose_folding
+    from hwbnn.sim.random_nets import random_mlp
+
+    net = random_mlp(np.random.default_rng(0), 784, SHAPES[name], 10, input_shape=(28, 28))
+    folding = choose_folding(net, target)
+    est = estimate(net, folding, LFE5U_85F)
+    row: dict[str, Any] = {
+        "net": name,
+        "target": target,
+        "cycles": est.initiation_interval,
+        "folding": [(f.pe, f.simd) for f in folding.layers],
+        "estimate_luts": est.luts,
+        "estimate_brams": est.brams,
+    }
+    build = write_network_build(net, folding, out / f"{name}-{target}")
+    start = time.perf_counter()
+    try:
+        report = run_bitstream_flow(build, BitstreamConfig("ulx3s-85f", clock_mhz=clock_mhz))
+    except HwbnnError as exc:
+        row["error"] = str(exc)
+        row["seconds"] = round(time.perf_counter() - start)
+        return row
+    res = report["resources"]
+    fmax = report["clock"]["achieved_mhz"]
+    row.update(
+        luts=res["lut"]["used"],
+        ffs=res["ff"]["used"],
+        brams=res["bram"]["used"],
+        fmax_mhz=fmax,
+        fps=fmax * 1e6 / est.initiation_interval,
+        seconds=round(time.perf_counter() - start),
+    )
+    row["fps_per_klut"] = row["fps"] / (row["luts"] / 1000)
+    return row
+
+
+def _worker(args: tuple[str, int, Path, float], queue: Any) -> None:
+    queue.put(run_one(*args))
+
+
+def run_with_budget(name: str, target: int, out: Path, clock: float, budget: float) -> dict:
+    """run_one in a child process, stopped after ``budget`` seconds."""
+    queue: Any = multiprocessing.Queue()
+    proc = multiprocessing.Process(target=_worker, args=((name, target, out, clock), queue))
+    proc.start()
+    proc.join(budget)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return {"net": name, "target": target, "error": f"over the {budget:.0f} s budget"}
+    return queue.get() if not queue.empty() else {"net": name, "target": target, "error": "died"}
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| net | target | cycles/frame | PE,SIMD per layer | LUT4 | FF | DP16KD | est. LUT / BRAM "
+        "| Fmax MHz | frames/s | frames/s per kLUT | run s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        fold = " ".join(f"{p},{s}" for p, s in r.get("folding", []))
+        est = f"{r.get('estimate_luts', '-')} / {r.get('estimate_brams', '-')}"
+        if "error" in r:
+            lines.append(
+                f"| {r['net']} | {r['target']} | {r.get('cycles', '-')} | {fold} | - | - | - "
+                f"| {est} | - | - | - | {r.get('seconds', '-')} ({r['error']}) |"
+            )
+            continue
+        lines.append(
+            f"| {r['net']} | {r['target']} | {r['cycles']} | {fold} | {r['luts']} | {r['ffs']} "
+            f"| {r['brams']} | {est} | {r['fmax_mhz']:.1f} | {r['fps']:,.0f} "
+            f"| {r['fps_per_klut']:,.0f} | {r['seconds']} |"
+        )
+    for name, luts, mhz, fps in PUBLISHED:
+        lines.append(
+            f"| {name} | | | | {luts:,} (LUT6) | | | | {mhz:.0f} | {fps:,.0f} "
+            f"| {fps / (luts / 1000):,.0f} | |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="directory for the builds")
+    parser.add_argument("--only", default="tfc,sfc,lfc", help="comma-separated networks")
+    parser.add_argument("--clock-mhz", type=float, default=100.0, help="nextpnr timing target")
+    parser.add_argument("--budget-s", type=float, default=1800.0, help="per configuration")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in args.only.split(","):
+        for target in TARGETS[name]:
+            row = run_with_budget(name, target, args.out, args.clock_mhz, args.budget_s)
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    (args.out / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()

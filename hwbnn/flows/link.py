@@ -1,0 +1,149 @@
+"""The byte protocol between a host and ``hwbnn_board_top`` (UART, 8N1).
+
+The host sends frames and reads results; there are no headers, commands or checksums, so both
+sides must agree on the sizes below, which come from the build (IR and folding):
+
+- one input frame is ``in_beats`` stream beats of ``in_width = in_simd * in_bits`` bits (input
+  code ``i`` at bits ``[(i % in_simd)*in_bits +: in_bits]`` of beat ``i // in_simd``); each beat
+  travels as ``ceil(in_width/8)`` bytes, little-endian, unused high bits 0;
+- one result frame is ``out_beats = classes / out_pe`` beats of ``out_pe`` two's-complement
+  accumulators of ``acc_width`` bits (class ``nf*out_pe + p`` at bits
+  ``[p*acc_width +: acc_width]`` of beat ``nf``), each beat as ``ceil(out_width/8)`` bytes,
+  little-endian, high bits 0.
+
+A line break (the host holds its transmit line low for longer than a character) resets the
+board top: its byte counters, the accelerator and the transmitter start afresh, so a host that
+lost count can always recover.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hwbnn.codegen.memfiles import mvau_widths
+from hwbnn.errors import ConfigError
+from hwbnn.ir.folding import Folding, load_folding
+from hwbnn.ir.types import Network
+from hwbnn.sim.packing import pack_beats, unpack_beats
+
+
+@dataclass(frozen=True)
+class LinkFormat:
+    """Sizes of the streams on both sides of the UART bridge (see the module docstring)."""
+
+    in_elements: int
+    in_bits: int
+    in_simd: int
+    classes: int
+    out_pe: int
+    acc_width: int
+
+    def __post_init__(self) -> None:
+        if self.in_elements % self.in_simd or self.classes % self.out_pe:
+            raise ConfigError(
+                f"inconsistent link format: {self.in_elements} inputs by {self.in_simd}, "
+                f"{self.classes} classes by {self.out_pe}"
+            )
+
+    @property
+    def in_width(self) -> int:
+        return self.in_simd * self.in_bits
+
+    @property
+    def in_beats(self) -> int:
+        return self.in_elements // self.in_simd
+
+    @property
+    def in_beat_bytes(self) -> int:
+        return (self.in_width + 7) // 8
+
+    @property
+    def frame_in_bytes(self) -> int:
+        return self.in_beats * self.in_beat_bytes
+
+    @property
+    def out_width(self) -> int:
+        return self.out_pe * self.acc_width
+
+    @property
+    def out_beats(self) -> int:
+        return self.classes // self.out_pe
+
+    @property
+    def out_beat_bytes(self) -> int:
+        return (self.out_width + 7) // 8
+
+    @property
+    def frame_out_bytes(self) -> int:
+        return self.out_beats * self.out_beat_bytes
+
+    @classmethod
+    def for_network(cls, net: Network, folding: Folding) -> LinkFormat:
+        out = net.output_layer
+        return cls(
+            in_elements=net.input.elements,
+            in_bits=net.input.bits,
+            in_simd=folding.layers[0].simd,
+            classes=net.classes,
+            out_pe=folding.layers[-1].pe,
+            acc_width=mvau_widths(out.mw, out.input_bits).acc_width,
+        )
+
+    @classmethod
+    def from_build(cls, build: Path) -> LinkFormat:
+        """The format of a build directory (its IR and folding.json), checked against the
+        stream widths its rtl/ generator recorded in manifest.json when present."""
+        from hwbnn.ir.serialize import load_network
+
+        build = Path(build)
+        net = load_network(build)
+        link = cls.for_network(net, load_folding(build / "folding.json", net))
+        manifest = build / "manifest.json"
+        rtl = json.loads(manifest.read_text()).get("generated", {}).get("rtl", {})
+        for name in ("in_width", "out_width", "acc_width"):
+            if name in rtl and int(rtl[name]) != getattr(link, name):
+                raise ConfigError(
+                    f"{build}: rtl/ was generated with {name}={rtl[name]}, but the IR and "
+                    f"folding give {getattr(link, name)}; recompile the build"
+                )
+        return link
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = asdict(self)
+        for name in ("in_width", "in_beats", "frame_in_bytes", "out_width", "out_beats"):
+            doc[name] = getattr(self, name)
+        doc["frame_out_bytes"] = self.frame_out_bytes
+        return doc
+
+    def encode(self, codes: np.ndarray) -> bytes:
+        """Input codes (frames, in_elements), each in [0, 2**in_bits), as the bytes to send."""
+        codes = np.asarray(codes)
+        if codes.ndim != 2 or codes.shape[1] != self.in_elements:
+            raise ConfigError(
+                f"expected input codes of shape (frames, {self.in_elements}), got {codes.shape}"
+            )
+        beats = pack_beats(codes, self.in_bits, self.in_simd)
+        size = self.in_beat_bytes
+        return b"".join(beat.to_bytes(size, "little") for beat in beats)
+
+    def decode(self, data: bytes, frames: int) -> np.ndarray:
+        """Result bytes of ``frames`` frames as accumulators (frames, classes), int64."""
+        size = self.out_beat_bytes
+        if len(data) != frames * self.frame_out_bytes:
+            raise ConfigError(
+                f"{len(data)} result bytes for {frames} frames of {self.frame_out_bytes} bytes"
+            )
+        beats = [int.from_bytes(data[i : i + size], "little") for i in range(0, len(data), size)]
+        bad = next((i for i, beat in enumerate(beats) if beat >> self.out_width), None)
+        if bad is not None:
+            raise ConfigError(
+                f"result beat {bad} has bits set above bit {self.out_width - 1}: the byte "
+                f"stream is out of step (reset the board with a line break)"
+            )
+        values = unpack_beats(beats, self.acc_width, self.out_pe, signed=True)
+        return values.reshape(frames, self.classes)

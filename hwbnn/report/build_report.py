@@ -1,0 +1,242 @@
+"""``hwbnn report BUILD``: one HTML page (``BUILD/report/index.html``) with PNG plots.
+
+It reads what the build holds and says "not run" for what it does not:
+
+- the verification ladder: ``ladder.json`` (L0/L1/L2, from ``hwbnn run``/``eval``); the RTL
+  simulation results ``sim/<simulator>/hwbnn_sim_results.json`` (L4), whose stress phase is
+  judged here against hwbnn.reference; the netlist simulation ``netlist/ice40/
+  netlist_report.json`` (L5); C-simulation (L3) records no file, so it shows as not recorded;
+- per layer: shape, PE/SIMD and cycles per frame (``folding.json`` and the IR), and a bar chart;
+- resources and timing of every ``bitstream/<board>/report.json``;
+- a folding sweep: the folding chooser at several cycles/frame targets, each costed by the
+  analytical model (:mod:`hwbnn.flows.estimate`), plotted as LUTs against frames/s with the
+  bitstreams' measured points.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from hwbnn import __version__
+from hwbnn.build import read_manifest
+from hwbnn.flows.boards import LFE5U_85F, Device
+from hwbnn.flows.estimate import estimate
+from hwbnn.ir.folding import (
+    Folding,
+    choose_folding,
+    initiation_interval,
+    layer_cycles,
+    load_folding,
+    max_cycles,
+)
+from hwbnn.ir.serialize import load_network
+from hwbnn.ir.types import InputThreshold, Network
+from hwbnn.report.plots import MeasuredPoint, SweepPoint, plot_layer_cycles, plot_sweep
+
+REPORT_DIR = "report"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+#: nominal clock of the analytical sweep
+SWEEP_CLOCK_MHZ = 100.0
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def ladder_rows(build: Path, net: Network) -> list[dict[str, str]]:
+    """One row per ladder level: its status and what backs it."""
+    rows: list[dict[str, str]] = []
+    ladder = _read_json(build / "ladder.json")
+    if ladder is None:
+        for level in ("L0 torch", "L1 QONNX execute_onnx", "L2 reference"):
+            rows.append({"level": level, "status": "not run", "detail": "no ladder.json"})
+    else:
+        accuracy = ladder.get("accuracy", {})
+        mismatches = ladder.get("label_mismatches", {})
+        detail = ", ".join(f"{k} accuracy {v:.4f}" for k, v in sorted(accuracy.items()))
+        detail += "; " + ", ".join(f"{k}: {v} label mismatches" for k, v in mismatches.items())
+        status = "pass" if ladder.get("ok") else "FAIL"
+        rows.append(
+            {
+                "level": "L0/L1/L2 torch, execute_onnx, reference",
+                "status": status,
+                "detail": f"{ladder.get('frames')} frames; {detail}",
+            }
+        )
+    rows.append(
+        {
+            "level": "L3 HLS C-simulation",
+            "status": "not recorded",
+            "detail": "hwbnn csim prints its verdict; the build keeps no results file",
+        }
+    )
+    rows.extend(_sim_rows(build, net))
+    netlist = _read_json(build / "netlist" / "ice40" / "netlist_report.json")
+    if netlist is None:
+        rows.append({"level": "L5 netlist simulation", "status": "not run", "detail": ""})
+    else:
+        rows.append(
+            {
+                "level": "L5 netlist simulation (iCE40 cells)",
+                "status": "pass" if netlist.get("ok") else "FAIL",
+                "detail": (
+                    f"{netlist['frames']} frames, {netlist['mismatched_frames']} mismatching, "
+                    f"{netlist['framing_errors']} framing errors"
+                ),
+            }
+        )
+    return rows
+
+
+def _sim_rows(build: Path, net: Network) -> list[dict[str, str]]:
+    from hwbnn.flows.link import LinkFormat
+    from hwbnn.flows.netlist import judge
+    from hwbnn.reference import Reference
+
+    rows = []
+    sim_root = build / "sim"
+    found = sorted(sim_root.glob("*/hwbnn_sim_results.json")) if sim_root.is_dir() else []
+    for results in found:
+        simulator = results.parent.name
+        doc = _read_json(results)
+        inputs = results.parent / "inputs.npz"
+        if doc is None or not doc.get("phases") or not inputs.is_file():
+            rows.append({"level": f"L4 RTL simulation ({simulator})", "status": "unreadable"})
+            continue
+        codes = np.load(inputs)["stress"]
+        expected = Reference(net).run_codes(codes).accumulators
+        verdict = judge(doc["phases"][0], expected, LinkFormat.from_build(build), {}, 0, 0, "")
+        rows.append(
+            {
+                "level": f"L4 RTL simulation ({simulator})",
+                "status": "pass" if verdict.ok else "FAIL",
+                "detail": (
+                    f"{verdict.frames} frames under random backpressure, "
+                    f"{verdict.mismatched_frames} mismatching (judged here against L2)"
+                ),
+            }
+        )
+    if not found:
+        rows.append({"level": "L4 RTL simulation", "status": "not run", "detail": ""})
+    return rows
+
+
+def layer_rows(net: Network, folding: Folding) -> list[dict[str, Any]]:
+    rows = []
+    for layer, fold in zip(net.layers, folding.layers, strict=True):
+        kind = "input thresholds" if isinstance(layer, InputThreshold) else "matrix-vector"
+        rows.append(
+            {
+                "name": layer.name,
+                "kind": kind,
+                "shape": f"{layer.in_elements} -> {layer.out_elements}",
+                "pe": fold.pe,
+                "simd": fold.simd,
+                "cycles": layer_cycles(layer, fold),
+            }
+        )
+    return rows
+
+
+def sweep(net: Network, device: Device, points: int) -> list[SweepPoint]:
+    """The chooser at ``points`` targets from fully folded down to (nearly) fully parallel."""
+    top = max_cycles(net)
+    targets = sorted({max(1, round(top / (4**k))) for k in range(points)} | {top}, reverse=True)[
+        :points
+    ]
+    out = []
+    seen = set()
+    for target in targets:
+        folding = choose_folding(net, target)
+        est = estimate(net, folding, device)
+        if est.initiation_interval in seen:
+            continue
+        seen.add(est.initiation_interval)
+        out.append(
+            SweepPoint(
+                target,
+                est.initiation_interval,
+                est.frames_per_second(SWEEP_CLOCK_MHZ),
+                est.luts,
+                est.brams,
+            )
+        )
+    return out
+
+
+def bitstream_rows(build: Path) -> list[dict[str, Any]]:
+    rows = []
+    root = build / "bitstream"
+    for path in sorted(root.glob("*/report.json")) if root.is_dir() else []:
+        doc = _read_json(path)
+        if doc is None:
+            continue
+        clock = doc.get("clock", {})
+        rows.append(
+            {
+                "board": doc.get("board"),
+                "device": doc.get("device"),
+                "resources": doc.get("resources", {}),
+                "estimate": doc.get("estimate", {}),
+                "requested_mhz": clock.get("requested_mhz"),
+                "achieved_mhz": clock.get("achieved_mhz"),
+                "timing_met": clock.get("timing_met"),
+                "bitstream": doc.get("bitstream"),
+                "note": doc.get("note", ""),
+                "fps": doc.get("frames_per_second_at_fmax"),
+            }
+        )
+    return rows
+
+
+def write_build_report(build: Path, sweep_points: int = 6) -> dict[str, Any]:
+    """Write ``BUILD/report/index.html`` and its plots; return their paths."""
+    build = Path(build)
+    manifest = read_manifest(build)
+    net = load_network(build)
+    folding = load_folding(build / "folding.json", net)
+    out = build / REPORT_DIR
+    out.mkdir(exist_ok=True)
+    layers = layer_rows(net, folding)
+    plots = [
+        plot_layer_cycles(
+            [r["name"] for r in layers], [r["cycles"] for r in layers], out / "layer_cycles.png"
+        )
+    ]
+    bitstreams = bitstream_rows(build)
+    measured = [
+        MeasuredPoint(r["board"], r["fps"], r["resources"]["lut"]["used"])
+        for r in bitstreams
+        if r["fps"] and "lut" in r["resources"]
+    ]
+    points = sweep(net, LFE5U_85F, max(1, sweep_points))
+    plots.append(plot_sweep(points, measured, SWEEP_CLOCK_MHZ, LFE5U_85F.name, out / "sweep.png"))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=True,
+    )
+    html = env.get_template("index.html.j2").render(
+        version=__version__,
+        build=str(build),
+        manifest=manifest,
+        ladder=ladder_rows(build, net),
+        layers=layers,
+        ii=initiation_interval(net, folding),
+        bitstreams=bitstreams,
+        sweep=points,
+        sweep_clock=SWEEP_CLOCK_MHZ,
+        sweep_device=LFE5U_85F.name,
+        plots=[p.name for p in plots],
+    )
+    index = out / "index.html"
+    index.write_text(html)
+    return {"index": str(index), "plots": [str(p) for p in plots]}
