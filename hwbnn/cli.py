@@ -309,6 +309,7 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
         train=_train_config(args),
         target_cycles=args.target_cycles,
         sim_frames=args.sim_frames,
+        board=None if args.board == "none" else args.board,
     )
     if args.target_cycles < 1 or args.sim_frames < 1:
         raise ConfigError("--target-cycles and --sim-frames must be >= 1")
@@ -323,6 +324,14 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
         f"{sim.get('frames', 0)} images at {sim.get('cycles_per_frame')} cycles/frame; "
         f"build in {state.build}"
     )
+    bitstream = state.summary.get("bitstream")
+    if bitstream:
+        clock = bitstream["clock"]
+        print(
+            f"bitstream {Path(bitstream['dir']) / bitstream.get('bitstream', '')}: "
+            f"Fmax {clock['achieved_mhz']} MHz for {clock['requested_mhz']} MHz "
+            f"({'met' if clock['timing_met'] else 'NOT met'})"
+        )
     return {**state.summary, "build": str(state.build), "flow": [s.__name__ for s in DEFAULT_FLOW]}
 
 
@@ -446,7 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("run", cmd_run, "train, export, compile to RTL and verify (the main job)")
     _train_options(p)
     p.add_argument("--out", type=Path, default=Path("build/digits"))
-    p.add_argument("--target-cycles", type=int, default=64, help="accelerator cycles per frame")
+    p.add_argument("--target-cycles", type=int, default=4096, help="accelerator cycles per frame")
+    p.add_argument(
+        "--board", default="ulx3s-85f", help="board of the bitstream step ('none' to skip it)"
+    )
     p.add_argument("--sim-frames", type=int, default=100, help="test images simulated (RTL)")
     return parser
 

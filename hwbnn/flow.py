@@ -46,8 +46,9 @@ class RunConfig:
     input_mode: str = "binary"
     hidden: tuple[int, ...] | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
-    target_cycles: int = 64  # folding of the generated accelerator
+    target_cycles: int = 4096  # folding of the generated accelerator
     sim_frames: int = 100  # test images simulated at RTL level (L4)
+    board: str | None = "ulx3s-85f"  # bitstream for this board (None: no bitstream step)
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,17 @@ def step_simulate_rtl(state: FlowState, cfg: RunConfig) -> FlowState:
     return state.with_summary(rtl_sim=summary)
 
 
+def step_bitstream(state: FlowState, cfg: RunConfig) -> FlowState:
+    """The board top (UART bridge + accelerator) through yosys and nextpnr to a bitstream."""
+    assert state.build is not None, "step_bitstream needs step_compile before it"
+    if cfg.board is None:
+        return state
+    from hwbnn.flows.bitstream import BitstreamConfig, run_bitstream_flow
+
+    report = run_bitstream_flow(state.build, BitstreamConfig(board=cfg.board))
+    return state.with_summary(bitstream=report)
+
+
 Step = Callable[[FlowState, RunConfig], FlowState]
 DEFAULT_FLOW: tuple[Step, ...] = (
     step_train,
@@ -270,6 +282,7 @@ DEFAULT_FLOW: tuple[Step, ...] = (
     step_compile,
     step_verify_reference,
     step_simulate_rtl,
+    step_bitstream,
 )
 
 
