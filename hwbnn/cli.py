@@ -192,13 +192,9 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
     return report.to_dict()
 
 
-def cmd_csim(args: argparse.Namespace) -> dict[str, Any]:
-    from hwbnn.codegen.csim import CsimMismatch, hls_sources, verify_csim
-    from hwbnn.ir.serialize import load_network
-    from hwbnn.reference import to_codes
-
-    hls_sources(args.build)  # a clear error for a build made without --target hls
-    net = load_network(args.build)
+def _test_frames(args: argparse.Namespace) -> np.ndarray:
+    """The float frames a simulation command checks: --inputs X.npy, or the dataset's test
+    split; the first --n of them."""
     if args.inputs is not None:
         x = _load_array(args.inputs, "inputs")
     else:
@@ -209,6 +205,17 @@ def cmd_csim(args: argparse.Namespace) -> dict[str, Any]:
         if args.n < 1:
             raise ConfigError(f"--n must be >= 1, got {args.n}")
         x = x[: args.n]
+    return x
+
+
+def cmd_csim(args: argparse.Namespace) -> dict[str, Any]:
+    from hwbnn.codegen.csim import CsimMismatch, hls_sources, verify_csim
+    from hwbnn.ir.serialize import load_network
+    from hwbnn.reference import to_codes
+
+    hls_sources(args.build)  # a clear error for a build made without --target hls
+    net = load_network(args.build)
+    x = _test_frames(args)
     report = verify_csim(args.build, net, to_codes(net.input, x, args.round))
     how = f"compiled in {report.compile_seconds:.1f} s" if report.compiled else "cached binary"
     print(
@@ -228,16 +235,7 @@ def cmd_sim(args: argparse.Namespace) -> dict[str, Any]:
 
     rtl_sources(args.build)  # a clear error for a build made without --target rtl
     net = load_network(args.build)
-    if args.inputs is not None:
-        x = _load_array(args.inputs, "inputs")
-    else:
-        from hwbnn.data import load_dataset
-
-        x = load_dataset(args.dataset, args.data_dir).x_test
-    if args.n is not None:
-        if args.n < 1:
-            raise ConfigError(f"--n must be >= 1, got {args.n}")
-        x = x[: args.n]
+    x = _test_frames(args)
     cfg = SimConfig(
         simulator=args.sim,
         seed=args.seed,

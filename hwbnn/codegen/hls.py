@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import numpy as np
 
 from hwbnn.codegen.cxx import hls_library_dir
+from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding
 from hwbnn.ir.types import InputThreshold, MatrixVector, Network
@@ -107,17 +107,8 @@ class Step:
 
 
 def render(template: str, **context: Any) -> str:
-    """Render templates/hls/<template>; a variable missing from `context` raises
-    jinja2.UndefinedError (StrictUndefined)."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    return env.get_template(template).render(**context)
+    """Render templates/hls/<template> (StrictUndefined: a missing variable is an error)."""
+    return render_file(TEMPLATE_DIR, template, **context)
 
 
 def c_identifier(index: int, name: str) -> str:

@@ -40,14 +40,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from hwbnn import __version__
 from hwbnn.codegen.memfiles import (
     mvau_widths,
     write_input_threshold_memfile,
     write_mvau_memfiles,
 )
+from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, initiation_interval, layer_cycles
 from hwbnn.ir.types import InputThreshold, MatrixVector, Network
@@ -107,17 +106,8 @@ class Stage:
 
 
 def render(template: str, **context: Any) -> str:
-    """Render templates/rtl/<template>; a variable missing from ``context`` raises
-    jinja2.UndefinedError (StrictUndefined)."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    return env.get_template(template).render(**context)
+    """Render templates/rtl/<template> (StrictUndefined: a missing variable is an error)."""
+    return render_file(TEMPLATE_DIR, template, **context)
 
 
 def verilog_identifier(index: int, name: str) -> str:

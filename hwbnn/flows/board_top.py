@@ -12,9 +12,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from hwbnn import __version__
+from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
 from hwbnn.flows.link import LinkFormat
 from hwbnn.resources import share_dir
@@ -35,15 +34,7 @@ def render_template(relative: str, **context: Any) -> str:
     """Render ``flows/<relative>``; a variable missing from ``context`` raises
     jinja2.UndefinedError (StrictUndefined)."""
     path = share_dir("flows") / relative
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(path.parent)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
-    return env.get_template(path.name).render(**context)
+    return render_file(path.parent, path.name, **context)
 
 
 def check_baud(clk_hz: int, baud: int) -> None:
