@@ -192,6 +192,19 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
     return report.to_dict()
 
 
+def _frame_options(p: argparse.ArgumentParser) -> None:
+    """The build and frame-source options of the simulation commands (read by _test_frames)."""
+    from hwbnn.data import DATASETS
+
+    p.add_argument("build", type=Path)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", choices=sorted(DATASETS), help="its test split")
+    source.add_argument("--inputs", type=Path, help=".npy input tensor in the model's format")
+    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--n", type=int, help="first N frames only")
+    p.add_argument("--round", action="store_true", help="round inputs to the nearest code")
+
+
 def _test_frames(args: argparse.Namespace) -> np.ndarray:
     """The float frames a simulation command checks: --inputs X.npy, or the dataset's test
     split; the first --n of them."""
@@ -407,22 +420,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--round", action="store_true", help="round inputs to the nearest code")
 
     p = add("csim", cmd_csim, "C-simulate a --target hls build with g++ (L3), exact vs L2")
-    p.add_argument("build", type=Path)
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", choices=sorted(DATASETS), help="its test split")
-    source.add_argument("--inputs", type=Path, help=".npy input tensor in the model's format")
-    p.add_argument("--data-dir", type=Path)
-    p.add_argument("--n", type=int, help="first N frames only")
-    p.add_argument("--round", action="store_true", help="round inputs to the nearest code")
+    _frame_options(p)
 
     p = add("sim", cmd_sim, "simulate a --target rtl build (cocotb, L4), exact vs L2")
-    p.add_argument("build", type=Path)
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", choices=sorted(DATASETS), help="its test split")
-    source.add_argument("--inputs", type=Path, help=".npy input tensor in the model's format")
-    p.add_argument("--data-dir", type=Path)
-    p.add_argument("--n", type=int, help="first N frames only")
-    p.add_argument("--round", action="store_true", help="round inputs to the nearest code")
+    _frame_options(p)
     p.add_argument("--sim", default="icarus", choices=["icarus", "verilator"])
     p.add_argument("--waves", action="store_true", help="record a waveform in BUILD/sim/")
     p.add_argument("--seed", type=int, default=0, help="seed of the random gaps/backpressure")
