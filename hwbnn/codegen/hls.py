@@ -234,6 +234,10 @@ def plan_stages(net: Network, folding: Folding) -> list[StagePlan]:
         if isinstance(layer, InputThreshold):
             stages.append(_plan_threshold(index, layer, fold, net.input.bits))
         else:
+            if not isinstance(layer, MatrixVector):
+                raise ConfigError(
+                    f"layer {layer.name}: {layer.kind.value} layers are not generated yet"
+                )
             stages.append(_plan_mvau(index, layer, fold))
     return stages
 

@@ -183,6 +183,10 @@ def plan_stages(net: Network, folding: Folding, out_dir: Path) -> list[Stage]:
             if isinstance(layer, InputThreshold):
                 stage = _plan_input_threshold(index, layer, fold, net.input.bits, out_dir)
             else:
+                if not isinstance(layer, MatrixVector):
+                    raise ConfigError(
+                        f"layer {layer.name}: {layer.kind.value} layers are not generated yet"
+                    )
                 stage = _plan_mvau(index, layer, fold, out_dir)
         except ValueError as exc:  # a value the module cannot hold (memfiles checks ranges)
             raise ConfigError(f"layer {layer.name}: {exc}") from None

@@ -1,11 +1,14 @@
 """Folding: how many processing elements (PE) and SIMD lanes each layer gets.
 
 For a matrix-vector unit with MH outputs and MW inputs, PE must divide MH and SIMD must divide
-MW; one frame takes ``(MH / PE) * (MW / SIMD)`` cycles. An input-thresholding unit handles SIMD
-elements per cycle (``N / SIMD`` cycles per frame; its PE is 1). Layer i's output stream carries
-PE_i elements per beat and layer i+1 reads SIMD_{i+1} per beat; a width converter joins them, so
-one of the two must divide the other. The network's initiation interval is the slowest layer's
-cycle count.
+MW; one frame takes ``(MH / PE) * (MW / SIMD) * pixels`` cycles. An input-thresholding unit
+handles SIMD elements per cycle (``N / SIMD`` cycles per frame; its PE is 1). A sliding window
+or a max pool moves SIMD elements of one pixel per beat (PE 1, SIMD divides the channels C); it
+takes ``max(in, out) / SIMD`` cycles per frame, where ``out`` counts every K*K*C window element
+it emits (a max pool is a sliding window followed by an OR over each window). Layer i's output
+stream carries PE_i (MVAU) or SIMD_i (the others) elements per beat and layer i+1 reads
+SIMD_{i+1} per beat; a width converter joins them, so one of the two must divide the other. The
+network's initiation interval is the slowest layer's cycle count.
 
 The chooser picks, for a target cycles/frame, the per-layer (PE, SIMD) with the fewest lanes in
 total (PE * SIMD, the XNOR-popcount lane count) such that every layer meets the target,
@@ -19,7 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwbnn.errors import ConfigError
-from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, Network
+from hwbnn.ir.types import (
+    InputThreshold,
+    Layer,
+    LayerKind,
+    MatrixVector,
+    MaxPool,
+    Network,
+    SlidingWindow,
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,26 @@ def layer_cycles(layer: Layer, fold: LayerFolding) -> int:
     """Cycles per frame of one layer at a folding (assumes it divides)."""
     if isinstance(layer, InputThreshold):
         return layer.in_elements // fold.simd
-    return (layer.mh // fold.pe) * (layer.mw // fold.simd)
+    if isinstance(layer, SlidingWindow):
+        return max(layer.in_elements, layer.out_elements) // fold.simd
+    if isinstance(layer, MaxPool):
+        emitted = layer.pixels * layer.kernel * layer.kernel * layer.channels
+        return max(layer.in_elements, emitted) // fold.simd
+    return (layer.mh // fold.pe) * (layer.mw // fold.simd) * layer.pixels
+
+
+def vector_width(layer: Layer) -> int:
+    """Elements SIMD must divide: the channels of an image stage, MW of an MVAU, else all."""
+    if isinstance(layer, SlidingWindow | MaxPool):
+        return layer.channels
+    if isinstance(layer, MatrixVector):
+        return layer.mw
+    return layer.in_elements
+
+
+def out_width(layer: Layer, fold: LayerFolding) -> int:
+    """Elements per beat of a layer's output stream."""
+    return fold.pe if isinstance(layer, MatrixVector) else fold.simd
 
 
 def check_folding(net: Network, folding: Folding) -> None:
@@ -63,16 +93,22 @@ def check_folding(net: Network, folding: Folding) -> None:
     for layer, fold in zip(net.layers, folding.layers, strict=True):
         if fold.pe < 1 or fold.simd < 1:
             raise ConfigError(f"layer {layer.name}: PE and SIMD must be >= 1")
-        if isinstance(layer, InputThreshold):
+        if not isinstance(layer, MatrixVector):
             if fold.pe != 1:
-                raise ConfigError(f"layer {layer.name}: input thresholding has PE=1")
+                what = {
+                    LayerKind.INPUT_THRESHOLD: "input thresholding",
+                    LayerKind.SLIDING_WINDOW: "a sliding window",
+                    LayerKind.MAX_POOL: "max pooling",
+                }[layer.kind]
+                raise ConfigError(f"layer {layer.name}: {what} has PE=1")
         elif layer.mh % fold.pe:
             raise ConfigError(f"layer {layer.name}: PE={fold.pe} does not divide MH={layer.mh}")
-        if layer.in_elements % fold.simd:
+        if vector_width(layer) % fold.simd:
+            what = "C" if isinstance(layer, SlidingWindow | MaxPool) else "MW"
             raise ConfigError(
-                f"layer {layer.name}: SIMD={fold.simd} does not divide MW={layer.in_elements}"
+                f"layer {layer.name}: SIMD={fold.simd} does not divide {what}={vector_width(layer)}"
             )
-        produced = fold.simd if isinstance(layer, InputThreshold) else fold.pe
+        produced = out_width(layer, fold)
         if previous_pe is not None and previous_pe % fold.simd and fold.simd % previous_pe:
             raise ConfigError(
                 f"layer {layer.name}: SIMD={fold.simd} and the previous layer's output width "
@@ -91,9 +127,8 @@ def initiation_interval(net: Network, folding: Folding) -> int:
 
 
 def _options(layer: Layer) -> list[LayerFolding]:
-    if isinstance(layer, InputThreshold):
-        return [LayerFolding(1, s) for s in _divisors(layer.in_elements)]
-    assert isinstance(layer, MatrixVector)
+    if not isinstance(layer, MatrixVector):
+        return [LayerFolding(1, s) for s in _divisors(vector_width(layer))]
     return [LayerFolding(p, s) for p in _divisors(layer.mh) for s in _divisors(layer.mw)]
 
 
@@ -101,15 +136,12 @@ def _compatible(previous: int | None, simd: int) -> bool:
     return previous is None or previous % simd == 0 or simd % previous == 0
 
 
-def _out_width(layer: Layer, fold: LayerFolding) -> int:
-    return fold.simd if isinstance(layer, InputThreshold) else fold.pe
-
-
 def choose_folding(net: Network, target_cycles: int) -> Folding:
     """The folding with the fewest lanes in total (sum of PE * SIMD) that has every layer at or
     below ``target_cycles`` cycles per frame and width-compatible neighbours.
 
-    Always feasible for a target >= 1: SIMD = MW accepts any previous output width. Solved
+    Feasible whenever every layer can meet the target on its own, except that an image stage's
+    SIMD must also divide its channels (raises ConfigError when nothing fits). Solved
     exactly by dynamic programming over the previous layer's output width; ties go to fewer PEs,
     then to wider SIMD.
     """
@@ -127,10 +159,16 @@ def choose_folding(net: Network, target_cycles: int) -> Folding:
                 if not _compatible(previous, fold.simd):
                     continue
                 key = (lanes + fold.pe * fold.simd, pes + fold.pe, simds - fold.simd)
-                width = _out_width(layer, fold)
+                width = out_width(layer, fold)
                 if width not in following or key < following[width][0]:
                     following[width] = (key, (*chosen, fold))
         states = following
+        if not states:
+            best = min(layer_cycles(layer, f) for f in _options(layer))
+            raise ConfigError(
+                f"layer {layer.name}: no folding reaches {target_cycles} cycles/frame with "
+                f"stream widths that divide one another (best alone: {best}); raise the target"
+            )
     folding = Folding(min(states.values(), key=lambda item: item[0])[1])
     check_folding(net, folding)
     return folding

@@ -9,7 +9,16 @@ from typing import Any
 import numpy as np
 
 from hwbnn.errors import ModelError
-from hwbnn.ir.types import InputFormat, InputThreshold, LayerKind, MatrixVector, Network
+from hwbnn.ir.types import (
+    InputFormat,
+    InputThreshold,
+    Layer,
+    LayerKind,
+    MatrixVector,
+    MaxPool,
+    Network,
+    SlidingWindow,
+)
 
 FORMAT = "hwbnn-ir-1"
 
@@ -23,6 +32,17 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
         if isinstance(layer, InputThreshold):
             entry["levels"] = layer.levels
             arrays[f"{layer.name}.thresholds"] = layer.thresholds
+        elif isinstance(layer, SlidingWindow):
+            entry.update(
+                in_shape=list(layer.in_shape),
+                kernel=layer.kernel,
+                stride=layer.stride,
+                padding=list(layer.padding),
+                input_levels=layer.input_levels,
+                pad_code=layer.pad_code,
+            )
+        elif isinstance(layer, MaxPool):
+            entry.update(in_shape=list(layer.in_shape), kernel=layer.kernel, stride=layer.stride)
         else:
             entry.update(
                 mh=layer.mh,
@@ -31,6 +51,7 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
                 input_levels=layer.input_levels,
                 output=layer.is_output,
                 acc_bits=layer.acc_bits,
+                pixels=layer.pixels,
             )
             arrays[f"{layer.name}.weights"] = np.packbits(layer.weights, axis=1, bitorder="little")
             if layer.thresholds is not None:
@@ -65,11 +86,28 @@ def load_network(directory: Path) -> Network:
     if doc.get("format") != FORMAT:
         raise ModelError(f"{json_path}: not an hwbnn IR (expected format {FORMAT})")
     inp = InputFormat(tuple(doc["input"]["shape"]), arrays["input.values"])
-    layers: list[InputThreshold | MatrixVector] = []
+    layers: list[Layer] = []
     for entry in doc["layers"]:
         name = entry["name"]
-        if LayerKind(entry["kind"]) is LayerKind.INPUT_THRESHOLD:
+        kind = LayerKind(entry["kind"])
+        if kind is LayerKind.INPUT_THRESHOLD:
             layers.append(InputThreshold(name, arrays[f"{name}.thresholds"], entry["levels"]))
+            continue
+        if kind is LayerKind.SLIDING_WINDOW:
+            layers.append(
+                SlidingWindow(
+                    name,
+                    tuple(entry["in_shape"]),
+                    entry["kernel"],
+                    entry["stride"],
+                    tuple(entry["padding"]),
+                    entry["input_levels"],
+                    entry["pad_code"],
+                )
+            )
+            continue
+        if kind is LayerKind.MAX_POOL:
+            layers.append(MaxPool(name, tuple(entry["in_shape"]), entry["kernel"], entry["stride"]))
             continue
         packed = arrays[f"{name}.weights"]
         weights = np.unpackbits(packed, axis=1, count=entry["mw"], bitorder="little").astype(bool)
@@ -83,6 +121,7 @@ def load_network(directory: Path) -> Network:
                 thresholds=None if output else arrays[f"{name}.thresholds"],
                 out_scale=arrays[f"{name}.out_scale"] if output else None,
                 out_bias=arrays[f"{name}.out_bias"] if output else None,
+                pixels=entry.get("pixels", 1),
             )
         )
     return Network(inp, tuple(layers), doc.get("source", ""))

@@ -3,7 +3,9 @@
 Bipolar vectors are packed LSB-first into little-endian uint64 words (element i at bit i % 64 of
 word i // 64, padding bits 0). For an XNOR layer ``popcount_c = MW - popcount(x XOR w_c)``
 (padding bits agree, so they never count as mismatches). Integer-input layers multiply the codes
-by the +-1 weight matrix in float64, which is exact below 2**53.
+by the +-1 weight matrix in float64, which is exact below 2**53. Image stages (sliding
+windows, OR max pools) work on unpacked (B, H*W*C) arrays in stream order
+(:mod:`hwbnn.ir.types`); a matrix-vector unit with P pixels runs on (B*P, MW) rows.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hwbnn.errors import DataError
-from hwbnn.ir.types import InputFormat, InputThreshold, MatrixVector, Network
+from hwbnn.ir.types import (
+    InputFormat,
+    InputThreshold,
+    Layer,
+    MatrixVector,
+    MaxPool,
+    Network,
+    SlidingWindow,
+)
 
 _BLOCK = 128  # frames per block: keeps (block, MH) temporaries in cache
 
@@ -32,7 +42,7 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
 def to_codes(
     fmt: InputFormat, x: np.ndarray, rounding: bool = False, first_frame: int = 0
 ) -> np.ndarray:
-    """Float inputs in the ONNX model's own format -> (B, n) integer codes.
+    """Float inputs in the ONNX model's own format -> (B, n) integer codes in stream order.
 
     Each value must equal one of ``fmt.values`` exactly, unless ``rounding`` is asked for (then
     the nearest code is taken). Anything else is an error naming the first offending value
@@ -41,7 +51,7 @@ def to_codes(
     x = np.asarray(x, dtype=np.float32)
     if x.shape[1:] != fmt.shape:
         raise DataError(f"input shape {x.shape[1:]} does not match the model's {fmt.shape}")
-    flat = x.reshape(len(x), -1)
+    flat = fmt.to_stream(x)
     values = fmt.values
     # fast path for evenly spaced codes, verified exactly; searchsorted for the rest
     step = (float(values[-1]) - float(values[0])) / (len(values) - 1)
@@ -60,6 +70,7 @@ def to_codes(
         bad = int(np.flatnonzero(~exact)[0])
         frame, element = divmod(bad, flat.shape[1])
         frame += first_frame
+        element = int(fmt.stream_index()[element])  # numbered as in the ONNX input
         raise DataError(
             f"input frame {frame} element {element}: value {flat.flat[bad]!r} is not one "
             f"of the model's {len(values)} input codes (in [{values[0]}, {values[-1]}]); "
@@ -77,6 +88,35 @@ class ReferenceResult:
     layer_outputs: list[np.ndarray] = field(default_factory=list)
 
 
+def sliding_windows(layer: SlidingWindow, x: np.ndarray) -> np.ndarray:
+    """(B, H*W*C) -> (B, OH*OW*K*K*C): each output pixel's window, ``(ky, kx, c)`` order."""
+    h, w, c = layer.in_shape
+    k, s = layer.kernel, layer.stride
+    oh, ow, _ = layer.out_shape
+    top, left, bottom, right = layer.padding
+    image = np.asarray(x).reshape(len(x), h, w, c)
+    image = np.pad(
+        image,
+        ((0, 0), (top, bottom), (left, right), (0, 0)),
+        constant_values=np.asarray(layer.pad_code).astype(image.dtype),
+    )
+    # (B, H', W', C, K, K) -> strided output positions -> (B, OH, OW, K, K, C)
+    view = np.lib.stride_tricks.sliding_window_view(image, (k, k), axis=(1, 2))
+    view = view[:, : (oh - 1) * s + 1 : s, : (ow - 1) * s + 1 : s]
+    return view.transpose(0, 1, 2, 4, 5, 3).reshape(len(x), -1)
+
+
+def or_pool(layer: MaxPool, x: np.ndarray) -> np.ndarray:
+    """(B, H*W*C) bits -> (B, OH*OW*C): OR over each K x K window (max of +-1)."""
+    h, w, c = layer.in_shape
+    k, s = layer.kernel, layer.stride
+    oh, ow, _ = layer.out_shape
+    image = np.asarray(x).astype(bool).reshape(len(x), h, w, c)
+    view = np.lib.stride_tricks.sliding_window_view(image, (k, k), axis=(1, 2))
+    view = view[:, : (oh - 1) * s + 1 : s, : (ow - 1) * s + 1 : s]
+    return view.any(axis=(4, 5)).reshape(len(x), -1)
+
+
 class _PackedLayer:
     def __init__(self, layer: MatrixVector) -> None:
         self.layer = layer
@@ -85,8 +125,18 @@ class _PackedLayer:
         else:
             self.signed = np.where(layer.weights, 1.0, -1.0).T.copy()  # (MW, MH) float64
 
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Unpacked (B, pixels*MW) inputs -> (B, pixels*MH) accumulators of the output layer,
+        or output bits of a hidden layer."""
+        layer = self.layer
+        rows = np.asarray(x).reshape(len(x) * layer.pixels, layer.mw)
+        acc = self.accumulate(pack_bits(rows.astype(bool)) if layer.binary_input else rows)
+        out = acc if layer.is_output else self.compare(acc)
+        return out.reshape(len(x), -1)
+
     def accumulate(self, x: np.ndarray) -> np.ndarray:
-        """Signed accumulators (B, MH): 2*popcount - MW, or the integer sum."""
+        """Signed accumulators (B, MH) of packed bits or integer codes (B, MW):
+        2*popcount - MW, or the integer sum."""
         layer = self.layer
         if not layer.binary_input:
             return np.rint(x.astype(np.float64) @ self.signed).astype(np.int64)
@@ -157,39 +207,37 @@ class Reference:
 
     def _run_block(self, codes: np.ndarray, keep_layers: bool) -> tuple[np.ndarray, list]:
         outputs: list[np.ndarray] = []
-        x: np.ndarray = codes
-        first = self._stages[0]
-        if isinstance(first, _PackedLayer) and first.layer.binary_input:
-            x = pack_bits(codes.astype(bool))  # bipolar input: code 1 is +1, code 0 is -1
+        x: np.ndarray = codes  # bipolar input: code 1 is +1, code 0 is -1
         for stage in self._stages:
-            if isinstance(stage, InputThreshold):
-                bits = x >= stage.thresholds[None, :]
-            else:
-                acc = stage.accumulate(x)
-                if stage.layer.is_output:
-                    if keep_layers:
-                        outputs.append(acc)
-                    return acc, outputs
-                bits = stage.compare(acc)
+            x = _run_stage(stage, x)
             if keep_layers:
-                outputs.append(bits)
-            x = pack_bits(bits)
-        raise AssertionError("network without an output layer")
+                outputs.append(x)
+        return x, outputs
 
 
-def run_layer(layer: InputThreshold | MatrixVector, x: np.ndarray) -> np.ndarray:
-    """One layer on unpacked inputs, for checkers of single hardware units.
+def _run_stage(stage: _PackedLayer | Layer, x: np.ndarray) -> np.ndarray:
+    """One stage on unpacked (B, n) codes or bits, in stream order."""
+    if isinstance(stage, _PackedLayer):
+        return stage.run(x)
+    if isinstance(stage, InputThreshold):
+        return x >= stage.thresholds[None, :]
+    if isinstance(stage, SlidingWindow):
+        return sliding_windows(stage, x)
+    if isinstance(stage, MaxPool):
+        return or_pool(stage, x)
+    raise AssertionError(f"no reference for {stage!r}")
 
-    ``x`` (F, n): unsigned codes for input thresholds and integer-input layers, bits 0/1 for
-    XNOR layers. Returns (F, out) int64: output bits 0/1, or the output layer's signed
-    accumulators.
+
+def run_layer(layer: Layer, x: np.ndarray) -> np.ndarray:
+    """One layer on unpacked inputs in stream order, for checkers of single hardware units.
+
+    ``x`` (F, in_elements): unsigned codes for input thresholds, integer-input layers and their
+    sliding windows, bits 0/1 otherwise. Returns (F, out_elements) int64: output bits 0/1 (or
+    the window codes of a sliding window), or the output layer's signed accumulators.
     """
     x = np.asarray(x, dtype=np.int64)
-    if isinstance(layer, InputThreshold):
-        return (x >= layer.thresholds[None, :]).astype(np.int64)
-    stage = _PackedLayer(layer)
-    acc = stage.accumulate(pack_bits(x.astype(bool)) if layer.binary_input else x)
-    return acc if layer.is_output else stage.compare(acc).astype(np.int64)
+    stage = _PackedLayer(layer) if isinstance(layer, MatrixVector) else layer
+    return np.asarray(_run_stage(stage, x)).astype(np.int64)
 
 
 def run_reference(net: Network, x: np.ndarray, rounding: bool = False) -> ReferenceResult:

@@ -190,3 +190,33 @@ def test_load_folding_bad_files(tmp_path: Path) -> None:
     (tmp_path / "nokey.json").write_text(json.dumps({"layers": [{"layer": "fc0"}]}))
     with pytest.raises(ConfigError, match="not a folding file"):
         load_folding(tmp_path / "nokey.json", net)
+
+
+def test_image_layers_fold_by_channels_and_count_pixels():
+    from hwbnn.ir.folding import layer_cycles, vector_width
+    from hwbnn.ir.types import InputFormat, MaxPool, SlidingWindow
+
+    fmt = InputFormat((2, 6, 6), np.array([0.0, 1.0], dtype=np.float32))
+    swg = SlidingWindow("swg", (6, 6, 2), 3, 1, (1, 1, 1, 1))
+    conv = MatrixVector(
+        "conv", np.ones((4, 18), dtype=bool), 1, 2, thresholds=np.full(4, 9), pixels=36
+    )
+    pool = MaxPool("pool", (6, 6, 4), 2, 2)
+    fc = MatrixVector(
+        "fc", np.ones((3, 36), dtype=bool), 1, 2, out_scale=np.ones(3), out_bias=np.zeros(3)
+    )
+    net = Network(fmt, (swg, conv, pool, fc))
+    assert [vector_width(layer) for layer in net.layers] == [2, 18, 4, 36]
+    assert layer_cycles(swg, LayerFolding(1, 1)) == 36 * 18
+    assert layer_cycles(conv, LayerFolding(2, 9)) == 2 * 2 * 36
+    assert layer_cycles(pool, LayerFolding(1, 2)) == 144 // 2
+    folding = choose_folding(net, 400)
+    check_folding(net, folding)
+    assert initiation_interval(net, folding) <= 400
+    # the window emits at most C=2 elements per cycle: 36 * 18 / 2 = 324 cycles
+    with pytest.raises(ConfigError, match="layer swg: no folding reaches 200 cycles/frame"):
+        choose_folding(net, 200)
+    with pytest.raises(ConfigError, match="layer swg: SIMD=4 does not divide C=2"):
+        check_folding(net, Folding((LayerFolding(1, 4), *folding.layers[1:])))
+    with pytest.raises(ConfigError, match="layer pool: max pooling has PE=1"):
+        check_folding(net, Folding((*folding.layers[:2], LayerFolding(2, 1), folding.layers[3])))

@@ -146,6 +146,7 @@ def _divisors(n: int) -> list[int]:
 def _options(layer: Layer) -> list[LayerFolding]:
     if isinstance(layer, InputThreshold):
         return [LayerFolding(1, s) for s in _divisors(layer.in_elements)]
+    assert isinstance(layer, MatrixVector), "hls4ml projects hold dense networks only"
     return [LayerFolding(p, s) for p in _divisors(layer.mh) for s in _divisors(layer.mw)]
 
 
@@ -209,6 +210,7 @@ def check_widths(net: Network, folding: Folding) -> None:
         if isinstance(layer, InputThreshold):
             bits, out_width = net.input.bits, fold.simd
         else:
+            assert isinstance(layer, MatrixVector), "hls4ml projects hold dense networks only"
             bits = layer.input_bits
             out_width = fold.pe * (dot_bits(layer) if layer.is_output else 1)
         widest = max(in_width, fold.simd * bits, out_width)

@@ -16,7 +16,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from hwbnn.codegen.hls4ml_backend.layers import HwbnnInputThreshold, HwbnnMvau
 from hwbnn.codegen.hls4ml_backend.registry import register
 from hwbnn.codegen.hls4ml_backend.replace_binary_layers import FLOW, SETTINGS_KEY, settings_entry
-from hwbnn.errors import HwbnnError, ModelError
+from hwbnn.errors import ConfigError, HwbnnError, ModelError
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, load_folding
 from hwbnn.ir.graph import node_label
 from hwbnn.ir.lower import InputSpec, prepare
@@ -127,7 +127,7 @@ def _same_layer(a: Layer, b: Layer) -> bool:
     if isinstance(a, InputThreshold):
         assert isinstance(b, InputThreshold)
         return a.levels == b.levels and np.array_equal(a.thresholds, b.thresholds)
-    assert isinstance(b, MatrixVector)
+    assert isinstance(a, MatrixVector) and isinstance(b, MatrixVector)
     arrays = ("weights", "thresholds", "out_scale", "out_bias")
     return a.input_bits == b.input_bits and all(
         (getattr(a, k) is None) == (getattr(b, k) is None)
@@ -168,6 +168,11 @@ def generate_hls4ml(
     net: Network, folding: Folding, onnx_path: Path, build_dir: Path
 ) -> dict[str, Any]:
     """``hwbnn compile --target hls4ml``: write the hls4ml project into ``build_dir/hls4ml/``."""
+    if not net.is_dense:
+        raise ConfigError(
+            f"{net.source or 'model'}: --target hls4ml maps dense binary networks only; compile "
+            f"a convolutional network with --target hls or --target rtl"
+        )
     out = Path(build_dir) / HLS4ML_DIR
     hls_model = build_model(net, folding, onnx_path, out)
     with contextlib.redirect_stdout(io.StringIO()):

@@ -1,0 +1,134 @@
+"""Sliding windows, OR pooling and per-pixel matrix-vector units against torch's conv2d and
+max_pool2d on +-1 images (the numeric contract of hwbnn.ir.types)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from hwbnn.ir.types import InputFormat, MatrixVector, MaxPool, Network, SlidingWindow
+from hwbnn.reference import Reference, run_layer, to_codes
+
+CASES = [  # (H, W, C, K, S, padding top/left/bottom/right)
+    (5, 5, 1, 3, 1, (0, 0, 0, 0)),
+    (6, 7, 3, 3, 1, (1, 1, 1, 1)),
+    (8, 8, 2, 3, 2, (1, 1, 1, 1)),
+    (7, 5, 4, 2, 2, (0, 1, 1, 0)),
+    (4, 4, 5, 1, 1, (0, 0, 0, 0)),
+]
+
+
+def _stream(image_chw: np.ndarray) -> np.ndarray:
+    """(B, C, H, W) -> (B, H*W*C) stream order."""
+    return image_chw.transpose(0, 2, 3, 1).reshape(len(image_chw), -1)
+
+
+@pytest.mark.parametrize(("h", "w", "c", "k", "s", "pad"), CASES)
+def test_conv_as_window_and_mvau_equals_torch(h, w, c, k, s, pad):
+    rng = np.random.default_rng(h * 100 + c)
+    bits = rng.integers(0, 2, size=(6, c, h, w))
+    window = SlidingWindow("swg", (h, w, c), k, s, pad)
+    mh = 4
+    weights = rng.integers(0, 2, size=(mh, c, k, k)).astype(bool)
+    # IR columns are (ky, kx, c), c innermost
+    columns = weights.transpose(0, 2, 3, 1).reshape(mh, -1)
+    unit = MatrixVector(
+        "conv",
+        columns,
+        1,
+        2,
+        out_scale=np.ones(mh),
+        out_bias=np.zeros(mh),
+        pixels=window.pixels,
+    )
+    acc = run_layer(unit, run_layer(window, _stream(bits)))
+
+    x = torch.tensor(np.where(bits, 1.0, -1.0), dtype=torch.float64)
+    top, left, bottom, right = pad
+    x = F.pad(x, (left, right, top, bottom), value=-1.0)  # binary convolutions pad with -1
+    wt = torch.tensor(np.where(weights, 1.0, -1.0), dtype=torch.float64)
+    expected = F.conv2d(x, wt, stride=s).numpy().astype(np.int64)
+    assert window.out_shape[:2] == expected.shape[2:]
+    np.testing.assert_array_equal(acc, _stream(expected))
+
+
+@pytest.mark.parametrize(
+    ("h", "w", "c", "k", "s"), [(4, 4, 3, 2, 2), (5, 7, 2, 3, 2), (6, 6, 1, 3, 1)]
+)
+def test_or_pool_equals_max_pool(h, w, c, k, s):
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 2, size=(5, c, h, w))
+    pool = MaxPool("pool", (h, w, c), k, s)
+    out = run_layer(pool, _stream(bits))
+    x = torch.tensor(np.where(bits, 1.0, -1.0))
+    expected = F.max_pool2d(x, k, s).numpy() > 0
+    np.testing.assert_array_equal(out, _stream(expected.astype(np.int64)))
+    assert out.shape[1] == pool.out_elements
+
+
+def test_integer_window_pads_with_its_pad_code():
+    window = SlidingWindow("swg", (2, 2, 1), 3, 1, (1, 1, 1, 1), input_levels=4, pad_code=0)
+    out = run_layer(window, np.array([[1, 2, 3, 3]]))
+    # output pixel (0, 0): rows -1..1, columns -1..1 of the image [[1, 2], [3, 3]]
+    np.testing.assert_array_equal(out[0, :9], [0, 0, 0, 0, 1, 2, 0, 3, 3])
+
+
+def test_image_input_streams_channel_innermost():
+    fmt = InputFormat((3, 2, 2), np.array([0.0, 1.0], dtype=np.float32))
+    x = np.arange(12, dtype=np.float32).reshape(1, 3, 2, 2) % 2
+    np.testing.assert_array_equal(to_codes(fmt, x)[0], _stream(x.astype(np.int64))[0])
+    np.testing.assert_array_equal(fmt.stream_index()[:4], [0, 4, 8, 1])
+
+
+def test_network_runs_a_small_conv_net_like_torch():
+    rng = np.random.default_rng(3)
+    c, h, w = 2, 6, 6
+    fmt = InputFormat((c, h, w), np.array([0.0, 1.0], dtype=np.float32))
+    swg = SlidingWindow("swg0", (h, w, c), 3, 1, (1, 1, 1, 1))
+    w0 = rng.integers(0, 2, size=(4, 3 * 3 * c)).astype(bool)
+    conv = MatrixVector("conv0", w0, 1, 2, thresholds=rng.integers(9, 11, 4), pixels=36)
+    pool = MaxPool("pool0", (6, 6, 4), 2, 2)
+    w1 = rng.integers(0, 2, size=(3, 9 * 4)).astype(bool)
+    fc = MatrixVector("fc", w1, 1, 2, out_scale=np.ones(3), out_bias=np.zeros(3))
+    net = Network(fmt, (swg, conv, pool, fc))
+    assert not net.is_dense
+    bits = rng.integers(0, 2, size=(4, c, h, w))
+    result = Reference(net).run_codes(_stream(bits), keep_layers=True)
+
+    x = torch.tensor(np.where(bits, 1.0, -1.0))
+    wt = torch.tensor(np.where(w0, 1.0, -1.0).reshape(4, 3, 3, c).transpose(0, 3, 1, 2))
+    pop = (F.conv2d(F.pad(x, (1, 1, 1, 1), value=-1.0), wt) + 18) / 2
+    act = torch.where(pop >= torch.tensor(conv.thresholds)[None, :, None, None], 1.0, -1.0)
+    pooled = F.max_pool2d(act, 2, 2)
+    flat = pooled.permute(0, 2, 3, 1).reshape(4, -1).double()  # stream order
+    expected = flat @ torch.tensor(np.where(w1, 1.0, -1.0)).T
+    np.testing.assert_array_equal(result.accumulators, expected.numpy().astype(np.int64))
+    assert [o.shape[1] for o in result.layer_outputs] == [36 * 18, 36 * 4, 36, 3]
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        (lambda: (SlidingWindow("s", (6, 6, 2), 3), _mv("m", 9, 32)), "expects 32 vectors of 9"),
+        (lambda: (MaxPool("p", (4, 9, 2), 2, 2), _mv("m", 16, 1)), "expects a (4, 9, 2)"),
+        (lambda: (_mv("m", 36, 2),), "pixels > 1 needs a sliding window"),
+    ],
+)
+def test_network_checks_image_geometry(layers, message):
+    fmt = InputFormat((2, 6, 6), np.array([0.0, 1.0], dtype=np.float32))
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Network(fmt, layers())
+
+
+def _mv(name: str, mw: int, pixels: int) -> MatrixVector:
+    return MatrixVector(
+        name,
+        np.ones((2, mw), dtype=bool),
+        1,
+        2,
+        out_scale=np.ones(2),
+        out_bias=np.zeros(2),
+        pixels=pixels,
+    )
