@@ -10,6 +10,12 @@ MLP_SHAPES: dict[str, tuple[int, ...]] = {
     "lfc": (1024, 1024, 1024),
 }
 
+# the convolutional zoo models (hwbnn.nn.zoo defines their stages)
+CONV_MODELS = ("cnv", "digits-cnn", "mnist-cnn")
+
+# every name `hwbnn train --model` accepts
+MODEL_NAMES = (*MLP_SHAPES, *CONV_MODELS)
+
 # binarized pixels, or integer pixels times binary weights in the first layer
 INPUT_MODES = ("binary", "integer")
 

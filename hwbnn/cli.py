@@ -30,11 +30,36 @@ def _hidden(text: str) -> tuple[int, ...]:
     return widths
 
 
+class _MethodAction(argparse.Action):
+    """--method NAME and --method-arg K=V into one ordered list ``[(NAME, [K=V, ...]), ...]``;
+    a K=V belongs to the --method before it, or to the method NAME of ``NAME.K=V``."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        specs = [(name, list(items)) for name, items in namespace.methods]
+        text = str(values)
+        if option_string == "--method":
+            specs.append((text, []))
+        else:
+            key, _, value = text.partition("=")
+            name, dot, key = key.rpartition(".")
+            owners = [spec for spec in specs if spec[0] == name] if dot else specs[-1:]
+            if not owners:
+                what = f"--method {name}" if dot else "a --method NAME"
+                parser.error(f"--method-arg {text} must follow {what}")
+            owners[-1][1].append(f"{key}={value}" if "=" in text else text)
+        namespace.methods = specs
+
+
 def _train_options(p: argparse.ArgumentParser) -> None:
-    from hwbnn.catalog import INPUT_MODES, MLP_SHAPES
+    from hwbnn.catalog import INPUT_MODES, MODEL_NAMES
     from hwbnn.data import DATASETS
 
-    p.add_argument("--model", default="digits-mlp", choices=sorted(MLP_SHAPES))
+    p.add_argument(
+        "--model",
+        default="digits-mlp",
+        choices=sorted(MODEL_NAMES),
+        help="zoo model: MLPs, or conv nets (cnv: CIFAR-10 with --input-mode integer)",
+    )
     p.add_argument("--dataset", default="digits", choices=sorted(DATASETS))
     p.add_argument("--data-dir", type=Path, help="directory holding MNIST/CIFAR-10 files")
     p.add_argument(
@@ -43,11 +68,29 @@ def _train_options(p: argparse.ArgumentParser) -> None:
         choices=INPUT_MODES,
         help="binarized pixels, or integer pixels into the first layer",
     )
-    p.add_argument("--hidden", type=_hidden, help="hidden widths, e.g. 256,256 (overrides --model)")
+    p.add_argument(
+        "--hidden",
+        type=_hidden,
+        help="hidden dense widths, e.g. 256,256 (overrides the model's)",
+    )
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument(
+        "--method",
+        action=_MethodAction,
+        metavar="NAME",
+        help="training method from the BNN literature (hwbnn.train.methods; repeatable, "
+        "composable), e.g. approxsign, xnor, distribution_loss, two_stage, fp",
+    )
+    p.add_argument(
+        "--method-arg",
+        action=_MethodAction,
+        metavar="K=V",
+        help="argument of the --method before it (or NAME.K=V); repeatable",
+    )
+    p.set_defaults(methods=[])
 
 
 def _train_config(args: argparse.Namespace):
@@ -55,12 +98,15 @@ def _train_config(args: argparse.Namespace):
 
     if args.epochs < 1:
         raise ConfigError(f"--epochs must be >= 1, got {args.epochs}")
+    from hwbnn.train.methods import build_methods
+
     return TrainConfig(
         epochs=args.epochs,
         seed=args.seed,
         batch_size=args.batch_size,
         lr=args.lr,
         progress=not args.json,
+        methods=build_methods(args.methods),
     )
 
 
@@ -246,7 +292,8 @@ def cmd_sim(args: argparse.Namespace) -> dict[str, Any]:
     from hwbnn.reference import to_codes
     from hwbnn.sim.top import RtlMismatch, SimConfig, simulate_build
 
-    rtl_sources(args.build)  # a clear error for a build made without --target rtl
+    if args.vitis_rtl is None:
+        rtl_sources(args.build)  # a clear error for a build made without --target rtl
     net = load_network(args.build)
     x = _test_frames(args)
     cfg = SimConfig(
@@ -257,7 +304,12 @@ def cmd_sim(args: argparse.Namespace) -> dict[str, Any]:
         ii_frames=args.ii_frames,
         waves=args.waves,
     )
-    report = simulate_build(args.build, to_codes(net.input, x, args.round), cfg)
+    dut = None
+    if args.vitis_rtl is not None:
+        from hwbnn.sim.vitis import vitis_dut
+
+        dut = vitis_dut(args.build, args.vitis_rtl, args.vitis_top)
+    report = simulate_build(args.build, to_codes(net.input, x, args.round), cfg, dut)
     for phase in report.phases:
         print(
             f"{args.sim} {phase.name}: {phase.frames} frames sent, {phase.frames_received} "
@@ -426,6 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
     _frame_options(p)
     p.add_argument("--sim", default="icarus", choices=["icarus", "verilator"])
     p.add_argument("--waves", action="store_true", help="record a waveform in BUILD/sim/")
+    p.add_argument(
+        "--vitis-rtl",
+        type=Path,
+        help="simulate this directory of Verilog exported by Vitis HLS instead (docs/vitis.md)",
+    )
+    p.add_argument("--vitis-top", default="hwbnn_top", help="top module of --vitis-rtl")
     p.add_argument("--seed", type=int, default=0, help="seed of the random gaps/backpressure")
     p.add_argument("--gap-prob", type=float, default=0.3, help="input idle-cycle probability")
     p.add_argument(

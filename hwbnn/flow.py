@@ -30,7 +30,7 @@ from hwbnn.ir.lower import InputSpec, lower
 from hwbnn.ir.serialize import save_network
 from hwbnn.ir.types import Network
 from hwbnn.ladder import run_ladder
-from hwbnn.nn import mlp_config
+from hwbnn.nn import model_config
 from hwbnn.train import TrainConfig, load_checkpoint, save_checkpoint, train
 from hwbnn.train.trainer import plot_learning_curve, write_metrics
 
@@ -73,7 +73,7 @@ def train_to_dir(
 ) -> dict[str, Any]:
     """Train a zoo model; write DIR/model.pt, DIR/metrics.json, DIR/learning_curve.png."""
     data = load_dataset(dataset, data_dir)
-    config = mlp_config(
+    config = model_config(
         model, data.image_shape, data.classes, data.levels, data.input_bits, input_mode, hidden
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -92,6 +92,12 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path, data_dir: Path | None) 
     import onnx
 
     model, ckpt = load_checkpoint(checkpoint)
+    if getattr(model.config, "precision", "binary") != "binary":
+        raise ConfigError(
+            f"{checkpoint}: a full-precision baseline (hwbnn train --method fp) has float "
+            f"weights and ReLU activations; it measures the accuracy gap and cannot be exported "
+            f"to binary hardware (train without --method fp)"
+        )
     qmodel = export_qonnx_model(model, onnx_path)
     meta = {p.key: p.value for p in qmodel.model.metadata_props}
     meta[CHECKPOINT_KEY] = str(Path(checkpoint).resolve())

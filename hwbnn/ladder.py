@@ -15,7 +15,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 
 from hwbnn.export import run_qonnx
 from hwbnn.ir.types import Network
-from hwbnn.nn import BinaryMLP
+from hwbnn.nn import BinaryNet
 from hwbnn.reference import Reference
 
 
@@ -53,7 +53,7 @@ def run_ladder(
     net: Network,
     x: np.ndarray,
     y: np.ndarray | None = None,
-    torch_model: BinaryMLP | None = None,
+    torch_model: BinaryNet | None = None,
     onnx_model: ModelWrapper | None = None,
 ) -> LadderReport:
     """Run L2 and whichever of L0/L1 are given on images ``x``; compare them exactly."""

@@ -1,11 +1,16 @@
-"""Shared fixtures: a digits MLP trained once per test session (binary and integer input)."""
+"""Shared fixtures: a digits MLP and a digits conv net (digits-cnn), each trained once per test
+session (binary and integer input)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from hwbnn.ir.types import Network
 
 
 @dataclass(frozen=True)
@@ -16,13 +21,22 @@ class TrainedDigits:
     test_accuracy: float
 
 
-def _train_and_export(out: Path, input_mode: str, epochs: int) -> TrainedDigits:
+@dataclass(frozen=True)
+class TrainedNet(TrainedDigits):
+    """A trained, exported zoo model and its lowered IR."""
+
+    net: Network
+
+
+def _train_and_export(
+    out: Path, input_mode: str, epochs: int, model: str = "digits-mlp"
+) -> TrainedDigits:
     from hwbnn.flow import export_checkpoint, train_to_dir
     from hwbnn.train import TrainConfig
 
     info = train_to_dir(
         out,
-        "digits-mlp",
+        model,
         "digits",
         None,
         input_mode,
@@ -43,3 +57,28 @@ def digits_binary(tmp_path_factory: pytest.TempPathFactory) -> TrainedDigits:
 def digits_integer(tmp_path_factory: pytest.TempPathFactory) -> TrainedDigits:
     """digits-mlp with 5-bit integer input into the first layer, trained 5 epochs."""
     return _train_and_export(tmp_path_factory.mktemp("digits_integer"), "integer", 5)
+
+
+def _train_export_lower(out: Path, input_mode: str, epochs: int, model: str) -> TrainedNet:
+    from hwbnn.export import load_qonnx
+    from hwbnn.ir.lower import lower
+
+    trained = _train_and_export(out, input_mode, epochs, model)
+    net = lower(load_qonnx(trained.onnx), source=str(trained.onnx))
+    return TrainedNet(trained.out, trained.checkpoint, trained.onnx, trained.test_accuracy, net)
+
+
+@pytest.fixture(scope="session")
+def digits_cnn(tmp_path_factory: pytest.TempPathFactory) -> TrainedNet:
+    """digits-cnn (hwbnn.nn.zoo) with binarized input, trained 2 epochs (about 80% test
+    accuracy, 10-20 s): ``.onnx`` the exported QONNX file, ``.net`` its lowered IR
+    (input thresholds, sliding windows, per-pixel MVAUs, an OR max pool, a dense classifier)."""
+    return _train_export_lower(tmp_path_factory.mktemp("digits_cnn"), "binary", 2, "digits-cnn")
+
+
+@pytest.fixture(scope="session")
+def digits_cnn_integer(tmp_path_factory: pytest.TempPathFactory) -> TrainedNet:
+    """digits-cnn with 5-bit integer input into the first convolution, trained 2 epochs."""
+    return _train_export_lower(
+        tmp_path_factory.mktemp("digits_cnn_integer"), "integer", 2, "digits-cnn"
+    )

@@ -22,7 +22,7 @@ from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.cleanup import cleanup_model
 
 from hwbnn.errors import ModelError
-from hwbnn.nn import BinaryMLP
+from hwbnn.nn import BinaryNet
 
 INPUT_LEVELS_KEY = "hwbnn.input_levels"
 QONNX_DOMAIN = "qonnx.custom_op.general"
@@ -69,7 +69,7 @@ def clean_qonnx(model: ModelWrapper) -> ModelWrapper:
         raise ModelError(f"qonnx clean-up failed: {type(exc).__name__}: {exc}") from None
 
 
-def export_qonnx_model(model: BinaryMLP, path: Path) -> ModelWrapper:
+def export_qonnx_model(model: BinaryNet, path: Path) -> ModelWrapper:
     """Export ``model`` (eval mode) to a cleaned QONNX file at ``path``."""
     from brevitas.export import export_qonnx
 
@@ -116,7 +116,7 @@ class ExportCheck:
         return self.label_mismatches == 0
 
 
-def check_export(model: BinaryMLP, qmodel: ModelWrapper, x: np.ndarray) -> ExportCheck:
+def check_export(model: BinaryNet, qmodel: ModelWrapper, x: np.ndarray) -> ExportCheck:
     """Compare labels (exactly) and logits of torch and execute_onnx on images ``x``."""
     with torch.no_grad():
         torch_logits = model(torch.from_numpy(x)).numpy()

@@ -8,6 +8,9 @@ own Python for Quant/BipolarQuant), the same engine as ladder level L1.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
+
 import numpy as np
 import onnx
 from onnx import NodeProto, TensorProto, helper
@@ -21,7 +24,9 @@ AFFINE_OPS = frozenset({"Mul", "Add", "Sub", "Div", "BatchNormalization"})
 LAYOUT_OPS = frozenset({"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity"})
 # ops of static shape arithmetic, folded to constants before lowering (FoldShapeOps)
 SHAPE_OPS = frozenset({"Shape", "Gather", "Concat", "Constant", "Cast", "Slice"})
-SUPPORTED_OPS = AFFINE_OPS | LAYOUT_OPS | {"MatMul", "Gemm", "BipolarQuant", "Quant"}
+# ops of convolutional networks (hwbnn.ir.lower_conv)
+IMAGE_OPS = frozenset({"Conv", "Pad", "MaxPool"})
+SUPPORTED_OPS = AFFINE_OPS | LAYOUT_OPS | IMAGE_OPS | {"MatMul", "Gemm", "BipolarQuant", "Quant"}
 
 
 def node_label(node: NodeProto) -> str:
@@ -41,6 +46,23 @@ def is_binary_quant(model: ModelWrapper, node: NodeProto) -> bool:
 
 def _has_attr(node: NodeProto, name: str) -> bool:
     return any(a.name == name for a in node.attribute)
+
+
+def binary_matrix(node: NodeProto, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bool weights (MH, MW), per-channel magnitudes (MH,)) of a (MW, MH) weight matrix whose
+    column (output channel) ``c`` holds only ``+-s_c``; an error naming the node otherwise."""
+    mag = np.abs(w)
+    scale = mag[0]
+    bad = np.flatnonzero(np.any(mag != scale[None, :], axis=0) | (scale == 0))
+    if bad.size:
+        c = int(bad[0])
+        distinct = np.unique(w[:, c])
+        raise ModelError(
+            f"{node_label(node)}: weights are not binary-quantized (output channel {c} has "
+            f"{distinct.size} distinct values, e.g. {distinct[:3].tolist()}); quantize them "
+            f"with a 1-bit weight quantizer (BipolarQuant or Quant bitwidth=1)"
+        )
+    return (w.T > 0), scale
 
 
 def constant_tensors(model: ModelWrapper) -> set[str]:
@@ -137,3 +159,49 @@ def run_piece(
     piece = _submodel(model, const_nodes + list(nodes), [inp], nodes[-1].output[0], out_shape)
     result = execute_onnx(piece, {source: np.ascontiguousarray(x, dtype=np.float32)})
     return np.asarray(result[nodes[-1].output[0]])
+
+
+def _rewire(nodes: list[NodeProto], source: str) -> list[NodeProto]:
+    """Copies of the affine/quant nodes of a chain piece with layout and pool nodes cut out."""
+    out, tensor = [], source
+    for node in nodes:
+        if node.op_type in LAYOUT_OPS or node.op_type == "MaxPool":
+            continue
+        clone = copy.deepcopy(node)
+        data_index = [i for i, name in enumerate(clone.input) if name == node.input[0]]
+        clone.input[data_index[0] if data_index else 0] = tensor
+        out.append(clone)
+        tensor = clone.output[0]
+    return out
+
+
+def _flatten_constants(model: ModelWrapper, nodes: list[NodeProto], channels: int) -> None:
+    """Give the constant operands of elementwise ops shape () or (channels,), so the piece runs
+    on (m, channels) inputs; a constant of any other size is an error."""
+    for node in nodes:
+        if node.op_type not in ("Mul", "Add", "Sub", "Div"):
+            continue
+        for name in node.input:
+            value = model.get_initializer(name)
+            if value is None:
+                continue
+            size = int(np.asarray(value).size)
+            if size not in (1, channels):
+                raise ModelError(
+                    f"{node_label(node)}: constant of {size} elements does not match "
+                    f"{channels} channels"
+                )
+            shape = () if size == 1 else (channels,)
+            model.set_initializer(name, np.asarray(value, dtype=np.float32).reshape(shape))
+
+
+def channel_function(
+    model: ModelWrapper, nodes: list[NodeProto], source: str, channels: int
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The per-channel ops of a chain piece after a product (tensor ``source``) as a function
+    of (m, channels) rows; layout and pool nodes are cut out (they do not act per channel)."""
+    piece = _rewire(nodes, source)
+    if not piece:
+        return lambda x: x
+    _flatten_constants(model, piece, channels)
+    return lambda x: run_piece(model, piece, source, x, list(x.shape))

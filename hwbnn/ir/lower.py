@@ -2,33 +2,37 @@
 
 The cleaned graph must be one chain::
 
-    input -> [affine | layout]* -> input quantizer -> MatMul -> [affine | layout]* -> BipolarQuant
-          -> MatMul -> ... -> MatMul -> [affine | layout]* -> output
+    input -> [affine | layout]* -> input quantizer
+          -> ( [layout | MaxPool]* [Pad] (MatMul | Conv) -> [affine | layout | MaxPool]*
+               -> BipolarQuant )*
+          -> [layout]* MatMul -> [affine | layout]* -> output
 
 - input quantizer: a binary quantizer (binarized input, becomes :class:`InputThreshold`) or an
   unsigned multi-bit Quant (integer input; it must map the input codes 1:1 to integers).
-- every MatMul weight must be binary: +-s_c per output channel (BipolarQuant, Quant with
+- every MatMul/Conv weight must be binary: +-s_c per output channel (BipolarQuant, Quant with
   bitwidth 1, or a plain +-s initializer), possibly transposed.
-- affine ops (Mul/Add/Sub/Div with constants, BatchNormalization) between a MatMul and the next
-  binary quantizer become exact integer thresholds (:mod:`hwbnn.ir.thresholds`), evaluated by
-  running the model's own ops at every attainable accumulator value; a channel with negative
+- affine ops (Mul/Add/Sub/Div with constants, BatchNormalization) between a product and the
+  next binary quantizer become exact integer thresholds (:mod:`hwbnn.ir.thresholds`), evaluated
+  by running the model's own ops at every attainable accumulator value; a channel with negative
   slope gets its weight row negated. A decreasing input threshold negates the matching weight
-  column of the first layer instead.
+  column of the first (dense) layer instead.
+- convolutions, their -1 padding, max pooling and flattening of images: :mod:`hwbnn.ir.lower_conv`.
+  Images travel in stream order (pixels in raster order, channel innermost): input thresholds
+  and the columns of a dense layer after an image are permuted from ONNX's (C, H, W) order.
 - the ops after the last MatMul must be a per-class affine map of its accumulator.
 
-Float scales: the MatMul output is evaluated as ``acc * s_in * s_c`` in float32; this is exact
-(and the IR equals L1 bit for bit) when scales are powers of two, as in hwbnn's own models.
+Float scales: a product is evaluated as ``acc * s_in * s_c`` in float32; this is exact (and the
+IR equals L1 bit for bit) when scales are powers of two, as in hwbnn's own models.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from onnx import NodeProto
+from onnx import NodeProto, helper
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.fold_constants import FoldConstants
 from qonnx.transformation.infer_shapes import InferShapes
@@ -41,17 +45,29 @@ from hwbnn.ir.graph import (
     LAYOUT_OPS,
     SHAPE_OPS,
     SUPPORTED_OPS,
+    binary_matrix,
+    channel_function,
     constant_value,
     data_chain,
     is_binary_quant,
     node_label,
     run_piece,
 )
+from hwbnn.ir.lower_conv import (
+    Stream,
+    conv_weights,
+    conv_window,
+    move_pool_behind_threshold,
+    pool_layer,
+    stream_after_layout,
+)
 from hwbnn.ir.passes import ConvertGemmToMatMul, FoldShapeOps
 from hwbnn.ir.thresholds import search_thresholds
-from hwbnn.ir.types import InputFormat, InputThreshold, MatrixVector, Network
+from hwbnn.ir.types import InputFormat, InputThreshold, Layer, MatrixVector, Network, Shape3
 
 DEFAULT_INPUT_LEVELS = 256
+PRODUCTS = ("MatMul", "Conv")
+QUANTIZERS = ("BipolarQuant", "Quant")
 
 
 @dataclass(frozen=True)
@@ -69,8 +85,9 @@ def prepare(model: ModelWrapper) -> ModelWrapper:
     for node in model.graph.node:
         if node.op_type not in SUPPORTED_OPS | SHAPE_OPS:
             raise ModelError(
-                f"{node_label(node)}: unsupported op; hwbnn lowers MatMul/Gemm, "
-                f"BatchNormalization, Mul/Add/Sub/Div, Flatten/Reshape, BipolarQuant and Quant"
+                f"{node_label(node)}: unsupported op; hwbnn lowers MatMul/Gemm, Conv, Pad, "
+                f"MaxPool, BatchNormalization, Mul/Add/Sub/Div, Flatten/Reshape, BipolarQuant "
+                f"and Quant"
             )
     try:
         model = model.transform(FoldShapeOps())
@@ -94,38 +111,15 @@ def input_format(model: ModelWrapper, spec: InputSpec) -> InputFormat:
     return InputFormat(tuple(int(d) for d in shape[1:]), code_values(levels, spec.low, spec.high))
 
 
-def _rewire(nodes: list[NodeProto], source: str) -> list[NodeProto]:
-    """Copies of the affine/quant nodes of a chain piece with layout nodes cut out."""
-    out, tensor = [], source
-    for node in nodes:
-        if node.op_type in LAYOUT_OPS:
-            continue
-        clone = copy.deepcopy(node)
-        data_index = [i for i, name in enumerate(clone.input) if name == node.input[0]]
-        clone.input[data_index[0] if data_index else 0] = tensor
-        out.append(clone)
-        tensor = clone.output[0]
-    return out
+@dataclass
+class _Product:
+    """A MatMul or Conv with its binary weights in IR order (rows may still be negated)."""
 
-
-def _flatten_constants(model: ModelWrapper, nodes: list[NodeProto], channels: int) -> None:
-    """Give the constant operands of elementwise ops shape () or (channels,), so the piece runs
-    on (m, channels) inputs; a constant of any other size is an error."""
-    for node in nodes:
-        if node.op_type not in ("Mul", "Add", "Sub", "Div"):
-            continue
-        for name in node.input:
-            value = model.get_initializer(name)
-            if value is None:
-                continue
-            size = int(np.asarray(value).size)
-            if size not in (1, channels):
-                raise ModelError(
-                    f"{node_label(node)}: constant of {size} elements does not match "
-                    f"{channels} channels"
-                )
-            shape = () if size == 1 else (channels,)
-            model.set_initializer(name, np.asarray(value, dtype=np.float32).reshape(shape))
+    node: NodeProto
+    weights: np.ndarray
+    factor: np.ndarray  # float32 s_in * s_c: the product's float output is acc * factor
+    pixels: int
+    out_image: Shape3 | None
 
 
 class _Lowering:
@@ -136,25 +130,25 @@ class _Lowering:
         self.fmt = fmt
         self.chain = data_chain(model)
         self.pos = 0
+        self.layers: list[Layer] = []
+        self.stream = Stream(None)
+        self.s_in = 1.0
+        self.in_bits, self.in_levels = 1, 2
+        self.column_negate: np.ndarray | None = None  # of the first dense layer, stream order
 
     # -- walking -------------------------------------------------------------------------
-    def _take_until(self, allow_end: bool) -> list[NodeProto]:
-        """Consume affine/layout nodes until a MatMul or a quantizer (or the end)."""
+    def _next(self) -> NodeProto | None:
+        return self.chain[self.pos] if self.pos < len(self.chain) else None
+
+    def _take(self, allowed: frozenset[str] | set[str], stop: tuple[str, ...]) -> list[NodeProto]:
+        """Consume nodes of ``allowed`` types until one of ``stop`` types (or the end)."""
         taken: list[NodeProto] = []
-        while self.pos < len(self.chain):
-            node = self.chain[self.pos]
-            if node.op_type in ("MatMul", "BipolarQuant", "Quant"):
-                return taken
-            if node.op_type not in AFFINE_OPS | LAYOUT_OPS:
+        while (node := self._next()) is not None and node.op_type not in stop:
+            if node.op_type not in allowed:
                 raise ModelError(f"{node_label(node)}: unsupported op on the data path")
             taken.append(node)
             self.pos += 1
-        if not allow_end:
-            raise ModelError("graph ends before its first MatMul")
         return taken
-
-    def _next(self) -> NodeProto | None:
-        return self.chain[self.pos] if self.pos < len(self.chain) else None
 
     # -- pieces ----------------------------------------------------------------------------
     def _quant_scale(self, node: NodeProto) -> float:
@@ -167,26 +161,8 @@ class _Lowering:
                 raise ModelError(f"{node_label(node)}: non-zero zero-point is not supported")
         return float(scale.reshape(-1)[0])
 
-    def _weights(self, node: NodeProto) -> tuple[np.ndarray, np.ndarray]:
-        """(bool weights (MH, MW), per-channel magnitudes (MH,)) of a MatMul."""
-        w = np.asarray(constant_value(self.model, node.input[1]), dtype=np.float32)
-        if w.ndim != 2:
-            raise ModelError(f"{node_label(node)}: weight must be a 2-D matrix, got {w.shape}")
-        mag = np.abs(w)
-        scale = mag[0]
-        bad = np.flatnonzero(np.any(mag != scale[None, :], axis=0) | (scale == 0))
-        if bad.size:
-            c = int(bad[0])
-            distinct = np.unique(w[:, c])
-            raise ModelError(
-                f"{node_label(node)}: weights are not binary-quantized (output channel {c} has "
-                f"{distinct.size} distinct values, e.g. {distinct[:3].tolist()}); quantize them "
-                f"with a 1-bit weight quantizer (BipolarQuant or Quant bitwidth=1)"
-            )
-        return (w.T > 0), scale
-
     def _evaluate_input(self, nodes: list[NodeProto]) -> np.ndarray:
-        """Outputs of the input stage for every code, per flattened element: (levels, n)."""
+        """Outputs of the input stage for every code, per ONNX-flattened element: (levels, n)."""
         source = self.model.graph.input[0].name
         rows = []
         for value in self.fmt.values:
@@ -197,116 +173,214 @@ class _Lowering:
     def _tail(
         self, nodes: list[NodeProto], source: str, mh: int
     ) -> Callable[[np.ndarray], np.ndarray]:
-        """The ops after a MatMul as a function of its float output (m, mh) -> (m, mh)."""
-        tail = _rewire(nodes, source)
-        if not tail:
-            return lambda x: x
-        _flatten_constants(self.model, tail, mh)
-        return lambda x: run_piece(self.model, tail, source, x, list(x.shape))
+        return channel_function(self.model, nodes, source, mh)
 
-    # -- the lowering ----------------------------------------------------------------------
-    def run(self) -> Network:
-        layers: list[InputThreshold | MatrixVector] = []
-        pre = self._take_until(allow_end=False)
+    # -- the input stage ---------------------------------------------------------------------
+    def _input_stage(self) -> None:
+        pre = self._take(AFFINE_OPS | LAYOUT_OPS, (*QUANTIZERS, *PRODUCTS, "Pad", "MaxPool"))
         first = self._next()
-        assert first is not None
-        column_negate: np.ndarray | None = None
-        if first.op_type == "MatMul":
+        if first is None:
+            raise ModelError("graph ends before its first MatMul or Conv")
+        if first.op_type not in QUANTIZERS:
             raise ModelError(
-                f"{node_label(first)}: the first MatMul takes unquantized input; put a binary "
-                f"or unsigned Quant on the model input"
+                f"{node_label(first)}: takes the unquantized model input; put a binary or "
+                f"unsigned Quant on the model input"
             )
         self.pos += 1
         stage = self._evaluate_input([*pre, first])
-        s_in = self._quant_scale(first)
-        levels = self.fmt.levels
+        self.s_in = self._quant_scale(first)
+        fmt, levels = self.fmt, self.fmt.levels
+        index = fmt.stream_index()  # stream element i is ONNX element index[i]
+        shape = self.model.get_tensor_shape(first.output[0])
+        if shape is not None and len(shape) == 4:
+            if fmt.image_shape is None or tuple(shape[1:]) != fmt.shape:
+                raise ModelError(f"{node_label(first)}: image {shape} is not the model input")
+            self.stream = Stream(fmt.image_shape)
+        else:
+            identity = np.array_equal(index, np.arange(len(index)))
+            self.stream = Stream(None, None if identity else index)
         if is_binary_quant(self.model, first):
             table = stage > 0
-            thresholds, column_negate = search_thresholds(
+            thresholds, negate = search_thresholds(
                 lambda v: table[v], 0, levels - 1, table.shape[1], "input_threshold"
             )
-            layers.append(InputThreshold("input_threshold", thresholds, levels))
-            in_bits, in_levels = 1, 2
-        else:
-            expected = np.arange(levels, dtype=np.float64)[:, None] * s_in
-            if not np.array_equal(stage.astype(np.float64), np.broadcast_to(expected, stage.shape)):
-                raise ModelError(
-                    f"{node_label(first)}: the input quantizer does not map the {levels} input "
-                    f"codes 1:1 to integers; give the model's input format with --input-levels "
-                    f"and --input-range"
-                )
-            in_bits, in_levels = max(1, int(np.ceil(np.log2(levels)))), levels
-            if in_bits == 1:
-                raise ModelError(f"{node_label(first)}: a 2-level integer input is not supported")
+            self.layers.append(InputThreshold("input_threshold", thresholds[index], levels))
+            self.column_negate = negate[index] if negate.any() else None
+            return
+        expected = np.arange(levels, dtype=np.float64)[:, None] * self.s_in
+        if not np.array_equal(stage.astype(np.float64), np.broadcast_to(expected, stage.shape)):
+            raise ModelError(
+                f"{node_label(first)}: the input quantizer does not map the {levels} input "
+                f"codes 1:1 to integers; give the model's input format with --input-levels "
+                f"and --input-range"
+            )
+        self.in_bits, self.in_levels = max(1, int(np.ceil(np.log2(levels)))), levels
+        if self.in_bits == 1:
+            raise ModelError(f"{node_label(first)}: a 2-level integer input is not supported")
+
+    # -- between an activation and the next product ----------------------------------------------
+    def _product(self) -> _Product:
+        """Consume [layout | MaxPool]* [Pad] (MatMul | Conv); emit pools and the window."""
+        pad: NodeProto | None = None
         while True:
-            between = self._take_until(allow_end=False)
-            scaling = [n for n in between if n.op_type not in LAYOUT_OPS]
-            if scaling:
+            node = self._next()
+            if node is None:
+                raise ModelError("expected a MatMul or Conv after a quantizer, found the end")
+            op = node.op_type
+            if op in PRODUCTS:
+                break
+            if pad is not None:
+                raise ModelError(f"{node_label(pad)}: a Pad must feed a Conv directly")
+            if op in LAYOUT_OPS:
+                self.stream = stream_after_layout(self.model, node, self.stream)
+            elif op == "MaxPool":
+                if self.in_levels != 2:
+                    raise ModelError(f"{node_label(node)}: max pooling of integer inputs")
+                self._pool(node)
+            elif op == "Pad":
+                pad = node
+            elif op in AFFINE_OPS:
                 raise ModelError(
-                    f"{node_label(scaling[0])}: elementwise op between an activation quantizer "
+                    f"{node_label(node)}: elementwise op between an activation quantizer "
                     f"and a MatMul is not supported; move it after the MatMul"
                 )
-            matmul = self._next()
-            if matmul is None or matmul.op_type != "MatMul":
-                what = "the end of the graph" if matmul is None else node_label(matmul)
-                raise ModelError(f"expected a MatMul after a quantizer, found {what}")
-            self.pos += 1
-            weights, w_scale = self._weights(matmul)
-            if column_negate is not None:
-                weights = weights ^ column_negate[None, :]
-                column_negate = None
-            mh, mw = weights.shape
-            factor = (np.float32(s_in) * w_scale).astype(np.float32)
-            # the MatMul sees acc * factor, acc = 2*popcount - MW (XNOR) or the integer sum
-            if in_bits == 1:
-                low, high, popcount = 0, mw, True
             else:
-                bound = mw * (in_levels - 1)
-                low, high, popcount = -bound, bound, False
-            tail = self._take_until(allow_end=True)
-            end = self._next()
-            source = matmul.output[0]
-            if end is None:
-                layers.append(
-                    self._output_layer(matmul, weights, tail, source, factor, in_bits, in_levels)
+                raise ModelError(f"{node_label(node)}: expected a MatMul or Conv after a quantizer")
+            self.pos += 1
+        self.pos += 1
+        if node.op_type == "Conv":
+            return self._conv(pad, node)
+        return self._matmul(node)
+
+    def _pool(self, node: NodeProto) -> None:
+        pool = pool_layer(self.model, node, self.stream)
+        self.layers.append(pool)
+        self.stream = Stream(pool.out_shape)
+
+    def _matmul(self, node: NodeProto) -> _Product:
+        w = np.asarray(constant_value(self.model, node.input[1]), dtype=np.float32)
+        if w.ndim != 2:
+            raise ModelError(f"{node_label(node)}: weight must be a 2-D matrix, got {w.shape}")
+        if self.stream.image is not None:
+            raise ModelError(f"{node_label(node)}: multiplies an image; flatten it first")
+        weights, w_scale = binary_matrix(node, w)
+        if self.stream.perm is not None:  # ONNX (C, H, W) columns -> stream (y, x, c) order
+            weights = weights[:, self.stream.perm]
+        if self.column_negate is not None:
+            weights = weights ^ self.column_negate[None, :]
+            self.column_negate = None
+        factor = (np.float32(self.s_in) * w_scale).astype(np.float32)
+        return _Product(node, weights, factor, 1, None)
+
+    def _conv(self, pad: NodeProto | None, node: NodeProto) -> _Product:
+        if self.column_negate is not None:
+            raise ModelError(
+                f"{node_label(node)}: a decreasing input binarization before a convolution is "
+                f"not supported (its bits cannot be negated per weight column)"
+            )
+        weights, w_scale, kernel, stride = conv_weights(self.model, node)
+        window = conv_window(
+            self.model, pad, node, self.stream, self.s_in, self.in_levels, kernel, stride
+        )
+        if window.window != weights.shape[1]:
+            raise ModelError(
+                f"{node_label(node)}: weights take {weights.shape[1]} inputs per window, the "
+                f"image gives {window.window}"
+            )
+        self.layers.append(window)
+        factor = (np.float32(self.s_in) * w_scale).astype(np.float32)
+        out_image = (window.out_shape[0], window.out_shape[1], int(weights.shape[0]))
+        return _Product(node, weights, factor, window.pixels, out_image)
+
+    # -- the lowering ----------------------------------------------------------------------
+    def run(self) -> Network:
+        self._input_stage()
+        while True:
+            product = self._product()
+            node = product.node
+            tail = self._take(AFFINE_OPS | LAYOUT_OPS | {"MaxPool"}, (*QUANTIZERS, *PRODUCTS))
+            if node.op_type == "Conv" and len(node.input) > 2 and node.input[2]:
+                bias = helper.make_node(
+                    "Add", [node.output[0], node.input[2]], [f"{node.output[0]}_bias"]
                 )
-                return Network(self.fmt, tuple(layers))
+                tail = [bias, *tail]
+            end = self._next()
+            if end is None:
+                self.layers.append(self._output_layer(product, tail))
+                return Network(self.fmt, tuple(self.layers))
             if not is_binary_quant(self.model, end):
                 raise ModelError(
                     f"{node_label(end)}: only 1-bit activations are supported between layers"
                 )
             self.pos += 1
-            tail_fn = self._tail([*tail, end], source, mh)
+            self.layers.append(self._hidden_layer(product, tail, end))
+            self.stream = Stream(product.out_image)
+            for later in tail:
+                if later.op_type == "MaxPool":
+                    self._pool(later)
+                elif later.op_type in LAYOUT_OPS:
+                    self.stream = stream_after_layout(self.model, later, self.stream)
+            self.s_in = self._quant_scale(end)
+            self.in_bits, self.in_levels = 1, 2
 
-            def channel(
-                v: np.ndarray, tail_fn=tail_fn, factor=factor, mw=mw, popcount=popcount
-            ) -> np.ndarray:
-                acc = 2 * v - mw if popcount else v
-                return tail_fn(acc.astype(np.float32)[:, None] * factor[None, :]) > 0
+    def _of_accumulator(
+        self, product: _Product, nodes: list[NodeProto]
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """``nodes`` (a piece of the product's tail) as a function of the accumulator variable
+        ``v`` (m,): the popcount of an XNOR layer or the integer sum, -> (m, MH). The product's
+        float output is ``acc * factor`` with ``acc = 2*popcount - MW`` or the sum."""
+        mh, mw = product.weights.shape
+        fn = self._tail(nodes, product.node.output[0], mh)
+        popcount, factor = self.in_bits == 1, product.factor
 
-            thresholds, negate = search_thresholds(channel, low, high, mh, matmul.name)
-            weights = weights ^ negate[:, None]
-            layers.append(
-                MatrixVector(matmul.name, weights, in_bits, in_levels, thresholds=thresholds)
-            )
-            s_in = self._quant_scale(end)
-            in_bits, in_levels = 1, 2
+        def run(v: np.ndarray) -> np.ndarray:
+            acc = 2 * v - mw if popcount else v
+            return fn(acc.astype(np.float32)[:, None] * factor[None, :])
 
-    def _output_layer(
-        self,
-        matmul: NodeProto,
-        weights: np.ndarray,
-        tail: list[NodeProto],
-        source: str,
-        factor: np.ndarray,
-        in_bits: int,
-        in_levels: int,
+        return run
+
+    def _hidden_layer(
+        self, product: _Product, tail: list[NodeProto], end: NodeProto
     ) -> MatrixVector:
+        """Thresholds of a product followed by ``tail`` and the binary quantizer ``end``."""
+        mh, mw = product.weights.shape
+        high = mw if self.in_bits == 1 else mw * (self.in_levels - 1)
+        low = 0 if self.in_bits == 1 else -high
+        full = self._of_accumulator(product, [*tail, end])
+
+        def channel(v: np.ndarray) -> np.ndarray:
+            return full(v) > 0
+
+        thresholds, negate = search_thresholds(channel, low, high, mh, product.node.name)
+        values = np.arange(low, high + 1, dtype=np.int64)
+        for i, pool in enumerate(tail):
+            if pool.op_type == "MaxPool":
+                before = self._of_accumulator(product, tail[:i])
+                move_pool_behind_threshold(pool, before, channel, values)
+        return MatrixVector(
+            product.node.name,
+            product.weights ^ negate[:, None],
+            self.in_bits,
+            self.in_levels,
+            thresholds=thresholds,
+            pixels=product.pixels,
+        )
+
+    def _output_layer(self, product: _Product, tail: list[NodeProto]) -> MatrixVector:
+        node, weights, factor = product.node, product.weights, product.factor
+        pools = [n for n in tail if n.op_type == "MaxPool"]
+        if pools:
+            raise ModelError(f"{node_label(pools[0])}: max pooling of the output layer")
+        if product.pixels != 1:
+            raise ModelError(
+                f"{node_label(node)}: the last layer gives {product.pixels} pixels per frame; "
+                f"end the network with a dense classifier"
+            )
         mh, mw = weights.shape
-        bound = mw * (in_levels - 1)
-        acc = np.arange(-bound, bound + 1, 2 if in_bits == 1 else 1, dtype=np.int64)
+        bound = mw * (self.in_levels - 1)
+        acc = np.arange(-bound, bound + 1, 2 if self.in_bits == 1 else 1, dtype=np.int64)
         x = acc.astype(np.float32)[:, None] * factor[None, :]
-        logits = self._tail(tail, source, mh)(x)
+        logits = self._tail(tail, node.output[0], mh)(x)
         logits = logits.astype(np.float64)
         a = (logits[-1] - logits[0]) / (acc[-1] - acc[0])
         b = logits[0] - a * acc[0]
@@ -315,10 +389,12 @@ class _Lowering:
         slack = 4 * np.finfo(np.float32).eps * (np.abs(logits).max(axis=0) + 1.0)
         if np.any(np.abs(fitted - logits) > slack[None, :]):
             raise ModelError(
-                f"{node_label(matmul)}: the ops after the last MatMul are not a per-class "
+                f"{node_label(node)}: the ops after the last MatMul are not a per-class "
                 f"affine map of its accumulator"
             )
-        return MatrixVector(matmul.name, weights, in_bits, in_levels, out_scale=a, out_bias=b)
+        return MatrixVector(
+            node.name, weights, self.in_bits, self.in_levels, out_scale=a, out_bias=b
+        )
 
 
 def lower(model: ModelWrapper, spec: InputSpec | None = None, source: str = "") -> Network:

@@ -1,6 +1,31 @@
 """Brevitas-based binary layers and the model zoo."""
 
+from hwbnn.nn.conv import BinaryConvNet, ConvConfig, ConvStage
 from hwbnn.nn.mlp import INPUT_MODES, BinaryMLP, MLPConfig
-from hwbnn.nn.zoo import MLP_SHAPES, build_model, mlp_config
+from hwbnn.nn.zoo import (
+    CONV_SHAPES,
+    MLP_SHAPES,
+    BinaryNet,
+    ModelConfig,
+    build_model,
+    config_from_dict,
+    mlp_config,
+    model_config,
+)
 
-__all__ = ["INPUT_MODES", "MLP_SHAPES", "BinaryMLP", "MLPConfig", "build_model", "mlp_config"]
+__all__ = [
+    "CONV_SHAPES",
+    "INPUT_MODES",
+    "MLP_SHAPES",
+    "BinaryConvNet",
+    "BinaryMLP",
+    "BinaryNet",
+    "ConvConfig",
+    "ConvStage",
+    "MLPConfig",
+    "ModelConfig",
+    "build_model",
+    "config_from_dict",
+    "mlp_config",
+    "model_config",
+]

@@ -9,6 +9,22 @@ Input stage:
 - ``binary``: bit = sign(x - 0.5) (FINN's TFC-w1a1 input binarization),
 - ``integer``: codes k = round(x * (levels - 1)) as unsigned integers of ``input_bits`` bits;
   the first layer then multiplies integer codes by +-1 weights (exact integer sums).
+
+Options used by the training methods of :mod:`hwbnn.train.methods` (defaults give the model
+above, module for module):
+
+- ``scaling``: a per-output-channel scale after every binary Linear, applied as a ``Mul`` after
+  the exact +-1 MatMul so that lowering folds it into the thresholds (and, after the last layer,
+  into the per-class affine): ``"mean_abs"`` is XNOR-Net's ``alpha_c = mean_j |W_cj|`` of the
+  latent weights (Rastegari et al., ECCV 2016), ``"learned"`` a trained parameter per channel
+  (XNOR-Net++, Bulat and Tzimiropoulos, BMVC 2019).
+- ``norm``: the normalisation of hidden layers after Sari et al. ("How does batch normalization
+  help binary training?", 2019): ``"batch"`` (BatchNorm), ``"center"`` (``x - mu + beta``: mean
+  subtraction with a learned bias, no division by the standard deviation) or ``"none"``. The
+  output layer keeps its BatchNorm (the per-class affine of the logits) in every variant.
+- ``precision="float"``: the full-precision baseline of the same topology and input stage:
+  float weights and ReLU instead of sign in the hidden layers. It is not deployable (lowering
+  rejects its float weights); it exists to measure the accuracy gap.
 """
 
 from __future__ import annotations
@@ -22,6 +38,10 @@ from torch import nn
 from hwbnn.catalog import INPUT_MODES
 from hwbnn.nn.quantizers import BinaryActQuant, BinaryWeightQuant, unsigned_input_quant
 
+SCALINGS = ("none", "mean_abs", "learned")
+NORMS = ("batch", "center", "none")
+PRECISIONS = ("binary", "float")
+
 
 @dataclass(frozen=True)
 class MLPConfig:
@@ -33,10 +53,18 @@ class MLPConfig:
     input_mode: str = "binary"
     levels: int = 17
     input_bits: int = 5
+    scaling: str = "none"
+    norm: str = "batch"
+    precision: str = "binary"
 
     def __post_init__(self) -> None:
         if self.input_mode not in INPUT_MODES:
             raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
+        for name, valid in (("scaling", SCALINGS), ("norm", NORMS), ("precision", PRECISIONS)):
+            if getattr(self, name) not in valid:
+                raise ValueError(f"{name} must be one of {valid}, got {getattr(self, name)!r}")
+        if self.precision == "float" and self.scaling != "none":
+            raise ValueError("a full-precision model has no binary layers to scale")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden widths must be positive, got {self.hidden}")
         if self.levels > 2**self.input_bits:
@@ -82,6 +110,65 @@ class InputShift(nn.Module):
         return x - self.threshold
 
 
+class MeanAbsScale(nn.Module):
+    """XNOR-Net's per-output-channel scale: ``y_c = x_c * mean_j |W_cj|`` of a Linear's latent
+    weights (gradient flows into W through the mean as well, as in Rastegari et al.)."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        self._linear = (linear,)  # a tuple: no second registration of the Linear's parameters
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self._linear[0].weight.abs().mean(dim=1)
+
+
+class LearnedScale(nn.Module):
+    """XNOR-Net++'s learned per-output-channel scale ``y_c = x_c * gamma_c``."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma
+
+
+class MeanCenter(nn.Module):
+    """Centering-only normalisation: ``y = x - mu + beta`` with ``mu`` the batch mean in training
+    and its running average (momentum 0.1, as BatchNorm) in eval mode."""
+
+    def __init__(self, channels: int, momentum: float = 0.1) -> None:
+        super().__init__()
+        self.momentum = momentum
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("running_mean", torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            mean = x.mean(dim=0)
+            with torch.no_grad():
+                self.get_buffer("running_mean").lerp_(mean, self.momentum)
+        else:
+            mean = self.get_buffer("running_mean")
+        return x - mean + self.bias
+
+
+def _scale(config: MLPConfig, linear: nn.Linear) -> list[nn.Module]:
+    if config.scaling == "mean_abs":
+        return [MeanAbsScale(linear)]
+    if config.scaling == "learned":
+        return [LearnedScale(linear.out_features)]
+    return []
+
+
+def _norm(config: MLPConfig, channels: int) -> list[nn.Module]:
+    if config.norm == "batch":
+        return [nn.BatchNorm1d(channels)]
+    if config.norm == "center":
+        return [MeanCenter(channels)]
+    return []
+
+
 class BinaryMLP(nn.Module):
     """A binary MLP; see the module docstring for the topology."""
 
@@ -100,21 +187,37 @@ class BinaryMLP(nn.Module):
         widths = (config.in_features, *config.hidden)
         blocks: list[nn.Module] = []
         for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
-            blocks += [
-                QuantLinear(fan_in, fan_out, bias=False, weight_quant=BinaryWeightQuant),
-                nn.BatchNorm1d(fan_out),
-                QuantIdentity(act_quant=BinaryActQuant),
-            ]
+            linear = self._linear(fan_in, fan_out)
+            blocks += [linear, *_scale(config, linear), *_norm(config, fan_out), self._act()]
         self.hidden = nn.Sequential(*blocks)
-        self.classifier = QuantLinear(
-            widths[-1], config.classes, bias=False, weight_quant=BinaryWeightQuant
-        )
+        self.classifier = self._linear(widths[-1], config.classes)
+        scales = _scale(config, self.classifier)
+        if scales:
+            self.output_scale = scales[0]
         self.output_norm = nn.BatchNorm1d(config.classes)
+
+    def _linear(self, fan_in: int, fan_out: int) -> nn.Linear:
+        if self.config.precision == "float":
+            return nn.Linear(fan_in, fan_out, bias=False)
+        return QuantLinear(fan_in, fan_out, bias=False, weight_quant=BinaryWeightQuant)
+
+    def _act(self) -> nn.Module:
+        if self.config.precision == "float":
+            return nn.ReLU()
+        return QuantIdentity(act_quant=BinaryActQuant)
+
+    def activations(self) -> list[nn.Module]:
+        """The hidden layers' activation modules (sign, or ReLU at full precision), in order;
+        their inputs are the pre-activations that distribution losses and distillation read."""
+        kind = nn.ReLU if self.config.precision == "float" else QuantIdentity
+        return [m for m in self.hidden if isinstance(m, kind)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.input_stage(torch.flatten(x, 1))
-        x = self.hidden(x)
-        return self.output_norm(self.classifier(x))
+        x = self.classifier(self.hidden(x))
+        if hasattr(self, "output_scale"):
+            x = self.output_scale(x)
+        return self.output_norm(x)
 
     @torch.no_grad()
     def last_layer_dot(self, x: torch.Tensor) -> torch.Tensor:

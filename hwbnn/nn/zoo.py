@@ -1,14 +1,59 @@
-"""The model zoo: named binary network shapes."""
+"""The model zoo: named binary network shapes (MLPs and convolutional nets)."""
 
 from __future__ import annotations
 
-from hwbnn.catalog import MLP_SHAPES
+from hwbnn.catalog import CONV_MODELS, MLP_SHAPES, MODEL_NAMES
 from hwbnn.errors import ConfigError
+from hwbnn.nn.conv import CONV_KIND, MODEL_KIND_KEY, BinaryConvNet, ConvConfig, ConvStage
 from hwbnn.nn.mlp import BinaryMLP, MLPConfig
 
+ModelConfig = MLPConfig | ConvConfig
+BinaryNet = BinaryMLP | BinaryConvNet
 
-def build_model(config: MLPConfig) -> BinaryMLP:
+# conv stages and dense widths of the named convolutional nets
+CONV_SHAPES: dict[str, tuple[tuple[ConvStage, ...], tuple[int, ...]]] = {
+    # FINN's CNV (w1a1): 3x3 convolutions without padding, 32x32 -> 1x1x256, then 512-512-10
+    "cnv": (
+        (
+            ConvStage(64),
+            ConvStage(64, pool=2),
+            ConvStage(128),
+            ConvStage(128, pool=2),
+            ConvStage(256),
+            ConvStage(256),
+        ),
+        (512, 512),
+    ),
+    # 8x8 digits: two -1-padded 3x3 convs at 8x8, pool to 4x4, a 3x3 conv to 2x2x32, classifier
+    "digits-cnn": (
+        (ConvStage(16, padding=1), ConvStage(16, padding=1, pool=2), ConvStage(32)),
+        (),
+    ),
+    # 28x28 MNIST: 28 -> 26 -> 24 -> pool 12 -> 10 -> 8 -> pool 4, 4x4x32 -> 128 -> 10
+    "mnist-cnn": (
+        (
+            ConvStage(16),
+            ConvStage(16, pool=2),
+            ConvStage(32),
+            ConvStage(32, pool=2),
+        ),
+        (128,),
+    ),
+}
+assert set(CONV_SHAPES) == set(CONV_MODELS)
+
+
+def build_model(config: ModelConfig) -> BinaryNet:
+    if isinstance(config, ConvConfig):
+        return BinaryConvNet(config)
     return BinaryMLP(config)
+
+
+def config_from_dict(data: dict) -> ModelConfig:
+    """The config a checkpoint stored with ``config.to_dict()`` (MLP or convolutional)."""
+    if data.get(MODEL_KIND_KEY) == CONV_KIND:
+        return ConvConfig.from_dict(data)
+    return MLPConfig.from_dict(data)
 
 
 def mlp_config(
@@ -20,9 +65,9 @@ def mlp_config(
     input_mode: str = "binary",
     hidden: tuple[int, ...] | None = None,
 ) -> MLPConfig:
-    """Config of the zoo model ``name`` for a dataset's shape; ``hidden`` overrides the widths."""
+    """Config of the zoo MLP ``name`` for a dataset's shape; ``hidden`` overrides the widths."""
     if name not in MLP_SHAPES:
-        raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MLP_SHAPES)}")
+        raise ConfigError(f"unknown MLP {name!r}; choose one of {sorted(MLP_SHAPES)}")
     try:
         return MLPConfig(
             input_shape=tuple(input_shape),
@@ -34,3 +79,35 @@ def mlp_config(
         )
     except ValueError as exc:
         raise ConfigError(f"model {name!r}: {exc}") from None
+
+
+def model_config(
+    name: str,
+    input_shape: tuple[int, ...],
+    classes: int,
+    levels: int,
+    input_bits: int,
+    input_mode: str = "binary",
+    hidden: tuple[int, ...] | None = None,
+) -> ModelConfig:
+    """Config of any zoo model for a dataset's shape; ``hidden`` overrides the widths of the
+    hidden dense layers (an MLP's hidden layers, a conv net's dense layers)."""
+    if name not in MODEL_NAMES:
+        raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODEL_NAMES)}")
+    if name in MLP_SHAPES:
+        return mlp_config(name, input_shape, classes, levels, input_bits, input_mode, hidden)
+    if len(input_shape) != 3:
+        raise ConfigError(f"model {name!r} needs (C, H, W) images, the data has {input_shape}")
+    stages, dense = CONV_SHAPES[name]
+    try:
+        return ConvConfig(
+            input_shape=(int(input_shape[0]), int(input_shape[1]), int(input_shape[2])),
+            stages=stages,
+            dense=tuple(hidden) if hidden else dense,
+            classes=classes,
+            input_mode=input_mode,
+            levels=levels,
+            input_bits=input_bits,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"model {name!r} on {tuple(input_shape)} images: {exc}") from None

@@ -8,12 +8,13 @@ from typing import Any
 import torch
 
 from hwbnn.errors import DataError
-from hwbnn.nn import BinaryMLP, MLPConfig, build_model
+from hwbnn.nn import BinaryNet, build_model, config_from_dict
 
 FORMAT = "hwbnn-checkpoint-1"
+CONV_SCALES_ATTR = "hwbnn_conv_scales"  # "channel" | "factorised" when xnorpp scaled a conv net
 
 
-def save_checkpoint(path: Path, model: BinaryMLP, dataset: str, metrics: dict[str, Any]) -> None:
+def save_checkpoint(path: Path, model: BinaryNet, dataset: str, metrics: dict[str, Any]) -> None:
     torch.save(
         {
             "format": FORMAT,
@@ -21,12 +22,14 @@ def save_checkpoint(path: Path, model: BinaryMLP, dataset: str, metrics: dict[st
             "dataset": dataset,
             "state_dict": model.state_dict(),
             "test_accuracy": float(metrics.get("test_accuracy", float("nan"))),
+            # learned scales a method put after the convolutions (xnorpp on a conv net)
+            "conv_scales": getattr(model, CONV_SCALES_ATTR, ""),
         },
         path,
     )
 
 
-def load_checkpoint(path: Path) -> tuple[BinaryMLP, dict[str, Any]]:
+def load_checkpoint(path: Path) -> tuple[BinaryNet, dict[str, Any]]:
     """Rebuild the model of a checkpoint in eval mode; returns (model, checkpoint dict)."""
     path = Path(path)
     if not path.is_file():
@@ -37,7 +40,12 @@ def load_checkpoint(path: Path) -> tuple[BinaryMLP, dict[str, Any]]:
         raise DataError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise DataError(f"{path}: not an hwbnn checkpoint (expected format {FORMAT})")
-    model = build_model(MLPConfig.from_dict(ckpt["model"]))
+    model = build_model(config_from_dict(ckpt["model"]))
+    if ckpt.get("conv_scales"):
+        from hwbnn.train.methods.xnorpp import add_conv_output_scales
+
+        example = torch.zeros((2, *model.config.input_shape))
+        add_conv_output_scales(model, example, ckpt["conv_scales"] == "factorised")
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
     return model, ckpt

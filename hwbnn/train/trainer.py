@@ -3,6 +3,10 @@
 After every optimizer step the latent float weights of binary layers are clipped to [-1, 1], so
 the clipped straight-through estimator keeps passing gradient to them. The learning rate follows
 a cosine schedule from ``lr`` to ``lr / 100``. Training is deterministic for a given seed.
+
+``TrainConfig.methods`` adds training methods from the literature (:mod:`hwbnn.train.methods`):
+their hooks run in the given order around this loop (model options, losses, schedules, weight
+transforms); with no methods the loop is the plain one above.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from brevitas.nn import QuantLinear
+from brevitas.nn import QuantConv2d, QuantLinear
 from torch import nn
 from tqdm import tqdm
 
 from hwbnn.data import Dataset
-from hwbnn.nn import BinaryMLP, MLPConfig, build_model
+from hwbnn.nn import BinaryNet, ModelConfig, build_model
 
 
 @dataclass(frozen=True)
@@ -30,12 +34,14 @@ class TrainConfig:
     lr: float = 0.01
     weight_decay: float = 0.0
     progress: bool = True
+    methods: tuple[Any, ...] = ()  # hwbnn.train.methods.Method instances, applied in order
 
 
 @dataclass
 class TrainResult:
-    model: BinaryMLP
+    model: BinaryNet
     history: list[dict[str, float]] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
 
     @property
     def test_accuracy(self) -> float:
@@ -57,21 +63,33 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _clip_binary_weights(model: nn.Module) -> None:
+    from hwbnn.train.methods.hooks import latent_weight
+
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, QuantLinear):
-                module.weight.clamp_(-1.0, 1.0)
+            if isinstance(module, QuantLinear | QuantConv2d):
+                latent_weight(module).clamp_(-1.0, 1.0)
 
 
-def train(config: MLPConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
+def train(config: ModelConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
     """Train a fresh model of ``config`` on ``data``; returns the model and per-epoch metrics."""
+    from hwbnn.train.methods import check_composition
+    from hwbnn.train.methods.base import Batch, TrainContext
+
     if cfg.epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {cfg.epochs}")
+    methods = check_composition(cfg.methods)
     torch.manual_seed(cfg.seed)
     x_train, y_train = data.require_train()
+    for method in methods:
+        config = method.configure(config)
     model = build_model(config)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = (len(x_train) + cfg.batch_size - 1) // cfg.batch_size
+    ctx = TrainContext(model, config, data, cfg, cfg.epochs, steps_per_epoch)
+    for method in methods:
+        method.setup(ctx)
+    params = list(model.parameters()) + [p for m in methods for p in m.parameters()]
+    optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.lr / 100
     )
@@ -79,9 +97,12 @@ def train(config: MLPConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
     yt = torch.from_numpy(y_train)
     generator = torch.Generator().manual_seed(cfg.seed)
     loss_fn = nn.CrossEntropyLoss()
-    result = TrainResult(model)
+    result = TrainResult(model, methods=[m.describe() for m in methods])
     bar = tqdm(range(cfg.epochs), desc="train", unit="epoch", disable=not cfg.progress)
     for epoch in bar:
+        ctx.epoch = epoch
+        for method in methods:
+            method.on_epoch_start(ctx)
         model.train()
         order = torch.randperm(len(xt), generator=generator)
         total_loss, correct = 0.0, 0
@@ -91,11 +112,27 @@ def train(config: MLPConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
                 continue
             logits = model(xt[idx])
             loss = loss_fn(logits, yt[idx])
+            batch = Batch(xt[idx], yt[idx], logits)
+            if ctx.ce_weight != 1.0:
+                loss = ctx.ce_weight * loss
+            for method in methods:
+                term = method.loss(ctx, batch)
+                if term is not None:
+                    loss = loss + term
             optimizer.zero_grad()
             loss.backward()
+            rate = next((r for r in (m.learning_rate(ctx) for m in methods) if r is not None), None)
+            if rate is not None:  # a method owns the learning rate (check_composition: one)
+                for group in optimizer.param_groups:
+                    group["lr"] = rate
             optimizer.step()
-            schedule.step()
-            _clip_binary_weights(model)
+            if rate is None:
+                schedule.step()
+            if ctx.clip_weights:
+                _clip_binary_weights(model)
+            for method in methods:
+                method.after_step(ctx, batch)
+            ctx.step += 1
             total_loss += loss.item() * len(idx)
             correct += int((logits.argmax(1) == yt[idx]).sum())
         metrics = {
@@ -104,8 +141,14 @@ def train(config: MLPConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
             "train_accuracy": correct / len(order),
             "test_accuracy": accuracy(model, data.x_test, data.y_test),
         }
+        for method in methods:
+            method.on_epoch_end(ctx, metrics)
         result.history.append(metrics)
         bar.set_postfix(loss=f"{metrics['train_loss']:.3f}", test=f"{metrics['test_accuracy']:.3f}")
+    for method in methods:
+        method.finish(ctx)
+    if methods:  # the deployable model after the methods' training-only changes are undone
+        result.history[-1]["test_accuracy"] = accuracy(model, data.x_test, data.y_test)
     model.eval()
     return result
 
@@ -114,6 +157,8 @@ def write_metrics(out: Path, result: TrainResult, extra: dict[str, Any]) -> Path
     """DIR/metrics.json: per-epoch history plus the final test_accuracy."""
     path = out / "metrics.json"
     payload = {"test_accuracy": result.test_accuracy, "epochs": result.history, **extra}
+    if result.methods:
+        payload["methods"] = result.methods
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
 

@@ -137,3 +137,83 @@ def build_mlp(
 
 def random_pm1(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return np.where(rng.random(shape) < 0.5, -1.0, 1.0).astype(np.float32)
+
+
+def build_chain(
+    input_shape: tuple[int, ...],
+    ops: list[tuple],
+    enc: Encoding | None = None,
+    out_shape: list[int] | None = None,
+) -> onnx.ModelProto:
+    """A hand-built chain on an image input: input ops and quantizer as in :func:`build_mlp`,
+    then ``ops``, each one of
+
+    - ("pad", (top, left, bottom, right), value): a constant Pad of H and W,
+    - ("conv", weights (MH, C, K, K) of +-1, attrs): Conv with binary weights (scale 1) and
+      ONNX attributes (strides, pads, group, dilations); attrs may hold "bias" (MH values)
+      and "quantize" (False: the weights are a plain float initializer),
+    - ("bn", gamma, beta, mean, var), ("mul", c), ("add", c): per-channel ops, constants of
+      shape (1, C, 1, 1) on images (vectors on flat tensors),
+    - ("quant",): a binary activation of scale 1,
+    - ("pool", k, s, attrs): MaxPool with kernel k, stride s and extra attributes,
+    - ("flatten",), ("dense", weights (MW, MH) of +-1): Flatten and MatMul.
+    """
+    enc = enc or Encoding()
+    b = _Builder(enc)
+    x = "x"
+    for op in enc.input_ops:
+        x = b.elementwise(x, op)
+    if enc.input_quant == "binary":
+        x = b.binary_quant(x, 1.0)
+    else:
+        bits = int(enc.input_quant.removeprefix("uint"))
+        ins = [x, b.const(1.0), b.const(0.0), b.const(float(bits))]
+        x = b.node("Quant", ins, domain=enc.domain, signed=0, narrow=0, rounding_mode="ROUND")
+    image = True
+    for op in ops:
+        kind = op[0]
+        if kind == "pad":
+            top, left, bottom, right = op[1]
+            pads = b.const([0, 0, top, left, 0, 0, bottom, right], np.int64)
+            x = b.node("Pad", [x, pads, b.const(op[2])], mode="constant")
+        elif kind == "conv":
+            w = np.asarray(op[1], dtype=np.float32)
+            attrs = dict(op[2]) if len(op) > 2 else {}
+            bias = attrs.pop("bias", None)
+            if attrs.pop("quantize", True):
+                wq = b.binary_quant(b.const(w * 0.37), 1.0)
+            else:  # a plain float initializer
+                wq = b.const(w)
+            ins = [x, wq] + (
+                [b.const(np.asarray(bias, dtype=np.float32))] if bias is not None else []
+            )
+            x = b.node("Conv", ins, kernel_shape=list(w.shape[2:]), **attrs)
+        elif kind in ("bn", "mul", "add"):
+            values = [np.asarray(v, dtype=np.float32) for v in op[1:]]
+            if image and kind != "bn":
+                values = [v.reshape(1, -1, 1, 1) if v.size > 1 else v for v in values]
+            x = b.elementwise(x, (kind, *values))
+        elif kind == "quant":
+            x = b.binary_quant(x, 1.0)
+        elif kind == "pool":
+            attrs = dict(op[3]) if len(op) > 3 else {}
+            x = b.node("MaxPool", [x], kernel_shape=[op[1], op[1]], strides=[op[2], op[2]], **attrs)
+        elif kind == "flatten":
+            x = b.node("Flatten", [x], axis=1)
+            image = False
+        elif kind == "dense":
+            x = b.node("MatMul", [x, b.binary_quant(b.const(np.asarray(op[1]) * 0.37), 1.0)])
+        else:
+            raise ValueError(f"unknown op {kind}")
+    b.nodes[-1].output[0] = "y"
+    graph = helper.make_graph(
+        b.nodes,
+        "hand_built_conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(input_shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
+        initializer=b.inits,
+    )
+    opsets = [helper.make_opsetid("", 13), helper.make_opsetid(enc.domain, 1)]
+    model = helper.make_model(graph, opset_imports=opsets)
+    model.ir_version = 8
+    return model

@@ -1,0 +1,198 @@
+"""Binary convolutional networks (FINN's CNV and small nets for 8x8 digits and MNIST).
+
+Topology, for convolution stages ``conv_1..conv_L``, dense widths ``h_1..h_M`` and K classes::
+
+    x (N, C, H, W) in [0, 1] -> input stage
+      -> [pad(-1, p) -> Conv2d(+-1, k x k, stride 1) -> BN -> sign -> MaxPool(q)] x L
+      -> flatten -> [Linear(+-1) -> BN -> sign] x M -> Linear(+-1) -> BN (per-class affine)
+
+Input stage (as :mod:`hwbnn.nn.mlp`): ``binary`` gives bits sign(x - 0.5); ``integer`` gives
+unsigned codes ``k = round(x * (levels - 1))`` that the first convolution multiplies by +-1
+weights (exact integer sums; FINN's CNV takes 8-bit RGB pixels this way).
+
+Padding: a +-1 activation padded with 0 is not a binary tensor, so hwbnn never zero-pads a
+binary convolution. A stage with ``padding = p > 0`` pads the sign output with the constant -1
+(bit 0; DESIGN.md) before a convolution with ``padding=0``, which exports as an explicit ONNX
+``Pad`` with constant -1 that lowering turns into a sliding window with pad code 0. The first
+convolution of an integer input pads with 0, the value of input code 0.
+
+Every weight and activation quantizer has scale 1 (:mod:`hwbnn.nn.quantizers`), so each
+convolution and dense product is an exact integer in float32, and the float model equals the
+integer hardware model bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
+from torch import nn
+
+from hwbnn.catalog import INPUT_MODES
+from hwbnn.nn.mlp import InputScale, InputShift
+from hwbnn.nn.quantizers import BinaryActQuant, BinaryWeightQuant, unsigned_input_quant
+
+MODEL_KIND_KEY = "kind"
+CONV_KIND = "conv"
+
+
+@dataclass(frozen=True)
+class ConvStage:
+    """One convolution stage: ``channels`` outputs of a ``kernel`` x ``kernel`` binary
+    convolution (stride 1) after padding every side with ``padding`` pixels of -1 (0: none),
+    then BN and sign, then a ``pool`` x ``pool`` max pool with stride ``pool`` (1: none)."""
+
+    channels: int
+    kernel: int = 3
+    padding: int = 0
+    pool: int = 1
+
+    def __post_init__(self) -> None:
+        if self.channels < 1 or self.kernel < 1 or self.pool < 1:
+            raise ValueError(f"conv stage needs positive channels/kernel/pool, got {self}")
+        if not 0 <= self.padding < self.kernel:
+            raise ValueError(f"conv padding must be in [0, kernel), got {self.padding}")
+
+
+@dataclass(frozen=True)
+class ConvConfig:
+    """Everything needed to rebuild a :class:`BinaryConvNet` (stored in checkpoints)."""
+
+    input_shape: tuple[int, int, int]
+    stages: tuple[ConvStage, ...]
+    dense: tuple[int, ...]
+    classes: int
+    input_mode: str = "binary"
+    levels: int = 17
+    input_bits: int = 5
+
+    def __post_init__(self) -> None:
+        if self.input_mode not in INPUT_MODES:
+            raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
+        if len(self.input_shape) != 3 or min(self.input_shape) < 1:
+            raise ValueError(f"input_shape must be (C, H, W), got {self.input_shape}")
+        if not self.stages:
+            raise ValueError("a convolutional net needs at least one conv stage")
+        if any(h < 1 for h in self.dense) or self.classes < 2:
+            raise ValueError(f"dense widths and classes must be positive, got {self.dense}")
+        if self.levels > 2**self.input_bits:
+            raise ValueError(f"{self.levels} input levels do not fit {self.input_bits} bits")
+        h, w = self.feature_shape[1:]
+        if min(h, w) < 1:
+            raise ValueError(f"conv stages shrink the {self.input_shape} input to nothing")
+
+    @property
+    def feature_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of the last stage's output (what the dense layers flatten)."""
+        c, h, w = self.input_shape
+        for stage in self.stages:
+            c = stage.channels
+            h = (h + 2 * stage.padding - stage.kernel + 1) // stage.pool
+            w = (w + 2 * stage.padding - stage.kernel + 1) // stage.pool
+        return c, h, w
+
+    @property
+    def in_features(self) -> int:
+        c, h, w = self.feature_shape
+        return c * h * w
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["input_shape"] = list(self.input_shape)
+        data["stages"] = [asdict(stage) for stage in self.stages]
+        data["dense"] = list(self.dense)
+        return {MODEL_KIND_KEY: CONV_KIND, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ConvConfig:
+        fields = {k: v for k, v in data.items() if k != MODEL_KIND_KEY}
+        fields["input_shape"] = tuple(fields["input_shape"])
+        fields["stages"] = tuple(ConvStage(**stage) for stage in fields["stages"])
+        fields["dense"] = tuple(fields["dense"])
+        return cls(**fields)
+
+
+class PadConstant(nn.Module):
+    """Pad every side of the two spatial dimensions with ``pixels`` copies of ``value``."""
+
+    def __init__(self, pixels: int, value: float) -> None:
+        super().__init__()
+        self.pixels = int(pixels)
+        self.value = float(value)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.pixels
+        return F.pad(x, (p, p, p, p), mode="constant", value=self.value)
+
+
+def _sign() -> QuantIdentity:
+    return QuantIdentity(act_quant=BinaryActQuant)
+
+
+class BinaryConvNet(nn.Module):
+    """A binary convolutional network; see the module docstring for the topology."""
+
+    def __init__(self, config: ConvConfig) -> None:
+        super().__init__()
+        self.config = config
+        if config.input_mode == "binary":
+            self.input_stage = nn.Sequential(InputShift(0.5), _sign())
+            pad_value = -1.0
+        else:
+            self.input_stage = nn.Sequential(
+                InputScale(config.levels - 1),
+                QuantIdentity(act_quant=unsigned_input_quant(config.input_bits)),
+            )
+            pad_value = 0.0  # the value of input code 0
+        blocks: list[nn.Module] = []
+        channels = config.input_shape[0]
+        for stage in config.stages:
+            if stage.padding:
+                blocks.append(PadConstant(stage.padding, pad_value))
+            blocks += [
+                QuantConv2d(
+                    channels,
+                    stage.channels,
+                    stage.kernel,
+                    padding=0,
+                    bias=False,
+                    weight_quant=BinaryWeightQuant,
+                ),
+                nn.BatchNorm2d(stage.channels),
+                _sign(),
+            ]
+            if stage.pool > 1:
+                blocks.append(nn.MaxPool2d(stage.pool))
+            channels, pad_value = stage.channels, -1.0
+        self.features = nn.Sequential(*blocks)
+        widths = (config.in_features, *config.dense)
+        dense: list[nn.Module] = []
+        for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
+            dense += [_linear(fan_in, fan_out), nn.BatchNorm1d(fan_out), _sign()]
+        self.hidden = nn.Sequential(*dense)
+        self.classifier = _linear(widths[-1], config.classes)
+        self.output_norm = nn.BatchNorm1d(config.classes)
+
+    def activations(self) -> list[nn.Module]:
+        """The hidden sign activations (conv stages, then dense layers), in order."""
+        return [
+            m for part in (self.features, self.hidden) for m in part if isinstance(m, QuantIdentity)
+        ]
+
+    def _body(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(self.input_stage(x))
+        return self.hidden(torch.flatten(x, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output_norm(self.classifier(self._body(x)))
+
+    @torch.no_grad()
+    def last_layer_dot(self, x: torch.Tensor) -> torch.Tensor:
+        """The last layer's integer dot products (before the per-class affine), as float."""
+        return self.classifier(self._body(x))
+
+
+def _linear(fan_in: int, fan_out: int) -> QuantLinear:
+    return QuantLinear(fan_in, fan_out, bias=False, weight_quant=BinaryWeightQuant)
