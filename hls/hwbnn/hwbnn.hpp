@@ -4,7 +4,9 @@
 ///
 ///  - products.hpp     XnorMul, IntBinaryProduct<INPUT_BITS>: input x bipolar weight
 ///  - activations.hpp  ThresholdActivation (hidden layers), PassThroughActivation (last layer)
-///  - mvau.hpp         mvau(): folded matrix-vector-activation unit
+///  - mvau.hpp         mvau(): folded matrix-vector-activation unit, PIXELS vectors per frame
+///  - swg.hpp          sliding_window(): image stream to K x K windows (stride, padding)
+///  - pool.hpp         pool_or(), max_pool(): OR max pooling of binary images
 ///  - threshold.hpp    threshold_input(): multi-bit input codes to bipolar bits
 ///  - streams.hpp      convert_width(), duplicate_stream()
 #ifndef HWBNN_HWBNN_HPP
@@ -13,8 +15,10 @@
 #include "activations.hpp"
 #include "common.hpp"
 #include "mvau.hpp"
+#include "pool.hpp"
 #include "products.hpp"
 #include "streams.hpp"
+#include "swg.hpp"
 #include "threshold.hpp"
 
 #endif  // HWBNN_HWBNN_HPP

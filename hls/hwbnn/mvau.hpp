@@ -4,15 +4,19 @@
 ///
 /// The unit multiplies a weight matrix W (MH rows = output channels, MW columns = fan-in) with
 /// each input vector of a stream and applies an output activation policy (activations.hpp).
-/// It computes PE channels with SIMD inputs each per clock cycle, so one frame takes
+/// It computes PE channels with SIMD inputs each per clock cycle, so one vector takes
 /// (MH/PE) * (MW/SIMD) cycles: neuron fold nf (0..MH/PE-1) covers channels nf*PE..nf*PE+PE-1
 /// and synapse fold sf (0..MW/SIMD-1) covers columns sf*SIMD..sf*SIMD+SIMD-1.
 ///
+/// A frame is PIXELS vectors (1 for a dense layer; OH*OW for a convolution, whose vectors are
+/// the windows of a sliding window generator, swg.hpp, and whose output is then the OH x OW x MH
+/// image in stream order, channel innermost). Each vector is processed as described here.
+///
 /// Streams
-///  - input: MW/SIMD beats of ap_uint<SIMD*INPUT_BITS> per frame; column sf*SIMD+s of the
+///  - input: MW/SIMD beats of ap_uint<SIMD*INPUT_BITS> per vector; column sf*SIMD+s of the
 ///    vector sits in beat sf at bits [s*INPUT_BITS, (s+1)*INPUT_BITS). The vector is buffered
 ///    on chip and reused for every neuron fold, so each beat is read once.
-///  - output: MH/PE words per frame, word nf holding channels nf*PE..nf*PE+PE-1; channel
+///  - output: MH/PE words per vector, word nf holding channels nf*PE..nf*PE+PE-1; channel
 ///    nf*PE+p sits at bits [p*OUT_BITS, (p+1)*OUT_BITS) (OUT_BITS = 1 for thresholds).
 ///
 /// Memories
@@ -61,7 +65,7 @@ namespace detail {
 /// The folded loop shared by both mvau() forms; `thresholds` is the [PE][NF] table or
 /// NoThresholds.
 template <unsigned MW, unsigned MH, unsigned PE, unsigned SIMD, typename Product,
-          typename Activation, typename Table>
+          typename Activation, unsigned PIXELS, typename Table>
 void mvau_loop(hls::stream<typename MvauTypes<MW, MH, PE, SIMD, Product, Activation>::in_t> &in,
                hls::stream<typename MvauTypes<MW, MH, PE, SIMD, Product, Activation>::out_t> &out,
                const ap_uint<SIMD> weights[PE][MvauTypes<MW, MH, PE, SIMD, Product,
@@ -78,7 +82,7 @@ void mvau_loop(hls::stream<typename MvauTypes<MW, MH, PE, SIMD, Product, Activat
   unsigned sf = 0;    // synapse fold of this cycle
   unsigned nf = 0;    // neuron fold of this cycle
   unsigned tile = 0;  // weight word of this cycle: nf * SF + sf
-  const unsigned cycles = reps * T::WMEM;
+  const unsigned cycles = reps * PIXELS * T::WMEM;
   for (unsigned i = 0; i < cycles; i++) {
 #pragma HLS PIPELINE II=1
     typename T::in_t x;
@@ -112,8 +116,8 @@ void mvau_loop(hls::stream<typename MvauTypes<MW, MH, PE, SIMD, Product, Activat
 
 }  // namespace detail
 
-/// MVAU of a hidden layer: streams `reps` frames, emitting one bit per channel,
-/// 1 iff acc >= thresholds[p][nf] (Activation = ThresholdActivation).
+/// MVAU of a hidden layer: streams `reps` frames of PIXELS vectors, emitting one bit per
+/// channel, 1 iff acc >= thresholds[p][nf] (Activation = ThresholdActivation).
 /// \tparam MW          fan-in (matrix width, input elements per frame), >= 1
 /// \tparam MH          output channels (matrix height), >= 1
 /// \tparam PE          channels computed in parallel; divides MH
@@ -121,13 +125,14 @@ void mvau_loop(hls::stream<typename MvauTypes<MW, MH, PE, SIMD, Product, Activat
 /// \tparam Product     product type (products.hpp): XnorMul for bipolar input, or
 ///                     IntBinaryProduct<INPUT_BITS> for unsigned integer input
 /// \tparam Activation  output policy (activations.hpp): ThresholdActivation
-/// \param in          MW/SIMD beats per frame
-/// \param out         MH/PE words of PE bits per frame
+/// \tparam PIXELS      vectors per frame (output pixels of a convolution), >= 1
+/// \param in          PIXELS*MW/SIMD beats per frame
+/// \param out         PIXELS*MH/PE words of PE bits per frame
 /// \param weights     [PE][(MH/PE)*(MW/SIMD)] weight words, layout in the file comment
 /// \param thresholds  [PE][MH/PE] thresholds, channel nf*PE+p at [p][nf]
 /// \param reps        number of frames
 template <unsigned MW, unsigned MH, unsigned PE, unsigned SIMD, typename Product,
-          typename Activation>
+          typename Activation, unsigned PIXELS = 1>
 void mvau(hls::stream<typename MvauTypes<MW, MH, PE, SIMD, Product, Activation>::in_t> &in,
           hls::stream<typename MvauTypes<MW, MH, PE, SIMD, Product, Activation>::out_t> &out,
           const ap_uint<SIMD> weights[PE][MvauTypes<MW, MH, PE, SIMD, Product, Activation>::WMEM],
@@ -139,23 +144,26 @@ void mvau(hls::stream<typename MvauTypes<MW, MH, PE, SIMD, Product, Activation>:
                 "reps)");
 #pragma HLS ARRAY_PARTITION variable=weights complete dim=1
 #pragma HLS ARRAY_PARTITION variable=thresholds complete dim=1
-  detail::mvau_loop<MW, MH, PE, SIMD, Product, Activation>(in, out, weights, thresholds, reps);
+  static_assert(PIXELS >= 1, "hwbnn::mvau: PIXELS must be at least 1");
+  detail::mvau_loop<MW, MH, PE, SIMD, Product, Activation, PIXELS>(in, out, weights, thresholds,
+                                                                    reps);
 }
 
-/// MVAU of the last layer: streams `reps` frames, emitting every channel's signed dot product
-/// (Activation = PassThroughActivation).
+/// MVAU of the last layer: streams `reps` frames of PIXELS vectors, emitting every channel's
+/// signed dot product (Activation = PassThroughActivation).
 /// \tparam MW          fan-in (matrix width, input elements per frame), >= 1
 /// \tparam MH          output channels (matrix height), >= 1
 /// \tparam PE          channels computed in parallel; divides MH
 /// \tparam SIMD        input elements consumed in parallel; divides MW
 /// \tparam Product     product type (products.hpp): XnorMul or IntBinaryProduct<INPUT_BITS>
 /// \tparam Activation  output policy (activations.hpp): PassThroughActivation
-/// \param in       MW/SIMD beats per frame
-/// \param out      MH/PE words of PE * Product::Sum<MW>::DOT_BITS bits per frame
+/// \tparam PIXELS      vectors per frame (output pixels of a convolution), >= 1
+/// \param in       PIXELS*MW/SIMD beats per frame
+/// \param out      PIXELS*MH/PE words of PE * Product::Sum<MW>::DOT_BITS bits per frame
 /// \param weights  [PE][(MH/PE)*(MW/SIMD)] weight words, layout in the file comment
 /// \param reps     number of frames
 template <unsigned MW, unsigned MH, unsigned PE, unsigned SIMD, typename Product,
-          typename Activation>
+          typename Activation, unsigned PIXELS = 1>
 void mvau(hls::stream<typename MvauTypes<MW, MH, PE, SIMD, Product, Activation>::in_t> &in,
           hls::stream<typename MvauTypes<MW, MH, PE, SIMD, Product, Activation>::out_t> &out,
           const ap_uint<SIMD> weights[PE][MvauTypes<MW, MH, PE, SIMD, Product, Activation>::WMEM],
@@ -164,8 +172,9 @@ void mvau(hls::stream<typename MvauTypes<MW, MH, PE, SIMD, Product, Activation>:
                 "hwbnn::mvau: this Activation needs thresholds; call mvau(in, out, weights, "
                 "thresholds, reps)");
 #pragma HLS ARRAY_PARTITION variable=weights complete dim=1
-  detail::mvau_loop<MW, MH, PE, SIMD, Product, Activation>(in, out, weights, NoThresholds(),
-                                                            reps);
+  static_assert(PIXELS >= 1, "hwbnn::mvau: PIXELS must be at least 1");
+  detail::mvau_loop<MW, MH, PE, SIMD, Product, Activation, PIXELS>(in, out, weights,
+                                                                    NoThresholds(), reps);
 }
 
 }  // namespace hwbnn

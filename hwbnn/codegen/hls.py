@@ -3,9 +3,10 @@ Vitis HLS script, written into ``BUILD/hls/``.
 
 Generated files (all logic stays in the library; these are only sizes, memories and wiring):
 
-- ``hwbnn_config.h``: one struct per layer (MW, MH, PE, SIMD, INPUT_BITS, stream widths, the
-  library types it instantiates) and the top-level stream constants; the widths computed here
-  are checked against the library's own with ``static_assert``.
+- ``hwbnn_config.h``: one struct per layer (MW, MH, PE, SIMD, INPUT_BITS, PIXELS, stream
+  widths, the library types it instantiates; image geometry for sliding windows and pools) and
+  the top-level stream constants; the widths computed here are checked against the library's
+  own with ``static_assert``.
 - ``params_<layer>.h``: the weight and threshold arrays in the library's layout
   (``weights[p][nf*SF + sf]``: row ``nf*PE + p``, column ``sf*SIMD + s`` at bit ``s``;
   ``thresholds[p][nf]``; input thresholds ``[s][f]`` for element ``f*SIMD + s``), declared in
@@ -13,11 +14,19 @@ Generated files (all logic stays in the library; these are only sizes, memories 
   spends most of a compile on large arrays of ap_uint initialisers when it optimises them, so
   the C simulation compiles this one file without optimisation (seconds instead of minutes).
 - ``hwbnn_top.h`` / ``hwbnn_top.cpp``: ``hwbnn_top(in, out, reps)`` under ``#pragma HLS
-  DATAFLOW``, with a width converter wherever a layer's output beat (PE bits, SIMD bits for the
-  input thresholds) differs from the next layer's input beat (its SIMD).
+  DATAFLOW``, with a width converter wherever a layer's output beat (PE elements of an MVAU,
+  SIMD elements of the other units) differs from the next layer's input beat (its SIMD).
+  Convolutional networks (images in stream order, hwbnn.ir.types): a SlidingWindow is
+  ``hwbnn::sliding_window`` (line buffer, stride, padding with its pad code; ``BITS`` = the
+  following unit's input bits), the MatrixVector behind it an ``hwbnn::mvau`` with ``PIXELS``
+  vectors per frame, and a MaxPool the pair ``hwbnn::sliding_window`` (no padding) ->
+  ``hwbnn::pool_or``, two stages of the dataflow joined by the channel ``<layer>_windows``.
 - ``hwbnn_tb.cpp``: a testbench ``hwbnn_tb INPUT OUTPUT [EXPECTED]``; INPUT is ``FRAMES
-  ELEMENTS`` then the input codes, OUTPUT gets ``FRAMES CLASSES`` then the accumulators, and
-  with EXPECTED (same format) it exits 1 on the first difference.
+  ELEMENTS`` then the input codes (in stream order), OUTPUT gets ``FRAMES CLASSES`` then the
+  accumulators, and with EXPECTED (same format) it exits 1 on the first difference. It calls
+  the top on batches of ``HWBNN_TB_BATCH`` frames: C simulation runs the dataflow stages one
+  after the other, so every internal stream holds a whole batch (a convolution's window
+  stream is K*K times its image), and the batch bounds that memory.
 - ``tb_input.txt`` / ``tb_expected.txt``: a few random frames and their reference accumulators,
   which the Vitis HLS script's ``csim_design`` checks.
 - ``run_hls.tcl``: ``vitis_hls -f run_hls.tcl``: C simulation, synthesis, IP-catalog export.
@@ -46,7 +55,14 @@ from hwbnn.codegen.cxx import hls_library_dir
 from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding
-from hwbnn.ir.types import InputThreshold, MatrixVector, Network
+from hwbnn.ir.types import (
+    InputThreshold,
+    LayerKind,
+    MatrixVector,
+    MaxPool,
+    Network,
+    SlidingWindow,
+)
 from hwbnn.reference import Reference
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "hls"
@@ -62,11 +78,31 @@ AP_INT_DEFAULT_MAX_W = 1024
 AP_INT_LIMIT = 32768
 #: Weight words per line of a params header.
 WORDS_PER_LINE = 8
+#: Stream beats the testbench lets one internal stream hold at once (C simulation keeps a whole
+#: call's beats in memory, some 8 to 16 bytes each); it sets HWBNN_TB_BATCH.
+TB_STREAM_BEATS = 1 << 22
+#: Most frames per call of the top function in the testbench.
+TB_MAX_BATCH = 256
 
 
 def clog2(x: int) -> int:
     """ceil(log2(x)) for x >= 1, 0 for x <= 1, as hwbnn::clog2 of the library."""
     return 0 if x <= 1 else (x - 1).bit_length()
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """Image geometry of a sliding window or max pool (hwbnn.ir.types)."""
+
+    h: int
+    w: int
+    c: int
+    kernel: int
+    stride: int
+    padding: tuple[int, int, int, int]  # top, left, bottom, right (0 for a pool)
+    pad_code: int
+    oh: int
+    ow: int
 
 
 @dataclass(frozen=True)
@@ -76,23 +112,50 @@ class StagePlan:
     index: int
     name: str  # the IR's layer name (whitespace runs made one space)
     cname: str  # a C identifier for the layer's struct and arrays
-    is_threshold: bool  # input thresholding unit, else an MVAU
-    is_output: bool  # last layer: emits accumulators, has no thresholds
-    mw: int  # fan-in (elements per frame for the input thresholds)
-    mh: int  # output channels
+    kind: LayerKind  # the IR layer's: which library unit the top calls
+    mw: int  # fan-in (elements per frame for the input thresholds, C for image stages)
+    mh: int  # output channels (C for image stages)
     pe: int
     simd: int
     input_bits: int
-    product: str  # C++ product type (MVAU only)
-    activation: str  # C++ activation policy (MVAU only)
     out_bits: int  # bits per output element
     in_width: int  # bits per input beat
     out_width: int  # bits per output beat
     out_beats: int  # output beats per frame
-    threshold_bits: int
-    threshold_type: str  # C++ type of one threshold
-    weights: tuple[tuple[str, ...], ...]  # [PE][NF*SF] C++ literals (MVAU only)
-    thresholds: tuple[tuple[int, ...], ...]  # [PE][NF], or [SIMD][N/SIMD] for input thresholds
+    is_output: bool = False  # last layer: emits accumulators, has no thresholds
+    product: str = ""  # C++ product type (MVAU only)
+    activation: str = ""  # C++ activation policy (MVAU only)
+    threshold_bits: int = 0  # (input thresholds and MVAUs only)
+    threshold_type: str = ""  # C++ type of one threshold
+    weights: tuple[tuple[str, ...], ...] = ()  # [PE][NF*SF] C++ literals (MVAU only)
+    thresholds: tuple[tuple[int, ...], ...] = ()  # [PE][NF]; [SIMD][N/SIMD] input thresholds
+    pixels: int = 1  # vectors per frame of an MVAU; output pixels of an image stage
+    window: WindowPlan | None = None  # image stages only
+
+    @property
+    def is_threshold(self) -> bool:
+        return self.kind is LayerKind.INPUT_THRESHOLD
+
+    @property
+    def is_window(self) -> bool:
+        return self.kind is LayerKind.SLIDING_WINDOW
+
+    @property
+    def is_pool(self) -> bool:
+        return self.kind is LayerKind.MAX_POOL
+
+    @property
+    def has_memories(self) -> bool:
+        """Weights or thresholds (input thresholds, MVAU): the stage has a params header."""
+        return self.kind in (LayerKind.INPUT_THRESHOLD, LayerKind.MATRIX_VECTOR)
+
+    @property
+    def stream_beats(self) -> int:
+        """Beats per frame of the streams the stage writes: its output, and for a pool the
+        larger window stream between its two units."""
+        if self.window is None or not self.is_pool:
+            return self.out_beats
+        return self.pixels * self.window.kernel**2 * (self.window.c // self.simd)
 
 
 @dataclass(frozen=True)
@@ -154,22 +217,18 @@ def _plan_threshold(index: int, layer: InputThreshold, fold: LayerFolding, bits:
         index=index,
         name=" ".join(layer.name.split()),  # for comments: no line breaks
         cname=c_identifier(index, layer.name),
-        is_threshold=True,
-        is_output=False,
+        kind=layer.kind,
         mw=n,
         mh=n,
         pe=1,
         simd=simd,
         input_bits=bits,
-        product="",
-        activation="",
         out_bits=1,
         in_width=simd * bits,
         out_width=simd,
         out_beats=n // simd,
         threshold_bits=bits + 1,
         threshold_type=f"ap_uint<{bits + 1}>",
-        weights=(),
         thresholds=tuple(tuple(int(t) for t in row) for row in table),
     )
 
@@ -199,12 +258,17 @@ def _plan_mvau(index: int, layer: MatrixVector, fold: LayerFolding) -> StagePlan
         thresholds = tuple(tuple(int(t) for t in row) for row in table)
     if dot_bits > 63:
         raise ValueError(f"layer {layer.name}: {dot_bits}-bit accumulators exceed 63 bits")
+    if layer.is_output and layer.pixels != 1:
+        raise ConfigError(
+            f"layer {layer.name}: an output layer over {layer.pixels} pixels is not generated; "
+            f"end the network with a dense layer (or a convolution down to one pixel)"
+        )
     out_bits = dot_bits if layer.is_output else 1
     return StagePlan(
         index=index,
         name=" ".join(layer.name.split()),  # for comments: no line breaks
         cname=c_identifier(index, layer.name),
-        is_threshold=False,
+        kind=layer.kind,
         is_output=layer.is_output,
         mw=mw,
         mh=mh,
@@ -218,11 +282,43 @@ def _plan_mvau(index: int, layer: MatrixVector, fold: LayerFolding) -> StagePlan
         out_bits=out_bits,
         in_width=simd * bits,
         out_width=pe * out_bits,
-        out_beats=mh // pe,
+        out_beats=layer.pixels * (mh // pe),
         threshold_bits=threshold_bits,
         threshold_type=threshold_type,
         weights=_weight_literals(layer.weights, pe, simd),
         thresholds=thresholds,
+        pixels=layer.pixels,
+    )
+
+
+def _plan_image_stage(
+    index: int, layer: SlidingWindow | MaxPool, fold: LayerFolding, bits: int
+) -> StagePlan:
+    """A sliding window of ``bits``-bit elements, or a max pool (bits, no padding)."""
+    h, w, c = layer.in_shape
+    oh, ow, _ = layer.out_shape
+    if isinstance(layer, SlidingWindow):
+        padding, pad_code = layer.padding, layer.pad_code
+        out_elements = layer.pixels * layer.window
+    else:
+        padding, pad_code = (0, 0, 0, 0), 0
+        out_elements = layer.out_elements
+    return StagePlan(
+        index=index,
+        name=" ".join(layer.name.split()),
+        cname=c_identifier(index, layer.name),
+        kind=layer.kind,
+        mw=c,
+        mh=c,
+        pe=1,
+        simd=fold.simd,
+        input_bits=bits,
+        out_bits=bits,
+        in_width=fold.simd * bits,
+        out_width=fold.simd * bits,
+        out_beats=out_elements // fold.simd,
+        pixels=oh * ow,
+        window=WindowPlan(h, w, c, layer.kernel, layer.stride, padding, pad_code, oh, ow),
     )
 
 
@@ -230,26 +326,34 @@ def plan_stages(net: Network, folding: Folding) -> list[StagePlan]:
     """Check the folding (ConfigError naming the layer) and plan every layer."""
     check_folding(net, folding)
     stages = []
-    for index, (layer, fold) in enumerate(zip(net.layers, folding.layers, strict=True)):
+    layers = net.layers
+    for index, (layer, fold) in enumerate(zip(layers, folding.layers, strict=True)):
         if isinstance(layer, InputThreshold):
             stages.append(_plan_threshold(index, layer, fold, net.input.bits))
+        elif isinstance(layer, SlidingWindow):
+            # the Network puts a MatrixVector behind every window: its input bits are the
+            # elements' width (integer codes of a first layer, or 1 for bits)
+            unit = layers[index + 1]
+            assert isinstance(unit, MatrixVector)
+            stages.append(_plan_image_stage(index, layer, fold, unit.input_bits))
+        elif isinstance(layer, MaxPool):
+            stages.append(_plan_image_stage(index, layer, fold, 1))
         else:
-            if not isinstance(layer, MatrixVector):
-                raise ConfigError(
-                    f"layer {layer.name}: {layer.kind.value} layers are not generated yet"
-                )
             stages.append(_plan_mvau(index, layer, fold))
     return stages
 
 
 def plan_steps(stages: Sequence[StagePlan]) -> tuple[list[Step], list[tuple[str, str]]]:
-    """The dataflow calls and the internal channels (name, C++ width expression)."""
+    """The dataflow calls and the internal channels (name, C++ width expression); a max pool's
+    step also has the channel ``<cname>_windows`` between its two units."""
     steps: list[Step] = []
     channels: list[tuple[str, str]] = []
     src = "in"
     for i, stage in enumerate(stages):
         last = i == len(stages) - 1
         dst = "out" if last else f"{stage.cname}_out"
+        if stage.is_pool:
+            channels.append((f"{stage.cname}_windows", f"{stage.cname}::IN_W"))
         if not last:
             channels.append((dst, f"{stage.cname}::OUT_W"))
         steps.append(Step(src=src, dst=dst, stage=stage))
@@ -261,6 +365,14 @@ def plan_steps(stages: Sequence[StagePlan]) -> tuple[list[Step], list[tuple[str,
             steps.append(Step(src=src, dst=dst, prev=stage, next=nxt))
             src = dst
     return steps, channels
+
+
+def tb_batch(stages: Sequence[StagePlan], in_beats: int) -> int:
+    """Frames per call of the top in the testbench: as many as keep the beats of one call in
+    each stream (``in_beats`` per frame in the input) within TB_STREAM_BEATS (at least 1, at
+    most TB_MAX_BATCH)."""
+    beats = max(in_beats, *(s.stream_beats for s in stages))
+    return max(1, min(TB_MAX_BATCH, TB_STREAM_BEATS // beats))
 
 
 def _write_tb_vectors(net: Network, hls_dir: Path, frames: int) -> None:
@@ -315,7 +427,7 @@ def generate_hls(
         )
     hls_dir = Path(build_dir) / HLS_DIR
     hls_dir.mkdir(parents=True, exist_ok=True)
-    params = [f"params_{s.cname}.h" for s in stages]
+    params = [f"params_{s.cname}.h" for s in stages if s.has_memories]
     context: dict[str, Any] = {
         "source": Path(onnx_path).name,
         "top": TOP,
@@ -329,6 +441,7 @@ def generate_hls(
         "classes": net.classes,
         "ap_int_max_w": max(AP_INT_DEFAULT_MAX_W, -(-max_width // 1024) * 1024),
         "params": params,
+        "tb_batch": tb_batch(stages, net.input.elements // first.simd),
         "part": part,
         "clock_period": f"{1000.0 / clock_mhz:.3f}",
         "clock_mhz": f"{clock_mhz:g}",
@@ -342,7 +455,7 @@ def generate_hls(
         "hwbnn_tb.cpp": render("tb.cpp.j2", **context),
         "run_hls.tcl": render("run_hls.tcl.j2", **context),
     }
-    for header, stage in zip(params, stages, strict=True):
+    for header, stage in zip(params, [s for s in stages if s.has_memories], strict=True):
         files[header] = render("params.h.j2", stage=stage, words_per_line=WORDS_PER_LINE)
     for name, text in files.items():
         (hls_dir / name).write_text(text)

@@ -1,5 +1,7 @@
-"""C simulation of generated HLS code (L3) against the reference (L2), exactly, on random IRs;
-the compile cache, the testbench's own checks, and the command's errors."""
+"""C simulation of generated HLS code (L3) against the reference (L2), exactly, on random IRs
+(dense and convolutional: sliding windows with padding and stride, OR pools, integer and
+binary first layers, several foldings); the compile cache, the testbench's own checks, and the
+command's errors."""
 
 from __future__ import annotations
 
@@ -25,9 +27,25 @@ from hwbnn.codegen.csim import (
 )
 from hwbnn.codegen.cxx import DEFAULT_FLAGS, STRICT_FLAGS
 from hwbnn.codegen.hls import generate_hls, write_matrix
-from hwbnn.ir.folding import Folding, LayerFolding, check_folding
+from hwbnn.ir.folding import (
+    Folding,
+    LayerFolding,
+    check_folding,
+    choose_folding,
+    out_width,
+    vector_width,
+)
 from hwbnn.ir.serialize import save_network
-from hwbnn.ir.types import InputFormat, InputThreshold, MatrixVector, Network, bits_for_range
+from hwbnn.ir.types import (
+    InputFormat,
+    InputThreshold,
+    MatrixVector,
+    MaxPool,
+    Network,
+    SlidingWindow,
+    bits_for_range,
+)
+from hwbnn.sim.random_nets import ConvSpec, random_conv_net
 
 SIZES = (2, 3, 4, 6, 8, 12, 16)
 
@@ -73,19 +91,20 @@ def random_network(rng: np.random.Generator, kind: str, hidden: list[int], class
 
 
 def random_folding(net: Network, rng: np.random.Generator) -> Folding:
-    """PE and SIMD drawn among the divisors, each layer compatible with the previous one."""
+    """PE and SIMD drawn among the divisors, each layer compatible with the previous one
+    (SIMD divides an image stage's channels, PE is 1 for every unit but an MVAU)."""
     folds: list[LayerFolding] = []
     previous: int | None = None
     for layer in net.layers:
-        simds = [d for d in range(1, layer.in_elements + 1) if layer.in_elements % d == 0]
+        n = vector_width(layer)
+        simds = [d for d in range(1, n + 1) if n % d == 0]
         simds = [s for s in simds if previous is None or previous % s == 0 or s % previous == 0]
         simd = int(rng.choice(simds))
-        if isinstance(layer, InputThreshold):
-            pe, previous = 1, simd
-        else:
+        pe = 1
+        if isinstance(layer, MatrixVector):
             pe = int(rng.choice([d for d in range(1, layer.mh + 1) if layer.mh % d == 0]))
-            previous = pe
         folds.append(LayerFolding(pe, simd))
+        previous = out_width(layer, folds[-1])
     folding = Folding(tuple(folds))
     check_folding(net, folding)
     return folding
@@ -331,3 +350,172 @@ def test_compile_error_is_one_line_with_a_log(tmp_path: Path) -> None:
     assert "\n" not in message and "error:" in message and "compile.log" in message
     assert (build / "csim" / "compile.log").is_file()
     assert not [p for p in (build / "csim").iterdir() if p.name != "compile.log"]
+
+
+# -- convolutional networks -------------------------------------------------------------------
+
+CONV_NETS = {
+    # name: (image (C, H, W), convolutions, hidden, classes, input levels, binarize input)
+    "binary-pad-pool": (
+        (1, 8, 8),
+        [ConvSpec(4, 3, 1, 1, 2), ConvSpec(6, 3, 1, 0)],
+        [8],
+        5,
+        17,
+        True,
+    ),
+    "integer-stride2": (
+        (3, 9, 9),
+        [ConvSpec(4, 3, 2, 1), ConvSpec(6, 2, 1, 0, 2)],
+        [],
+        4,
+        256,
+        False,
+    ),
+    "integer-3bit-1x1": ((2, 6, 5), [ConvSpec(4, 1, 1, 0), ConvSpec(4, 3, 2, 2)], [6], 3, 5, False),
+    "binary-pool3-stride3": (
+        (2, 10, 10),
+        [ConvSpec(6, 2, 1, 1, 3), ConvSpec(4, 2, 2, 0)],
+        [],
+        6,
+        9,
+        True,
+    ),
+}
+
+
+def conv_net(name: str, seed: int = 0) -> Network:
+    image, convs, hidden, classes, levels, binarize = CONV_NETS[name]
+    rng = np.random.default_rng(seed)
+    return random_conv_net(rng, image, convs, hidden, classes, levels, binarize)
+
+
+@pytest.mark.parametrize("name", CONV_NETS)
+def test_csim_equals_reference_on_conv_nets(name: str, tmp_path: Path, prelude_cache: Path) -> None:
+    """Two foldings: fully folded (PE = SIMD = 1) and a random one with width converters."""
+    net = conv_net(name)
+    rng = np.random.default_rng(len(name))
+    codes = random_codes(net, rng, 24)
+    unfolded = Folding(tuple(LayerFolding(1, 1) for _ in net.layers))
+    for k, folding in enumerate((unfolded, random_folding(net, rng))):
+        build = make_build(net, folding, tmp_path / f"build{k}")
+        report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+        assert report.ok, (report.first_mismatch, folding)
+        assert report.frames == 24
+
+
+def test_csim_pool_first_and_bipolar_image_input(tmp_path: Path, prelude_cache: Path) -> None:
+    """Image stages right at the input: input thresholds -> OR pool -> convolution, and
+    bipolar (2-level) image codes straight into a sliding window."""
+    rng = np.random.default_rng(21)
+    levels = 4
+    fmt = InputFormat((2, 6, 6), np.arange(levels, dtype=np.float32) / (levels - 1))
+    swg = SlidingWindow("swg", (3, 3, 2), 2, 1, (1, 0, 0, 1))
+    conv_t = rng.integers(0, 10, 4)
+    pooled = Network(
+        fmt,
+        (
+            InputThreshold("thresh", rng.integers(0, levels + 1, 72), levels),
+            MaxPool("pool", (6, 6, 2), 2, 2),
+            swg,
+            MatrixVector("conv", rng.random((4, 8)) < 0.5, 1, 2, conv_t, pixels=swg.pixels),
+            MatrixVector("out", rng.random((3, 36)) < 0.5, 1, 2, None, np.ones(3), np.zeros(3)),
+        ),
+    )
+    bipolar_fmt = InputFormat((3, 5, 4), np.array([-1.0, 1.0], dtype=np.float32))
+    window = SlidingWindow("swg", (5, 4, 3), 3, 1, (1, 1, 1, 1))
+    bipolar = Network(
+        bipolar_fmt,
+        (
+            window,
+            MatrixVector(
+                "conv", rng.random((4, 27)) < 0.5, 1, 2, rng.integers(10, 18, 4), pixels=20
+            ),
+            MatrixVector("out", rng.random((2, 80)) < 0.5, 1, 2, None, np.ones(2), np.zeros(2)),
+        ),
+    )
+    for k, net in enumerate((pooled, bipolar)):
+        folding = random_folding(net, rng)
+        build = make_build(net, folding, tmp_path / f"build{k}")
+        codes = random_codes(net, rng, 16)
+        report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+        assert report.ok, (report.first_mismatch, folding)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=4,  # one compile each
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # every shrink step would compile
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    size=st.tuples(st.integers(3, 8), st.integers(3, 8)),
+    channels=st.integers(1, 3),
+    kernel=st.integers(1, 3),
+    stride=st.integers(1, 2),
+    padding=st.integers(0, 2),
+    pool=st.sampled_from([0, 2]),
+    binarize=st.booleans(),
+)
+def test_csim_equals_reference_on_random_conv_geometry(
+    prelude_cache: Path,
+    seed: int,
+    size: tuple[int, int],
+    channels: int,
+    kernel: int,
+    stride: int,
+    padding: int,
+    pool: int,
+    binarize: bool,
+) -> None:
+    """One convolution of random geometry (then an optional pool, a 3x3 convolution when it
+    fits, and the output layer), random folding."""
+    rng = np.random.default_rng(seed)
+    padding = min(padding, kernel - 1)
+    h, w = size
+    oh = (h + 2 * padding - kernel) // stride + 1
+    ow = (w + 2 * padding - kernel) // stride + 1
+    pool = pool if min(oh, ow) >= pool else 0
+    convs = [ConvSpec(int(rng.integers(2, 6)), kernel, stride, padding, pool)]
+    if min(oh, ow) // max(pool, 1) >= 3:
+        convs.append(ConvSpec(int(rng.integers(2, 5))))
+    levels = int(rng.choice([3, 16, 256]))
+    net = random_conv_net(
+        rng, (channels, h, w), convs, [], int(rng.integers(2, 5)), levels, binarize
+    )
+    codes = random_codes(net, rng, 12)
+    folding = random_folding(net, rng)
+    with tempfile.TemporaryDirectory() as tmp:
+        build = make_build(net, folding, Path(tmp) / "build")
+        report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+        assert report.ok, (report.first_mismatch, folding)
+
+
+#: FINN's CNV: (3, 32, 32) 8-bit pixels, 3x3 convolutions 64, 64, pool 2, 128, 128, pool 2,
+#: 256, 256 (no padding), dense 512, 512, 10.
+CNV_CONVS = [
+    ConvSpec(64),
+    ConvSpec(64, pool=2),
+    ConvSpec(128),
+    ConvSpec(128, pool=2),
+    ConvSpec(256),
+    ConvSpec(256),
+]
+
+
+@pytest.mark.slow
+def test_csim_cnv_shaped_net(tmp_path: Path, prelude_cache: Path) -> None:
+    """A CNV-shaped random net with an integer first layer, at the folding the chooser picks for
+    20,000 cycles per frame (wide SIMD keeps the weight arrays, and so g++, small: about 20 s of
+    CPU to compile, 0.4 s per frame), on a few images."""
+    rng = np.random.default_rng(0)
+    net = random_conv_net(rng, (3, 32, 32), CNV_CONVS, [512, 512], 10, 256, False)
+    fc0 = next(layer for layer in net.layers if layer.name == "fc0")
+    assert fc0.in_elements == 256  # the convolutions end at 1 x 1 x 256
+    folding = choose_folding(net, 20_000)
+    build = make_build(net, folding, tmp_path / "build")
+    codes = random_codes(net, rng, 3)
+    report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+    assert report.ok, report.first_mismatch

@@ -16,7 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx import helper
 
-from hwbnn.codegen.hls4ml_backend import build_model, check_csim, hls_config, mapped_network
+from hwbnn.codegen.hls4ml_backend import (
+    build_model,
+    check_csim,
+    generate_hls4ml,
+    hls_config,
+    mapped_network,
+)
 from hwbnn.codegen.hls4ml_backend.layers import dot_bits
 from hwbnn.codegen.hls4ml_backend.mapping import plan_segments
 from hwbnn.codegen.hls4ml_backend.project import convert
@@ -26,6 +32,7 @@ from hwbnn.export import load_qonnx
 from hwbnn.ir.folding import Folding, LayerFolding, layer_cycles
 from hwbnn.ir.lower import InputSpec, lower, prepare
 from hwbnn.ir.types import InputThreshold, MatrixVector
+from hwbnn.sim.random_nets import ConvSpec, random_conv_net
 
 
 def _load_builders():
@@ -378,3 +385,18 @@ def test_hls_config_is_plain_hls4ml_config(digits_binary) -> None:
         return type(value) in (str, int, float, bool)
 
     assert plain(config)
+
+
+def test_convolutional_network_is_rejected(tmp_path: Path) -> None:
+    """--target hls4ml maps dense networks only: a conv net stops with one ConfigError that
+    names the model and the targets that take it, before anything is written."""
+    net = random_conv_net(np.random.default_rng(0), (1, 6, 6), [ConvSpec(4, pool=2)], [], 3)
+    assert not net.is_dense
+    folding = Folding(tuple(LayerFolding(1, 1) for _ in net.layers))
+    with pytest.raises(ConfigError) as caught:
+        generate_hls4ml(net, folding, tmp_path / "model.onnx", tmp_path)
+    assert str(caught.value) == (
+        "random_conv_net: --target hls4ml maps dense binary networks only; compile a "
+        "convolutional network with --target hls or --target rtl"
+    )
+    assert list(tmp_path.iterdir()) == []

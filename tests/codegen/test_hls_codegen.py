@@ -1,9 +1,11 @@
 """hwbnn.codegen.hls without a compiler: the file set, memory layouts read back from the
-generated headers, the dataflow wiring, the Vitis HLS script, and the errors."""
+generated headers, the dataflow wiring (dense and convolutional networks), the Vitis HLS
+script, and the errors."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -15,7 +17,14 @@ from hwbnn.codegen import hls
 from hwbnn.codegen.hls import generate_hls, read_matrix
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding, LayerFolding
-from hwbnn.ir.types import InputFormat, InputThreshold, MatrixVector, Network
+from hwbnn.ir.types import (
+    InputFormat,
+    InputThreshold,
+    MatrixVector,
+    MaxPool,
+    Network,
+    SlidingWindow,
+)
 from hwbnn.reference import Reference
 
 TEMPLATES = ("config.h.j2", "params_decl.h.j2", "params.cpp.j2", "top.h.j2", "top.cpp.j2")
@@ -301,3 +310,129 @@ def test_streams_beyond_ap_int_limit_are_rejected(tmp_path: Path) -> None:
     net = Network(fmt, (out,))
     with pytest.raises(ConfigError, match=r"layer huge: a 32800-bit stream exceeds"):
         generate_hls(net, Folding((LayerFolding(1, 4100),)), tmp_path / "m.onnx", tmp_path)
+
+
+def conv_network(seed: int = 1) -> Network:
+    """8-bit (3, 6, 6) image -> 3x3 conv (4 channels, pad 1, pad code 0) -> 2x2 OR pool ->
+    2x2 conv (6 channels, stride 1, asymmetric padding) -> 3 classes."""
+    rng = np.random.default_rng(seed)
+    levels = 256
+    fmt = InputFormat((3, 6, 6), np.arange(levels, dtype=np.float32) / 255)
+    swg0 = SlidingWindow("swg0", (6, 6, 3), 3, 1, (1, 1, 1, 1), levels, 0)
+    t0 = rng.integers(-500, 500, 4)
+    conv0 = MatrixVector("conv0", rng.random((4, 27)) < 0.5, 8, levels, t0, pixels=36)
+    pool = MaxPool("pool", (6, 6, 4), 2, 2)
+    swg1 = SlidingWindow("swg1", (3, 3, 4), 2, 1, (0, 1, 1, 0))
+    conv1 = MatrixVector("conv1", rng.random((6, 16)) < 0.5, 1, 2, rng.integers(0, 17, 6), pixels=9)
+    out = MatrixVector("out", rng.random((3, 54)) < 0.5, 1, 2, None, np.ones(3), np.zeros(3))
+    return Network(fmt, (swg0, conv0, pool, swg1, conv1, out))
+
+
+CONV_FOLDING = Folding(
+    (
+        LayerFolding(1, 3),  # swg0: one pixel per beat
+        LayerFolding(2, 9),  # conv0: widened 3 -> 9
+        LayerFolding(1, 4),  # pool: widened 2 -> 4
+        LayerFolding(1, 2),  # swg1: narrowed 4 -> 2
+        LayerFolding(3, 8),  # conv1: widened 2 -> 8
+        LayerFolding(1, 6),  # out: widened 3 -> 6
+    )
+)
+
+
+def test_conv_network_wiring(tmp_path: Path) -> None:
+    net = conv_network()
+    summary = generate_hls(net, CONV_FOLDING, tmp_path / "m.onnx", tmp_path)["hls"]
+    hls_dir = tmp_path / "hls"
+    # memories only for the matrix-vector units
+    params = {p.name for p in hls_dir.glob("params_*.h")}
+    assert params == {"params_l1_conv0.h", "params_l4_conv1.h", "params_l5_out.h"}
+    assert set(summary["headers"]) >= params
+    top = (hls_dir / "hwbnn_top.cpp").read_text()
+    calls = re.findall(r"hwbnn::(\w+)<([^(]*)>\(\s*(\w+), (\w+)", top)
+    assert [c[0] for c in calls] == [
+        "sliding_window",
+        "convert_width",
+        "mvau",
+        "convert_width",
+        "sliding_window",  # the pool: windows ...
+        "pool_or",  # ... ORed
+        "convert_width",
+        "sliding_window",
+        "convert_width",
+        "mvau",
+        "convert_width",
+        "mvau",
+    ]
+    assert summary["width_converters"] == 5
+    assert calls[0][2] == "in" and calls[-1][3] == "out"
+    for before, after in zip(calls, calls[1:], strict=False):
+        assert before[3] == after[2]
+        assert re.search(rf"hls::stream<ap_uint<\w+::\w+>> {after[2]}\(", top)
+    assert calls[4][1].startswith("l2_pool::H, l2_pool::W, l2_pool::C, l2_pool::K, l2_pool::S,")
+    assert calls[4][1].endswith("0, 0, 0, 0, l2_pool::SIMD, 1, 0")  # no padding, bits
+    assert (calls[4][3], calls[5][2]) == ("l2_pool_windows", "l2_pool_windows")
+    assert calls[2][1].endswith("l1_conv0::Activation, l1_conv0::PIXELS")
+    config = (hls_dir / "hwbnn_config.h").read_text()
+
+    def struct(name: str) -> dict[str, int]:
+        block = config[config.index(f"struct {name} {{") :]
+        block = block[: block.index("};")]
+        return {k: int(v) for k, v in re.findall(r"unsigned (\w+) = (\d+);", block)}
+
+    swg0 = struct("l0_swg0")
+    assert (swg0["H"], swg0["W"], swg0["C"], swg0["K"], swg0["S"]) == (6, 6, 3, 3, 1)
+    assert (swg0["BITS"], swg0["PAD_CODE"], swg0["SIMD"], swg0["PIXELS"]) == (8, 0, 3, 36)
+    assert (swg0["IN_W"], swg0["OUT_W"], swg0["OUT_BEATS"]) == (24, 24, 36 * 9)
+    swg1 = struct("l3_swg1")
+    padding = (swg1["PAD_TOP"], swg1["PAD_LEFT"], swg1["PAD_BOTTOM"], swg1["PAD_RIGHT"])
+    assert padding == (0, 1, 1, 0) and swg1["BITS"] == 1 and swg1["PIXELS"] == 9
+    pool = struct("l2_pool")
+    assert (pool["OH"], pool["OW"], pool["PIXELS"], pool["OUT_BEATS"]) == (3, 3, 9, 9)
+    conv0 = struct("l1_conv0")
+    assert (conv0["MW"], conv0["MH"], conv0["PIXELS"], conv0["OUT_BEATS"]) == (27, 4, 36, 72)
+    assert "typedef hwbnn::IntBinaryProduct<8> Product;" in config
+    assert summary["in_width"] == 24 and summary["in_bits"] == 8
+    assert f"HWBNN_TB_BATCH = {hls.TB_MAX_BATCH};" in config
+
+
+def test_conv_weight_layout_is_the_ir_columns(tmp_path: Path) -> None:
+    """A convolution's weight words hold the IR's (ky, kx, c) columns unchanged."""
+    net = conv_network()
+    generate_hls(net, CONV_FOLDING, tmp_path / "m.onnx", tmp_path)
+    layer, fold = net.layers[4], CONV_FOLDING.layers[4]
+    assert isinstance(layer, MatrixVector)
+    text = (tmp_path / "hls" / "params_l4_conv1.h").read_text()
+    words = [[_literal(t) for t in row] for row in _rows(_array_body(text, "l4_conv1_weights"))]
+    nf, sf = layer.mh // fold.pe, layer.mw // fold.simd
+    rebuilt = np.zeros_like(layer.weights)
+    for p in range(fold.pe):
+        for n in range(nf):
+            for s in range(sf):
+                for bit in range(fold.simd):
+                    rebuilt[n * fold.pe + p, s * fold.simd + bit] = (
+                        words[p][n * sf + s] >> bit
+                    ) & 1
+    assert np.array_equal(rebuilt, layer.weights)
+
+
+def test_tb_batch_bounds_the_streams() -> None:
+    net = conv_network()
+    stages = hls.plan_stages(net, Folding(tuple(LayerFolding(1, 1) for _ in net.layers)))
+    assert [s.stream_beats for s in stages] == [36 * 27, 36 * 4, 9 * 4 * 4, 9 * 16, 9 * 6, 3]
+    assert stages[2].out_beats == 9 * 4  # the pool's output; its windows are 4 times as many
+    assert hls.tb_batch(stages, 108) == hls.TB_MAX_BATCH
+    big = [replace(stages[0], out_beats=hls.TB_STREAM_BEATS // 3 + 1)]
+    assert hls.tb_batch(big, 108) == 2
+    assert hls.tb_batch(stages, hls.TB_STREAM_BEATS // 5) == 5  # the input stream counts too
+    assert hls.tb_batch([replace(stages[0], out_beats=hls.TB_STREAM_BEATS * 2)], 1) == 1
+
+
+def test_output_layer_over_pixels_is_rejected(tmp_path: Path) -> None:
+    fmt = InputFormat((1, 4, 4), np.array([0.0, 1.0], dtype=np.float32))
+    swg = SlidingWindow("swg", (4, 4, 1), 3)
+    out = MatrixVector("head", np.ones((2, 9), bool), 1, 2, None, np.ones(2), np.zeros(2), 4)
+    net = Network(fmt, (swg, out))
+    folding = Folding((LayerFolding(1, 1), LayerFolding(1, 1)))
+    with pytest.raises(ConfigError, match=r"layer head: an output layer over 4 pixels"):
+        generate_hls(net, folding, tmp_path / "m.onnx", tmp_path)

@@ -2,10 +2,11 @@
 //   TB_MW, TB_MH, TB_PE, TB_SIMD  sizes
 //   TB_PRODUCT                    hwbnn::XnorMul or hwbnn::IntBinaryProduct<B>
 //   TB_ACTIVATION                 hwbnn::ThresholdActivation or hwbnn::PassThroughActivation
+//   TB_PIXELS                     vectors per frame (optional; without it mvau's default, 1)
 // stdin (whitespace separated):
 //   reps; PE*WMEM weight words in hex, lane p's words in order; for ThresholdActivation PE*NF
-//   thresholds in decimal, lane p's in order; reps*SF input beats in hex.
-// stdout: the reps*NF output words in hex, one a line.
+//   thresholds in decimal, lane p's in order; reps*PIXELS*SF input beats in hex.
+// stdout: the reps*PIXELS*NF output words in hex, one a line.
 // The testbench also checks every channel against a plain loop over the unpacked data and exits
 // with status 1 on a difference.
 #include <hwbnn/mvau.hpp>
@@ -21,6 +22,13 @@ constexpr unsigned PE = TB_PE;
 constexpr unsigned SIMD = TB_SIMD;
 typedef TB_PRODUCT PRODUCT;
 typedef TB_ACTIVATION ACTIVATION;
+#ifdef TB_PIXELS
+constexpr unsigned PIXELS = TB_PIXELS;
+#define TB_MVAU_ARGS MW, MH, PE, SIMD, PRODUCT, Act, PIXELS
+#else
+constexpr unsigned PIXELS = 1;  // the default of mvau's PIXELS
+#define TB_MVAU_ARGS MW, MH, PE, SIMD, PRODUCT, Act
+#endif
 typedef hwbnn::MvauTypes<MW, MH, PE, SIMD, PRODUCT, ACTIVATION> Types;
 typedef Types::in_t in_t;
 typedef Types::out_t out_t;
@@ -41,16 +49,16 @@ static ap_uint<W> read_hex(std::istream &is) {
 template <typename Act>
 static void run_dut(hls::stream<in_t> &in, hls::stream<out_t> &out, unsigned reps,
                     std::true_type /*has thresholds*/) {
-  hwbnn::mvau<MW, MH, PE, SIMD, PRODUCT, Act>(in, out, weights, thresholds, reps);
+  hwbnn::mvau<TB_MVAU_ARGS>(in, out, weights, thresholds, reps);
 }
 
 template <typename Act>
 static void run_dut(hls::stream<in_t> &in, hls::stream<out_t> &out, unsigned reps,
                     std::false_type /*has thresholds*/) {
-  hwbnn::mvau<MW, MH, PE, SIMD, PRODUCT, Act>(in, out, weights, reps);
+  hwbnn::mvau<TB_MVAU_ARGS>(in, out, weights, reps);
 }
 
-// Channel c of frame r computed by a plain loop over the unpacked weights and inputs.
+// Channel c of vector r computed by a plain loop over the unpacked weights and inputs.
 static long long reference(const std::vector<in_t> &beats, unsigned r, unsigned c) {
   long long acc = 0;
   for (unsigned i = 0; i < MW; i++) {
@@ -86,7 +94,8 @@ int main() {
       }
     }
   }
-  std::vector<in_t> beats(reps * Types::SF);
+  const unsigned vectors = reps * PIXELS;
+  std::vector<in_t> beats(vectors * Types::SF);
   for (in_t &beat : beats) {
     beat = read_hex<SIMD * IB>(std::cin);
   }
@@ -108,12 +117,12 @@ int main() {
     std::cerr << "mvau_tb: " << in.size() << " input beats left unread" << std::endl;
     status = 1;
   }
-  if (out.size() != reps * Types::NF) {
-    std::cerr << "mvau_tb: " << out.size() << " output words, expected " << reps * Types::NF
+  if (out.size() != vectors * Types::NF) {
+    std::cerr << "mvau_tb: " << out.size() << " output words, expected " << vectors * Types::NF
               << std::endl;
     return 1;
   }
-  for (unsigned r = 0; r < reps; r++) {
+  for (unsigned r = 0; r < vectors; r++) {
     for (unsigned nf = 0; nf < Types::NF; nf++) {
       const out_t word = out.read();
       std::cout << word.to_string(16) << "\n";
@@ -123,7 +132,7 @@ int main() {
             ACTIVATION::HAS_THRESHOLDS ? field.to_int64() : ap_int<OB>(field).to_int64();
         const long long want = reference(beats, r, nf * PE + p);
         if (got != want && status == 0) {
-          std::cerr << "mvau_tb: frame " << r << " channel " << nf * PE + p << ": dut " << got
+          std::cerr << "mvau_tb: vector " << r << " channel " << nf * PE + p << ": dut " << got
                     << ", plain loop " << want << std::endl;
           status = 1;
         }

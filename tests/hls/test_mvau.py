@@ -4,7 +4,9 @@ Each configuration is compiled once (tests/hls/mvau_tb.cpp) and run on several d
 random weights, inputs and near-boundary thresholds, then extreme ones (thresholds 0 and N+1,
 inputs all -1/+1 or 0/max, weight rows all -1/+1) that reach the ends of every accumulator.
 The testbench checks the unit against a plain C++ loop; this module checks it against NumPy
-through the documented weight, threshold and stream layouts.
+through the documented weight, threshold and stream layouts. A configuration with PIXELS > 1
+(a convolution's output pixels) streams frames of PIXELS vectors; the others use the default
+PIXELS = 1.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ REPS = 3
 
 @dataclass(frozen=True)
 class MvauConfig:
-    """One template instantiation; input_bits None is bipolar input (XnorMul)."""
+    """One template instantiation; input_bits None is bipolar input (XnorMul); pixels 1 uses
+    the template's default."""
 
     mw: int
     mh: int
@@ -39,6 +42,7 @@ class MvauConfig:
     simd: int
     input_bits: int | None
     thresholds: bool
+    pixels: int = 1
 
     @property
     def product(self) -> str:
@@ -69,7 +73,7 @@ class MvauConfig:
 
     def defines(self) -> dict[str, str | int]:
         activation = "ThresholdActivation" if self.thresholds else "PassThroughActivation"
-        return {
+        defines: dict[str, str | int] = {
             "TB_MW": self.mw,
             "TB_MH": self.mh,
             "TB_PE": self.pe,
@@ -77,11 +81,15 @@ class MvauConfig:
             "TB_PRODUCT": self.product,
             "TB_ACTIVATION": f"hwbnn::{activation}",
         }
+        if self.pixels != 1:
+            defines["TB_PIXELS"] = self.pixels
+        return defines
 
     def __str__(self) -> str:
         kind = "bipolar" if self.input_bits is None else f"int{self.input_bits}"
         mode = "thresholds" if self.thresholds else "accumulators"
-        return f"{kind}-{self.mw}x{self.mh}-pe{self.pe}-simd{self.simd}-{mode}"
+        pixels = f"-pixels{self.pixels}" if self.pixels != 1 else ""
+        return f"{kind}-{self.mw}x{self.mh}-pe{self.pe}-simd{self.simd}-{mode}{pixels}"
 
 
 CONFIGS = [
@@ -98,13 +106,17 @@ CONFIGS = [
     MvauConfig(20, 10, 10, 20, 8, False),  # fully parallel, 160-bit beats, 140-bit words
     MvauConfig(9, 6, 3, 3, 2, False),  # 2-bit codes
     MvauConfig(6, 4, 4, 6, 1, True),  # 1-bit unsigned codes 0/1 (not bipolar)
+    MvauConfig(18, 4, 2, 6, None, True, 16),  # a 3x3 convolution of 2 channels on 4x4 pixels
+    MvauConfig(27, 8, 1, 3, 8, True, 9),  # CNV's first layer: 3x3x3 8-bit windows
+    MvauConfig(8, 6, 3, 4, None, False, 5),  # accumulators for every pixel
 ]
 
 
 def contract_model(
     cfg: MvauConfig, weights: np.ndarray, inputs: np.ndarray, thresholds: np.ndarray | None
 ) -> np.ndarray:
-    """Outputs (frames, MH) by the numeric contract: weights (MH, MW) bits, inputs (frames, MW)."""
+    """Outputs (vectors, MH) by the numeric contract: weights (MH, MW) bits, inputs
+    (vectors, MW)."""
     if cfg.input_bits is None:
         acc = (inputs[:, None, :] == weights[None, :, :]).sum(axis=-1)  # popcount of XNOR
         dot = 2 * acc - cfg.mw
@@ -119,9 +131,11 @@ def contract_model(
 def stdin_tokens(
     cfg: MvauConfig, weights: np.ndarray, inputs: np.ndarray, thresholds: np.ndarray | None
 ) -> list[str | int]:
-    """The testbench's input: weights[p][nf*SF+sf], thresholds[p][nf], then the input beats."""
+    """The testbench's input: frames, weights[p][nf*SF+sf], thresholds[p][nf], then the input
+    beats of every vector (PIXELS vectors per frame)."""
     nf, sf = cfg.mh // cfg.pe, cfg.mw // cfg.simd
-    tokens: list[str | int] = [len(inputs)]
+    assert len(inputs) % cfg.pixels == 0
+    tokens: list[str | int] = [len(inputs) // cfg.pixels]
     for p in range(cfg.pe):
         rows = weights[p :: cfg.pe]  # channels nf*PE+p, nf = 0..NF-1
         tokens += hex_tokens(pack_words(rows.reshape(nf * sf, cfg.simd), 1))
@@ -138,7 +152,7 @@ def simulate(
     inputs: np.ndarray,
     thresholds: np.ndarray | None,
 ) -> np.ndarray:
-    """Run the testbench and decode its words into (frames, MH) channel values."""
+    """Run the testbench and decode its words into (vectors, MH) channel values."""
     words = run_testbench(exe, stdin_tokens(cfg, weights, inputs, thresholds))
     assert len(words) == len(inputs) * (cfg.mh // cfg.pe)
     fields = unpack_words(words, cfg.pe, cfg.out_bits, signed=not cfg.thresholds)
@@ -150,7 +164,7 @@ Case = tuple[np.ndarray, np.ndarray, np.ndarray | None]  # weights, inputs, thre
 
 def random_case(cfg: MvauConfig, rng: np.random.Generator) -> Case:
     weights = rng.integers(0, 2, size=(cfg.mh, cfg.mw))
-    inputs = rng.integers(0, 1 << cfg.code_bits, size=(REPS, cfg.mw))
+    inputs = rng.integers(0, 1 << cfg.code_bits, size=(REPS * cfg.pixels, cfg.mw))
     if not cfg.thresholds:
         return weights, inputs, None
     # Thresholds at, just above and just below attained accumulators, so comparisons are tight.
@@ -170,7 +184,7 @@ def extreme_case(cfg: MvauConfig) -> Case:
     weights[kind == 2] = np.arange(cfg.mw) % 2  # alternating
     top = (1 << cfg.code_bits) - 1  # largest code: +1 for bipolar input
     inputs = np.stack([np.zeros(cfg.mw), np.full(cfg.mw, top), np.arange(cfg.mw) % 2 * top])
-    inputs = inputs.astype(np.int64)
+    inputs = np.tile(inputs.astype(np.int64), (cfg.pixels, 1))  # 3 frames of PIXELS vectors
     if not cfg.thresholds:
         return weights, inputs, None
     lo, hi = cfg.threshold_range
@@ -188,7 +202,7 @@ def test_mvau_matches_contract(cfg: MvauConfig, compiler: Compiler) -> None:
         got = simulate(exe, cfg, weights, inputs, thresholds)
         mismatch = np.argwhere(got != expected)
         assert np.array_equal(got, expected), (
-            f"{cfg}: first mismatch at (frame, channel) {tuple(mismatch[0])}: "
+            f"{cfg}: first mismatch at (vector, channel) {tuple(mismatch[0])}: "
             f"got {got[tuple(mismatch[0])]}, expected {expected[tuple(mismatch[0])]}"
         )
 

@@ -1,0 +1,177 @@
+/// \file swg.hpp
+/// Sliding window generator (SWG): turns an image stream into the stream of the K x K windows
+/// a convolution (an MVAU with PIXELS = OH * OW, mvau.hpp) or a max pool (pool.hpp) consumes.
+///
+/// Image stream order (hwbnn.ir.types): an H x W image of C channels is H*W pixels in raster
+/// order, the C elements of a pixel contiguous (channel innermost): element (y, x, c) is number
+/// (y*W + x)*C + c. A beat carries SIMD elements of one pixel, element s at bits
+/// [s*BITS, (s+1)*BITS), so a pixel is CF = C/SIMD beats.
+///
+/// Output: for every output pixel (oy, ox) in raster order, the window vector of K*K*C
+/// elements in (ky, kx, c) order (c innermost), K*K*CF beats of SIMD elements of one input
+/// pixel: element (ky, kx, c) is input (oy*S - PAD_TOP + ky, ox*S - PAD_LEFT + kx, c), or
+/// PAD_CODE where that lies outside the image (binary convolutions pad with -1: code 0).
+/// OH = (H + PAD_TOP + PAD_BOTTOM - K) / S + 1 (floor), likewise OW.
+///
+/// Line buffer: ROWS = K + S image rows of W*CF beats, row y in slot y mod ROWS. While the
+/// windows of output row oy (input rows oy*S - PAD_TOP .. + K-1) are emitted, the next S rows
+/// stream in behind them, so input and output overlap: a frame takes max(H*W*CF, OH*OW*K*K*CF)
+/// loop iterations plus a start-up of the order of a few image rows (counted in C simulation:
+/// 24,475 iterations for 24,300 output beats of 3x3 windows on 32x32x3 at SIMD 1, 51,841 for
+/// 50,176 of a 2x2 pool on 28x28x64). Rows and columns that no window covers (stride > K,
+/// floor mode) are read and never emitted. One loop iteration reads at most one beat and writes at
+/// most one: a beat is read when its slot no longer holds a row the current output row needs;
+/// a window beat is written when it is padding or its pixel has been read in an earlier
+/// iteration (so the buffer's read and write port never touch the same word in one iteration).
+#ifndef HWBNN_SWG_HPP
+#define HWBNN_SWG_HPP
+
+#include "common.hpp"
+
+namespace hwbnn {
+
+namespace detail {
+
+/// Advances the counter i of a mixed-radix number by one: i + 1, or 0 with a carry (true)
+/// when i was n - 1.
+inline bool step(unsigned &i, unsigned n) {
+#pragma HLS INLINE
+  if (i == n - 1) {
+    i = 0;
+    return true;
+  }
+  i++;
+  return false;
+}
+
+}  // namespace detail
+
+/// Sizes and types of a sliding window generator (template parameters as for
+/// sliding_window()); instantiating it checks them.
+template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned PAD_TOP,
+          unsigned PAD_LEFT, unsigned PAD_BOTTOM, unsigned PAD_RIGHT, unsigned SIMD,
+          unsigned BITS, unsigned PAD_CODE>
+struct SwgTypes {
+  static_assert(H >= 1 && W >= 1 && C >= 1, "hwbnn::sliding_window: H, W and C must be >= 1");
+  static_assert(K >= 1 && S >= 1, "hwbnn::sliding_window: K and S must be at least 1");
+  static_assert(divides(SIMD, C), "hwbnn::sliding_window: SIMD must divide C");
+  static_assert(PAD_TOP < K && PAD_LEFT < K && PAD_BOTTOM < K && PAD_RIGHT < K,
+                "hwbnn::sliding_window: every padding must be smaller than K");
+  static_assert(H + PAD_TOP + PAD_BOTTOM >= K && W + PAD_LEFT + PAD_RIGHT >= K,
+                "hwbnn::sliding_window: K is larger than the padded image");
+  static_assert(BITS >= 1 && BITS <= 31, "hwbnn::sliding_window: BITS must be in 1..31");
+  static_assert(PAD_CODE < (1ULL << BITS), "hwbnn::sliding_window: PAD_CODE needs BITS bits");
+
+  /// Output rows and columns.
+  static constexpr unsigned OH = quotient(H + PAD_TOP + PAD_BOTTOM - K, S) + 1;
+  static constexpr unsigned OW = quotient(W + PAD_LEFT + PAD_RIGHT - K, S) + 1;
+  /// Beats per pixel (channel folds).
+  static constexpr unsigned CF = quotient(C, SIMD);
+  /// Input and output beats per frame.
+  static constexpr unsigned IN_BEATS = H * W * CF;
+  static constexpr unsigned OUT_BEATS = OH * OW * K * K * CF;
+  /// Output pixels (window vectors) per frame: the PIXELS of the MVAU behind.
+  static constexpr unsigned PIXELS = OH * OW;
+  /// Line buffer rows, and beats per row.
+  static constexpr unsigned ROWS = K + S;
+  static constexpr unsigned ROW_BEATS = W * CF;
+  typedef ap_uint<SIMD * BITS> word_t;
+};
+
+/// Streams `reps` frames of an H x W x C image into their K x K windows (see the file comment).
+/// \tparam H, W        image height and width, >= 1
+/// \tparam C           channels, >= 1
+/// \tparam K           kernel size (K x K windows), >= 1
+/// \tparam S           stride, >= 1
+/// \tparam PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT  padding, each < K; K must fit the padded
+///                     image
+/// \tparam SIMD        elements per beat, in and out; divides C
+/// \tparam BITS        bits per element: 1 for bipolar bits, else unsigned codes, 1..31
+/// \tparam PAD_CODE    the element emitted for positions outside the image, < 2^BITS
+/// \param in    H*W*C/SIMD beats per frame
+/// \param out   OH*OW*K*K*C/SIMD beats per frame
+/// \param reps  number of frames
+template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned PAD_TOP,
+          unsigned PAD_LEFT, unsigned PAD_BOTTOM, unsigned PAD_RIGHT, unsigned SIMD,
+          unsigned BITS, unsigned PAD_CODE>
+void sliding_window(
+    hls::stream<typename SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD,
+                                  BITS, PAD_CODE>::word_t> &in,
+    hls::stream<typename SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD,
+                                  BITS, PAD_CODE>::word_t> &out,
+    unsigned reps) {
+  typedef SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD, BITS, PAD_CODE>
+      T;
+  typedef typename T::word_t word_t;
+  constexpr unsigned ROWS = T::ROWS;
+
+  word_t buffer[ROWS][T::ROW_BEATS];
+  // a word is only read in iterations after the one that wrote it (file comment)
+#pragma HLS DEPENDENCE variable=buffer type=inter dependent=false
+#pragma HLS DEPENDENCE variable=buffer type=intra dependent=false
+
+  word_t pad = 0;
+  for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+    pad.range(s * BITS + BITS - 1, s * BITS) = PAD_CODE;
+  }
+
+  for (unsigned rep = 0; rep < reps; rep++) {
+    // read side: the next input beat is beat `rc` of image row `rr`, stored in slot `rslot`
+    unsigned reads = 0, rr = 0, rc = 0, rslot = 0;
+    // write side: beat cf of window element (ky, kx) of the ox-th window of an output row;
+    // the window starts at image row r0 and column x0 (negative in the padding), row r0 (if
+    // it is one) sits in slot `slot0`
+    unsigned writes = 0, ox = 0, ky = 0, kx = 0, cf = 0;
+    int r0 = -int(PAD_TOP), x0 = -int(PAD_LEFT);
+    unsigned slot0 = (ROWS - PAD_TOP % ROWS) % ROWS;
+    // max(IN_BEATS, OUT_BEATS) to IN_BEATS + OUT_BEATS iterations: each reads, writes or both
+    while (reads < T::IN_BEATS || writes < T::OUT_BEATS) {
+#pragma HLS PIPELINE II=1
+      const int iy = r0 + int(ky), ix = x0 + int(kx);
+      const bool inside = iy >= 0 && iy < int(H) && ix >= 0 && ix < int(W);
+      const unsigned col = unsigned(ix) * T::CF + cf;
+      const bool emit = writes < T::OUT_BEATS &&
+                        (!inside || unsigned(iy) < rr || (unsigned(iy) == rr && col < rc));
+      // rows from max(r0, 0) on are still needed: reading row rr overwrites row rr - ROWS
+      const unsigned first_needed = r0 > 0 ? unsigned(r0) : 0u;
+      const bool take =
+          reads < T::IN_BEATS && (writes == T::OUT_BEATS || rr < first_needed + ROWS);
+
+      word_t y = pad;
+      if (emit && inside) {
+        const unsigned slot = slot0 + ky;  // < 2 * ROWS as ky < K < ROWS
+        y = buffer[slot >= ROWS ? slot - ROWS : slot][col];
+      }
+      if (take) {
+        buffer[rslot][rc] = in.read();
+        reads++;
+        if (rc == T::ROW_BEATS - 1) {
+          rc = 0;
+          rr++;
+          rslot = (rslot == ROWS - 1) ? 0 : rslot + 1;
+        } else {
+          rc++;
+        }
+      }
+      if (emit) {
+        out.write(y);
+        writes++;
+        // window order (ky, kx, cf), then output pixels in raster order
+        if (detail::step(cf, T::CF) && detail::step(kx, K) && detail::step(ky, K)) {
+          if (!detail::step(ox, T::OW)) {  // next window of this output row
+            x0 += int(S);
+          } else {  // first window of the next output row
+            x0 = -int(PAD_LEFT);
+            r0 += int(S);
+            slot0 = (slot0 + S % ROWS) % ROWS;
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace hwbnn
+
+#endif  // HWBNN_SWG_HPP

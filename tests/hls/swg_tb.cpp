@@ -1,0 +1,48 @@
+// C-simulation testbench of hwbnn::sliding_window, configured by the defines
+//   TB_H, TB_W, TB_C               image height, width, channels
+//   TB_K, TB_S                     kernel size, stride
+//   TB_PT, TB_PL, TB_PB, TB_PR     padding top, left, bottom, right
+//   TB_SIMD, TB_BITS, TB_PAD_CODE  elements per beat, bits per element, code of the padding
+// stdin (whitespace separated): reps; reps*H*W*C/SIMD input beats in hex.
+// stdout: the reps*OH*OW*K*K*C/SIMD output beats in hex, one a line.
+// Exits with status 1 if the unit leaves input unread or writes another number of beats.
+#include <hwbnn/swg.hpp>
+
+#include <iostream>
+#include <string>
+
+typedef hwbnn::SwgTypes<TB_H, TB_W, TB_C, TB_K, TB_S, TB_PT, TB_PL, TB_PB, TB_PR, TB_SIMD,
+                        TB_BITS, TB_PAD_CODE>
+    Types;
+typedef Types::word_t word_t;
+
+int main() {
+  unsigned reps = 0;
+  std::cin >> reps;
+  hls::stream<word_t> in("in");
+  hls::stream<word_t> out("out");
+  for (unsigned i = 0; i < reps * Types::IN_BEATS; i++) {
+    std::string token;
+    std::cin >> token;
+    in.write(word_t(token.c_str(), 16));
+  }
+  if (!std::cin) {
+    std::cerr << "swg_tb: stdin ended early" << std::endl;
+    return 2;
+  }
+  hwbnn::sliding_window<TB_H, TB_W, TB_C, TB_K, TB_S, TB_PT, TB_PL, TB_PB, TB_PR, TB_SIMD, TB_BITS,
+                        TB_PAD_CODE>(in, out, reps);
+  if (!in.empty()) {
+    std::cerr << "swg_tb: " << in.size() << " input beats left unread" << std::endl;
+    return 1;
+  }
+  if (out.size() != reps * Types::OUT_BEATS) {
+    std::cerr << "swg_tb: " << out.size() << " output beats, expected "
+              << reps * Types::OUT_BEATS << std::endl;
+    return 1;
+  }
+  while (!out.empty()) {
+    std::cout << out.read().to_string(16) << "\n";
+  }
+  return 0;
+}

@@ -1,0 +1,141 @@
+"""hwbnn::sliding_window (hls/hwbnn/swg.hpp) in C simulation against the reference's
+sliding_windows (hwbnn.reference.run_layer on a SlidingWindow), exactly.
+
+Each configuration (image, kernel, stride, padding, SIMD, element bits, pad code) is compiled
+once (tests/hls/swg_tb.cpp) and run on random images and on an image of element numbers (which
+catches any reordering), several frames back to back.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hls_bench import Compiler, hex_tokens, pack_words, run_testbench, unpack_words
+
+from hwbnn.codegen.cxx import CompileError
+from hwbnn.ir.types import SlidingWindow
+from hwbnn.reference import run_layer
+
+REPS = 3
+
+
+@dataclass(frozen=True)
+class SwgCase:
+    h: int
+    w: int
+    c: int
+    k: int
+    s: int
+    pad: tuple[int, int, int, int]  # top, left, bottom, right
+    simd: int
+    bits: int = 1
+    levels: int = 2
+    pad_code: int = 0
+
+    def layer(self) -> SlidingWindow:
+        return SlidingWindow(
+            "swg", (self.h, self.w, self.c), self.k, self.s, self.pad, self.levels, self.pad_code
+        )
+
+    def defines(self) -> dict[str, str | int]:
+        top, left, bottom, right = self.pad
+        return {
+            "TB_H": self.h,
+            "TB_W": self.w,
+            "TB_C": self.c,
+            "TB_K": self.k,
+            "TB_S": self.s,
+            "TB_PT": top,
+            "TB_PL": left,
+            "TB_PB": bottom,
+            "TB_PR": right,
+            "TB_SIMD": self.simd,
+            "TB_BITS": self.bits,
+            "TB_PAD_CODE": self.pad_code,
+        }
+
+    def __str__(self) -> str:
+        pad = "".join(map(str, self.pad))
+        return (
+            f"{self.h}x{self.w}x{self.c}-k{self.k}s{self.s}-pad{pad}-simd{self.simd}"
+            f"-bits{self.bits}-code{self.pad_code}"
+        )
+
+
+CASES = [
+    SwgCase(5, 5, 1, 3, 1, (0, 0, 0, 0), 1),  # valid convolution, one channel
+    SwgCase(6, 7, 3, 3, 1, (1, 1, 1, 1), 3),  # "same" padding, whole pixel per beat
+    SwgCase(8, 8, 4, 3, 2, (1, 1, 1, 1), 2),  # stride 2, last row in no window (floor)
+    SwgCase(7, 5, 4, 2, 2, (0, 1, 1, 0), 1),  # even kernel, asymmetric padding
+    SwgCase(4, 4, 6, 1, 1, (0, 0, 0, 0), 3),  # 1x1 kernel
+    SwgCase(9, 6, 2, 3, 3, (2, 0, 1, 2), 2),  # stride = kernel, asymmetric padding
+    SwgCase(7, 8, 2, 2, 3, (0, 0, 0, 0), 1),  # stride > kernel: rows and columns skipped
+    SwgCase(6, 6, 1, 5, 1, (4, 4, 4, 4), 1),  # windows mostly padding
+    SwgCase(2, 3, 2, 3, 1, (1, 1, 1, 1), 1),  # image smaller than the kernel
+    SwgCase(1, 5, 4, 1, 1, (0, 0, 0, 0), 4),  # one row
+    SwgCase(5, 4, 4, 4, 1, (3, 0, 0, 3), 2),  # padding on two sides only
+    SwgCase(6, 6, 3, 3, 1, (1, 1, 1, 1), 3, 8, 256, 0),  # 8-bit pixels (CNV's first layer)
+    SwgCase(5, 4, 2, 3, 2, (1, 0, 2, 1), 1, 3, 5, 4),  # 3-bit codes, pad code 4
+    SwgCase(8, 8, 1, 3, 1, (1, 1, 1, 1), 1, 5, 17, 16),  # digits' 5-bit codes, pad code 16
+    SwgCase(4, 5, 4, 2, 1, (1, 1, 0, 0), 2, 2, 4, 3),  # 2-bit codes, 2 per beat
+]
+
+
+def simulate(exe: Path, case: SwgCase, codes: np.ndarray) -> np.ndarray:
+    """Run the testbench on (frames, H*W*C) codes; return (frames, OH*OW*K*K*C) codes."""
+    beats = pack_words(codes.reshape(-1, case.simd), case.bits)
+    words = run_testbench(exe, [len(codes), *hex_tokens(beats)])
+    return unpack_words(words, case.simd, case.bits, signed=False).reshape(len(codes), -1)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_sliding_window_matches_reference(case: SwgCase, compiler: Compiler) -> None:
+    layer = case.layer()
+    exe = compiler.testbench("swg", case.defines())
+    rng = np.random.default_rng(zlib.crc32(str(case).encode()))
+    numbers = np.arange(REPS * layer.in_elements).reshape(REPS, -1) % case.levels
+    for codes in (rng.integers(0, case.levels, size=(REPS, layer.in_elements)), numbers):
+        expected = run_layer(layer, codes)
+        got = simulate(exe, case, codes)
+        assert got.shape == expected.shape == (REPS, layer.out_elements)
+        if not np.array_equal(got, expected):
+            frame, element = np.argwhere(got != expected)[0]
+            pixel, inner = divmod(int(element), layer.window)
+            pytest.fail(
+                f"{case}: frame {frame}, output pixel {pixel}, window element {inner}: "
+                f"got {got[frame, element]}, expected {expected[frame, element]}"
+            )
+
+
+BROKEN = {
+    # (H, W, C, K, S, padding top/left/bottom/right, SIMD, BITS, PAD_CODE): message
+    (6, 6, 4, 3, 1, (0, 0, 0, 0), 3, 1, 0): "SIMD must divide C",
+    (6, 6, 4, 3, 1, (3, 0, 0, 0), 1, 1, 0): "every padding must be smaller than K",
+    (2, 6, 1, 5, 1, (1, 0, 1, 0), 1, 1, 0): "K is larger than the padded image",
+    (6, 6, 1, 3, 1, (1, 1, 1, 1), 1, 2, 4): "PAD_CODE needs BITS bits",
+    (6, 6, 1, 3, 0, (0, 0, 0, 0), 1, 1, 0): "K and S must be at least 1",
+}
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=lambda c: BROKEN[c].replace(" ", "-"))
+def test_sliding_window_rejects_bad_instantiation(
+    case: tuple, tmp_path: Path, compiler: Compiler
+) -> None:
+    """A bad instantiation stops compilation, and the first error names the problem."""
+    h, w, c, k, s, pad, simd, bits, code = case
+    args = ", ".join(map(str, (h, w, c, k, s, *pad, simd, bits, code)))
+    source = tmp_path / "broken.cpp"
+    source.write_text(
+        "#include <hwbnn/swg.hpp>\n"
+        f"typedef hwbnn::SwgTypes<{args}> T;\n"
+        "hls::stream<T::word_t> in, out;\n"
+        f"int main() {{ hwbnn::sliding_window<{args}>(in, out, 1); }}\n"
+    )
+    with pytest.raises(CompileError) as failure:
+        compiler.compile(source, tmp_path / "build")
+    first_error = str(failure.value).splitlines()[1]
+    assert f"static assertion failed: hwbnn::sliding_window: {BROKEN[case]}" in first_error
