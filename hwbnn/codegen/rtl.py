@@ -3,10 +3,18 @@
 Generated files (all logic stays in rtl/; the top only instantiates and connects):
 
 - ``hwbnn_top.v``, rendered from ``templates/rtl/top.v.j2`` (Jinja2, StrictUndefined): per layer
-  an ``hwbnn_input_threshold`` or an ``hwbnn_mvau`` (OUTPUT_MODE 0, OUTPUT_MODE 1 for the last
-  layer); an ``hwbnn_axis_width_converter`` wherever layer i's output beat (PE_i bits, or SIMD_0
-  bits after the input thresholds) differs from layer i+1's input beat (SIMD_{i+1} bits); with
-  ``fifo_depth > 0`` an ``hwbnn_axis_fifo`` after every layer but the last.
+  an ``hwbnn_input_threshold``, an ``hwbnn_mvau`` (OUTPUT_MODE 0, OUTPUT_MODE 1 for the last
+  layer; VECTORS = the layer's pixels, the output pixels of the sliding window before it), an
+  ``hwbnn_sliding_window`` (a SlidingWindow: kernel, stride, padding, pad code, ELEM_BITS 1 or
+  the input code width), or for a MaxPool an ``hwbnn_sliding_window`` without padding followed
+  by an ``hwbnn_window_or`` (OR over each window); an ``hwbnn_axis_width_converter`` wherever
+  layer i's output beat (PE_i bits of an MVAU, SIMD_i elements of the other layers) differs from
+  layer i+1's input beat (SIMD_{i+1} elements); with ``fifo_depth > 0`` an ``hwbnn_axis_fifo``
+  after every layer but the last. The default (``fifo_depth=None``) is no FIFOs for dense
+  networks and :func:`auto_fifo_depth` for networks with image layers: their streams are bursty
+  (a pool emits all channels of an output pixel at the window's last position, a window
+  generator waits for rows), and with several layers at the same cycles per frame a stall
+  that no FIFO absorbs is lost for good.
 - ``<prefix>_weights.hex``, ``<prefix>_thresholds.hex``, ``<prefix>_input_thresholds.hex``:
   the memories, written by :mod:`hwbnn.codegen.memfiles` (``prefix`` is ``l<index>_<name>``).
 - ``hwbnn_*.v``: copies of the rtl/ modules the top instantiates, so the directory is
@@ -27,13 +35,14 @@ Interface of ``hwbnn_top`` (clk, rst synchronous active-high):
   working directory; localparams ``IN_ELEMENTS IN_BITS IN_SIMD IN_WIDTH IN_BEATS CLASSES OUT_PE
   ACC_WIDTH OUT_WIDTH OUT_BEATS LAYERS II_CYCLES`` describe the streams for testbenches.
 
-Initiation interval: ``max_i (MH_i/PE_i)*(MW_i/SIMD_i)`` cycles per frame (``N/SIMD_0`` for the
-input thresholds), :func:`hwbnn.ir.folding.initiation_interval`.
+Initiation interval: the slowest layer's cycles per frame, ``(MH/PE)*(MW/SIMD)*pixels`` for an
+MVAU, ``N/SIMD`` for the input thresholds, ``max(in, out)/SIMD`` elements for a sliding window
+or max pool (:func:`hwbnn.ir.folding.initiation_interval`); the image stages reach it with
+frames back to back (hwbnn_sliding_window overlaps frames in its line buffer).
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,32 +50,44 @@ from pathlib import Path
 from typing import Any
 
 from hwbnn import __version__
-from hwbnn.codegen.memfiles import (
-    mvau_widths,
-    write_input_threshold_memfile,
-    write_mvau_memfiles,
-)
+from hwbnn.codegen.memfiles import mvau_widths
+from hwbnn.codegen.rtl_stages import Param, Stage, Unit, plan_stages, verilog_identifier
 from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
-from hwbnn.ir.folding import Folding, LayerFolding, check_folding, initiation_interval, layer_cycles
-from hwbnn.ir.types import InputThreshold, MatrixVector, Network
+from hwbnn.ir.folding import Folding, initiation_interval
+from hwbnn.ir.types import MaxPool, Network
 from hwbnn.resources import share_dir
+
+__all__ = [
+    "Block",
+    "Link",
+    "Param",
+    "Stage",
+    "Unit",
+    "auto_fifo_depth",
+    "generate_rtl",
+    "plan_blocks",
+    "plan_stages",
+    "render",
+    "rtl_sources",
+    "top_context",
+    "verilog_identifier",
+    "write_rtl_build",
+]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "rtl"
 RTL_DIR = "rtl"
 TOP = "hwbnn_top"
 SOURCES_FILE = "sources.f"
 #: Modules of rtl/ a generated top may instantiate, in compile order.
-MODULES = ("hwbnn_axis_fifo", "hwbnn_axis_width_converter", "hwbnn_input_threshold", "hwbnn_mvau")
-
-
-@dataclass(frozen=True)
-class Param:
-    """One parameter of an instance: an integer, or a memory file name (under MEM_DIR)."""
-
-    name: str
-    value: int | None = None
-    file: str | None = None
+MODULES = (
+    "hwbnn_axis_fifo",
+    "hwbnn_axis_width_converter",
+    "hwbnn_input_threshold",
+    "hwbnn_mvau",
+    "hwbnn_sliding_window",
+    "hwbnn_window_or",
+)
 
 
 @dataclass(frozen=True)
@@ -90,108 +111,23 @@ class Link:
     comment: str
 
 
-@dataclass(frozen=True)
-class Stage:
-    """One layer: what the top needs to instantiate and connect it."""
-
-    index: int
-    layer_name: str
-    prefix: str  # identifier: instance u_<prefix>, memory files <prefix>_*.hex
-    module: str
-    params: tuple[Param, ...]
-    in_width: int  # bits per input beat
-    out_width: int  # bits per output beat
-    cycles: int  # cycles per frame
-    summary: str  # one line for the header table
-
-
 def render(template: str, **context: Any) -> str:
     """Render templates/rtl/<template> (StrictUndefined: a missing variable is an error)."""
     return render_file(TEMPLATE_DIR, template, **context)
 
 
-def verilog_identifier(index: int, name: str) -> str:
-    """``l<index>_<name>`` with every character outside [A-Za-z0-9_] replaced by '_'."""
-    return f"l{index}_" + re.sub(r"[^A-Za-z0-9_]", "_", name).strip("_")
-
-
-def _plan_input_threshold(
-    index: int, layer: InputThreshold, fold: LayerFolding, bits: int, out_dir: Path
-) -> Stage:
-    prefix = verilog_identifier(index, layer.name)
-    path = write_input_threshold_memfile(layer.thresholds, fold.simd, bits, out_dir, prefix)
-    n = layer.in_elements
-    return Stage(
-        index=index,
-        layer_name=layer.name,
-        prefix=prefix,
-        module="hwbnn_input_threshold",
-        params=(
-            Param("N", n),
-            Param("SIMD", fold.simd),
-            Param("INPUT_BITS", bits),
-            Param("THRESH_FILE", file=path.name),
-        ),
-        in_width=fold.simd * bits,
-        out_width=fold.simd,
-        cycles=layer_cycles(layer, fold),
-        summary=f"input thresholds N={n} SIMD={fold.simd} INPUT_BITS={bits}",
-    )
-
-
-def _plan_mvau(index: int, layer: MatrixVector, fold: LayerFolding, out_dir: Path) -> Stage:
-    prefix = verilog_identifier(index, layer.name)
-    weight_path, thresh_path = write_mvau_memfiles(
-        layer.weights, layer.thresholds, fold.pe, fold.simd, layer.input_bits, out_dir, prefix
-    )
-    params = [
-        Param("MW", layer.mw),
-        Param("MH", layer.mh),
-        Param("PE", fold.pe),
-        Param("SIMD", fold.simd),
-        Param("INPUT_BITS", layer.input_bits),
-        Param("OUTPUT_MODE", 1 if layer.is_output else 0),
-        Param("WEIGHT_FILE", file=weight_path.name),
+def auto_fifo_depth(net: Network, folding: Folding) -> int:
+    """The default FIFO depth: 0 for a dense network; else the smallest power of 2 holding 8
+    beats and the burst of every max pool (C/SIMD output beats of one pixel, sent back to back).
+    """
+    if net.is_dense:
+        return 0
+    bursts = [
+        layer.channels // fold.simd
+        for layer, fold in zip(net.layers, folding.layers, strict=True)
+        if isinstance(layer, MaxPool)
     ]
-    if thresh_path is not None:
-        params.append(Param("THRESH_FILE", file=thresh_path.name))
-    acc_width = mvau_widths(layer.mw, layer.input_bits).acc_width
-    out = "accumulators" if layer.is_output else "thresholds"
-    return Stage(
-        index=index,
-        layer_name=layer.name,
-        prefix=prefix,
-        module="hwbnn_mvau",
-        params=tuple(params),
-        in_width=fold.simd * layer.input_bits,
-        out_width=fold.pe * acc_width if layer.is_output else fold.pe,
-        cycles=layer_cycles(layer, fold),
-        summary=(
-            f"mvau MW={layer.mw} MH={layer.mh} PE={fold.pe} SIMD={fold.simd} "
-            f"INPUT_BITS={layer.input_bits} -> {out}"
-        ),
-    )
-
-
-def plan_stages(net: Network, folding: Folding, out_dir: Path) -> list[Stage]:
-    """Check the folding (ConfigError naming the layer), write the memory files into
-    ``out_dir`` and plan every layer."""
-    check_folding(net, folding)
-    stages = []
-    for index, (layer, fold) in enumerate(zip(net.layers, folding.layers, strict=True)):
-        try:
-            if isinstance(layer, InputThreshold):
-                stage = _plan_input_threshold(index, layer, fold, net.input.bits, out_dir)
-            else:
-                if not isinstance(layer, MatrixVector):
-                    raise ConfigError(
-                        f"layer {layer.name}: {layer.kind.value} layers are not generated yet"
-                    )
-                stage = _plan_mvau(index, layer, fold, out_dir)
-        except ValueError as exc:  # a value the module cannot hold (memfiles checks ranges)
-            raise ConfigError(f"layer {layer.name}: {exc}") from None
-        stages.append(stage)
-    return stages
+    return 1 << (max([8, *bursts]) - 1).bit_length()
 
 
 def plan_blocks(stages: Sequence[Stage], fifo_depth: int) -> tuple[list[Block], list[Link]]:
@@ -208,23 +144,23 @@ def plan_blocks(stages: Sequence[Stage], fifo_depth: int) -> tuple[list[Block], 
 
     for i, stage in enumerate(stages):
         last = i == len(stages) - 1
-        dst = (
-            "m_axis"
-            if last
-            else connect(f"{stage.prefix}_out", stage.out_width, f"layer {stage.index} output")
-        )
-        blocks.append(
-            Block(
-                stage.module,
-                f"u_{stage.prefix}",
-                stage.params,
-                src,
-                dst,
-                f"layer {stage.index} ({stage.layer_name}): {stage.summary}, "
-                f"{stage.cycles} cycles/frame",
+        for k, unit in enumerate(stage.units):
+            inner = k < len(stage.units) - 1
+            if inner:
+                what = f"layer {stage.index} {unit.module.removeprefix('hwbnn_')} output"
+                dst = connect(f"{stage.prefix}{unit.suffix}_out", unit.out_width, what)
+            elif last:
+                dst = "m_axis"
+            else:
+                dst = connect(f"{stage.prefix}_out", stage.out_width, f"layer {stage.index} output")
+            comment = f"layer {stage.index} ({stage.layer_name}): {stage.summary}, "
+            comment += f"{stage.cycles} cycles/frame"
+            if len(stage.units) > 1:
+                comment += f"; part {k + 1} of {len(stage.units)}"
+            blocks.append(
+                Block(unit.module, f"u_{stage.prefix}{unit.suffix}", unit.params, src, dst, comment)
             )
-        )
-        src = dst
+            src = dst
         if last:
             break
         if fifo_depth:
@@ -303,7 +239,7 @@ def generate_rtl(
     onnx_path: Path,
     build_dir: Path,
     *,
-    fifo_depth: int = 0,
+    fifo_depth: int | None = None,
 ) -> dict[str, Any]:
     """Write ``build_dir/rtl/`` (see the module docstring); return a summary for the manifest.
 
@@ -314,6 +250,8 @@ def generate_rtl(
     rtl_dir = Path(build_dir) / RTL_DIR
     rtl_dir.mkdir(parents=True, exist_ok=True)
     stages = plan_stages(net, folding, rtl_dir)
+    if fifo_depth is None:
+        fifo_depth = auto_fifo_depth(net, folding)
     blocks, links = plan_blocks(stages, fifo_depth)
     context = top_context(net, folding, stages, blocks, links, Path(onnx_path).name)
     (rtl_dir / f"{TOP}.v").write_text(render("top.v.j2", **context))
@@ -359,7 +297,7 @@ def rtl_sources(build_dir: Path) -> list[Path]:
 
 
 def write_rtl_build(
-    net: Network, folding: Folding, build_dir: Path, *, fifo_depth: int = 0
+    net: Network, folding: Folding, build_dir: Path, *, fifo_depth: int | None = None
 ) -> dict[str, Any]:
     """A ``--target rtl`` build straight from an IR (no ONNX model): ir.json/ir.npz,
     folding.json, rtl/ and the manifest, written atomically. For tests and benchmarks."""

@@ -35,7 +35,7 @@ from hwbnn.ir.folding import (
     max_cycles,
 )
 from hwbnn.ir.serialize import load_network
-from hwbnn.ir.types import InputThreshold, Network
+from hwbnn.ir.types import InputThreshold, Layer, MaxPool, Network, SlidingWindow
 from hwbnn.report.plots import MeasuredPoint, SweepPoint, plot_layer_cycles, plot_sweep
 
 REPORT_DIR = "report"
@@ -129,15 +129,34 @@ def _sim_rows(build: Path, net: Network) -> list[dict[str, str]]:
     return rows
 
 
+def describe_layer(layer: Layer) -> tuple[str, str]:
+    """(kind, shape) of a layer for the report table; images as H x W x C."""
+    if isinstance(layer, InputThreshold):
+        return "input thresholds", f"{layer.in_elements} -> {layer.out_elements}"
+    if isinstance(layer, SlidingWindow):
+        h, w, c = layer.in_shape
+        oh, ow, _ = layer.out_shape
+        pad = "/".join(map(str, layer.padding))
+        what = f"sliding window {layer.kernel}x{layer.kernel} stride {layer.stride} pad {pad}"
+        return what, f"{h}x{w}x{c} -> {oh}x{ow} windows of {layer.window}"
+    if isinstance(layer, MaxPool):
+        (h, w, c), (oh, ow, _) = layer.in_shape, layer.out_shape
+        what = f"max pool (OR) {layer.kernel}x{layer.kernel} stride {layer.stride}"
+        return what, f"{h}x{w}x{c} -> {oh}x{ow}x{c}"
+    if layer.pixels > 1:
+        return "matrix-vector per pixel", f"{layer.pixels} x ({layer.mw} -> {layer.mh})"
+    return "matrix-vector", f"{layer.in_elements} -> {layer.out_elements}"
+
+
 def layer_rows(net: Network, folding: Folding) -> list[dict[str, Any]]:
     rows = []
     for layer, fold in zip(net.layers, folding.layers, strict=True):
-        kind = "input thresholds" if isinstance(layer, InputThreshold) else "matrix-vector"
+        kind, shape = describe_layer(layer)
         rows.append(
             {
                 "name": layer.name,
                 "kind": kind,
-                "shape": f"{layer.in_elements} -> {layer.out_elements}",
+                "shape": shape,
                 "pe": fold.pe,
                 "simd": fold.simd,
                 "cycles": layer_cycles(layer, fold),

@@ -28,6 +28,7 @@ from hwbnn.cli import main
 from hwbnn.codegen.memfiles import write_input_threshold_memfile, write_mvau_memfiles
 from hwbnn.codegen.rtl import (
     TOP,
+    auto_fifo_depth,
     generate_rtl,
     plan_blocks,
     plan_stages,
@@ -36,9 +37,9 @@ from hwbnn.codegen.rtl import (
     top_context,
 )
 from hwbnn.errors import ConfigError
-from hwbnn.ir.folding import Folding, LayerFolding, initiation_interval
-from hwbnn.ir.types import InputThreshold, Network
-from hwbnn.sim.random_nets import random_mlp
+from hwbnn.ir.folding import Folding, LayerFolding, choose_folding, initiation_interval
+from hwbnn.ir.types import InputThreshold, MatrixVector, MaxPool, Network, SlidingWindow
+from hwbnn.sim.random_nets import ConvSpec, random_conv_net, random_mlp
 from hwbnn.sim.runner import SimulatorNotFound, verilator_environment
 
 
@@ -308,3 +309,101 @@ def test_cli_sim_needs_an_rtl_build(tmp_path: Path, capsys, digits_binary) -> No
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "compile the model with --target rtl" in lines[0], err
+
+
+# ---------------------------------------------------------------- convolutional networks
+
+
+def _conv_net(binarize: bool = True) -> tuple[Network, Folding]:
+    """[input_threshold] -> swg0 (pad 1) + conv0 -> swg1 (stride 2) + conv1 -> pool1 -> fc0."""
+    convs = [ConvSpec(4, 3, 1, 1), ConvSpec(6, 3, 2, 0, pool=2)]
+    net = random_conv_net(np.random.default_rng(2), (2, 9, 9), convs, (), 5, 16, binarize)
+    return net, choose_folding(net, 800)
+
+
+def test_conv_structure(tmp_path: Path) -> None:
+    """Window generators, per-pixel MVAUs (VECTORS = pixels), pools as window + OR, and the
+    automatic FIFOs of an image network."""
+    net, folding = _conv_net()
+    info = generate_rtl(net, folding, Path("m.onnx"), tmp_path)
+    text = (tmp_path / "rtl" / f"{TOP}.v").read_text()
+    modules = [m for m, _ in _instances(text)]
+    windows = [la for la in net.layers if isinstance(la, SlidingWindow)]
+    pools = [la for la in net.layers if isinstance(la, MaxPool)]
+    units = [la for la in net.layers if isinstance(la, MatrixVector)]
+    assert modules.count("hwbnn_sliding_window") == len(windows) + len(pools)
+    assert modules.count("hwbnn_window_or") == len(pools) == 1
+    assert modules.count("hwbnn_mvau") == len(units)
+    assert sorted(int(v) for v in re.findall(r"\.VECTORS\((\d+)\)", text)) == sorted(
+        u.pixels for u in units
+    )
+    depth = auto_fifo_depth(net, folding)
+    assert depth >= 8 and info["rtl"]["fifos"] == len(net.layers) - 1
+    assert text.count(f".DEPTH({depth})") == len(net.layers) - 1
+    # the first window generator pads with code 0 (-1) on all sides, the pool's does not pad
+    first = text.index("u_l1_swg0 (")
+    assert ".PAD_TOP(1)" in text[text.rindex("hwbnn_sliding_window #(", 0, first) : first]
+    pool_window = text.index("u_l5_pool1_window (")
+    head = text[text.rindex("hwbnn_sliding_window #(", 0, pool_window) : pool_window]
+    assert ".PAD_TOP(0)" in head and ".KERNEL(2)" in head and ".ELEM_BITS(1)" in head
+    sources = rtl_sources(tmp_path)
+    assert {p.stem for p in sources[:-1]} == set(modules)
+    assert (
+        generate_rtl(net, folding, Path("m.onnx"), tmp_path / "b", fifo_depth=0)["rtl"]["fifos"]
+        == 0
+    )
+    dense = _net(True)
+    assert auto_fifo_depth(dense, _fold((1, 4), (6, 8), (2, 3), (3, 4))) == 0
+
+
+@pytest.mark.parametrize("binarize", [True, False], ids=["binary", "integer-first"])
+def test_conv_top_lints(tmp_path: Path, binarize: bool) -> None:
+    net, folding = _conv_net(binarize)
+    generate_rtl(net, folding, Path("m.onnx"), tmp_path)
+    text = (tmp_path / "rtl" / f"{TOP}.v").read_text()
+    if not binarize:  # the first window generator carries the 4-bit input codes
+        assert ".ELEM_BITS(4)" in text
+    result = lint_top(tmp_path / "rtl")
+    assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr
+
+
+def test_yosys_synthesizes_a_conv_top(tmp_path: Path) -> None:
+    net, folding = _conv_net()
+    generate_rtl(net, folding, Path("m.onnx"), tmp_path)
+    rtl_dir = tmp_path / "rtl"
+    command, abc = _yosys()
+    names = " ".join(p.name for p in rtl_sources(tmp_path))
+    script = [
+        f"read_verilog -defer {names}",
+        f"hierarchy -check -top {TOP}",
+        f"synth -top {TOP}" + ("" if abc else " -noabc"),
+        "check -assert",
+        "stat",
+    ]
+    (rtl_dir / "synth.ys").write_text("\n".join(script) + "\n")
+    result = subprocess.run(
+        [*command, "-s", "synth.ys"], cwd=rtl_dir, capture_output=True, text=True, timeout=900
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0 and "End of script." in log, log[-3000:]
+    assert "ERROR" not in log, log[-3000:]
+
+
+def test_output_layer_of_several_pixels_is_rejected(tmp_path: Path) -> None:
+    net, _ = _conv_net()
+    layers = [la for la in net.layers if not isinstance(la, MaxPool)][:3]  # thr, swg0, conv0
+    conv = layers[-1]
+    assert isinstance(conv, MatrixVector) and conv.pixels > 1
+    out = MatrixVector(
+        "conv_out",
+        conv.weights,
+        1,
+        2,
+        out_scale=np.ones(conv.mh),
+        out_bias=np.zeros(conv.mh),
+        pixels=conv.pixels,
+    )
+    cut = Network(net.input, (*layers[:-1], out))
+    folding = Folding(tuple(LayerFolding(1, 1) for _ in cut.layers))
+    with pytest.raises(ConfigError, match="layer conv_out: an output layer of 81 pixels"):
+        generate_rtl(cut, folding, Path("m.onnx"), tmp_path)

@@ -46,3 +46,34 @@ def test_estimate_grows_with_parallelism() -> None:
     assert estimates[-1].frames_per_second(100) == pytest.approx(
         100e6 / estimates[-1].initiation_interval
     )
+
+
+def test_conv_layers_are_estimated() -> None:
+    """Window generators: line buffer bits, no lanes; a pool adds its OR; all layers priced."""
+    from hwbnn.flows.estimate import line_buffer_rows
+    from hwbnn.ir.types import MaxPool, SlidingWindow
+    from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+
+    convs = [ConvSpec(16, 3, 1, 1), ConvSpec(32, 3, 1, 0, pool=2)]
+    net = random_conv_net(np.random.default_rng(0), (3, 16, 16), convs, (64,), 10, 256, False)
+    folding = choose_folding(net, 8192)
+    result = estimate(net, folding, LFE5U_85F)
+    by_name = {layer.name: layer for layer in result.layers}
+    assert len(result.layers) == len(net.layers)
+    for layer in net.layers:
+        if isinstance(layer, SlidingWindow):
+            bits = 8 if layer.name == "swg0" else 1
+            h, w, c = layer.in_shape
+            rows = line_buffer_rows(
+                h, layer.kernel, layer.stride, layer.padding[0], layer.padding[2]
+            )
+            assert by_name[layer.name].memory_bits == rows * w * c * bits
+            assert by_name[layer.name].lanes == 0 and by_name[layer.name].luts > 0
+        if isinstance(layer, MaxPool):
+            assert by_name[layer.name].ffs > layer.channels
+    assert line_buffer_rows(16, 3, 1, 1, 1) == 4  # K + S
+    assert line_buffer_rows(16, 3, 1) == 6  # no padding: 2K
+    assert line_buffer_rows(7, 2, 2, 0, 1) == 4  # 2K - 1 + (7 + 1 - 2) % 2
+    assert result.lanes == sum(
+        layer.lanes for layer in result.layers if layer.name.startswith(("conv", "fc"))
+    )

@@ -79,3 +79,16 @@ def test_too_large_is_one_line(tmp_path: Path) -> None:
     message = str(info.value)
     assert "\n" not in message and len(message) < 300
     assert "design too large for iCE40UP5K (icebreaker): ICESTORM_LC 8000/5280 (151%)" in message
+
+
+def test_timing_is_judged_against_the_requested_clock() -> None:
+    from hwbnn.flows.bitstream import meets_timing
+    from hwbnn.flows.nextpnr import ClockTiming, PnrReport
+
+    # the board's LPF fixes 25 MHz, so nextpnr says PASS at 25 even when 100 was asked for
+    report = PnrReport({}, [ClockTiming("clk", 60.2, 25.0)])
+    assert report.timing_met
+    assert meets_timing(report, 25.0)
+    assert not meets_timing(report, 100.0)
+    assert not meets_timing(PnrReport({}, [ClockTiming("clk", 20.0, 25.0)]), 10.0)
+    assert not meets_timing(PnrReport({}, []), 1.0)

@@ -109,3 +109,20 @@ def test_report_with_results(build: Path, corrupt: bool) -> None:
     else:
         assert ">pass<" in row and "0 mismatching" in row
     assert html.count('<tr><td class="num">') >= 2  # sweep rows
+
+
+def test_conv_layers_are_described() -> None:
+    """Window generators, pools and per-pixel units get their own kind and image shapes."""
+    from hwbnn.report.build_report import layer_rows
+    from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+
+    convs = [ConvSpec(4, 3, 1, 1, pool=2)]
+    net = random_conv_net(np.random.default_rng(0), (2, 6, 6), convs, (), 3, 16, True)
+    rows = {row["name"]: row for row in layer_rows(net, choose_folding(net, 10_000))}
+    assert rows["swg0"]["kind"] == "sliding window 3x3 stride 1 pad 1/1/1/1"
+    assert rows["swg0"]["shape"] == "6x6x2 -> 6x6 windows of 18"
+    assert rows["conv0"]["kind"] == "matrix-vector per pixel"
+    assert rows["conv0"]["shape"] == "36 x (18 -> 4)"
+    assert rows["pool0"] == rows["pool0"] | {"kind": "max pool (OR) 2x2 stride 2"}
+    assert rows["pool0"]["shape"] == "6x6x4 -> 3x3x4"
+    assert rows["fc0"]["kind"] == "matrix-vector" and rows["fc0"]["shape"] == "36 -> 3"

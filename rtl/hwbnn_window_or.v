@@ -1,0 +1,125 @@
+// hwbnn_window_or: OR of each window of a binary sliding-window stream (max pooling on bits).
+//
+// Input: the stream of hwbnn_sliding_window with ELEM_BITS = 1: per output pixel one window
+// of KERNEL*KERNEL positions in (ky, kx) order, each position CF = CHANNELS/SIMD beats of SIMD
+// channels (channel c at bit c % SIMD of beat c / SIMD). Output: per window CF beats,
+//   bit s of beat f = OR over the KERNEL*KERNEL positions of channel f*SIMD + s,
+// the max of +-1 values with -1 = 0 and +1 = 1 (hwbnn.reference.or_pool). Windows are
+// counted (KERNEL*KERNEL*CF beats each); an output beat carries the tlast of the input beat
+// that completes it, so the frame end passes through.
+// The partial ORs of the CF channel groups wait in a CF-word shift register (CHANNELS
+// flip-flops): each input beat takes the oldest word, ORs itself into it (or starts it, at
+// the first position of a window) and pushes the result, or, at the last position, sends it
+// out. Timing: one input beat per cycle, an output beat one cycle after the input beat that
+// completes it. m_axis_tdata, m_axis_tvalid and m_axis_tlast are registers; s_axis_tready
+// depends combinationally on m_axis_tready (at the last position of a window only), as in
+// hwbnn_axis_width_converter.
+`default_nettype none
+
+module hwbnn_window_or #(
+    parameter CHANNELS = 4,  // channels per pixel
+    parameter KERNEL   = 2,  // window rows and columns (KERNEL*KERNEL positions are ORed)
+    parameter SIMD     = 2   // channels per beat; divides CHANNELS
+) (
+    input  wire            clk,
+    input  wire            rst,
+    input  wire [SIMD-1:0] s_axis_tdata,
+    input  wire            s_axis_tvalid,
+    output wire            s_axis_tready,
+    input  wire            s_axis_tlast,
+    output reg  [SIMD-1:0] m_axis_tdata,
+    output reg             m_axis_tvalid,
+    input  wire            m_axis_tready,
+    output reg             m_axis_tlast
+);
+    localparam CF        = (SIMD > 0) ? CHANNELS / SIMD : 1;        // beats per position
+    localparam POSITIONS = KERNEL * KERNEL;                         // positions per window
+    localparam FW = (CF > 1) ? $clog2(CF) : 1;                      // beat counter bits
+    localparam PW = (POSITIONS > 1) ? $clog2(POSITIONS) : 1;        // position counter bits
+    localparam integer CF_M1  = CF - 1;
+    localparam integer POS_M1 = POSITIONS - 1;
+    localparam [FW-1:0] F_LAST = CF_M1[FW-1:0];
+    localparam [PW-1:0] P_LAST = POS_M1[PW-1:0];
+
+    // Parameter checks: Verilator (naming the instance) and Yosys stop at elaboration; Icarus 11
+    // has no elaboration-time $error, so there $fatal stops the simulation at time 0 and
+    // names the instance ("Scope:").
+    generate
+        if (SIMD < 1 || CHANNELS < 1 || CHANNELS % SIMD != 0) begin : g_error_simd
+`ifdef __ICARUS__
+            initial $fatal(1, "SIMD=%0d must divide CHANNELS=%0d", SIMD, CHANNELS);
+`else
+            $error("hwbnn_window_or: SIMD must divide CHANNELS");
+`endif
+        end
+        if (KERNEL < 1) begin : g_error_kernel
+`ifdef __ICARUS__
+            initial $fatal(1, "KERNEL=%0d must be at least 1", KERNEL);
+`else
+            $error("hwbnn_window_or: KERNEL must be at least 1");
+`endif
+        end
+    endgenerate
+
+    reg  [FW-1:0]   f;    // channel group of the current beat
+    reg  [PW-1:0]   pos;  // window position of the current beat
+    wire [SIMD-1:0] head;  // partial OR of channel group f (oldest word)
+    wire            first  = (pos == {PW{1'b0}});
+    wire            emit   = (pos == P_LAST);
+    wire [SIMD-1:0] value  = first ? s_axis_tdata : (s_axis_tdata | head);
+    wire            accept = s_axis_tvalid && s_axis_tready;
+
+    assign s_axis_tready = !emit || !m_axis_tvalid || m_axis_tready;
+
+    generate
+        if (CF > 1) begin : g_shift
+            reg [CHANNELS-1:0] partial;  // CF words, the oldest in the low bits
+            assign head = partial[SIMD-1:0];
+            always @(posedge clk) begin
+                if (accept) begin
+                    partial <= {value, partial[CHANNELS-1:SIMD]};
+                end
+            end
+        end else begin : g_single
+            reg [SIMD-1:0] partial;
+            assign head = partial;
+            always @(posedge clk) begin
+                if (accept) begin
+                    partial <= value;
+                end
+            end
+        end
+    endgenerate
+
+    always @(posedge clk) begin
+        if (accept && emit) begin
+            m_axis_tdata <= value;
+            m_axis_tlast <= s_axis_tlast;
+        end
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            f             <= {FW{1'b0}};
+            pos           <= {PW{1'b0}};
+            m_axis_tvalid <= 1'b0;
+        end else begin
+            if (m_axis_tready) begin
+                m_axis_tvalid <= 1'b0;
+            end
+            if (accept) begin
+                if (emit) begin
+                    m_axis_tvalid <= 1'b1;
+                end
+                if (f == F_LAST) begin
+                    f   <= {FW{1'b0}};
+                    pos <= emit ? {PW{1'b0}} : pos + 1'b1;
+                end else begin
+                    f <= f + 1'b1;
+                end
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,119 @@
+"""hwbnn_window_or against hwbnn.reference.or_pool, under random valid/ready.
+
+pytest draws random binary images for a :class:`~hwbnn.ir.types.MaxPool`, builds the input
+stream as the pool's sliding windows (hwbnn.reference.run_layer of a SlidingWindow without
+padding: what hwbnn_sliding_window feeds the module in a generated top) and takes the expected
+output from run_layer of the MaxPool. The cocotb test streams the windows (tlast at each frame
+end) and compares every output beat and tlast. Sizes are read back from the DUT. Cases cover
+kernels 1..3, strides 1..3 (overlapping and not), channels 1..12 and SIMD from 1 to all
+channels; the cases without gaps and backpressure must take one cycle per input beat.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cocotb
+import numpy as np
+import pytest
+
+from hwbnn.ir.types import MaxPool, SlidingWindow
+from hwbnn.reference import run_layer
+from hwbnn.resources import share_dir
+from hwbnn.sim.axis import AxisSink, AxisSource
+from hwbnn.sim.packing import pack_beats, unpack_beats
+from hwbnn.sim.runner import get_tb_args, run_cocotb
+from hwbnn.sim.tb import param, start_clock_and_reset
+
+
+@cocotb.test()
+async def window_or_stream(dut):
+    """Every output beat exact, tlast only at frame ends; full rate when nothing stalls."""
+    args = get_tb_args()
+    data = np.load(args["data"])
+    windows, expected = data["windows"], data["expected"]
+    simd, k, c = param(dut, "SIMD"), param(dut, "KERNEL"), param(dut, "CHANNELS")
+    assert windows.shape[1] * c == expected.shape[1] * k * k * c
+    in_beats, out_beats = windows.shape[1] // simd, expected.shape[1] // simd
+
+    await start_clock_and_reset(dut)
+    rng = np.random.default_rng(args["seed"])
+    source = AxisSource(dut, dut.clk, gap_prob=args["gap_prob"], seed=int(rng.integers(2**31)))
+    sink = AxisSink(
+        dut, dut.clk, backpressure_prob=args["backpressure_prob"], seed=int(rng.integers(2**31))
+    )
+    for frame in windows:
+        source.send_frame(pack_beats(frame, 1, simd))
+    await sink.wait_frames(len(windows), timeout_cycles=10 * len(windows) * in_beats + 1000)
+    await sink.settle(in_beats + 20)
+
+    assert not sink.protocol_errors, sink.protocol_errors[:3]
+    assert len(sink.beats) == len(windows) * out_beats, f"{len(sink.beats)} beats"
+    assert [b.last for b in sink.beats] == ([False] * (out_beats - 1) + [True]) * len(windows)
+    got = unpack_beats([b.data for b in sink.beats], 1, simd).reshape(expected.shape)
+    if not np.array_equal(got, expected):
+        frame, element = np.argwhere(got != expected)[0]
+        pixel, channel = divmod(int(element), c)
+        raise AssertionError(
+            f"frame {frame} output pixel {pixel} channel {channel}: got {got[frame, element]}, "
+            f"expected {expected[frame, element]}"
+        )
+    if args["gap_prob"] == 0 and args["backpressure_prob"] == 0:
+        accepted = source.accepted
+        assert accepted == list(range(accepted[0], accepted[0] + len(accepted))), "input stalled"
+
+
+@dataclass(frozen=True)
+class Case:
+    h: int
+    w: int
+    c: int
+    k: int
+    s: int
+    simd: int = 1
+    frames: int = 6
+    gap_prob: float = 0.3
+    backpressure_prob: float = 0.5
+
+    @property
+    def id(self) -> str:
+        stall = "-nostall" if self.gap_prob == self.backpressure_prob == 0 else ""
+        return f"{self.h}x{self.w}x{self.c}-k{self.k}s{self.s}-simd{self.simd}{stall}"
+
+
+def run_case(case: Case, tmp_path: Path) -> None:
+    seed = zlib.crc32(case.id.encode())
+    rng = np.random.default_rng(seed)
+    pool = MaxPool("dut", (case.h, case.w, case.c), case.k, case.s)
+    window = SlidingWindow("dut_window", pool.in_shape, case.k, case.s)
+    x = rng.integers(0, 2, (case.frames, pool.in_elements))
+    # sparse frames too, so that an OR of all -1 (0) occurs often
+    x[::2] &= rng.integers(0, 2, x[::2].shape) & rng.integers(0, 2, x[::2].shape)
+    np.savez(tmp_path / "data.npz", windows=run_layer(window, x), expected=run_layer(pool, x))
+    run_cocotb(
+        sources=[share_dir("rtl") / "hwbnn_window_or.v"],
+        toplevel="hwbnn_window_or",
+        test_module=Path(__file__),
+        build_dir=tmp_path / "sim",
+        parameters={"CHANNELS": case.c, "KERNEL": case.k, "SIMD": case.simd},
+        tb_args=asdict(case) | {"data": str(tmp_path / "data.npz"), "seed": seed},
+    )
+
+
+CASES = [
+    Case(4, 4, 1, 2, 2),
+    Case(6, 6, 4, 2, 2, simd=2),
+    Case(7, 5, 6, 3, 2, simd=3),  # overlapping windows, floor mode
+    Case(6, 6, 5, 3, 3, simd=5),  # SIMD = channels
+    Case(5, 5, 12, 2, 1, simd=4),  # stride 1
+    Case(3, 3, 3, 1, 1, simd=1),  # 1x1: every beat is a whole window
+    Case(8, 8, 8, 2, 2, simd=2, gap_prob=0.0, backpressure_prob=0.0),
+    Case(4, 4, 4, 1, 1, simd=4, gap_prob=0.0, backpressure_prob=0.0),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_hwbnn_window_or(tmp_path: Path, case: Case) -> None:
+    run_case(case, tmp_path)

@@ -1,0 +1,147 @@
+"""Generated tops of random conv nets simulated on Icarus (hwbnn.sim.top) against the reference.
+
+Random conv IRs (hwbnn.sim.random_nets.random_conv_net: padding with -1, stride 2, OR pools,
+a binarized or an integer first layer) at a few foldings each (width converters between the
+window generators, per-pixel units and pools in both directions, FIFOs or none) are generated
+with hwbnn.codegen.rtl and simulated under random input gaps and output backpressure: every
+accumulator must equal hwbnn.reference exactly, and with frames back to back the measured
+cycles per frame must be the slowest layer's (hwbnn.ir.folding.initiation_interval) within
+1%. A corrupted weight of a convolution must be caught.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hwbnn.codegen.rtl import write_rtl_build
+from hwbnn.ir.folding import Folding, LayerFolding, check_folding, choose_folding, layer_cycles
+from hwbnn.ir.types import Network
+from hwbnn.reference import Reference
+from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+from hwbnn.sim.top import RtlMismatch, SimConfig, verify_rtl
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    image: tuple[int, int, int]  # (C, H, W)
+    convs: tuple[ConvSpec, ...]
+    hidden: tuple[int, ...]
+    classes: int
+    levels: int
+    binarize: bool
+    target_cycles: int  # folding: the cheapest meeting it (choose_folding)
+    fifo_depth: int = 0
+    frames: int = 6
+
+
+CASES = [
+    # padded 3x3 convs, a stride-2 conv and a pool, binarized input
+    Case(
+        "pad-stride-pool",
+        (2, 7, 7),
+        (ConvSpec(8, 3, 1, 1), ConvSpec(8, 3, 2, 1, pool=2)),
+        (),
+        4,
+        16,
+        True,
+        500,
+    ),
+    # integer first layer (8-bit codes, padded with code 0), a 2x2 pool, FIFOs
+    Case(
+        "integer-first",
+        (3, 8, 8),
+        (ConvSpec(8, 3, 1, 1, pool=2), ConvSpec(8, 2, 1, 0)),
+        (),
+        3,
+        256,
+        False,
+        600,
+        fifo_depth=4,
+    ),
+    # no padding, a 3x3 pool with stride 3, the first window generator the slowest layer
+    Case(
+        "unpadded",
+        (2, 9, 9),
+        (ConvSpec(8, 3, 1, 0, pool=3), ConvSpec(6, 1, 1, 0)),
+        (),
+        5,
+        4,
+        True,
+        441,
+    ),
+]
+
+
+def _build(case: Case, tmp_path: Path) -> tuple[Network, Folding, Path]:
+    rng = np.random.default_rng(sum(map(ord, case.name)))
+    net = random_conv_net(
+        rng, case.image, case.convs, case.hidden, case.classes, case.levels, case.binarize
+    )
+    folding = choose_folding(net, case.target_cycles)
+    build = tmp_path / "build"
+    write_rtl_build(net, folding, build, fifo_depth=case.fifo_depth)
+    return net, folding, build
+
+
+def _codes(net: Network, frames: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, net.input.levels, (frames, net.input.elements))
+    codes[0], codes[1] = 0, net.input.levels - 1
+    return codes
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_random_conv_net_matches_reference(tmp_path: Path, case: Case) -> None:
+    net, folding, build = _build(case, tmp_path)
+    codes = _codes(net, case.frames, 2)
+    # the net is not degenerate: nearly every frame gives other accumulators
+    assert len(np.unique(Reference(net).run_codes(codes).accumulators, axis=0)) >= case.frames - 1
+    cfg = SimConfig(seed=1, gap_prob=0.3, backpressure_prob=0.5, ii_frames=7)
+    report = verify_rtl(build, codes, cfg)
+    stress, throughput = report.phases
+    assert stress.frames_received == stress.frames == case.frames
+    assert throughput.frames_received == throughput.frames == 7
+    ii = report.initiation_interval
+    assert report.cycle_spacings, "no steady-state spacing"
+    assert all(abs(s - ii) <= 0.01 * ii for s in report.cycle_spacings), (
+        report.cycle_spacings,
+        ii,
+        [layer_cycles(la, f) for la, f in zip(net.layers, folding.layers, strict=True)],
+    )
+
+
+def test_corrupted_convolution_weights_are_caught(tmp_path: Path) -> None:
+    """Negating the first convolution's weights (its hidden channels flip) is reported."""
+    net, folding, build = _build(CASES[0], tmp_path)
+    conv = next(i for i, layer in enumerate(net.layers) if layer.name == "conv0")
+    fold = folding.layers[conv]
+    mask = (1 << (fold.pe * fold.simd)) - 1
+    hexfile = build / "rtl" / f"l{conv}_conv0_weights.hex"
+    lines = [
+        line if line.startswith("//") else f"{int(line, 16) ^ mask:0{len(line)}x}"
+        for line in hexfile.read_text().splitlines()
+    ]
+    hexfile.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RtlMismatch, match="differs from the reference"):
+        verify_rtl(build, _codes(net, 4, 0), SimConfig(ii_frames=0))
+
+
+def test_folding_with_converters_both_ways(tmp_path: Path) -> None:
+    """A hand-made folding: widening and narrowing converters around windows and pools."""
+    rng = np.random.default_rng(5)
+    net = random_conv_net(
+        rng, (2, 6, 6), (ConvSpec(4, 3, 1, 1, pool=2),), (), 3, 16, binarize_input=True
+    )
+    # input_threshold, swg0, conv0 (4 x 18, 36 pixels), pool0, fc0 (3 x 36)
+    folds = [(1, 2), (1, 1), (2, 6), (1, 4), (3, 4)]
+    folding = Folding(tuple(LayerFolding(pe, simd) for pe, simd in folds))
+    check_folding(net, folding)
+    build = tmp_path / "build"
+    write_rtl_build(net, folding, build)
+    report = verify_rtl(build, _codes(net, 5, 3), SimConfig(seed=4, ii_frames=6))
+    assert report.ok
