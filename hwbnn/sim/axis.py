@@ -1,9 +1,11 @@
 """AXI4-Stream source (driver) and sink (monitor) for cocotb 2.x testbenches.
 
 Both find their signals by prefix on the DUT (``s_axis_`` + ``tdata``/``tvalid``/``tready``/
-``tlast``; ``tlast`` and, for a source, ``tready`` may be absent) and run as a cocotb task
-from construction on. Each counts rising edges of ``clk`` from its construction, so a source
-and a sink built at the same simulation time number cycles alike.
+``tlast``, or ``TDATA``... with ``uppercase``, as Vitis HLS names them; ``tlast`` and, for a
+source, ``tready`` may be absent; a source drives ``tkeep``/``tstrb``, where present, all ones)
+and run as a cocotb task from construction on. A sink on a port without tlast can count frames
+by beats (``beats_per_frame``). Each counts rising edges of ``clk`` from its construction, so
+a source and a sink built at the same simulation time number cycles alike.
 
 Sampling: each cycle the coroutine drives its outputs right after the rising edge and reads
 the settled signals in the ``ReadOnly`` phase of the same cycle; a beat moves when tvalid and
@@ -36,6 +38,10 @@ class Beat:
     cycle: int
 
 
+def _namer(prefix: str, uppercase: bool) -> Callable[[str], str]:
+    return lambda field: prefix + (field.upper() if uppercase else field)
+
+
 def _signal(dut: Any, name: str, required: bool = True) -> Any:
     if hasattr(dut, name):
         return getattr(dut, name)
@@ -59,14 +65,20 @@ class AxisSource:
         *,
         gap_prob: float = 0.0,
         seed: int = 0,
+        uppercase: bool = False,
     ) -> None:
         if not 0.0 <= gap_prob < 1.0:
             raise ValueError(f"gap_prob must be in [0, 1), got {gap_prob}")
         self.clk = clk
-        self.tdata = _signal(dut, prefix + "tdata")
-        self.tvalid = _signal(dut, prefix + "tvalid")
-        self.tready = _signal(dut, prefix + "tready", required=False)
-        self.tlast = _signal(dut, prefix + "tlast", required=False)
+        name = _namer(prefix, uppercase)
+        self.tdata = _signal(dut, name("tdata"))
+        self.tvalid = _signal(dut, name("tvalid"))
+        self.tready = _signal(dut, name("tready"), required=False)
+        self.tlast = _signal(dut, name("tlast"), required=False)
+        for side in ("tkeep", "tstrb"):
+            signal = _signal(dut, name(side), required=False)
+            if signal is not None:
+                signal.value = (1 << len(signal)) - 1
         self.width = len(self.tdata)
         self.gap_prob = gap_prob
         self.cycle = 0
@@ -136,8 +148,10 @@ class AxisSource:
 class AxisSink:
     """Accept an AXI4-Stream output of the DUT (the DUT's ``m_axis_*`` port by default).
 
-    ``beats`` collects every accepted `Beat`. ``protocol_errors`` lists violations of the
-    AXI4-Stream rule that a valid beat stays valid and unchanged until it is accepted.
+    ``beats`` collects every accepted `Beat`; on a port without tlast, ``beats_per_frame``
+    (if given) sets `Beat.last` on every ``beats_per_frame``-th beat instead.
+    ``protocol_errors`` lists violations of the AXI4-Stream rule that a valid beat stays valid
+    and unchanged until it is accepted.
     """
 
     def __init__(
@@ -148,14 +162,20 @@ class AxisSink:
         *,
         backpressure_prob: float = 0.0,
         seed: int = 0,
+        uppercase: bool = False,
+        beats_per_frame: int | None = None,
     ) -> None:
         if not 0.0 <= backpressure_prob < 1.0:
             raise ValueError(f"backpressure_prob must be in [0, 1), got {backpressure_prob}")
         self.clk = clk
-        self.tdata = _signal(dut, prefix + "tdata")
-        self.tvalid = _signal(dut, prefix + "tvalid")
-        self.tready = _signal(dut, prefix + "tready")
-        self.tlast = _signal(dut, prefix + "tlast", required=False)
+        name = _namer(prefix, uppercase)
+        self.tdata = _signal(dut, name("tdata"))
+        self.tvalid = _signal(dut, name("tvalid"))
+        self.tready = _signal(dut, name("tready"))
+        self.tlast = _signal(dut, name("tlast"), required=False)
+        if self.tlast is None and beats_per_frame is not None and beats_per_frame < 1:
+            raise ValueError(f"beats_per_frame must be >= 1, got {beats_per_frame}")
+        self.beats_per_frame = beats_per_frame if self.tlast is None else None
         self.backpressure_prob = backpressure_prob
         self.cycle = 0
         self.beats: list[Beat] = []
@@ -224,7 +244,10 @@ class AxisSink:
                     f"cycle {self.cycle}: beat {pending} changed to {beat} before tready"
                 )
             if beat is not None and ready:
-                self.beats.append(Beat(beat[0], beat[1], self.cycle))
+                last = beat[1]
+                if self.beats_per_frame is not None:
+                    last = len(self.beats) % self.beats_per_frame == self.beats_per_frame - 1
+                self.beats.append(Beat(beat[0], last, self.cycle))
                 pending = None
             else:
                 pending = beat

@@ -33,6 +33,7 @@ from hwbnn.ir.types import Network
 from hwbnn.reference import Reference
 from hwbnn.sim.packing import unpack_beats
 from hwbnn.sim.runner import SIMULATORS, SimulationFailed, SimulatorNotFound, run_cocotb
+from hwbnn.sim.vitis import SimDut
 
 SIM_DIR = "sim"
 BENCH = Path(__file__).resolve().with_name("top_bench.py")
@@ -191,7 +192,7 @@ def _judge_phase(
     complete = min(len(beats) // out_beats, frames)
     words = [int(b[0]) for b in beats[: complete * out_beats]]
     got = unpack_beats(words, sizes["ACC_WIDTH"], sizes["OUT_PE"], signed=True)
-    got = got.reshape(complete, -1)
+    got = got.reshape(complete, expected.shape[1])  # (-1 fails when nothing came)
     differs = np.zeros(frames, dtype=bool)
     differs[complete:] = True
     differs[:complete] = np.any(got != expected[:complete], axis=1)
@@ -239,8 +240,13 @@ def _check_sizes(sizes: dict[str, int], net: Network, build: Path) -> None:
             )
 
 
-def simulate_build(build: Path, codes: np.ndarray, cfg: SimConfig | None = None) -> RtlSimReport:
+def simulate_build(
+    build: Path, codes: np.ndarray, cfg: SimConfig | None = None, dut: SimDut | None = None
+) -> RtlSimReport:
     """Simulate ``build``'s generated top on input ``codes`` (frames, elements) and judge it.
+
+    ``dut`` replaces the generated top by other RTL of the same network, e.g. Verilog that
+    Vitis HLS exported (hwbnn.sim.vitis.vitis_dut); it runs in ``BUILD/sim/<label>-<sim>/``.
 
     Raises:
         ConfigError: the build has no rtl/ (compile with --target rtl).
@@ -248,7 +254,7 @@ def simulate_build(build: Path, codes: np.ndarray, cfg: SimConfig | None = None)
     """
     cfg = cfg or SimConfig()
     build = Path(build).resolve()
-    sources = rtl_sources(build)
+    sources = list(dut.sources) if dut else rtl_sources(build)
     net = load_network(build)
     folding = load_folding(build / "folding.json", net)
     codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
@@ -259,8 +265,10 @@ def simulate_build(build: Path, codes: np.ndarray, cfg: SimConfig | None = None)
     pick = np.arange(cfg.ii_frames) % len(codes)
     throughput, expected_throughput = codes[pick], expected[pick]
 
-    sim_dir = build / SIM_DIR / cfg.simulator
+    sim_dir = build / SIM_DIR / (f"{dut.label}-{cfg.simulator}" if dut else cfg.simulator)
     sim_dir.mkdir(parents=True, exist_ok=True)
+    if dut:
+        dut.prepare(sim_dir)
     results = sim_dir / RESULTS_FILE
     results.unlink(missing_ok=True)
     np.savez(sim_dir / "inputs.npz", stress=codes, throughput=throughput)
@@ -271,14 +279,16 @@ def simulate_build(build: Path, codes: np.ndarray, cfg: SimConfig | None = None)
         "gap_prob": cfg.gap_prob,
         "backpressure_prob": cfg.backpressure_prob,
     }
+    if dut:
+        tb_args |= {"ports": dut.ports.to_dict(), "sizes": dut.sizes}
     start = time.perf_counter()
     try:
         run_cocotb(
             sources=sources,
-            toplevel=TOP,
+            toplevel=dut.toplevel if dut else TOP,
             test_module=BENCH,
             build_dir=sim_dir,
-            parameters={"MEM_DIR": str(sources[0].parent)},
+            parameters=dict(dut.parameters) if dut else {"MEM_DIR": str(sources[0].parent)},
             simulator=cfg.simulator,
             tb_args=tb_args,
             waves=cfg.waves,
@@ -303,7 +313,11 @@ def simulate_build(build: Path, codes: np.ndarray, cfg: SimConfig | None = None)
         spacings, latency, max_latency = _timing(raw_phases[1], in_beats)
     waves = None
     if cfg.waves:
-        candidates = [sim_dir / f"{TOP}.fst", sim_dir / "dump.vcd", sim_dir / "dump.fst"]
+        candidates = [
+            sim_dir / f"{dut.toplevel if dut else TOP}.fst",
+            sim_dir / "dump.vcd",
+            sim_dir / "dump.fst",
+        ]
         waves = next((str(p) for p in candidates if p.is_file()), None)
     stress = phases[0]
     return RtlSimReport(
