@@ -35,18 +35,8 @@ from hwbnn.flows.boards import LFE5U_85F
 from hwbnn.flows.estimate import estimate
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, initiation_interval, layer_cycles
 from hwbnn.ir.types import Network
-from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+from hwbnn.sim.random_nets import random_cnv
 
-#: CNV's convolutions (no padding) and dense layers
-CNV_CONVS = (
-    ConvSpec(64),
-    ConvSpec(64, pool=2),
-    ConvSpec(128),
-    ConvSpec(128, pool=2),
-    ConvSpec(256),
-    ConvSpec(256),
-)
-CNV_HIDDEN = (512, 512)
 #: BNN-PYNQ cnvW1A1 (PE, SIMD) per layer name of random_conv_net's CNV
 BNN_PYNQ_FOLDING = {
     "swg0": (1, 3),
@@ -74,7 +64,7 @@ PYNQ = {"frames_per_second": 9150, "clock_mhz": 100, "luts": 26072, "lut_percent
 def cnv_network(seed: int = 0) -> Network:
     """Random weights in CNV's geometry, 256-level integer input into the first convolution."""
     rng = np.random.default_rng(seed)
-    return random_conv_net(rng, (3, 32, 32), CNV_CONVS, CNV_HIDDEN, 10, 256, False)
+    return random_cnv(rng)
 
 
 def cnv_folding(net: Network) -> Folding:

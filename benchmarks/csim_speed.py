@@ -40,17 +40,9 @@ from hwbnn.ir.serialize import load_network
 from hwbnn.ir.types import Network
 from hwbnn.nn import build_model, mlp_config
 from hwbnn.reference import to_codes
-from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+from hwbnn.sim.random_nets import ConvSpec, random_cnv, random_conv_net
 
 DIGITS_CNN = [ConvSpec(16, padding=1), ConvSpec(16, padding=1, pool=2), ConvSpec(32)]
-CNV = [
-    ConvSpec(64),
-    ConvSpec(64, pool=2),
-    ConvSpec(128),
-    ConvSpec(128, pool=2),
-    ConvSpec(256),
-    ConvSpec(256),
-]
 
 
 def random_digits_model(input_mode: str, onnx_path: Path) -> None:
@@ -105,7 +97,7 @@ def conv_rows(args: argparse.Namespace, tmp: Path) -> None:
     rng = np.random.default_rng(0)
     digits = random_conv_net(rng, (1, 8, 8), DIGITS_CNN, [], 10, 17, binarize_input=True)
     digits_codes = to_codes(digits.input, np.concatenate([load_digits().x_test] * args.repeat))
-    cnv = random_conv_net(rng, (3, 32, 32), CNV, [512, 512], 10, 256, binarize_input=False)
+    cnv = random_cnv(rng)
     cnv_codes = rng.integers(0, 256, size=(args.cnv_frames, cnv.input.elements))
     print("conv nets (random weights); PE/SIMD per layer lists every IR layer (input")
     print("thresholds, sliding windows, MVAUs, pools)")

@@ -167,3 +167,21 @@ def random_conv_net(
     for index, (mw, mh) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         layers.append(_random_unit(rng, f"fc{index}", mh, mw, 2, index == len(widths) - 2))
     return Network(fmt, tuple(layers), source="random_conv_net")
+
+
+#: FINN's CNV (BNN-PYNQ cnvW1A1): 3x3 convolutions 64, 64, pool 2, 128, 128, pool 2, 256, 256
+#: without padding on (3, 32, 32) 8-bit pixels, then dense 512, 512 and 10 classes.
+CNV_CONVS = (
+    ConvSpec(64),
+    ConvSpec(64, pool=2),
+    ConvSpec(128),
+    ConvSpec(128, pool=2),
+    ConvSpec(256),
+    ConvSpec(256),
+)
+CNV_HIDDEN = (512, 512)
+
+
+def random_cnv(rng: np.random.Generator) -> Network:
+    """Random weights in CNV's geometry, 256-level integer input into the first convolution."""
+    return random_conv_net(rng, (3, 32, 32), CNV_CONVS, CNV_HIDDEN, 10, 256, False)

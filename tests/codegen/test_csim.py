@@ -45,7 +45,7 @@ from hwbnn.ir.types import (
     SlidingWindow,
     bits_for_range,
 )
-from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+from hwbnn.sim.random_nets import ConvSpec, random_cnv, random_conv_net
 
 SIZES = (2, 3, 4, 6, 8, 12, 16)
 
@@ -493,25 +493,13 @@ def test_csim_equals_reference_on_random_conv_geometry(
         assert report.ok, (report.first_mismatch, folding)
 
 
-#: FINN's CNV: (3, 32, 32) 8-bit pixels, 3x3 convolutions 64, 64, pool 2, 128, 128, pool 2,
-#: 256, 256 (no padding), dense 512, 512, 10.
-CNV_CONVS = [
-    ConvSpec(64),
-    ConvSpec(64, pool=2),
-    ConvSpec(128),
-    ConvSpec(128, pool=2),
-    ConvSpec(256),
-    ConvSpec(256),
-]
-
-
 @pytest.mark.slow
 def test_csim_cnv_shaped_net(tmp_path: Path, prelude_cache: Path) -> None:
     """A CNV-shaped random net with an integer first layer, at the folding the chooser picks for
     20,000 cycles per frame (wide SIMD keeps the weight arrays, and so g++, small: about 20 s of
     CPU to compile, 0.4 s per frame), on a few images."""
     rng = np.random.default_rng(0)
-    net = random_conv_net(rng, (3, 32, 32), CNV_CONVS, [512, 512], 10, 256, False)
+    net = random_cnv(rng)
     fc0 = next(layer for layer in net.layers if layer.name == "fc0")
     assert fc0.in_elements == 256  # the convolutions end at 1 x 1 x 256
     folding = choose_folding(net, 20_000)
