@@ -230,6 +230,15 @@ def _window_out(size: int, before: int, after: int, kernel: int, stride: int) ->
     return (size + before + after - kernel) // stride + 1
 
 
+def _check_window_geometry(layer: SlidingWindow | MaxPool) -> None:
+    """Normalise ``in_shape`` to ints and check it, the kernel and the stride."""
+    object.__setattr__(layer, "in_shape", tuple(int(d) for d in layer.in_shape))
+    if len(layer.in_shape) != 3 or min(layer.in_shape) < 1:
+        raise ValueError(f"{layer.name}: in_shape must be (H, W, C) with positive sizes")
+    if layer.kernel < 1 or layer.stride < 1:
+        raise ValueError(f"{layer.name}: kernel and stride must be >= 1")
+
+
 @dataclass(frozen=True)
 class SlidingWindow:
     """Image (H, W, C) to one K*K*C window vector per output pixel; see the module docstring.
@@ -249,12 +258,8 @@ class SlidingWindow:
     kind: LayerKind = field(default=LayerKind.SLIDING_WINDOW, init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "in_shape", tuple(int(d) for d in self.in_shape))
+        _check_window_geometry(self)
         object.__setattr__(self, "padding", tuple(int(p) for p in self.padding))
-        if len(self.in_shape) != 3 or min(self.in_shape) < 1:
-            raise ValueError(f"{self.name}: in_shape must be (H, W, C) with positive sizes")
-        if self.kernel < 1 or self.stride < 1:
-            raise ValueError(f"{self.name}: kernel and stride must be >= 1")
         if len(self.padding) != 4 or min(self.padding) < 0 or max(self.padding) >= self.kernel:
             raise ValueError(f"{self.name}: padding must be 4 values in [0, kernel)")
         if not 0 <= self.pad_code < self.input_levels:
@@ -306,11 +311,7 @@ class MaxPool:
     kind: LayerKind = field(default=LayerKind.MAX_POOL, init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "in_shape", tuple(int(d) for d in self.in_shape))
-        if len(self.in_shape) != 3 or min(self.in_shape) < 1:
-            raise ValueError(f"{self.name}: in_shape must be (H, W, C) with positive sizes")
-        if self.kernel < 1 or self.stride < 1:
-            raise ValueError(f"{self.name}: kernel and stride must be >= 1")
+        _check_window_geometry(self)
         if min(self.out_shape) < 1:
             raise ValueError(f"{self.name}: kernel {self.kernel} larger than the image")
 
