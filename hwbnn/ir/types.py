@@ -230,6 +230,29 @@ def _window_out(size: int, before: int, after: int, kernel: int, stride: int) ->
     return (size + before + after - kernel) // stride + 1
 
 
+class _ImageStage:
+    """What sliding windows and pools share: an (H, W, C) input and (OH, OW, ...) output."""
+
+    in_shape: Shape3
+
+    @property
+    def out_shape(self) -> Shape3:
+        raise NotImplementedError
+
+    @property
+    def channels(self) -> int:
+        return self.in_shape[2]
+
+    @property
+    def pixels(self) -> int:
+        """Output pixels per frame."""
+        return self.out_shape[0] * self.out_shape[1]
+
+    @property
+    def in_elements(self) -> int:
+        return int(np.prod(self.in_shape))
+
+
 def _check_window_geometry(layer: SlidingWindow | MaxPool) -> None:
     """Normalise ``in_shape`` to ints and check it, the kernel and the stride."""
     object.__setattr__(layer, "in_shape", tuple(int(d) for d in layer.in_shape))
@@ -240,7 +263,7 @@ def _check_window_geometry(layer: SlidingWindow | MaxPool) -> None:
 
 
 @dataclass(frozen=True)
-class SlidingWindow:
+class SlidingWindow(_ImageStage):
     """Image (H, W, C) to one K*K*C window vector per output pixel; see the module docstring.
 
     ``padding`` is (top, left, bottom, right), each smaller than the kernel. ``input_levels``
@@ -268,10 +291,6 @@ class SlidingWindow:
             raise ValueError(f"{self.name}: kernel {self.kernel} larger than the padded image")
 
     @property
-    def channels(self) -> int:
-        return self.in_shape[2]
-
-    @property
     def window(self) -> int:
         """Elements per window vector: K*K*C."""
         return self.kernel * self.kernel * self.channels
@@ -286,21 +305,12 @@ class SlidingWindow:
         return (oh, ow, self.window)
 
     @property
-    def pixels(self) -> int:
-        """Output pixels (window vectors) per frame."""
-        return self.out_shape[0] * self.out_shape[1]
-
-    @property
-    def in_elements(self) -> int:
-        return int(np.prod(self.in_shape))
-
-    @property
     def out_elements(self) -> int:
         return self.pixels * self.window
 
 
 @dataclass(frozen=True)
-class MaxPool:
+class MaxPool(_ImageStage):
     """Max pooling of a binary image as a bitwise OR over K x K windows with stride S
     (no padding, floor mode); see the module docstring."""
 
@@ -316,10 +326,6 @@ class MaxPool:
             raise ValueError(f"{self.name}: kernel {self.kernel} larger than the image")
 
     @property
-    def channels(self) -> int:
-        return self.in_shape[2]
-
-    @property
     def out_shape(self) -> Shape3:
         h, w, c = self.in_shape
         return (
@@ -327,14 +333,6 @@ class MaxPool:
             _window_out(w, 0, 0, self.kernel, self.stride),
             c,
         )
-
-    @property
-    def pixels(self) -> int:
-        return self.out_shape[0] * self.out_shape[1]
-
-    @property
-    def in_elements(self) -> int:
-        return int(np.prod(self.in_shape))
 
     @property
     def out_elements(self) -> int:
