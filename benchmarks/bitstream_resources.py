@@ -46,10 +46,10 @@ PUBLISHED = [
 
 def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, Any]:
     from hwbnn.errors import HwbnnError
-    from hwbnn.flows.bitstream import BitstreamConfig, run_bitstream_flow
-    from hwbnn.flows.boards import LFE5U_85F
-    from hwbnn.flows.estimate import estimate
-    from hwbnn.flows.synthetic import write_network_build
+    from hwbnn.fpga.bitstream import BitstreamConfig, run_bitstream_flow
+    from hwbnn.fpga.boards import LFE5U_85F
+    from hwbnn.fpga.estimate import estimate
+    from hwbnn.fpga.synthetic import write_network_build
     from hwbnn.ir.folding import choose_folding
     from hwbnn.sim.random_nets import random_mlp
 

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from hwbnn.codegen.rtl import write_rtl_build
-from hwbnn.flows.boards import LFE5U_85F
-from hwbnn.flows.estimate import estimate
+from hwbnn.fpga.boards import LFE5U_85F
+from hwbnn.fpga.estimate import estimate
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, initiation_interval, layer_cycles
 from hwbnn.ir.types import Network
 from hwbnn.sim.random_nets import random_cnv
@@ -97,7 +97,7 @@ def simulate(net: Network, folding: Folding, build: Path, simulator: str, frames
 
 
 def bitstream(net: Network, folding: Folding, build: Path) -> dict:
-    from hwbnn.flows.bitstream import BitstreamConfig, run_bitstream_flow
+    from hwbnn.fpga.bitstream import BitstreamConfig, run_bitstream_flow
 
     write_rtl_build(net, folding, build)
     start = time.perf_counter()

@@ -34,11 +34,11 @@ from hwbnn.codegen.csim import build_csim, verify_csim
 from hwbnn.codegen.hls import generate_hls
 from hwbnn.data import load_digits
 from hwbnn.export import export_qonnx_model
-from hwbnn.flow import CompileConfig, compile_onnx
 from hwbnn.ir.folding import Folding, LayerFolding, choose_folding, initiation_interval
 from hwbnn.ir.serialize import load_network
 from hwbnn.ir.types import Network
 from hwbnn.nn import build_model, mlp_config
+from hwbnn.pipeline.steps import CompileConfig, compile_onnx
 from hwbnn.reference import to_codes
 from hwbnn.sim.random_nets import ConvSpec, random_cnv, random_conv_net
 

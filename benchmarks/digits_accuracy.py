@@ -14,11 +14,11 @@ from pathlib import Path
 
 from hwbnn.data import load_digits
 from hwbnn.export import load_qonnx
-from hwbnn.flow import export_checkpoint, train_to_dir
-from hwbnn.ir.lower import lower
-from hwbnn.ladder import run_ladder
+from hwbnn.frontend.lower import lower
 from hwbnn.nn import CONV_SHAPES, MLP_SHAPES
+from hwbnn.pipeline.steps import export_checkpoint, train_to_dir
 from hwbnn.train import TrainConfig, load_checkpoint
+from hwbnn.verify.ladder import run_ladder
 
 DIGITS_MODELS = ("digits-mlp", "tfc", "sfc", "lfc", "digits-cnn")
 

@@ -22,11 +22,11 @@ import torch
 from hwbnn.data import Dataset, load_digits, load_mnist
 from hwbnn.errors import DataError
 from hwbnn.export import export_qonnx_model
-from hwbnn.ir.lower import lower
-from hwbnn.ladder import run_ladder
+from hwbnn.frontend.lower import lower
 from hwbnn.nn import mlp_config
 from hwbnn.train import TrainConfig, train
 from hwbnn.train.methods import build_methods
+from hwbnn.verify.ladder import run_ladder
 
 # (row label, methods); cbcn needs a convolutional model and is not in this MLP table
 ROWS: list[tuple[str, list[tuple[str, list[str]]]]] = [

@@ -1,7 +1,7 @@
 """Fmax and resources of one rtl/hwbnn_mvau on ECP5-85F, out of context, per PE/SIMD.
 
 Each case synthesizes hwbnn_mvau alone (random weights and thresholds written by
-hwbnn.codegen.memfiles) with the project's ECP5 yosys script (hwbnn.flows.yosys) and places
+hwbnn.codegen.memfiles) with the project's ECP5 yosys script (hwbnn.fpga.yosys) and places
 and routes it with ``nextpnr-ecp5 --85k --out-of-context`` (no IO buffers, so any port width
 fits; only register-to-register paths are timed) at a 200 MHz target, which only makes
 nextpnr optimize for speed. The table gets nextpnr's LUT4/FF/DP16KD counts and the achieved
@@ -56,10 +56,10 @@ def run_case(
     import shutil
 
     from hwbnn.codegen.memfiles import mvau_threshold_range, write_mvau_memfiles
-    from hwbnn.flows.boards import Family
-    from hwbnn.flows.nextpnr import read_report
-    from hwbnn.flows.tools import find_toolchain, run_tool
-    from hwbnn.flows.yosys import render_script, run_yosys
+    from hwbnn.fpga.boards import Family
+    from hwbnn.fpga.nextpnr import read_report
+    from hwbnn.fpga.tools import find_toolchain, run_tool
+    from hwbnn.fpga.yosys import render_script, run_yosys
     from hwbnn.resources import share_dir
 
     work = out / name

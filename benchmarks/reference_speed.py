@@ -18,10 +18,10 @@ import torch
 
 from hwbnn.data import code_values, load_mnist
 from hwbnn.export import export_qonnx_model, run_qonnx
-from hwbnn.ir.lower import lower
-from hwbnn.ladder import run_ladder
+from hwbnn.frontend.lower import lower
 from hwbnn.nn import build_model, mlp_config
 from hwbnn.reference import Reference
+from hwbnn.verify.ladder import run_ladder
 
 
 def _best(fn, repeats: int) -> float:

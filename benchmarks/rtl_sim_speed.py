@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 from hwbnn.data import load_digits
-from hwbnn.flow import CompileConfig, compile_onnx, export_checkpoint, train_to_dir
 from hwbnn.ir.serialize import load_network
+from hwbnn.pipeline.steps import CompileConfig, compile_onnx, export_checkpoint, train_to_dir
 from hwbnn.reference import to_codes
 from hwbnn.sim.runner import simulator_available
 from hwbnn.sim.top import SimConfig, simulate_build

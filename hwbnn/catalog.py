@@ -19,5 +19,6 @@ MODEL_NAMES = (*MLP_SHAPES, *CONV_MODELS)
 # binarized pixels, or integer pixels times binary weights in the first layer
 INPUT_MODES = ("binary", "integer")
 
-# what `hwbnn compile --target` generates besides the IR (hwbnn.flow.TARGETS implements each)
+# what `hwbnn compile --target` generates besides the IR
+# (hwbnn.pipeline.steps.TARGETS implements each)
 TARGET_NAMES = ("ir", "rtl", "hls", "hls4ml")

@@ -1,4 +1,4 @@
-"""Locate the non-Python parts of hwbnn (rtl/, hls/, flows/).
+"""Locate the non-Python parts of hwbnn (rtl/, hls/, fpga/).
 
 In an installed wheel they are package data under ``hwbnn/_share``; in a source checkout
 (including an editable install) they are the top-level folders beside ``hwbnn/``.
@@ -9,11 +9,11 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-SHARE_DIRS = ("rtl", "hls", "flows")
+SHARE_DIRS = ("rtl", "hls", "fpga")
 
 
 def share_dir(name: str) -> Path:
-    """Return the directory holding the shared files ``name`` (one of rtl, hls, flows)."""
+    """Return the directory holding the shared files ``name`` (one of rtl, hls, fpga)."""
     if name not in SHARE_DIRS:
         raise ValueError(f"unknown share directory {name!r}; expected one of {SHARE_DIRS}")
     packaged = Path(str(resources.files("hwbnn"))) / "_share" / name

@@ -31,7 +31,7 @@ class TrainedNet(TrainedDigits):
 def _train_and_export(
     out: Path, input_mode: str, epochs: int, model: str = "digits-mlp"
 ) -> TrainedDigits:
-    from hwbnn.flow import export_checkpoint, train_to_dir
+    from hwbnn.pipeline.steps import export_checkpoint, train_to_dir
     from hwbnn.train import TrainConfig
 
     info = train_to_dir(
@@ -61,7 +61,7 @@ def digits_integer(tmp_path_factory: pytest.TempPathFactory) -> TrainedDigits:
 
 def _train_export_lower(out: Path, input_mode: str, epochs: int, model: str) -> TrainedNet:
     from hwbnn.export import load_qonnx
-    from hwbnn.ir.lower import lower
+    from hwbnn.frontend.lower import lower
 
     trained = _train_and_export(out, input_mode, epochs, model)
     net = lower(load_qonnx(trained.onnx), source=str(trained.onnx))

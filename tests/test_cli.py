@@ -214,7 +214,7 @@ def test_bad_options(argv, capsys, tmp_path: Path) -> None:
 
 def test_cli_target_names_match_the_flow() -> None:
     from hwbnn.catalog import TARGET_NAMES
-    from hwbnn.flow import TARGETS
+    from hwbnn.pipeline.steps import TARGETS
 
     assert sorted(TARGET_NAMES) == sorted(TARGETS)
 

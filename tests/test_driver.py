@@ -21,7 +21,7 @@ from cocotb.triggers import ClockCycles
 
 from hwbnn.driver import Driver, DriverError, SerialTransport, labels_from_accumulators
 from hwbnn.errors import ConfigError
-from hwbnn.flows.link import LinkFormat
+from hwbnn.fpga.link import LinkFormat
 from hwbnn.sim.packing import pack_beats, unpack_beats
 from hwbnn.sim.runner import get_tb_args, run_cocotb
 
@@ -32,7 +32,7 @@ POR_BITS = 6
 @pytest.fixture(scope="module")
 def digits_rtl_build(digits_binary, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trained digits MLP compiled for RTL at 1024 cycles/frame."""
-    from hwbnn.flow import CompileConfig, compile_onnx
+    from hwbnn.pipeline.steps import CompileConfig, compile_onnx
 
     build = tmp_path_factory.mktemp("driver") / "build"
     compile_onnx(digits_binary.onnx, build, CompileConfig(target="rtl", target_cycles=1024))
@@ -185,7 +185,7 @@ async def board_round_trip(dut):
 @pytest.mark.slow
 def test_driver_round_trip_simulated_board(digits_rtl_build: Path, tmp_path: Path) -> None:
     from hwbnn.data import load_dataset
-    from hwbnn.flows.board_top import BOARD_TOP, write_board_sources
+    from hwbnn.fpga.board_top import BOARD_TOP, write_board_sources
     from hwbnn.ir.folding import initiation_interval, load_folding
     from hwbnn.ir.serialize import load_network
     from hwbnn.reference import Reference, to_codes

@@ -1,4 +1,4 @@
-"""A non-editable install carries rtl/, hls/ and flows/ as package data."""
+"""A non-editable install carries rtl/, hls/ and fpga/ as package data."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_wheel_install_finds_share_dirs(tmp_path: Path) -> None:
     code = (
         "from hwbnn.resources import share_dir; import hwbnn; "
         "print(hwbnn.__file__); "
-        "print(*(share_dir(n) for n in ('rtl', 'hls', 'flows')), sep='\\n')"
+        "print(*(share_dir(n) for n in ('rtl', 'hls', 'fpga')), sep='\\n')"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     done = subprocess.run(
@@ -50,7 +50,7 @@ def test_wheel_install_finds_share_dirs(tmp_path: Path) -> None:
     )
     lines = done.stdout.split()
     assert lines[0].startswith(str(target))
-    for name, line in zip(("rtl", "hls", "flows"), lines[1:], strict=True):
+    for name, line in zip(("rtl", "hls", "fpga"), lines[1:], strict=True):
         assert line == str(target / "hwbnn" / "_share" / name)
     assert (target / "hwbnn" / "_share" / "hls" / "hwbnn" / "mvau.hpp").is_file()
     assert any((target / "hwbnn" / "_share" / "rtl").glob("*.v"))

@@ -20,7 +20,7 @@ import numpy as np
 
 from hwbnn.driver.transport import DriverError, Transport
 from hwbnn.errors import ConfigError
-from hwbnn.flows.link import LinkFormat
+from hwbnn.fpga.link import LinkFormat
 from hwbnn.ir.types import InputFormat
 
 

@@ -9,7 +9,7 @@ It reads what the build holds and says "not run" for what it does not:
 - per layer: shape, PE/SIMD and cycles per frame (``folding.json`` and the IR), and a bar chart;
 - resources and timing of every ``bitstream/<board>/report.json``;
 - a folding sweep: the folding chooser at several cycles/frame targets, each costed by the
-  analytical model (:mod:`hwbnn.flows.estimate`), plotted as LUTs against frames/s with the
+  analytical model (:mod:`hwbnn.fpga.estimate`), plotted as LUTs against frames/s with the
   bitstreams' measured points.
 """
 
@@ -24,8 +24,8 @@ import numpy as np
 
 from hwbnn import __version__
 from hwbnn.build import read_manifest
-from hwbnn.flows.boards import LFE5U_85F, Device
-from hwbnn.flows.estimate import estimate
+from hwbnn.fpga.boards import LFE5U_85F, Device
+from hwbnn.fpga.estimate import estimate
 from hwbnn.ir.folding import (
     Folding,
     choose_folding,
@@ -97,8 +97,8 @@ def ladder_rows(build: Path, net: Network) -> list[dict[str, str]]:
 
 
 def _sim_rows(build: Path, net: Network) -> list[dict[str, str]]:
-    from hwbnn.flows.link import LinkFormat
-    from hwbnn.flows.netlist import judge
+    from hwbnn.fpga.link import LinkFormat
+    from hwbnn.fpga.netlist import judge
     from hwbnn.reference import Reference
 
     rows = []

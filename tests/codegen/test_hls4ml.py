@@ -29,17 +29,17 @@ from hwbnn.codegen.hls4ml_backend.project import convert
 from hwbnn.codegen.hls4ml_backend.templates import cxx_word, lane_major, weight_words
 from hwbnn.errors import ConfigError, ModelError
 from hwbnn.export import load_qonnx
+from hwbnn.frontend.lower import InputSpec, lower, prepare
 from hwbnn.ir.folding import Folding, LayerFolding, layer_cycles
-from hwbnn.ir.lower import InputSpec, lower, prepare
 from hwbnn.ir.types import InputThreshold, MatrixVector
 from hwbnn.sim.random_nets import ConvSpec, random_conv_net
 
 
 def _load_builders():
-    """tests/ir/qonnx_builders.py, the hand-built QONNX encodings of the lowering tests."""
+    """tests/frontend/qonnx_builders.py, the hand-built QONNX encodings of the lowering tests."""
     name = "hwbnn_tests_qonnx_builders"
     if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "ir" / "qonnx_builders.py"
+        path = Path(__file__).resolve().parents[1] / "frontend" / "qonnx_builders.py"
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)

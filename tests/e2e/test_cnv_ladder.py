@@ -11,11 +11,11 @@ from torch import nn
 
 from hwbnn.data import code_values
 from hwbnn.export import export_qonnx_model
-from hwbnn.ir.lower import lower
+from hwbnn.frontend.lower import lower
 from hwbnn.ir.types import MatrixVector, MaxPool, SlidingWindow
-from hwbnn.ladder import run_ladder
 from hwbnn.nn import build_model, model_config
 from hwbnn.reference import Reference
+from hwbnn.verify.ladder import run_ladder
 
 
 def _randomize_batchnorm(model: nn.Module, rng: np.random.Generator) -> None:

@@ -14,9 +14,9 @@ import pytest
 from hwbnn.cli import main
 from hwbnn.codegen.csim import run_csim, verify_csim
 from hwbnn.data import load_digits
-from hwbnn.flow import CompileConfig, compile_onnx
 from hwbnn.ir.serialize import load_network
 from hwbnn.ir.types import MatrixVector, MaxPool, SlidingWindow
+from hwbnn.pipeline.steps import CompileConfig, compile_onnx
 from hwbnn.reference import Reference, to_codes
 
 pytestmark = pytest.mark.slow

@@ -7,8 +7,8 @@ import pytest
 
 from hwbnn.data import load_digits
 from hwbnn.ir.types import InputThreshold, MatrixVector, MaxPool, SlidingWindow
-from hwbnn.ladder import run_ladder
 from hwbnn.train import load_checkpoint
+from hwbnn.verify.ladder import run_ladder
 
 
 @pytest.mark.parametrize("fixture", ["digits_cnn", "digits_cnn_integer"])
@@ -17,7 +17,7 @@ def test_ladder_exact_on_the_whole_test_split(fixture: str, request) -> None:
     data = load_digits()
     model, _ = load_checkpoint(trained.checkpoint)
     # L1 (execute_onnx) == L0 labels on the whole split was checked when the fixture exported
-    # the model (hwbnn.flow.export_checkpoint raises otherwise); here L2 against L0
+    # the model (hwbnn.pipeline.steps.export_checkpoint raises otherwise); here L2 against L0
     report = run_ladder(trained.net, data.x_test, data.y_test, model)
     # L2 labels == L0 labels on every image; L2 accumulators == torch's dot products exactly
     assert report.frames == len(data.x_test) == 360

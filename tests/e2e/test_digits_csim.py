@@ -13,8 +13,8 @@ import pytest
 from hwbnn.cli import main
 from hwbnn.codegen.csim import run_csim, verify_csim
 from hwbnn.data import load_digits
-from hwbnn.flow import CompileConfig, compile_onnx
 from hwbnn.ir.serialize import load_network
+from hwbnn.pipeline.steps import CompileConfig, compile_onnx
 from hwbnn.reference import Reference, to_codes
 
 pytestmark = pytest.mark.slow

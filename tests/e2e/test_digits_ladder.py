@@ -7,7 +7,7 @@ import torch
 
 from hwbnn.data import load_digits
 from hwbnn.export import load_qonnx, run_qonnx
-from hwbnn.ir.lower import lower
+from hwbnn.frontend.lower import lower
 from hwbnn.reference import Reference
 from hwbnn.train import load_checkpoint
 
@@ -46,7 +46,7 @@ def test_integer_input_ladder_exact(digits_integer) -> None:
 
 
 def test_training_is_deterministic(tmp_path) -> None:
-    from hwbnn.flow import train_to_dir
+    from hwbnn.pipeline.steps import train_to_dir
     from hwbnn.train import TrainConfig
 
     cfg = TrainConfig(epochs=2, seed=3, progress=False)

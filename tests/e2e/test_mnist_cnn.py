@@ -16,11 +16,11 @@ import pytest
 
 from hwbnn.data import Dataset, load_mnist
 from hwbnn.export import export_qonnx_model
-from hwbnn.ir.lower import lower
+from hwbnn.frontend.lower import lower
 from hwbnn.ir.types import MaxPool, SlidingWindow
-from hwbnn.ladder import run_ladder
 from hwbnn.nn import model_config
 from hwbnn.train import TrainConfig, train
+from hwbnn.verify.ladder import run_ladder
 
 MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 

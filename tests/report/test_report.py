@@ -11,7 +11,7 @@ import pytest
 
 from hwbnn.build import atomic_build, write_manifest
 from hwbnn.cli import main
-from hwbnn.flows.link import LinkFormat
+from hwbnn.fpga.link import LinkFormat
 from hwbnn.ir.folding import choose_folding
 from hwbnn.ir.serialize import save_network
 from hwbnn.reference import Reference

@@ -20,7 +20,7 @@ import cocotb
 import numpy as np
 import pytest
 
-from hwbnn.flows.estimate import line_buffer_rows
+from hwbnn.fpga.estimate import line_buffer_rows
 from hwbnn.ir.types import SlidingWindow, bits_for_range
 from hwbnn.reference import run_layer
 from hwbnn.resources import share_dir

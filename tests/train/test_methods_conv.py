@@ -15,7 +15,7 @@ from brevitas.nn import QuantConv2d
 from hwbnn.data import load_digits
 from hwbnn.errors import ModelError
 from hwbnn.export import export_qonnx_model
-from hwbnn.ir.lower import lower
+from hwbnn.frontend.lower import lower
 from hwbnn.nn import model_config
 from hwbnn.reference import Reference
 from hwbnn.train import TrainConfig, load_checkpoint, save_checkpoint, train

@@ -13,9 +13,9 @@ import torch
 from hwbnn.data import load_digits
 from hwbnn.errors import ConfigError, ModelError
 from hwbnn.export import export_qonnx_model
-from hwbnn.flow import export_checkpoint
-from hwbnn.ir.lower import lower
+from hwbnn.frontend.lower import lower
 from hwbnn.nn import mlp_config
+from hwbnn.pipeline.steps import export_checkpoint
 from hwbnn.reference import Reference
 from hwbnn.train import TrainConfig, load_checkpoint, save_checkpoint, train
 from hwbnn.train.methods import build_methods

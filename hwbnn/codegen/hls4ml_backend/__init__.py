@@ -6,7 +6,7 @@ io_stream beats are mis-packed after the input threshold). This extension replac
 layers through hls4ml's extension API, so the project stays an ordinary hls4ml project:
 
 - :mod:`.layers`: hls4ml layer classes ``HwbnnInputThreshold`` and ``HwbnnMvau`` holding the
-  exact IR layers of :func:`hwbnn.ir.lower.lower`;
+  exact IR layers of :func:`hwbnn.frontend.lower.lower`;
 - :mod:`.templates`: their config (sizes, weight and threshold memories) and function-call
   templates for the Vivado and Vitis backends, calling ``nnet_hwbnn.h`` -> ``hwbnn/mvau.hpp``;
 - :mod:`.replace_binary_layers`: the optimizer pass that swaps them in (its contract is in
@@ -17,7 +17,7 @@ layers through hls4ml's extension API, so the project stays an ordinary hls4ml p
 Usage from hls4ml::
 
     from hwbnn.codegen.hls4ml_backend import build_model, check_csim
-    hls_model = build_model(net, folding, "model.onnx", "prj")   # net = hwbnn.ir.lower...
+    hls_model = build_model(net, folding, "model.onnx", "prj")   # net = hwbnn.frontend.lower...
     hls_model.compile()
     accumulators = hls_model.predict(codes)  # hwbnn.reference.executor.to_codes(net.input, x)
 

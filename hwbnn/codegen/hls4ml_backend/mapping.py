@@ -1,6 +1,6 @@
 """Which hls4ml layers make up which IR layer, and each IR layer's folding from the hls4ml config.
 
-The graph hls4ml's ONNX front end builds from a prepared QONNX model (:func:`hwbnn.ir.lower.
+The graph hls4ml's ONNX front end builds from a prepared QONNX model (:func:`hwbnn.frontend.lower.
 prepare`) has one data path, ``Input -> ... -> output``, with the weights, scales and BatchNorm
 parameters hanging off it as ``Constant`` layers (and weight quantizers). The data path is cut at
 its ``MatMul`` layers, which carry the names of the IR's matrix-vector layers:
@@ -128,7 +128,7 @@ def plan_segments(model: Any, net: Network) -> list[Segment]:
         if matmul.name != hls4ml_name(unit.name, "MatMul"):
             raise ModelError(
                 f"{label(matmul)} stands where the lowered network has layer {unit.name}; "
-                f"convert the model prepared by hwbnn.ir.lower.prepare"
+                f"convert the model prepared by hwbnn.frontend.lower.prepare"
             )
         if matmul.inputs[0] != segments[-1].sink:
             raise ModelError(f"{label(matmul)}: its data input must be its first input")

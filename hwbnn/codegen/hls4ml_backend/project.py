@@ -17,9 +17,9 @@ from hwbnn.codegen.hls4ml_backend.layers import HwbnnInputThreshold, HwbnnMvau
 from hwbnn.codegen.hls4ml_backend.registry import register
 from hwbnn.codegen.hls4ml_backend.replace_binary_layers import FLOW, SETTINGS_KEY, settings_entry
 from hwbnn.errors import ConfigError, HwbnnError, ModelError
+from hwbnn.frontend.graph import node_label
+from hwbnn.frontend.lower import InputSpec, prepare
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, load_folding
-from hwbnn.ir.graph import node_label
-from hwbnn.ir.lower import InputSpec, prepare
 from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, Network
 from hwbnn.reference import Reference
 

@@ -5,7 +5,8 @@ Contract. The pass runs once on the graph hls4ml's ONNX front end builds, before
 hls4ml's own passes (it is the only pass of the flow :data:`FLOW`, listed first in the config's
 ``Flows``). It
 
-- lowers the ONNX model hls4ml converts (config ``OnnxModel``) with :func:`hwbnn.ir.lower.lower`
+- lowers the ONNX model hls4ml converts (config ``OnnxModel``) with
+  :func:`hwbnn.frontend.lower.lower`
   and the input format of the config's ``Model: Hwbnn`` entry; the new layers' weights and
   thresholds are that IR's, so they are exact (no float arithmetic of hls4ml is involved);
 - cuts the data path into segments (:mod:`.mapping`) and replaces the input stage by
@@ -39,8 +40,8 @@ from hwbnn.codegen.hls4ml_backend.mapping import (
     resolve_folding,
 )
 from hwbnn.errors import ConfigError, ModelError
+from hwbnn.frontend.lower import InputSpec, lower
 from hwbnn.ir.folding import Folding
-from hwbnn.ir.lower import InputSpec, lower
 from hwbnn.ir.types import InputThreshold
 
 PASS_NAME = "hwbnn_replace_binary_layers"

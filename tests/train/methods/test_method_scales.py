@@ -103,11 +103,11 @@ def test_factorised_mlp_is_a_config_error() -> None:
 
 
 def test_factorised_conv_scale_is_rejected_at_lowering() -> None:
-    """Per-position scales cannot become one threshold per channel: lowering (hwbnn.ir.lower,
+    """Per-position scales cannot become one threshold per channel: lowering (hwbnn.frontend.lower,
     _flatten_constants) rejects the Mul with 16 * 8 * 8 = 1024 elements on 16 channels."""
     from hwbnn.data import load_digits
     from hwbnn.export import export_qonnx_model
-    from hwbnn.ir.lower import lower
+    from hwbnn.frontend.lower import lower
     from hwbnn.nn import build_model, model_config
 
     data = load_digits()

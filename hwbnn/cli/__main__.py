@@ -1,0 +1,7 @@
+"""``python -m hwbnn.cli``: the ``hwbnn`` command."""
+
+import sys
+
+from hwbnn.cli import main
+
+sys.exit(main())

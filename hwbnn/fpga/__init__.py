@@ -1,0 +1,1 @@
+"""FPGA flows: yosys / nextpnr / Vivado drivers, boards, resource estimate, board top."""

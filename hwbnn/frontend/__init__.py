@@ -1,0 +1,1 @@
+"""QONNX -> hardware IR: graph reading, lowering passes, exact thresholds."""

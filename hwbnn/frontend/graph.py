@@ -1,0 +1,207 @@
+"""Read a cleaned QONNX graph as a linear chain of data-path nodes, and run pieces of it.
+
+Tensors computed from initializers alone (weight quantizers, transposes) are *constant*; every
+other tensor is on the data path, which must be a single chain from the graph input to the graph
+output. Pieces of the graph are executed with qonnx ``execute_onnx`` (onnxruntime per node, qonnx's
+own Python for Quant/BipolarQuant), the same engine as ladder level L1.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import numpy as np
+import onnx
+from onnx import NodeProto, TensorProto, helper
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.core.onnx_exec import execute_onnx
+from qonnx.transformation.infer_shapes import InferShapes
+
+from hwbnn.errors import ModelError
+
+AFFINE_OPS = frozenset({"Mul", "Add", "Sub", "Div", "BatchNormalization"})
+LAYOUT_OPS = frozenset({"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity"})
+# ops of static shape arithmetic, folded to constants before lowering (FoldShapeOps)
+SHAPE_OPS = frozenset({"Shape", "Gather", "Concat", "Constant", "Cast", "Slice"})
+# ops of convolutional networks (hwbnn.frontend.lower_conv)
+IMAGE_OPS = frozenset({"Conv", "Pad", "MaxPool"})
+SUPPORTED_OPS = AFFINE_OPS | LAYOUT_OPS | IMAGE_OPS | {"MatMul", "Gemm", "BipolarQuant", "Quant"}
+
+
+def node_label(node: NodeProto) -> str:
+    return f"node {node.name or '?'} ({node.op_type})"
+
+
+def is_binary_quant(model: ModelWrapper, node: NodeProto) -> bool:
+    """BipolarQuant, or Quant with bitwidth 1 and signed (qonnx executes it as sign)."""
+    if node.op_type == "BipolarQuant":
+        return True
+    if node.op_type != "Quant":
+        return False
+    bits = model.get_initializer(node.input[3])
+    signed = helper.get_node_attr_value(node, "signed") if _has_attr(node, "signed") else 1
+    return bits is not None and float(np.asarray(bits).reshape(-1)[0]) == 1.0 and bool(signed)
+
+
+def _has_attr(node: NodeProto, name: str) -> bool:
+    return any(a.name == name for a in node.attribute)
+
+
+def binary_matrix(node: NodeProto, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bool weights (MH, MW), per-channel magnitudes (MH,)) of a (MW, MH) weight matrix whose
+    column (output channel) ``c`` holds only ``+-s_c``; an error naming the node otherwise."""
+    mag = np.abs(w)
+    scale = mag[0]
+    bad = np.flatnonzero(np.any(mag != scale[None, :], axis=0) | (scale == 0))
+    if bad.size:
+        c = int(bad[0])
+        distinct = np.unique(w[:, c])
+        raise ModelError(
+            f"{node_label(node)}: weights are not binary-quantized (output channel {c} has "
+            f"{distinct.size} distinct values, e.g. {distinct[:3].tolist()}); quantize them "
+            f"with a 1-bit weight quantizer (BipolarQuant or Quant bitwidth=1)"
+        )
+    return (w.T > 0), scale
+
+
+def constant_tensors(model: ModelWrapper) -> set[str]:
+    """Names of tensors computable from initializers alone."""
+    const = {init.name for init in model.graph.initializer}
+    for node in model.graph.node:  # graph nodes are topologically sorted
+        if all(not name or name in const for name in node.input):
+            const.update(node.output)
+    return const
+
+
+def data_chain(model: ModelWrapper) -> list[NodeProto]:
+    """The data-path nodes from the graph input to the graph output, in order."""
+    if len(model.graph.input) != 1 or len(model.graph.output) != 1:
+        raise ModelError("hwbnn lowers graphs with exactly one input and one output")
+    const = constant_tensors(model)
+    tensor = model.graph.input[0].name
+    chain: list[NodeProto] = []
+    while tensor != model.graph.output[0].name:
+        consumers = [n for n in model.graph.node if tensor in n.input]
+        if len(consumers) != 1:
+            what = "no consumer" if not consumers else f"{len(consumers)} consumers"
+            raise ModelError(
+                f"tensor {tensor} has {what}: hwbnn lowers a single chain of layers "
+                f"(no branches or skip connections)"
+            )
+        node = consumers[0]
+        data_inputs = [name for name in node.input if name and name not in const]
+        if data_inputs != [tensor]:
+            raise ModelError(f"{node_label(node)}: takes more than one non-constant input")
+        if len(node.output) != 1:
+            raise ModelError(f"{node_label(node)}: nodes with several outputs are not supported")
+        chain.append(node)
+        tensor = node.output[0]
+    return chain
+
+
+def _producers(model: ModelWrapper, tensor: str) -> list[NodeProto]:
+    """The nodes computing ``tensor`` from initializers, in topological order."""
+    wanted, nodes = {tensor}, []
+    for node in reversed(list(model.graph.node)):
+        if wanted.intersection(node.output):
+            nodes.append(node)
+            wanted.update(i for i in node.input if i)
+    return list(reversed(nodes))
+
+
+def _submodel(
+    model: ModelWrapper,
+    nodes: list[NodeProto],
+    inputs: list[onnx.ValueInfoProto],
+    output: str,
+    output_shape: list[int] | None,
+) -> ModelWrapper:
+    used = {name for node in nodes for name in node.input}
+    inits = [init for init in model.graph.initializer if init.name in used]
+    out = helper.make_tensor_value_info(output, TensorProto.FLOAT, output_shape)
+    graph = helper.make_graph(list(nodes), "piece", inputs, [out], initializer=inits)
+    proto = helper.make_model(graph, opset_imports=list(model.model.opset_import))
+    proto.ir_version = model.model.ir_version
+    return ModelWrapper(proto).transform(InferShapes())
+
+
+def constant_value(model: ModelWrapper, tensor: str) -> np.ndarray:
+    """Evaluate a constant tensor (an initializer or a chain of nodes over initializers)."""
+    init = model.get_initializer(tensor)
+    if init is not None:
+        return np.asarray(init)
+    piece = _submodel(model, _producers(model, tensor), [], tensor, model.get_tensor_shape(tensor))
+    return np.asarray(execute_onnx(piece, {})[tensor])
+
+
+def run_piece(
+    model: ModelWrapper,
+    nodes: list[NodeProto],
+    source: str,
+    x: np.ndarray,
+    out_shape: list[int] | None = None,
+) -> np.ndarray:
+    """Run ``nodes`` (a piece of the data chain starting at tensor ``source``) on ``x``.
+
+    Constant inputs of the nodes come along; the input's shape is ``x.shape``; the output's
+    shape is ``out_shape``, by default the shape the model gives that tensor.
+    """
+    if out_shape is None:
+        out_shape = model.get_tensor_shape(nodes[-1].output[0])
+    const_nodes: list[NodeProto] = []
+    internal = {source} | {name for node in nodes for name in node.output}
+    for node in nodes:
+        for name in node.input:
+            if name and name not in internal and model.get_initializer(name) is None:
+                const_nodes += [n for n in _producers(model, name) if n not in const_nodes]
+    inp = helper.make_tensor_value_info(source, TensorProto.FLOAT, list(x.shape))
+    piece = _submodel(model, const_nodes + list(nodes), [inp], nodes[-1].output[0], out_shape)
+    result = execute_onnx(piece, {source: np.ascontiguousarray(x, dtype=np.float32)})
+    return np.asarray(result[nodes[-1].output[0]])
+
+
+def _rewire(nodes: list[NodeProto], source: str) -> list[NodeProto]:
+    """Copies of the affine/quant nodes of a chain piece with layout and pool nodes cut out."""
+    out, tensor = [], source
+    for node in nodes:
+        if node.op_type in LAYOUT_OPS or node.op_type == "MaxPool":
+            continue
+        clone = copy.deepcopy(node)
+        data_index = [i for i, name in enumerate(clone.input) if name == node.input[0]]
+        clone.input[data_index[0] if data_index else 0] = tensor
+        out.append(clone)
+        tensor = clone.output[0]
+    return out
+
+
+def _flatten_constants(model: ModelWrapper, nodes: list[NodeProto], channels: int) -> None:
+    """Give the constant operands of elementwise ops shape () or (channels,), so the piece runs
+    on (m, channels) inputs; a constant of any other size is an error."""
+    for node in nodes:
+        if node.op_type not in ("Mul", "Add", "Sub", "Div"):
+            continue
+        for name in node.input:
+            value = model.get_initializer(name)
+            if value is None:
+                continue
+            size = int(np.asarray(value).size)
+            if size not in (1, channels):
+                raise ModelError(
+                    f"{node_label(node)}: constant of {size} elements does not match "
+                    f"{channels} channels"
+                )
+            shape = () if size == 1 else (channels,)
+            model.set_initializer(name, np.asarray(value, dtype=np.float32).reshape(shape))
+
+
+def channel_function(
+    model: ModelWrapper, nodes: list[NodeProto], source: str, channels: int
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The per-channel ops of a chain piece after a product (tensor ``source``) as a function
+    of (m, channels) rows; layout and pool nodes are cut out (they do not act per channel)."""
+    piece = _rewire(nodes, source)
+    if not piece:
+        return lambda x: x
+    _flatten_constants(model, piece, channels)
+    return lambda x: run_piece(model, piece, source, x, list(x.shape))

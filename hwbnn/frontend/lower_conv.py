@@ -1,0 +1,244 @@
+"""Lowering of image ops: Pad + Conv to SlidingWindow + MatrixVector, MaxPool to an OR pool.
+
+Stream order (:mod:`hwbnn.ir.types`): an ONNX image tensor (1, C, H, W) travels as H*W pixels
+in raster order, channel innermost. :class:`Stream` records, for the tensor on the data path,
+how its ONNX elements sit in the hardware stream.
+
+- ``Pad(x, pads, v)`` (mode constant) followed by ``Conv(W)`` (group 1, dilation 1, square
+  kernel, equal strides, ``pads`` attribute 0) becomes ``SlidingWindow`` with padding
+  (top, left, bottom, right) and pad code ``k`` where ``v`` is the value of code ``k``: -s (code 0)
+  after a binary activation of scale s, ``k * s`` after an unsigned integer input quantizer of
+  scale s. A Conv's own ``pads`` attribute pads with 0, which is code 0 of an integer input but
+  not a +-1 value: after a binary activation it (or a ``Pad`` with value 0) is an error.
+- The Conv weight ``W[m, c, ky, kx] = +-s_m`` becomes the row ``m`` of a MatrixVector with
+  ``pixels = OH*OW`` whose columns are ordered ``(ky, kx, c)``; its thresholds come from the
+  per-channel tail exactly as for a MatMul (the tail ops run on (m, C) rows).
+- ``Flatten``/``Reshape`` of an image to (1, C*H*W) leaves the stream in (y, x, c) order while
+  ONNX numbers the elements (c, y, x): the next MatMul's weight columns are permuted.
+- ``MaxPool`` (no padding, floor mode, dilation 1) of bits is the OR of :class:`MaxPool`.
+  A MaxPool between a product and its activation is moved behind the activation
+  (``move_pool_behind_threshold``): ``sign(h(max_i g_i)) = max_i sign(h(g_i))`` holds for every
+  window exactly when ``sign(h)`` is non-decreasing on the values ``g`` that the pool's input
+  attains, checked channel by channel at every attainable accumulator value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from onnx import NodeProto, helper
+from qonnx.core.modelwrapper import ModelWrapper
+
+from hwbnn.errors import ModelError
+from hwbnn.frontend.graph import binary_matrix, constant_value, node_label
+from hwbnn.ir.types import MaxPool, Shape3, SlidingWindow
+
+RETRAIN_PADDING = (
+    "retrain padding the +-1 activation with -1 explicitly (hwbnn.nn.ConvStage(padding=p), "
+    "i.e. F.pad(x, (p, p, p, p), value=-1) before a Conv2d with padding=0)"
+)
+
+
+def chw_stream_index(c: int, h: int, w: int) -> np.ndarray:
+    """``p`` with ``stream[i] == flat[p[i]]`` for a (C, H, W) image flattened in ONNX order."""
+    return np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0).reshape(-1)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """The data tensor's layout: ``image`` (H, W, C) when it is a (1, C, H, W) ONNX image;
+    else a flat (1, n) tensor whose ONNX element ``perm[i]`` is stream element ``i``
+    (``perm`` None: the same order)."""
+
+    image: Shape3 | None
+    perm: np.ndarray | None = None
+
+    def onnx_shape(self) -> list[int] | None:
+        if self.image is None:
+            return None
+        h, w, c = self.image
+        return [1, c, h, w]
+
+
+def _attr(node: NodeProto, name: str, default):
+    for attr in node.attribute:
+        if attr.name == name:
+            return helper.get_attribute_value(attr)
+    return default
+
+
+def stream_after_layout(model: ModelWrapper, node: NodeProto, stream: Stream) -> Stream:
+    """The stream after a layout op (Flatten/Reshape/...) on the data path."""
+    shape = model.get_tensor_shape(node.output[0])
+    if stream.image is None:
+        if shape is None or len(shape) != 2:
+            raise ModelError(f"{node_label(node)}: hwbnn cannot reshape a vector into {shape}")
+        return stream
+    if shape == stream.onnx_shape():
+        return stream
+    h, w, c = stream.image
+    if shape != [1, c * h * w]:
+        raise ModelError(
+            f"{node_label(node)}: reshapes a (1, {c}, {h}, {w}) image to {shape}; only "
+            f"flattening to (1, {c * h * w}) is supported"
+        )
+    return Stream(None, chw_stream_index(c, h, w))
+
+
+def _require_image(node: NodeProto, stream: Stream) -> Shape3:
+    if stream.image is None:
+        raise ModelError(f"{node_label(node)}: needs a (1, C, H, W) image on the data path")
+    return stream.image
+
+
+def pad_geometry(
+    model: ModelWrapper, node: NodeProto, stream: Stream, scale: float, levels: int
+) -> tuple[tuple[int, int, int, int], int]:
+    """(top, left, bottom, right) and the pad code of a constant ``Pad`` on an image of
+    activations with ``levels`` codes of scale ``scale`` (2: binary +-scale)."""
+    _require_image(node, stream)
+    mode = _attr(node, "mode", b"constant")
+    if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
+        raise ModelError(f"{node_label(node)}: only constant padding is supported, got {mode}")
+    if len(node.input) > 1 and node.input[1]:
+        pads = np.asarray(constant_value(model, node.input[1]), dtype=np.int64).reshape(-1)
+    else:  # opset < 11: attributes
+        pads = np.asarray(_attr(node, "pads", []), dtype=np.int64)
+    if len(node.input) > 2 and node.input[2]:
+        value = float(np.asarray(constant_value(model, node.input[2])).reshape(-1)[0])
+    else:
+        value = float(_attr(node, "value", 0.0))
+    if len(node.input) > 3 and node.input[3]:
+        raise ModelError(f"{node_label(node)}: Pad with an axes input is not supported")
+    if pads.shape != (8,) or np.any(pads[[0, 1, 4, 5]] != 0) or np.any(pads < 0):
+        raise ModelError(
+            f"{node_label(node)}: pads {pads.tolist()} must pad only H and W, non-negatively"
+        )
+    geometry = (int(pads[2]), int(pads[3]), int(pads[6]), int(pads[7]))
+    if levels == 2:
+        if value != -scale:
+            raise ModelError(
+                f"{node_label(node)}: pads a binary activation (+-{scale:g}) with {value:g}, "
+                f"which is not a 1-bit value; {RETRAIN_PADDING}"
+            )
+        return geometry, 0
+    code = value / scale
+    if not (code == int(code) and 0 <= code < levels):
+        raise ModelError(
+            f"{node_label(node)}: pads integer inputs (codes k * {scale:g}, k < {levels}) with "
+            f"{value:g}, which is not an input code"
+        )
+    return geometry, int(code)
+
+
+def conv_weights(model: ModelWrapper, node: NodeProto) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(bool weights (MH, K*K*C) in (ky, kx, c) column order, magnitudes (MH,), K, stride)."""
+    if _attr(node, "group", 1) != 1:
+        raise ModelError(f"{node_label(node)}: grouped/depthwise convolution is not supported")
+    auto_pad = _attr(node, "auto_pad", b"NOTSET")
+    if (auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad) != "NOTSET":
+        raise ModelError(f"{node_label(node)}: auto_pad={auto_pad} is not supported; use pads")
+    if any(d != 1 for d in _attr(node, "dilations", [1, 1])):
+        raise ModelError(f"{node_label(node)}: dilated convolution is not supported")
+    w = np.asarray(constant_value(model, node.input[1]), dtype=np.float32)
+    if w.ndim != 4 or w.shape[2] != w.shape[3]:
+        raise ModelError(f"{node_label(node)}: needs a square 2-D kernel, weight shape {w.shape}")
+    strides = list(_attr(node, "strides", [1, 1]))
+    if len(strides) != 2 or strides[0] != strides[1]:
+        raise ModelError(f"{node_label(node)}: strides {strides} must be equal")
+    mh, c, k, _ = w.shape
+    bits, scale = binary_matrix(node, w.reshape(mh, -1).T)
+    columns = bits.reshape(mh, c, k, k).transpose(0, 2, 3, 1).reshape(mh, -1)
+    return columns, scale, int(k), int(strides[0])
+
+
+def conv_window(
+    model: ModelWrapper,
+    pad: NodeProto | None,
+    conv: NodeProto,
+    stream: Stream,
+    scale: float,
+    levels: int,
+    kernel: int,
+    stride: int,
+) -> SlidingWindow:
+    """The sliding window feeding ``conv`` (padded by ``pad`` and/or its ``pads`` attribute)."""
+    image = _require_image(conv, stream)
+    geometry, pad_code = (0, 0, 0, 0), 0
+    if pad is not None:
+        geometry, pad_code = pad_geometry(model, pad, stream, scale, levels)
+    own = [int(p) for p in _attr(conv, "pads", [0, 0, 0, 0])]
+    if any(own):
+        if levels == 2:
+            raise ModelError(
+                f"{node_label(conv)}: zero padding (pads={own}) of a binary convolution cannot "
+                f"be represented in 1 bit; {RETRAIN_PADDING}"
+            )
+        if pad is not None and pad_code != 0:
+            raise ModelError(f"{node_label(conv)}: pads with 0 after padding with code {pad_code}")
+        top, left, bottom, right = own
+        geometry = tuple(  # type: ignore[assignment]
+            a + b for a, b in zip(geometry, (top, left, bottom, right), strict=True)
+        )
+    if max(geometry) >= kernel:
+        raise ModelError(
+            f"{node_label(conv)}: padding {geometry} must be smaller than the {kernel}x{kernel} "
+            f"kernel"
+        )
+    try:
+        return SlidingWindow(
+            f"{conv.name}_window", image, kernel, stride, geometry, levels, pad_code
+        )
+    except ValueError as exc:
+        raise ModelError(f"{node_label(conv)}: {exc}") from None
+
+
+def pool_layer(model: ModelWrapper, node: NodeProto, stream: Stream) -> MaxPool:
+    """The OR pool of a MaxPool on a binary image (no padding, floor mode)."""
+    image = _require_image(node, stream)
+    kernel = list(_attr(node, "kernel_shape", []))
+    strides = list(_attr(node, "strides", [1, 1]))
+    if len(kernel) != 2 or kernel[0] != kernel[1] or len(strides) != 2 or strides[0] != strides[1]:
+        raise ModelError(
+            f"{node_label(node)}: needs a square kernel and equal strides, got kernel {kernel} "
+            f"strides {strides}"
+        )
+    if _attr(node, "ceil_mode", 0):
+        raise ModelError(f"{node_label(node)}: ceil_mode=1 is not supported (use floor mode)")
+    if any(_attr(node, "pads", [0, 0, 0, 0])):
+        raise ModelError(f"{node_label(node)}: padded max pooling is not supported")
+    if any(d != 1 for d in _attr(node, "dilations", [1, 1])):
+        raise ModelError(f"{node_label(node)}: dilated max pooling is not supported")
+    auto_pad = _attr(node, "auto_pad", b"NOTSET")
+    if (auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad) != "NOTSET":
+        raise ModelError(f"{node_label(node)}: auto_pad={auto_pad} is not supported")
+    if _attr(node, "storage_order", 0):
+        raise ModelError(f"{node_label(node)}: storage_order=1 is not supported")
+    try:
+        return MaxPool(node.name or "maxpool", image, int(kernel[0]), int(strides[0]))
+    except ValueError as exc:
+        raise ModelError(f"{node_label(node)}: {exc}") from None
+
+
+def move_pool_behind_threshold(
+    pool: NodeProto,
+    before: Callable[[np.ndarray], np.ndarray],
+    channel: Callable[[np.ndarray], np.ndarray],
+    values: np.ndarray,
+) -> None:
+    """Check that a MaxPool between a product and its activation may become an OR behind the
+    threshold: per channel, the activation must be a non-decreasing function of the pool's
+    input over the attained values. ``before(v)`` gives the pool's input (m, C) and
+    ``channel(v)`` the activation (m, C) at the accumulator variables ``v``."""
+    g = np.asarray(before(values), dtype=np.float64)
+    out = np.asarray(channel(values), dtype=bool)
+    for c in range(out.shape[1]):
+        order = np.argsort(g[:, c], kind="stable")
+        if np.any(np.diff(out[order, c].astype(np.int8)) < 0):
+            raise ModelError(
+                f"{node_label(pool)}: channel {c} decreases between the max pool and its "
+                f"activation (e.g. a negative BatchNorm scale), so the pool is not an OR of "
+                f"bits; put the MaxPool after the sign activation and retrain"
+            )

@@ -1,0 +1,1 @@
+"""The step runner: the flow as data, its config, resumable builds."""

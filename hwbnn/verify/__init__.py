@@ -1,0 +1,1 @@
+"""The verification ladder: one judge, one record type, one file per level."""

@@ -1,0 +1,79 @@
+"""The analytical resource model: memory tiling, adder trees, and its trend over foldings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwbnn.fpga.boards import ICE40UP5K, LFE5U_85F, XC7Z020
+from hwbnn.fpga.estimate import adder_tree_luts, estimate, memory_cost
+from hwbnn.ir.folding import choose_folding, max_cycles
+from hwbnn.sim.random_nets import random_mlp
+
+
+@pytest.mark.parametrize(
+    ("device", "depth", "width", "expected"),
+    [
+        (LFE5U_85F, 16384, 1, (1, 0)),  # one DP16KD as 16384 x 1
+        (LFE5U_85F, 512, 64, (2, 0)),  # two 512 x 36
+        (ICE40UP5K, 8192, 1, (4, 0)),  # four 2048 x 2 (one bit used)
+        (ICE40UP5K, 256, 32, (2, 0)),  # two 256 x 16
+        (XC7Z020, 1024, 72, (2, 0)),  # 1024 x 36 twice
+        (LFE5U_85F, 64, 8, (0, 32)),  # small: 4 LUT4s of 16 entries per bit
+        (XC7Z020, 64, 8, (0, 8)),  # small: one LUT6 of 64 entries per bit
+    ],
+)
+def test_memory_cost(device, depth: int, width: int, expected: tuple[int, int]) -> None:
+    assert memory_cost(depth, width, device) == expected
+
+
+def test_adder_tree() -> None:
+    assert adder_tree_luts(1, 2) == 0
+    assert adder_tree_luts(2, 2) == 3
+    assert adder_tree_luts(4, 2) == 2 * 3 + 4
+
+
+def test_estimate_grows_with_parallelism() -> None:
+    net = random_mlp(np.random.default_rng(0), 784, (64, 64, 64), 10)
+    top = max_cycles(net)
+    estimates = [estimate(net, choose_folding(net, top // 4**k), LFE5U_85F) for k in range(5)]
+    luts = [e.luts for e in estimates]
+    lanes = [e.lanes for e in estimates]
+    assert lanes == sorted(lanes) and lanes[0] < lanes[-1]
+    assert luts == sorted(luts) and luts[-1] > 2 * luts[0]
+    assert all(e.brams >= 1 for e in estimates)
+    assert estimates[0].initiation_interval == top
+    assert estimates[-1].frames_per_second(100) == pytest.approx(
+        100e6 / estimates[-1].initiation_interval
+    )
+
+
+def test_conv_layers_are_estimated() -> None:
+    """Window generators: line buffer bits, no lanes; a pool adds its OR; all layers priced."""
+    from hwbnn.fpga.estimate import line_buffer_rows
+    from hwbnn.ir.types import MaxPool, SlidingWindow
+    from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+
+    convs = [ConvSpec(16, 3, 1, 1), ConvSpec(32, 3, 1, 0, pool=2)]
+    net = random_conv_net(np.random.default_rng(0), (3, 16, 16), convs, (64,), 10, 256, False)
+    folding = choose_folding(net, 8192)
+    result = estimate(net, folding, LFE5U_85F)
+    by_name = {layer.name: layer for layer in result.layers}
+    assert len(result.layers) == len(net.layers)
+    for layer in net.layers:
+        if isinstance(layer, SlidingWindow):
+            bits = 8 if layer.name == "swg0" else 1
+            h, w, c = layer.in_shape
+            rows = line_buffer_rows(
+                h, layer.kernel, layer.stride, layer.padding[0], layer.padding[2]
+            )
+            assert by_name[layer.name].memory_bits == rows * w * c * bits
+            assert by_name[layer.name].lanes == 0 and by_name[layer.name].luts > 0
+        if isinstance(layer, MaxPool):
+            assert by_name[layer.name].ffs > layer.channels
+    assert line_buffer_rows(16, 3, 1, 1, 1) == 4  # K + S
+    assert line_buffer_rows(16, 3, 1) == 6  # no padding: 2K
+    assert line_buffer_rows(7, 2, 2, 0, 1) == 4  # 2K - 1 + (7 + 1 - 2) % 2
+    assert result.lanes == sum(
+        layer.lanes for layer in result.layers if layer.name.startswith(("conv", "fc"))
+    )
