@@ -54,3 +54,21 @@ def test_wheel_install_finds_share_dirs(tmp_path: Path) -> None:
         assert line == str(target / "hwbnn" / "_share" / name)
     assert (target / "hwbnn" / "_share" / "hls" / "hwbnn" / "mvau.hpp").is_file()
     assert any((target / "hwbnn" / "_share" / "rtl").glob("*.v"))
+
+
+def test_rtl_files_lists_instantiated_modules_first(tmp_path: Path, monkeypatch) -> None:
+    """rtl_files follows instantiations of hwbnn_* modules, dependencies before their users."""
+    import hwbnn.resources as resources
+
+    (tmp_path / "hwbnn_leaf.v").write_text("module hwbnn_leaf; endmodule\n")
+    (tmp_path / "hwbnn_mid.v").write_text(
+        "module hwbnn_mid;\n  hwbnn_leaf #(.A(1)) u_leaf ();\nendmodule\n"
+    )
+    (tmp_path / "hwbnn_top.v").write_text(
+        "module hwbnn_top;\n  hwbnn_mid u_mid ();\n  hwbnn_leaf u_leaf2 ();\nendmodule\n"
+    )
+    monkeypatch.setattr(resources, "share_dir", lambda name: tmp_path)
+    names = [p.stem for p in resources.rtl_files("hwbnn_top", "hwbnn_leaf")]
+    assert names == ["hwbnn_leaf", "hwbnn_mid", "hwbnn_top"]
+    with pytest.raises(FileNotFoundError, match="hwbnn_nope"):
+        resources.rtl_files("hwbnn_nope")
