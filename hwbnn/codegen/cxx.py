@@ -122,3 +122,29 @@ def compile_executable(
     if result.returncode != 0:
         raise CompileError(command, result.stderr + result.stdout)
     return executable
+
+
+#: Widest ap_uint a C++ integer literal (unsigned long long) can initialise.
+LITERAL_BITS = 64
+
+
+def cxx_word(value: int, bits: int) -> str:
+    """A C++ initialiser of ``ap_uint<bits>`` holding the unsigned ``value`` exactly: a hex
+    literal up to 64 bits, else ap_uint's string constructor (with the "0x" prefix: ap_int
+    would read a leading "0b"/"0o"/"0d" of bare digits as one)."""
+    digits = (bits + 3) // 4
+    if bits <= LITERAL_BITS:
+        return f"0x{value:0{digits}x}ULL"
+    return f'ap_uint<{bits}>("0x{value:0{digits}x}", 16)'
+
+
+def product_type(in_bits: int) -> str:
+    """The HLS library's product type (hls/hwbnn/products.hpp) of a matrix-vector unit reading
+    ``in_bits``-bit elements: XNOR for bipolar bits, else integer codes times +-1."""
+    return "hwbnn::XnorMul" if in_bits == 1 else f"hwbnn::IntBinaryProduct<{in_bits}>"
+
+
+def activation_type(is_output: bool) -> str:
+    """The HLS library's activation policy: accumulators out for the output layer, else
+    thresholds."""
+    return "hwbnn::PassThroughActivation" if is_output else "hwbnn::ThresholdActivation"

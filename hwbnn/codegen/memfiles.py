@@ -21,43 +21,40 @@ Each file starts with ``//`` comment lines, then one word per line in hexadecima
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from hwbnn.ir.types import InputThreshold, Layer, MatrixVector
+from hwbnn.plan import UnitPlan
+from hwbnn.plan.packing import memory_words, value_lanes, weight_memory_words
+from hwbnn.plan.widths import MvauWidths, clog2, mvau_threshold_range, mvau_widths
 
-def clog2(n: int) -> int:
-    """ceil(log2(n)) for n >= 1, as Verilog's $clog2."""
-    if n < 1:
-        raise ValueError(f"clog2 needs n >= 1, got {n}")
-    return (n - 1).bit_length()
-
-
-@dataclass(frozen=True)
-class MvauWidths:
-    """Widths hwbnn_mvau derives from MW and INPUT_BITS (its localparams of the same names)."""
-
-    acc_width: int  # signed accumulator output, OUTPUT_MODE 1
-    thresh_width: int  # one threshold field
-
-
-def mvau_widths(mw: int, input_bits: int) -> MvauWidths:
-    """Return hwbnn_mvau's ACC_WIDTH and THRESH_WIDTH for fan-in ``mw``."""
-    if mw < 1 or input_bits < 1:
-        raise ValueError(f"MW={mw} and INPUT_BITS={input_bits} must be at least 1")
-    max_abs = mw * ((1 << input_bits) - 1)
-    acc_width = clog2(max_abs + 1) + 1
-    thresh_width = clog2(mw + 2) if input_bits == 1 else clog2(max_abs + 2) + 1
-    return MvauWidths(acc_width, thresh_width)
+__all__ = [
+    "MvauWidths",
+    "clog2",
+    "mvau_threshold_range",
+    "mvau_widths",
+    "write_input_threshold_memfile",
+    "write_mvau_memfiles",
+    "write_unit_memories",
+]
 
 
-def mvau_threshold_range(mw: int, input_bits: int) -> tuple[int, int]:
-    """Smallest and largest threshold hwbnn_mvau accepts (both inclusive)."""
-    if input_bits == 1:
-        return 0, mw + 1
-    max_abs = mw * ((1 << input_bits) - 1)
-    return -max_abs, max_abs + 1
+def write_unit_memories(unit: UnitPlan, layer: Layer, out_dir: Path) -> list[Path]:
+    """Write the memory files of one planned unit (none for image stages), named
+    ``<unit.ident>_*.hex``; return their paths (weights first)."""
+    if isinstance(layer, InputThreshold):
+        path = write_input_threshold_memfile(
+            layer.thresholds, unit.simd, unit.in_bits, out_dir, unit.ident
+        )
+        return [path]
+    if isinstance(layer, MatrixVector):
+        weights, thresholds = write_mvau_memfiles(
+            layer.weights, layer.thresholds, unit.pe, unit.simd, unit.in_bits, out_dir, unit.ident
+        )
+        return [weights] if thresholds is None else [weights, thresholds]
+    return []
 
 
 def write_mvau_memfiles(
@@ -91,9 +88,6 @@ def write_mvau_memfiles(
     _check_fold("SIMD", simd, "MW", mw)
     if input_bits < 1:
         raise ValueError(f"input_bits must be at least 1, got {input_bits}")
-    nf, sf = mh // pe, mw // simd
-    # blocks[nf, sf, p, s] = w[nf*pe + p, sf*simd + s]
-    blocks = w.reshape(nf, pe, sf, simd).transpose(0, 2, 1, 3).reshape(nf * sf, pe * simd)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     header = [
@@ -101,7 +95,7 @@ def write_mvau_memfiles(
         "word nf*(MW/SIMD)+sf, bit p*SIMD+s = weight[nf*PE+p, sf*SIMD+s] (1 = +1)",
     ]
     weight_path = out_dir / f"{prefix}_weights.hex"
-    _write_hex(weight_path, header, (_bits_to_int(row) for row in blocks), pe * simd)
+    _write_hex(weight_path, header, weight_memory_words(w, pe, simd), pe * simd)
     if thresholds is None:
         return weight_path, None
 
@@ -118,7 +112,7 @@ def write_mvau_memfiles(
         + (" (two's complement)" if input_bits > 1 else " (unsigned)"),
     ]
     thresh_path = out_dir / f"{prefix}_thresholds.hex"
-    words = (_fields_to_int(row, width) for row in t.reshape(nf, pe))
+    words = memory_words(value_lanes(t, pe).tolist(), width)
     _write_hex(thresh_path, header, words, pe * width)
     return weight_path, thresh_path
 
@@ -151,7 +145,7 @@ def write_input_threshold_memfile(
         f"word f, bits [s*{width} +: {width}] = T[f*SIMD+s] (unsigned)",
     ]
     path = out_dir / f"{prefix}_input_thresholds.hex"
-    words = (_fields_to_int(row, width) for row in t.reshape(n // simd, simd))
+    words = memory_words(value_lanes(t, simd).tolist(), width)
     _write_hex(path, header, words, simd * width)
     return path
 
@@ -183,20 +177,6 @@ def _as_int(array: np.ndarray, what: str) -> np.ndarray:
     if not np.issubdtype(a.dtype, np.integer):
         raise ValueError(f"{what} must be integers, got dtype {a.dtype}")
     return a.astype(np.int64)
-
-
-def _bits_to_int(bits: np.ndarray) -> int:
-    """Bit i of the result is bits[i]."""
-    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
-
-
-def _fields_to_int(values: np.ndarray, width: int) -> int:
-    """Field i of ``width`` bits holds values[i] in two's complement."""
-    word = 0
-    mask = (1 << width) - 1
-    for i, value in enumerate(values.tolist()):
-        word |= (int(value) & mask) << (i * width)
-    return word
 
 
 def _write_hex(path: Path, header: list[str], words: Iterable[int], width: int) -> None:

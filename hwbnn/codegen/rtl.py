@@ -1,4 +1,4 @@
-"""IR -> Verilog: a thin top level ``hwbnn_top`` wiring the modules of rtl/, in ``BUILD/rtl/``.
+"""Plan -> Verilog: a thin top level ``hwbnn_top`` wiring the modules of rtl/, in ``BUILD/rtl/``.
 
 Generated files (all logic stays in rtl/; the top only instantiates and connects):
 
@@ -11,14 +11,14 @@ Generated files (all logic stays in rtl/; the top only instantiates and connects
   layer i's output beat (PE_i bits of an MVAU, SIMD_i elements of the other layers) differs from
   layer i+1's input beat (SIMD_{i+1} elements); with ``fifo_depth > 0`` an ``hwbnn_axis_fifo``
   after every layer but the last. The default (``fifo_depth=None``) is no FIFOs for dense
-  networks and :func:`auto_fifo_depth` for networks with image layers: their streams are bursty
-  (a pool emits all channels of an output pixel at the window's last position, a window
-  generator waits for rows), and with several layers at the same cycles per frame a stall
-  that no FIFO absorbs is lost for good.
+  networks and :func:`hwbnn.plan.auto_fifo_depth` for networks with image layers: their
+  streams are bursty (a pool emits all channels of an output pixel at the window's last
+  position, a window generator waits for rows), and with several layers at the same cycles per
+  frame a stall that no FIFO absorbs is lost for good.
 - ``<prefix>_weights.hex``, ``<prefix>_thresholds.hex``, ``<prefix>_input_thresholds.hex``:
   the memories, written by :mod:`hwbnn.codegen.memfiles` (``prefix`` is ``l<index>_<name>``).
-- ``hwbnn_*.v``: copies of the rtl/ modules the top instantiates, so the directory is
-  self-contained.
+- ``hwbnn_*.v``: copies of the rtl/ modules the top instantiates and of the modules they
+  instantiate (:func:`hwbnn.resources.rtl_files`), so the directory is self-contained.
 - ``sources.f``: the Verilog files in compile order (modules first, the top last), one per line,
   relative to ``BUILD/rtl/``.
 
@@ -30,7 +30,7 @@ Interface of ``hwbnn_top`` (clk, rst synchronous active-high):
 - ``m_axis``: ``OUT_WIDTH = PE_last * ACC_WIDTH`` bits; beat ``nf`` of a frame holds class
   ``nf*PE_last + p`` at bits ``[p*ACC_WIDTH +: ACC_WIDTH]`` in two's complement; tlast on the
   frame's last beat. ``ACC_WIDTH`` is hwbnn_mvau's, derived from the last layer's fan-in and
-  input bits (:func:`hwbnn.codegen.memfiles.mvau_widths`).
+  input bits (the plan's ``io.acc_width``, :func:`hwbnn.plan.widths.mvau_widths`).
 - parameter ``MEM_DIR`` (default ``"."``): where the memory files are, relative to the tool's
   working directory; localparams ``IN_ELEMENTS IN_BITS IN_SIMD IN_WIDTH IN_BEATS CLASSES OUT_PE
   ACC_WIDTH OUT_WIDTH OUT_BEATS LAYERS II_CYCLES`` describe the streams for testbenches.
@@ -50,13 +50,13 @@ from pathlib import Path
 from typing import Any
 
 from hwbnn import __version__
-from hwbnn.codegen.memfiles import mvau_widths
-from hwbnn.codegen.rtl_stages import Param, Stage, Unit, plan_stages, verilog_identifier
+from hwbnn.codegen.rtl_stages import Param, Stage, Unit, plan_stages
 from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
-from hwbnn.ir.folding import Folding, initiation_interval
-from hwbnn.ir.types import MaxPool, Network
-from hwbnn.resources import share_dir
+from hwbnn.ir.folding import Folding
+from hwbnn.ir.types import Network
+from hwbnn.plan import Plan, auto_fifo_depth, build_plan
+from hwbnn.resources import rtl_files
 
 __all__ = [
     "Block",
@@ -69,9 +69,9 @@ __all__ = [
     "plan_blocks",
     "plan_stages",
     "render",
+    "render_rtl",
     "rtl_sources",
     "top_context",
-    "verilog_identifier",
     "write_rtl_build",
 ]
 
@@ -79,15 +79,6 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "rtl"
 RTL_DIR = "rtl"
 TOP = "hwbnn_top"
 SOURCES_FILE = "sources.f"
-#: Modules of rtl/ a generated top may instantiate, in compile order.
-MODULES = (
-    "hwbnn_axis_fifo",
-    "hwbnn_axis_width_converter",
-    "hwbnn_input_threshold",
-    "hwbnn_mvau",
-    "hwbnn_sliding_window",
-    "hwbnn_window_or",
-)
 
 
 @dataclass(frozen=True)
@@ -116,149 +107,101 @@ def render(template: str, **context: Any) -> str:
     return render_file(TEMPLATE_DIR, template, **context)
 
 
-def auto_fifo_depth(net: Network, folding: Folding) -> int:
-    """The default FIFO depth: 0 for a dense network; else the smallest power of 2 holding 8
-    beats and the burst of every max pool (C/SIMD output beats of one pixel, sent back to back).
-    """
-    if net.is_dense:
-        return 0
-    bursts = [
-        layer.channels // fold.simd
-        for layer, fold in zip(net.layers, folding.layers, strict=True)
-        if isinstance(layer, MaxPool)
-    ]
-    return 1 << (max([8, *bursts]) - 1).bit_length()
-
-
-def plan_blocks(stages: Sequence[Stage], fifo_depth: int) -> tuple[list[Block], list[Link]]:
-    """The instances in stream order and the internal links between them."""
-    if fifo_depth and (fifo_depth < 2 or fifo_depth & (fifo_depth - 1)):
-        raise ConfigError(f"FIFO depth must be 0 (none) or a power of 2 >= 2, got {fifo_depth}")
+def plan_blocks(plan: Plan, stages: Sequence[Stage]) -> tuple[list[Block], list[Link]]:
+    """The instances in stream order and the internal links between them: each stage's
+    units, then (but after the last) its FIFO and the plan's width converter."""
     blocks: list[Block] = []
     links: list[Link] = []
     src = "s_axis"
 
-    def connect(name: str, width: int, comment: str) -> str:
-        links.append(Link(name, width, comment))
-        return name
+    def add(block: Block, link: Link | None) -> None:
+        nonlocal src
+        if link is not None:
+            links.append(link)
+        blocks.append(block)
+        src = block.dst
 
-    for i, stage in enumerate(stages):
-        last = i == len(stages) - 1
+    for stage in stages:
+        u = stage.plan
+        last = u.index == len(stages) - 1
         for k, unit in enumerate(stage.units):
-            inner = k < len(stage.units) - 1
-            if inner:
-                what = f"layer {stage.index} {unit.module.removeprefix('hwbnn_')} output"
-                dst = connect(f"{stage.prefix}{unit.suffix}_out", unit.out_width, what)
-            elif last:
-                dst = "m_axis"
-            else:
-                dst = connect(f"{stage.prefix}_out", stage.out_width, f"layer {stage.index} output")
-            comment = f"layer {stage.index} ({stage.layer_name}): {stage.summary}, "
-            comment += f"{stage.cycles} cycles/frame"
+            comment = f"layer {u.index} ({u.name}): {stage.summary}, {u.cycles} cycles/frame"
             if len(stage.units) > 1:
                 comment += f"; part {k + 1} of {len(stage.units)}"
-            blocks.append(
-                Block(unit.module, f"u_{stage.prefix}{unit.suffix}", unit.params, src, dst, comment)
-            )
-            src = dst
+            inst = f"u_{u.ident}{unit.suffix}"
+            if k < len(stage.units) - 1:
+                what = f"layer {u.index} {unit.module.removeprefix('hwbnn_')} output"
+                link = Link(f"{u.ident}{unit.suffix}_out", unit.out_width, what)
+            elif last:
+                link = None
+            else:
+                link = Link(f"{u.ident}_out", u.out_width, f"layer {u.index} output")
+            dst = "m_axis" if link is None else link.name
+            add(Block(unit.module, inst, unit.params, src, dst, comment), link)
         if last:
             break
-        if fifo_depth:
-            dst = connect(
-                f"{stage.prefix}_buf", stage.out_width, f"layer {i} output after the FIFO"
+        if u.fifo_depth:
+            link = Link(f"{u.ident}_buf", u.out_width, f"layer {u.index} output after the FIFO")
+            params = (Param("DATA_WIDTH", u.out_width), Param("DEPTH", u.fifo_depth))
+            comment = f"FIFO of {u.fifo_depth} beats after layer {u.index}"
+            add(
+                Block("hwbnn_axis_fifo", f"u_{u.ident}_fifo", params, src, link.name, comment), link
             )
-            params = (Param("DATA_WIDTH", stage.out_width), Param("DEPTH", fifo_depth))
-            blocks.append(
-                Block(
-                    "hwbnn_axis_fifo",
-                    f"u_{stage.prefix}_fifo",
-                    params,
-                    src,
-                    dst,
-                    f"FIFO of {fifo_depth} beats after layer {stage.index}",
-                )
-            )
-            src = dst
-        following = stages[i + 1]
-        if stage.out_width != following.in_width:
-            dst = connect(f"{following.prefix}_in", following.in_width, f"layer {i + 1} input")
-            params = (Param("IN_WIDTH", stage.out_width), Param("OUT_WIDTH", following.in_width))
-            blocks.append(
-                Block(
-                    "hwbnn_axis_width_converter",
-                    f"u_{following.prefix}_width",
-                    params,
-                    src,
-                    dst,
-                    f"width converter {stage.out_width} -> {following.in_width} bits",
-                )
-            )
-            src = dst
+        conv = plan.converter_after(u.index)
+        if conv is not None:
+            nxt = plan.units[u.index + 1]
+            link = Link(f"{nxt.ident}_in", conv.out_width, f"layer {nxt.index} input")
+            params = (Param("IN_WIDTH", conv.in_width), Param("OUT_WIDTH", conv.out_width))
+            comment = f"width converter {conv.in_width} -> {conv.out_width} bits"
+            inst = f"u_{nxt.ident}_width"
+            add(Block("hwbnn_axis_width_converter", inst, params, src, link.name, comment), link)
     return blocks, links
 
 
 def top_context(
-    net: Network,
-    folding: Folding,
-    stages: Sequence[Stage],
-    blocks: Sequence[Block],
-    links: Sequence[Link],
-    source: str,
+    plan: Plan, stages: Sequence[Stage], blocks: Sequence[Block], links: Sequence[Link], source: str
 ) -> dict[str, Any]:
     """The variables of templates/rtl/top.v.j2."""
-    first, last = stages[0], stages[-1]
-    first_fold, last_fold = folding.layers[0], folding.layers[-1]
-    out_layer = net.output_layer
+    io = plan.io
     return {
         "top": TOP,
         "version": __version__,
         "source": source,
         "table": [
-            f"layer {s.index} {s.layer_name}: {s.summary}, {s.cycles} cycles" for s in stages
+            f"layer {s.plan.index} {s.plan.name}: {s.summary}, {s.plan.cycles} cycles"
+            for s in stages
         ],
-        "in_elements": net.input.elements,
-        "in_bits": net.input.bits,
-        "in_simd": first_fold.simd,
-        "in_width": first.in_width,
-        "in_beats": net.input.elements // first_fold.simd,
-        "classes": net.classes,
-        "out_pe": last_fold.pe,
-        "acc_width": mvau_widths(out_layer.mw, out_layer.input_bits).acc_width,
-        "out_width": last.out_width,
-        "out_beats": net.classes // last_fold.pe,
-        "layers": len(stages),
-        "initiation_interval": initiation_interval(net, folding),
+        "in_elements": io.in_elements,
+        "in_bits": io.in_bits,
+        "in_simd": io.in_simd,
+        "in_width": io.in_width,
+        "in_beats": io.in_beats,
+        "classes": io.classes,
+        "out_pe": io.out_pe,
+        "acc_width": io.acc_width,
+        "out_width": io.out_width,
+        "out_beats": io.out_beats,
+        "layers": len(plan.units),
+        "initiation_interval": plan.initiation_interval,
         "links": list(links),
         "blocks": list(blocks),
     }
 
 
-def generate_rtl(
-    net: Network,
-    folding: Folding,
-    onnx_path: Path,
-    build_dir: Path,
-    *,
-    fifo_depth: int | None = None,
-) -> dict[str, Any]:
-    """Write ``build_dir/rtl/`` (see the module docstring); return a summary for the manifest.
-
-    Raises:
-        ConfigError: the folding does not fit the network (naming the layer), or a FIFO depth
-            that is not 0 or a power of 2.
-    """
+def render_rtl(plan: Plan, net: Network, onnx_path: Path, build_dir: Path) -> dict[str, Any]:
+    """Write ``build_dir/rtl/`` for ``plan`` (of ``net``: the memories' contents); return a
+    summary for the manifest."""
     rtl_dir = Path(build_dir) / RTL_DIR
     rtl_dir.mkdir(parents=True, exist_ok=True)
-    stages = plan_stages(net, folding, rtl_dir)
-    if fifo_depth is None:
-        fifo_depth = auto_fifo_depth(net, folding)
-    blocks, links = plan_blocks(stages, fifo_depth)
-    context = top_context(net, folding, stages, blocks, links, Path(onnx_path).name)
+    stages = plan_stages(plan, net, rtl_dir)
+    blocks, links = plan_blocks(plan, stages)
+    context = top_context(plan, stages, blocks, links, Path(onnx_path).name)
     (rtl_dir / f"{TOP}.v").write_text(render("top.v.j2", **context))
-    used = [m for m in MODULES if any(b.module == m for b in blocks)]
-    for module in used:
-        shutil.copyfile(share_dir("rtl") / f"{module}.v", rtl_dir / f"{module}.v")
-    sources = [f"{m}.v" for m in used] + [f"{TOP}.v"]
+    modules = sorted({b.module for b in blocks})
+    files = rtl_files(*modules)
+    for path in files:
+        shutil.copyfile(path, rtl_dir / path.name)
+    sources = [path.name for path in files] + [f"{TOP}.v"]
     (rtl_dir / SOURCES_FILE).write_text("\n".join(sources) + "\n")
     memfiles = sorted(p.file for b in blocks for p in b.params if p.file is not None)
     keys = ("in_width", "in_bits", "in_simd", "out_width", "out_pe", "acc_width")
@@ -270,11 +213,30 @@ def generate_rtl(
             "sources": sources,
             "memory_files": memfiles,
             **{key: context[key] for key in keys},
-            "initiation_interval": context["initiation_interval"],
-            "width_converters": sum(b.module == "hwbnn_axis_width_converter" for b in blocks),
+            "initiation_interval": plan.initiation_interval,
+            "width_converters": len(plan.converters),
             "fifos": sum(b.module == "hwbnn_axis_fifo" for b in blocks),
         }
     }
+
+
+def generate_rtl(
+    net: Network,
+    folding: Folding,
+    onnx_path: Path,
+    build_dir: Path,
+    *,
+    fifo_depth: int | None = None,
+) -> dict[str, Any]:
+    """Plan ``net`` at ``folding`` (hwbnn.plan.build_plan) and write ``build_dir/rtl/`` (see the
+    module docstring); return a summary for the manifest.
+
+    Raises:
+        ConfigError: the folding does not fit the network (naming the layer), or a FIFO depth
+            that is not 0 or a power of 2.
+    """
+    plan = build_plan(net, folding, fifo_depth=fifo_depth)
+    return render_rtl(plan, net, onnx_path, build_dir)
 
 
 def rtl_sources(build_dir: Path) -> list[Path]:
@@ -300,23 +262,25 @@ def write_rtl_build(
     net: Network, folding: Folding, build_dir: Path, *, fifo_depth: int | None = None
 ) -> dict[str, Any]:
     """A ``--target rtl`` build straight from an IR (no ONNX model): ir.json/ir.npz,
-    folding.json, rtl/ and the manifest, written atomically. For tests and benchmarks."""
+    folding.json, plan.json, rtl/ and the manifest, written atomically. For tests and
+    benchmarks."""
     from hwbnn.build import atomic_build, write_manifest
     from hwbnn.ir.serialize import save_network
+    from hwbnn.plan import write_plan
 
+    plan = build_plan(net, folding, fifo_depth=fifo_depth)
     with atomic_build(Path(build_dir)) as tmp:
         save_network(net, tmp)
         (tmp / "folding.json").write_text(folding.to_json(net))
-        generated = generate_rtl(
-            net, folding, Path(net.source or "network"), tmp, fifo_depth=fifo_depth
-        )
+        write_plan(plan, tmp)
+        generated = render_rtl(plan, net, Path(net.source or "network"), tmp)
         write_manifest(
             tmp,
             source=net.source,
             target="rtl",
             steps=["write_rtl_build"],
             layers=[layer.name for layer in net.layers],
-            initiation_interval=initiation_interval(net, folding),
+            initiation_interval=plan.initiation_interval,
             generated=generated,
         )
     return generated

@@ -36,10 +36,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hwbnn.codegen.memfiles import mvau_widths
 from hwbnn.fpga.boards import Device, Family
-from hwbnn.ir.folding import Folding, LayerFolding, initiation_interval, layer_cycles
-from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, MaxPool, Network, SlidingWindow
+from hwbnn.ir.folding import Folding
+from hwbnn.ir.types import Network
+from hwbnn.plan import Plan, UnitKind, UnitPlan, build_plan, clog2, line_buffer_rows
 
 #: block RAM aspect ratios (width, depth) per family
 BRAM_SHAPES: dict[Family, tuple[tuple[int, int], ...]] = {
@@ -110,10 +110,6 @@ class Estimate:
         }
 
 
-def clog2(n: int) -> int:
-    return max(0, (n - 1).bit_length())
-
-
 def memory_cost(depth: int, width: int, device: Device) -> tuple[int, int]:
     """(block RAMs, LUTs) for a ``depth`` x ``width`` ROM on ``device``."""
     bits = depth * width
@@ -138,26 +134,25 @@ def adder_tree_luts(operands: int, width: int) -> int:
     return total
 
 
-def line_buffer_rows(
-    in_height: int, kernel: int, stride: int, pad_top: int = 0, pad_bottom: int = 0
-) -> int:
-    """Rows of hwbnn_sliding_window's line buffer (its localparam ROWS): KERNEL + STRIDE, or
-    2*KERNEL - PAD_TOP - PAD_BOTTOM + (H + PAD_TOP + PAD_BOTTOM - KERNEL) % STRIDE when larger
-    (the next frame's first rows load while the last row of windows is read)."""
-    rem = (in_height + pad_top + pad_bottom - kernel) % stride
-    return max(kernel + stride, 2 * kernel - pad_top - pad_bottom + rem)
+__all__ = [
+    "Estimate",
+    "LayerEstimate",
+    "adder_tree_luts",
+    "estimate",
+    "estimate_plan",
+    "estimate_unit",
+    "line_buffer_rows",
+    "memory_cost",
+]
 
 
-def _window_estimate(
-    layer: SlidingWindow | MaxPool, fold: LayerFolding, bits: int, device: Device
-) -> tuple[int, int, int, int]:
-    """(LUTs, FFs, block RAMs, memory bits) of hwbnn_sliding_window for ``layer``."""
-    h, w, c = layer.in_shape
-    top, _, bottom, _ = layer.padding if isinstance(layer, SlidingWindow) else (0, 0, 0, 0)
-    rows = line_buffer_rows(h, layer.kernel, layer.stride, top, bottom)
-    words = rows * w * c // fold.simd
-    width = fold.simd * bits
-    coord = clog2(2 * (h + w) + layer.kernel + layer.stride + 2)
+def _window_estimate(u: UnitPlan, device: Device) -> tuple[int, int, int, int]:
+    """(LUTs, FFs, block RAMs, memory bits) of hwbnn_sliding_window for a planned unit."""
+    g = u.window
+    assert g is not None
+    words = g.rows * g.w * g.c // u.simd
+    width = u.in_width
+    coord = clog2(2 * (g.h + g.w) + g.kernel + g.stride + 2)
     addr = max(1, clog2(words))
     brams, ram_luts = memory_cost(words, width, device)
     luts = 24 * coord + 8 * addr + width + CONTROL_LUTS + ram_luts
@@ -165,35 +160,33 @@ def _window_estimate(
     return luts, ffs, brams, words * width
 
 
-def estimate_layer(layer: Layer, fold: LayerFolding, in_bits: int, device: Device) -> LayerEstimate:
-    cycles = layer_cycles(layer, fold)
-    if isinstance(layer, SlidingWindow):
-        bits = 1 if layer.input_levels == 2 else in_bits
-        luts, ffs, brams, memory_bits = _window_estimate(layer, fold, bits, device)
-        return LayerEstimate(layer.name, 0, luts, ffs, brams, memory_bits, cycles)
-    if isinstance(layer, MaxPool):
-        luts, ffs, brams, memory_bits = _window_estimate(layer, fold, 1, device)
-        luts += 2 * fold.simd + CONTROL_LUTS // 2
-        ffs += layer.channels + fold.simd + CONTROL_FFS // 2
-        return LayerEstimate(layer.name, 0, luts, ffs, brams, memory_bits, cycles)
-    if isinstance(layer, InputThreshold):
-        width = in_bits + 1
-        words = layer.in_elements // fold.simd
-        brams, rom_luts = memory_cost(words, fold.simd * width, device)
+def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
+    """The estimate of one planned unit (widths and memories from hwbnn.plan)."""
+    if u.kind is UnitKind.SLIDING_WINDOW:
+        luts, ffs, brams, memory_bits = _window_estimate(u, device)
+        return LayerEstimate(u.name, 0, luts, ffs, brams, memory_bits, u.cycles)
+    if u.kind is UnitKind.MAX_POOL:
+        luts, ffs, brams, memory_bits = _window_estimate(u, device)
+        luts += 2 * u.simd + CONTROL_LUTS // 2
+        ffs += u.mw + u.simd + CONTROL_FFS // 2
+        return LayerEstimate(u.name, 0, luts, ffs, brams, memory_bits, u.cycles)
+    if u.kind is UnitKind.INPUT_THRESHOLD:
+        rom = u.thresholds
+        assert rom is not None
+        brams, rom_luts = memory_cost(rom.depth, rom.word_bits, device)
         return LayerEstimate(
-            layer.name,
-            lanes=fold.simd,
-            luts=fold.simd * width + rom_luts + CONTROL_LUTS // 2,
-            ffs=fold.simd * (in_bits + 1) + CONTROL_FFS // 2,
+            u.name,
+            lanes=u.simd,
+            luts=u.simd * u.threshold_bits + rom_luts + CONTROL_LUTS // 2,
+            ffs=u.simd * u.threshold_bits + CONTROL_FFS // 2,
             brams=brams,
-            memory_bits=layer.in_elements * width,
-            cycles=cycles,
+            memory_bits=rom.bits,
+            cycles=u.cycles,
         )
-    assert isinstance(layer, MatrixVector)
-    pe, simd, b = fold.pe, fold.simd, layer.input_bits
-    widths = mvau_widths(layer.mw, b)
-    sum_width = layer.popcount_bits if layer.binary_input else widths.acc_width
-    if layer.binary_input:
+    pe, simd, b = u.pe, u.simd, u.in_bits
+    binary = b == 1
+    sum_width = u.popcount_bits if binary else u.acc_bits
+    if binary:
         group = max(1, device.lut_inputs // 2)
         groups = math.ceil(simd / group)
         lane_luts = 2 * groups
@@ -201,32 +194,34 @@ def estimate_layer(layer: Layer, fold: LayerFolding, in_bits: int, device: Devic
     else:
         lane_luts = simd * (b + 1)
         tree = adder_tree_luts(simd, b + 1)
-    compare = 0 if layer.is_output else widths.thresh_width + 1
-    out_bits = widths.acc_width if layer.is_output else 1
+    compare = 0 if u.is_output else u.threshold_bits + 1
     luts = pe * (lane_luts + tree + sum_width + compare) + CONTROL_LUTS
-    ffs = pe * simd + simd * b + pe * (2 * sum_width + out_bits) + CONTROL_FFS
-    nf, sf = layer.mh // pe, layer.mw // simd
-    w_brams, w_luts = memory_cost(nf * sf, pe * simd, device)
-    t_brams, t_luts = (0, 0)
-    if not layer.is_output:
-        t_brams, t_luts = memory_cost(nf, pe * widths.thresh_width, device)
-    i_brams, i_luts = memory_cost(2 * sf, simd * b, device)
-    memory_bits = layer.mh * layer.mw + (0 if layer.is_output else layer.mh * widths.thresh_width)
+    ffs = pe * simd + simd * b + pe * (2 * sum_width + u.out_bits) + CONTROL_FFS
+    weights = u.weights
+    assert weights is not None
+    w_brams, w_luts = memory_cost(weights.depth, weights.word_bits, device)
+    t_brams, t_luts, t_bits = 0, 0, 0
+    if u.thresholds is not None:
+        t_brams, t_luts = memory_cost(u.thresholds.depth, u.thresholds.word_bits, device)
+        t_bits = u.thresholds.bits
+    i_brams, i_luts = memory_cost(2 * u.sf, u.in_width, device)  # double-buffered input vector
     return LayerEstimate(
-        layer.name,
+        u.name,
         lanes=pe * simd,
         luts=luts + w_luts + t_luts + i_luts,
         ffs=ffs,
         brams=w_brams + t_brams + i_brams,
-        memory_bits=memory_bits + 2 * layer.mw * b,
-        cycles=cycles,
+        memory_bits=weights.bits + t_bits + 2 * u.mw * b,
+        cycles=u.cycles,
     )
+
+
+def estimate_plan(plan: Plan, device: Device) -> Estimate:
+    """The analytical estimate of a hardware plan on ``device``."""
+    layers = tuple(estimate_unit(u, device) for u in plan.units)
+    return Estimate(device.name, layers, plan.initiation_interval)
 
 
 def estimate(net: Network, folding: Folding, device: Device) -> Estimate:
     """The analytical estimate of ``net`` folded as ``folding`` on ``device``."""
-    layers = tuple(
-        estimate_layer(layer, fold, net.input.bits, device)
-        for layer, fold in zip(net.layers, folding.layers, strict=True)
-    )
-    return Estimate(device.name, layers, initiation_interval(net, folding))
+    return estimate_plan(build_plan(net, folding), device)

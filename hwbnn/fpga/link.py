@@ -1,7 +1,7 @@
 """The byte protocol between a host and ``hwbnn_board_top`` (UART, 8N1).
 
 The host sends frames and reads results; there are no headers, commands or checksums, so both
-sides must agree on the sizes below, which come from the build (IR and folding):
+sides must agree on the sizes below, which come from the build's hardware plan (hwbnn.plan):
 
 - one input frame is ``in_beats`` stream beats of ``in_width = in_simd * in_bits`` bits (input
   code ``i`` at bits ``[(i % in_simd)*in_bits +: in_bits]`` of beat ``i // in_simd``); each beat
@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from hwbnn.codegen.memfiles import mvau_widths
 from hwbnn.errors import ConfigError
-from hwbnn.ir.folding import Folding, load_folding
+from hwbnn.ir.folding import Folding
 from hwbnn.ir.types import Network
-from hwbnn.sim.packing import pack_beats, unpack_beats
+from hwbnn.plan import Plan, build_plan, load_plan
+from hwbnn.plan.packing import pack_beats, unpack_beats
 
 
 @dataclass(frozen=True)
@@ -83,33 +83,29 @@ class LinkFormat:
         return self.out_beats * self.out_beat_bytes
 
     @classmethod
+    def from_plan(cls, plan: Plan) -> LinkFormat:
+        """The format of the top's streams in a hardware plan."""
+        io = plan.io
+        return cls(io.in_elements, io.in_bits, io.in_simd, io.classes, io.out_pe, io.acc_width)
+
+    @classmethod
     def for_network(cls, net: Network, folding: Folding) -> LinkFormat:
-        out = net.output_layer
-        return cls(
-            in_elements=net.input.elements,
-            in_bits=net.input.bits,
-            in_simd=folding.layers[0].simd,
-            classes=net.classes,
-            out_pe=folding.layers[-1].pe,
-            acc_width=mvau_widths(out.mw, out.input_bits).acc_width,
-        )
+        return cls.from_plan(build_plan(net, folding))
 
     @classmethod
     def from_build(cls, build: Path) -> LinkFormat:
-        """The format of a build directory (its IR and folding.json), checked against the
-        stream widths its rtl/ generator recorded in manifest.json when present."""
-        from hwbnn.ir.serialize import load_network
-
+        """The format of a build directory (its plan.json, :func:`hwbnn.plan.load_plan`),
+        checked against the stream widths its rtl/ generator recorded in manifest.json when
+        present."""
         build = Path(build)
-        net = load_network(build)
-        link = cls.for_network(net, load_folding(build / "folding.json", net))
+        link = cls.from_plan(load_plan(build))
         manifest = build / "manifest.json"
         rtl = json.loads(manifest.read_text()).get("generated", {}).get("rtl", {})
         for name in ("in_width", "out_width", "acc_width"):
             if name in rtl and int(rtl[name]) != getattr(link, name):
                 raise ConfigError(
-                    f"{build}: rtl/ was generated with {name}={rtl[name]}, but the IR and "
-                    f"folding give {getattr(link, name)}; recompile the build"
+                    f"{build}: rtl/ was generated with {name}={rtl[name]}, but the plan "
+                    f"gives {getattr(link, name)}; recompile the build"
                 )
         return link
 

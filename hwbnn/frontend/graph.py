@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import onnx
@@ -33,6 +34,15 @@ def node_label(node: NodeProto) -> str:
     return f"node {node.name or '?'} ({node.op_type})"
 
 
+def node_attr(node: NodeProto, name: str, default: Any = None) -> Any:
+    """The value of ONNX attribute ``name`` of ``node`` (ints, floats, strings as bytes,
+    lists), or ``default`` when the node has none: the one reader of ONNX attributes."""
+    for attr in node.attribute:
+        if attr.name == name:
+            return helper.get_attribute_value(attr)
+    return default
+
+
 def is_binary_quant(model: ModelWrapper, node: NodeProto) -> bool:
     """BipolarQuant, or Quant with bitwidth 1 and signed (qonnx executes it as sign)."""
     if node.op_type == "BipolarQuant":
@@ -40,12 +50,8 @@ def is_binary_quant(model: ModelWrapper, node: NodeProto) -> bool:
     if node.op_type != "Quant":
         return False
     bits = model.get_initializer(node.input[3])
-    signed = helper.get_node_attr_value(node, "signed") if _has_attr(node, "signed") else 1
+    signed = node_attr(node, "signed", 1)
     return bits is not None and float(np.asarray(bits).reshape(-1)[0]) == 1.0 and bool(signed)
-
-
-def _has_attr(node: NodeProto, name: str) -> bool:
-    return any(a.name == name for a in node.attribute)
 
 
 def binary_matrix(node: NodeProto, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

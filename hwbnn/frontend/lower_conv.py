@@ -28,11 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from onnx import NodeProto, helper
+from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
 
 from hwbnn.errors import ModelError
-from hwbnn.frontend.graph import binary_matrix, constant_value, node_label
+from hwbnn.frontend.graph import binary_matrix, constant_value, node_attr, node_label
 from hwbnn.ir.types import MaxPool, Shape3, SlidingWindow
 
 RETRAIN_PADDING = (
@@ -60,13 +60,6 @@ class Stream:
             return None
         h, w, c = self.image
         return [1, c, h, w]
-
-
-def _attr(node: NodeProto, name: str, default):
-    for attr in node.attribute:
-        if attr.name == name:
-            return helper.get_attribute_value(attr)
-    return default
 
 
 def stream_after_layout(model: ModelWrapper, node: NodeProto, stream: Stream) -> Stream:
@@ -99,17 +92,17 @@ def pad_geometry(
     """(top, left, bottom, right) and the pad code of a constant ``Pad`` on an image of
     activations with ``levels`` codes of scale ``scale`` (2: binary +-scale)."""
     _require_image(node, stream)
-    mode = _attr(node, "mode", b"constant")
+    mode = node_attr(node, "mode", b"constant")
     if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
         raise ModelError(f"{node_label(node)}: only constant padding is supported, got {mode}")
     if len(node.input) > 1 and node.input[1]:
         pads = np.asarray(constant_value(model, node.input[1]), dtype=np.int64).reshape(-1)
     else:  # opset < 11: attributes
-        pads = np.asarray(_attr(node, "pads", []), dtype=np.int64)
+        pads = np.asarray(node_attr(node, "pads", []), dtype=np.int64)
     if len(node.input) > 2 and node.input[2]:
         value = float(np.asarray(constant_value(model, node.input[2])).reshape(-1)[0])
     else:
-        value = float(_attr(node, "value", 0.0))
+        value = float(node_attr(node, "value", 0.0))
     if len(node.input) > 3 and node.input[3]:
         raise ModelError(f"{node_label(node)}: Pad with an axes input is not supported")
     if pads.shape != (8,) or np.any(pads[[0, 1, 4, 5]] != 0) or np.any(pads < 0):
@@ -135,17 +128,17 @@ def pad_geometry(
 
 def conv_weights(model: ModelWrapper, node: NodeProto) -> tuple[np.ndarray, np.ndarray, int, int]:
     """(bool weights (MH, K*K*C) in (ky, kx, c) column order, magnitudes (MH,), K, stride)."""
-    if _attr(node, "group", 1) != 1:
+    if node_attr(node, "group", 1) != 1:
         raise ModelError(f"{node_label(node)}: grouped/depthwise convolution is not supported")
-    auto_pad = _attr(node, "auto_pad", b"NOTSET")
+    auto_pad = node_attr(node, "auto_pad", b"NOTSET")
     if (auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad) != "NOTSET":
         raise ModelError(f"{node_label(node)}: auto_pad={auto_pad} is not supported; use pads")
-    if any(d != 1 for d in _attr(node, "dilations", [1, 1])):
+    if any(d != 1 for d in node_attr(node, "dilations", [1, 1])):
         raise ModelError(f"{node_label(node)}: dilated convolution is not supported")
     w = np.asarray(constant_value(model, node.input[1]), dtype=np.float32)
     if w.ndim != 4 or w.shape[2] != w.shape[3]:
         raise ModelError(f"{node_label(node)}: needs a square 2-D kernel, weight shape {w.shape}")
-    strides = list(_attr(node, "strides", [1, 1]))
+    strides = list(node_attr(node, "strides", [1, 1]))
     if len(strides) != 2 or strides[0] != strides[1]:
         raise ModelError(f"{node_label(node)}: strides {strides} must be equal")
     mh, c, k, _ = w.shape
@@ -169,7 +162,7 @@ def conv_window(
     geometry, pad_code = (0, 0, 0, 0), 0
     if pad is not None:
         geometry, pad_code = pad_geometry(model, pad, stream, scale, levels)
-    own = [int(p) for p in _attr(conv, "pads", [0, 0, 0, 0])]
+    own = [int(p) for p in node_attr(conv, "pads", [0, 0, 0, 0])]
     if any(own):
         if levels == 2:
             raise ModelError(
@@ -198,23 +191,23 @@ def conv_window(
 def pool_layer(model: ModelWrapper, node: NodeProto, stream: Stream) -> MaxPool:
     """The OR pool of a MaxPool on a binary image (no padding, floor mode)."""
     image = _require_image(node, stream)
-    kernel = list(_attr(node, "kernel_shape", []))
-    strides = list(_attr(node, "strides", [1, 1]))
+    kernel = list(node_attr(node, "kernel_shape", []))
+    strides = list(node_attr(node, "strides", [1, 1]))
     if len(kernel) != 2 or kernel[0] != kernel[1] or len(strides) != 2 or strides[0] != strides[1]:
         raise ModelError(
             f"{node_label(node)}: needs a square kernel and equal strides, got kernel {kernel} "
             f"strides {strides}"
         )
-    if _attr(node, "ceil_mode", 0):
+    if node_attr(node, "ceil_mode", 0):
         raise ModelError(f"{node_label(node)}: ceil_mode=1 is not supported (use floor mode)")
-    if any(_attr(node, "pads", [0, 0, 0, 0])):
+    if any(node_attr(node, "pads", [0, 0, 0, 0])):
         raise ModelError(f"{node_label(node)}: padded max pooling is not supported")
-    if any(d != 1 for d in _attr(node, "dilations", [1, 1])):
+    if any(d != 1 for d in node_attr(node, "dilations", [1, 1])):
         raise ModelError(f"{node_label(node)}: dilated max pooling is not supported")
-    auto_pad = _attr(node, "auto_pad", b"NOTSET")
+    auto_pad = node_attr(node, "auto_pad", b"NOTSET")
     if (auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad) != "NOTSET":
         raise ModelError(f"{node_label(node)}: auto_pad={auto_pad} is not supported")
-    if _attr(node, "storage_order", 0):
+    if node_attr(node, "storage_order", 0):
         raise ModelError(f"{node_label(node)}: storage_order=1 is not supported")
     try:
         return MaxPool(node.name or "maxpool", image, int(kernel[0]), int(strides[0]))

@@ -22,7 +22,7 @@ block control         none                     ``ap_ctrl_hs`` inside the ``s_axi
                                                ``ap_done``, ``ap_idle``, ``ap_ready`` (and
                                                ``reps``) with ``ap_ctrl_hs`` but no
                                                s_axilite; nothing with ``ap_ctrl_none``
-stream sizes          localparams of the top   none: taken from the IR and folding
+stream sizes          localparams of the top   none: taken from the build's plan.json
 ====================  =======================  ==========================================
 
 Frames without TLAST are delimited by beat counts (``OUT_BEATS`` beats per frame). Control:
@@ -40,7 +40,7 @@ Frames without TLAST are delimited by beat counts (``OUT_BEATS`` beats per frame
 Violations are reported with the AXI4-Stream protocol errors of the phase. Nothing here has
 been run against real Vitis output: the names follow UG1399 and exported designs seen in public
 repositories, and the adapter is tested with our RTL behind a wrapper with exactly these ports
-(hwbnn.codegen.vitis_wrapper).
+(tests/sim/vitis_wrapper.py).
 """
 
 from __future__ import annotations
@@ -129,28 +129,12 @@ class SimDut:
             shutil.copy(path, Path(sim_dir) / path.name)
 
 
-def stream_sizes(net: Any, folding: Any) -> dict[str, int]:
-    """The localparams of a generated top (hwbnn/sim/top_bench.SIZES), from the IR and the
-    folding as hwbnn.codegen.hls lays out the HLS top's streams."""
-    from hwbnn.codegen.hls import plan_stages
-    from hwbnn.ir.folding import initiation_interval
+def stream_sizes(build: Path) -> dict[str, int]:
+    """The localparams of a generated top (hwbnn/sim/top_bench.SIZES) from the build's
+    hardware plan (hwbnn.plan), which lays out the HLS top's streams as the RTL top's."""
+    from hwbnn.plan import load_plan
 
-    stages = plan_stages(net, folding)
-    first, last = stages[0], stages[-1]
-    return {
-        "IN_ELEMENTS": net.input.elements,
-        "IN_BITS": first.input_bits,
-        "IN_SIMD": first.simd,
-        "IN_WIDTH": first.in_width,
-        "IN_BEATS": net.input.elements // first.simd,
-        "CLASSES": net.classes,
-        "OUT_PE": last.pe,
-        "ACC_WIDTH": last.out_bits,
-        "OUT_WIDTH": last.out_width,
-        "OUT_BEATS": last.out_beats,
-        "LAYERS": len(stages),
-        "II_CYCLES": initiation_interval(net, folding),
-    }
+    return load_plan(build).top_localparams()
 
 
 _PORT = re.compile(
@@ -223,8 +207,6 @@ def vitis_dut(build: Path, rtl_dir: Path, top: str = "hwbnn_top") -> SimDut:
     Every ``*.v`` of ``rtl_dir`` is compiled; its ``*.dat`` files (ROM contents; also
     ``*.hex``, ``*.mem``) are copied next to the simulator. The ``reps`` register offset is
     read from the AXI4-Lite slave's ``ADDR_REPS_DATA_0`` localparam (0x10 if absent)."""
-    from hwbnn.ir.folding import load_folding
-    from hwbnn.ir.serialize import load_network
 
     rtl_dir = Path(rtl_dir).resolve()
     sources = sorted(rtl_dir.glob("*.v"))
@@ -240,14 +222,12 @@ def vitis_dut(build: Path, rtl_dir: Path, top: str = "hwbnn_top") -> SimDut:
         hit = re.search(r"ADDR_REPS_DATA_0\s*=\s*\d*'h([0-9a-fA-F]+)", text)
         if hit:
             offset = int(hit.group(1), 16)
-    net = load_network(build)
-    folding = load_folding(Path(build) / "folding.json", net)
     return SimDut(
         label="vitis",
         sources=tuple(sources),
         toplevel=top,
         ports=ports_from_verilog(ports, offset),
-        sizes=stream_sizes(net, folding),
+        sizes=stream_sizes(build),
         data_files=tuple(sorted(p for ext in DATA_FILES for p in rtl_dir.glob(ext))),
     )
 

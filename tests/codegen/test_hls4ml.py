@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx import helper
 
+from hwbnn.codegen.cxx import cxx_word
 from hwbnn.codegen.hls4ml_backend import (
     build_model,
     check_csim,
@@ -23,15 +24,15 @@ from hwbnn.codegen.hls4ml_backend import (
     hls_config,
     mapped_network,
 )
-from hwbnn.codegen.hls4ml_backend.layers import dot_bits
 from hwbnn.codegen.hls4ml_backend.mapping import plan_segments
 from hwbnn.codegen.hls4ml_backend.project import convert
-from hwbnn.codegen.hls4ml_backend.templates import cxx_word, lane_major, weight_words
 from hwbnn.errors import ConfigError, ModelError
 from hwbnn.export import load_qonnx
 from hwbnn.frontend.lower import InputSpec, lower, prepare
 from hwbnn.ir.folding import Folding, LayerFolding, layer_cycles
 from hwbnn.ir.types import InputThreshold, MatrixVector
+from hwbnn.plan import mvau_widths
+from hwbnn.plan.packing import lane_words, value_lanes, weight_lanes
 from hwbnn.sim.random_nets import ConvSpec, random_conv_net
 
 
@@ -135,13 +136,16 @@ def test_pass_replaces_every_binary_layer(digits_binary, tmp_path: Path) -> None
     inputs = model.get_input_variables()[0]  # codes, SIMD of the first layer per beat
     assert inputs.shape == [4, 16] and str(inputs.type.precision) == f"uint<{net.input.bits}>"
     out = model.get_output_variables()[0]
-    assert out.shape == [5, 2] and str(out.type.precision) == f"int<{dot_bits(net.output_layer)}>"
+    assert (
+        out.shape == [5, 2]
+        and str(out.type.precision) == f"int<{mvau_widths(net.output_layer.mw, 1).acc_width}>"
+    )
     layers, used = mapped_network(model)
     assert used == folding and [a.name for a in layers] == [b.name for b in net.layers]
     for node, layer, fold in zip(nodes[2:], net.layers[1:], folding.layers[1:], strict=True):
         assert np.array_equal(node.get_attr("ir_layer").weights, layer.weights)
         # the config carries the exact weight words of the library's layout
-        words = weight_words(layer.weights, fold.pe, fold.simd)
+        words = lane_words(weight_lanes(layer.weights, fold.pe, fold.simd))
         row = ", ".join(cxx_word(w, fold.simd) for w in words[0][:8])
         assert row in node.get_attr("config_cpp")
 
@@ -150,7 +154,7 @@ def test_weight_and_threshold_layout() -> None:
     rng = np.random.default_rng(1)
     w = rng.random((12, 10)) < 0.5
     pe, simd = 3, 5
-    words = weight_words(w, pe, simd)
+    words = lane_words(weight_lanes(w, pe, simd))
     nf, sf = 12 // pe, 10 // simd
     for p in range(pe):
         for n in range(nf):
@@ -158,9 +162,10 @@ def test_weight_and_threshold_layout() -> None:
                 for s in range(simd):
                     assert bool(words[p][n * sf + f] >> s & 1) == w[n * pe + p, f * simd + s]
     t = np.arange(12)
-    assert lane_major(t, 3)[2, 1] == 1 * 3 + 2  # channel nf*PE + p at [p][nf]
-    assert cxx_word(5, 64) == "0x5ULL"
-    assert cxx_word(2**70 + 1, 128) == 'ap_uint<128>("400000000000000001", 16)'
+    assert value_lanes(t, 3)[2, 1] == 1 * 3 + 2  # channel nf*PE + p at [p][nf]
+    assert cxx_word(5, 64) == "0x0000000000000005ULL"
+    assert cxx_word(5, 6) == "0x05ULL"
+    assert cxx_word(2**70 + 1, 128) == 'ap_uint<128>("0x00000000000000400000000000000001", 16)'
 
 
 def _rf_config(net, rf_model: int, rf_layers: dict[str, int]) -> dict:

@@ -25,6 +25,7 @@ from hwbnn.ir.types import (
     Network,
     SlidingWindow,
 )
+from hwbnn.plan import build_plan, identifier
 from hwbnn.reference import Reference
 
 TEMPLATES = ("config.h.j2", "params_decl.h.j2", "params.cpp.j2", "top.h.j2", "top.cpp.j2")
@@ -115,7 +116,7 @@ def _literal(text: str) -> int:
 def test_weight_and_threshold_layout(generated) -> None:
     net, hls_dir, _ = generated
     for index, (layer, fold) in enumerate(zip(net.layers, FOLDING.layers, strict=True)):
-        cname = hls.c_identifier(index, layer.name)
+        cname = identifier(index, layer.name)
         text = (hls_dir / f"params_{cname}.h").read_text()
         if isinstance(layer, InputThreshold):
             table = np.array(_rows(_array_body(text, f"{cname}_thresholds")), dtype=np.int64)
@@ -236,8 +237,9 @@ def test_missing_template_variable_fails(template: str) -> None:
 
 def test_missing_single_variable_fails(tmp_path: Path) -> None:
     net = small_network()
-    stages = hls.plan_stages(net, FOLDING)
-    steps, channels = hls.plan_steps(stages)
+    plan = build_plan(net, FOLDING)
+    stages = list(plan.units)
+    steps, channels = hls.plan_steps(plan)
     context = {"source": "m.onnx", "top": "hwbnn_top", "stages": stages, "steps": steps}
     context |= {"channels": channels, "params": [], "first": stages[0], "last": stages[-1]}
     hls.render("top.cpp.j2", **context)  # complete
@@ -268,7 +270,7 @@ def test_out_of_range_threshold_is_refused(tmp_path: Path) -> None:
     bad = layer.thresholds.copy()
     bad[1] = layer.mw + 2  # one past "always -1": would wrap in the C++ table
     object.__setattr__(layer, "thresholds", bad)  # bypass the IR's own check
-    with pytest.raises(ValueError, match=r"layer fc1: threshold 10 outside \[0, 9\]"):
+    with pytest.raises(ConfigError, match=r"layer fc1: threshold 10 outside \[0, 9\]"):
         generate_hls(net, FOLDING, tmp_path / "m.onnx", tmp_path)
 
 
@@ -297,8 +299,8 @@ def test_wide_streams_raise_ap_int_max_w(tmp_path: Path) -> None:
 
 
 def test_c_identifiers() -> None:
-    assert hls.c_identifier(3, "MatMul_0") == "l3_MatMul_0"
-    assert hls.c_identifier(0, "fc/0.weight") == "l0_fc_0_weight"
+    assert identifier(3, "MatMul_0") == "l3_MatMul_0"
+    assert identifier(0, "fc/0.weight") == "l0_fc_0_weight"
 
 
 def test_streams_beyond_ap_int_limit_are_rejected(tmp_path: Path) -> None:
@@ -418,7 +420,7 @@ def test_conv_weight_layout_is_the_ir_columns(tmp_path: Path) -> None:
 
 def test_tb_batch_bounds_the_streams() -> None:
     net = conv_network()
-    stages = hls.plan_stages(net, Folding(tuple(LayerFolding(1, 1) for _ in net.layers)))
+    stages = build_plan(net, Folding(tuple(LayerFolding(1, 1) for _ in net.layers))).units
     assert [s.stream_beats for s in stages] == [36 * 27, 36 * 4, 9 * 4 * 4, 9 * 16, 9 * 6, 3]
     assert stages[2].out_beats == 9 * 4  # the pool's output; its windows are 4 times as many
     assert hls.tb_batch(stages, 108) == hls.TB_MAX_BATCH
@@ -434,5 +436,5 @@ def test_output_layer_over_pixels_is_rejected(tmp_path: Path) -> None:
     out = MatrixVector("head", np.ones((2, 9), bool), 1, 2, None, np.ones(2), np.zeros(2), 4)
     net = Network(fmt, (swg, out))
     folding = Folding((LayerFolding(1, 1), LayerFolding(1, 1)))
-    with pytest.raises(ConfigError, match=r"layer head: an output layer over 4 pixels"):
+    with pytest.raises(ConfigError, match=r"layer head: an output layer of 4 pixels"):
         generate_hls(net, folding, tmp_path / "m.onnx", tmp_path)

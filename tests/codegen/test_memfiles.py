@@ -86,7 +86,7 @@ def test_input_threshold_layout(tmp_path: Path, n: int, simd: int, input_bits: i
 
 def test_widths() -> None:
     assert [clog2(n) for n in (1, 2, 3, 4, 5, 785)] == [0, 1, 2, 2, 3, 10]
-    assert mvau_widths(784, 1) == MvauWidths(acc_width=11, thresh_width=10)
+    assert mvau_widths(784, 1) == MvauWidths(11, 10, 10, 0, 785)
     assert mvau_widths(7, 1).thresh_width == 4  # T up to 8
     assert mvau_widths(784, 8).acc_width == 19  # |acc| <= 199920
     assert mvau_widths(784, 8).thresh_width == 19

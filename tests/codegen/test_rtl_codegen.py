@@ -28,7 +28,6 @@ from hwbnn.cli import main
 from hwbnn.codegen.memfiles import write_input_threshold_memfile, write_mvau_memfiles
 from hwbnn.codegen.rtl import (
     TOP,
-    auto_fifo_depth,
     generate_rtl,
     plan_blocks,
     plan_stages,
@@ -39,6 +38,8 @@ from hwbnn.codegen.rtl import (
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding, LayerFolding, choose_folding, initiation_interval
 from hwbnn.ir.types import InputThreshold, MatrixVector, MaxPool, Network, SlidingWindow
+from hwbnn.plan import auto_fifo_depth, build_plan
+from hwbnn.resources import rtl_files
 from hwbnn.sim.random_nets import ConvSpec, random_conv_net, random_mlp
 from hwbnn.sim.runner import SimulatorNotFound, verilator_environment
 
@@ -118,7 +119,7 @@ def test_structure(tmp_path: Path, case: tuple) -> None:
     # sources.f: existing copies of rtl/, the top last; every instantiated module listed
     sources = rtl_sources(tmp_path)
     assert sources[-1].name == f"{TOP}.v"
-    assert {p.stem for p in sources[:-1]} == set(modules)
+    assert {p.stem for p in sources[:-1]} == {p.stem for p in rtl_files(*modules)}
 
 
 def test_memory_files_match_the_writer(tmp_path: Path) -> None:
@@ -240,9 +241,10 @@ def test_yosys_synthesizes_the_top(tmp_path: Path, case: tuple) -> None:
 def test_template_is_strict(tmp_path: Path) -> None:
     net = _net(True)
     folding = _fold((1, 4), (6, 8), (2, 3), (3, 4))
-    stages = plan_stages(net, folding, tmp_path)
-    blocks, links = plan_blocks(stages, 0)
-    context = top_context(net, folding, stages, blocks, links, "m.onnx")
+    plan = build_plan(net, folding, fifo_depth=0)
+    stages = plan_stages(plan, net, tmp_path)
+    blocks, links = plan_blocks(plan, stages)
+    context = top_context(plan, stages, blocks, links, "m.onnx")
     assert "module hwbnn_top" in render("top.v.j2", **context)
     for missing in ("acc_width", "blocks", "initiation_interval"):
         partial = {k: v for k, v in context.items() if k != missing}
@@ -305,7 +307,7 @@ def test_cli_rejects_a_non_dividing_folding(tmp_path: Path, capsys, digits_binar
         capsys, "compile", str(digits_binary.onnx), "-o", str(build), "--target", "rtl",
         "--target-cycles", "64", "--target-fps", "1000",
     )  # fmt: skip
-    assert code == 1 and "not both" in err and len(err.strip().splitlines()) == 1
+    assert code == 1 and "not several" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_sim_needs_an_rtl_build(tmp_path: Path, capsys, digits_binary) -> None:
@@ -354,7 +356,7 @@ def test_conv_structure(tmp_path: Path) -> None:
     head = text[text.rindex("hwbnn_sliding_window #(", 0, pool_window) : pool_window]
     assert ".PAD_TOP(0)" in head and ".KERNEL(2)" in head and ".ELEM_BITS(1)" in head
     sources = rtl_sources(tmp_path)
-    assert {p.stem for p in sources[:-1]} == set(modules)
+    assert {p.stem for p in sources[:-1]} == {p.stem for p in rtl_files(*modules)}
     assert (
         generate_rtl(net, folding, Path("m.onnx"), tmp_path / "b", fifo_depth=0)["rtl"]["fifos"]
         == 0

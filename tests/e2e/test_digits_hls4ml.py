@@ -15,6 +15,7 @@ from hwbnn.codegen.cxx import compile_executable
 from hwbnn.codegen.hls4ml_backend import check_csim, load_project
 from hwbnn.data import load_digits
 from hwbnn.ir.serialize import load_network
+from hwbnn.plan import load_plan
 from hwbnn.reference import Reference
 from hwbnn.reference.executor import to_codes
 
@@ -79,6 +80,9 @@ def _check_build(build: Path) -> None:
     net = load_network(build)
     written = {name: (build / "hls4ml" / name).read_text() for name in STABLE_FILES}
     model = load_project(build)
+    # the project's hwbnn layers render the build's hardware plan, unit for unit
+    units = [n.get_attr("unit") for n in model.get_layers() if n.get_attr("unit") is not None]
+    assert units == list(load_plan(build).units)
     model.compile()  # rewrites the project in place, then builds the C-sim library
     for name, text in written.items():
         assert (build / "hls4ml" / name).read_text() == text, f"{name} differs when rebuilt"

@@ -1,5 +1,5 @@
 """The top bench through the Vitis HLS adapter (hwbnn.sim.vitis), on our RTL wrapped behind
-exactly the ports Vitis exports (hwbnn.codegen.vitis_wrapper).
+exactly the ports Vitis exports (tests/sim/vitis_wrapper.py).
 
 The trained digits MLP (binarized input, 5-bit codes: 20-bit input beats padded to 24, 45-bit
 output words padded to 48) runs under random input gaps and output backpressure with block
@@ -17,16 +17,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from vitis_wrapper import WRAPPER, top_localparams, wrapper_dut, write_vitis_wrapper
 
 from hwbnn.cli import main
 from hwbnn.codegen.rtl import TOP, rtl_sources
-from hwbnn.codegen.vitis_wrapper import WRAPPER, top_localparams, wrapper_dut, write_vitis_wrapper
 from hwbnn.data import load_digits
 from hwbnn.errors import ConfigError
-from hwbnn.ir.folding import load_folding
 from hwbnn.ir.serialize import load_network
 from hwbnn.reference import to_codes
-from hwbnn.sim.top import II_TOLERANCE, SimConfig, simulate_build
+from hwbnn.sim.top import II_TOLERANCE, SimConfig
 from hwbnn.sim.vitis import (
     VITIS_HLS_TOP,
     DutPorts,
@@ -35,6 +34,7 @@ from hwbnn.sim.vitis import (
     ports_from_verilog,
     stream_sizes,
 )
+from hwbnn.verify.rtl import verify_rtl
 
 FRAMES = 40
 # (PE, SIMD) of input_threshold, MatMul_0 128x64, MatMul_1 128x128, MatMul_2 10x128
@@ -91,14 +91,22 @@ def _codes(build: Path):
     return to_codes(load_network(build).input, load_digits().x_test[:FRAMES])
 
 
-def _check(report, timed: bool = True) -> None:
-    assert report.ok, report.failure_summary()
-    for phase in report.phases:
-        assert phase.frames_received == phase.frames
-        assert phase.beats_received == phase.frames * report.extra["sizes"]["OUT_BEATS"]
+def _complaints(record) -> str:
+    """Everything a record says went wrong, in one string."""
+    details = record.details
+    return " ".join(
+        [str(record.first_mismatch), *details["framing_errors"], *details["protocol_errors"]]
+    )
+
+
+def _check(record, timed: bool = True) -> None:
+    assert record.ok, record.problem
+    for phase in record.details["phases"]:
+        assert phase["frames_received"] == phase["frames"] and phase["mismatches"] == 0
     if timed:
-        assert report.ii_within_tolerance, (report.cycle_spacings, report.initiation_interval)
-        assert abs(report.cycles_per_frame - report.initiation_interval) <= II_TOLERANCE
+        spacings, ii = record.details["cycle_spacings"], record.details["initiation_interval"]
+        assert record.details["ii_within_tolerance"], (spacings, ii)
+        assert abs(record.cycles_per_frame - ii) <= II_TOLERANCE
 
 
 def test_vitis_ports_are_recognised() -> None:
@@ -125,9 +133,8 @@ def test_unrecognised_ports_are_one_line_errors() -> None:
         DutPorts(ctrl="ap_ctrl_chain")
 
 
-def test_sizes_from_the_ir_equal_the_rtl_localparams(digits_build: Path) -> None:
-    net = load_network(digits_build)
-    sizes = stream_sizes(net, load_folding(digits_build / "folding.json", net))
+def test_sizes_from_the_plan_equal_the_rtl_localparams(digits_build: Path) -> None:
+    sizes = stream_sizes(digits_build)
     local = top_localparams(next(p for p in rtl_sources(digits_build) if p.stem == TOP))
     assert sizes == {name: local[name] for name in sizes}
     assert (sizes["IN_WIDTH"], sizes["OUT_WIDTH"]) == (20, 45)  # both padded by Vitis
@@ -150,9 +157,10 @@ def test_wrapped_top_through_the_adapter(
     assert dut.ports.ctrl == ctrl and dut.ports.out_tlast == tlast
     assert dut.ports.clock == "ap_clk" and dut.ports.reset_active_low
     cfg = SimConfig(seed=3, gap_prob=0.3, backpressure_prob=0.5, ii_frames=6)
-    report = simulate_build(digits_build, _codes(digits_build), cfg, dut)
+    record = verify_rtl(digits_build, _codes(digits_build), cfg, dut=dut)
+    assert record.engine == f"{dut.label}-rtl/icarus"
     # One frame per ap_start cannot overlap frames: no throughput to compare.
-    _check(report, timed=reps)
+    _check(record, timed=reps)
 
 
 def _broken(tmp_path: Path, build: Path, old: str, new: str, **kwargs) -> SimDut:
@@ -170,8 +178,8 @@ def test_broken_duts_are_reported(tmp_path: Path, digits_build: Path) -> None:
     cfg = SimConfig(seed=1, ii_frames=0)
     # pad bits of out_r_TDATA set
     dut = _broken(tmp_path / "a", digits_build, "{3{1'b0}}", "{3{1'b1}}", ctrl="none")
-    report = simulate_build(digits_build, codes, cfg, dut)
-    assert not report.ok and "bits above 45 are not 0" in report.failure_summary()
+    record = verify_rtl(digits_build, codes, cfg, dut=dut)
+    assert not record.ok and "bits above 45 are not 0" in _complaints(record)
     # ap_done never pulses
     dut = _broken(
         tmp_path / "b",
@@ -180,13 +188,13 @@ def test_broken_duts_are_reported(tmp_path: Path, digits_build: Path) -> None:
         "assign ap_done    = 1'b0;",
         ctrl="hs",
     )
-    report = simulate_build(digits_build, codes, cfg, dut)
-    assert not report.ok and "ap_ctrl" in report.failure_summary()
+    record = verify_rtl(digits_build, codes, cfg, dut=dut)
+    assert not record.ok and "ap_ctrl" in _complaints(record)
     # reps written to the wrong register: the block runs zero frames
     dut = wrapper_dut(digits_build, tmp_path / "c", ctrl="axilite")
     dut = replace(dut, ports=replace(dut.ports, reps_offset=0x18))
-    report = simulate_build(digits_build, codes, cfg, dut)
-    assert not report.ok and report.phases[0].frames_received == 0
+    record = verify_rtl(digits_build, codes, cfg, dut=dut)
+    assert not record.ok and record.details["phases"][0]["frames_received"] == 0
 
 
 @pytest.mark.slow

@@ -31,6 +31,7 @@ from typing import Any
 from hwbnn.errors import ConfigError, ModelError
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, layer_cycles
 from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, Network
+from hwbnn.plan import Plan
 
 QUANTIZERS = frozenset({"BipolarQuant", "Quant"})
 #: hls4ml classes the front end makes of the ONNX ops that lowering absorbs into a layer.
@@ -200,23 +201,13 @@ def resolve_folding(config: Any, net: Network) -> Folding:
 AP_INT_MAX_W = 1024
 
 
-def check_widths(net: Network, folding: Folding) -> None:
-    """Raise ConfigError naming the layer if a packed word of the project exceeds ap_int's
-    default 1024 bits (input beats, SIMD beats, weight words, output words)."""
-    from hwbnn.codegen.hls4ml_backend.layers import dot_bits
-
-    in_width = folding.layers[0].simd * net.input.bits
-    for layer, fold in zip(net.layers, folding.layers, strict=True):
-        if isinstance(layer, InputThreshold):
-            bits, out_width = net.input.bits, fold.simd
-        else:
-            assert isinstance(layer, MatrixVector), "hls4ml projects hold dense networks only"
-            bits = layer.input_bits
-            out_width = fold.pe * (dot_bits(layer) if layer.is_output else 1)
-        widest = max(in_width, fold.simd * bits, out_width)
+def check_widths(plan: Plan) -> None:
+    """Raise ConfigError naming the layer if a stream word of the project exceeds ap_int's
+    default 1024 bits (input beats, output words; a weight word is SIMD bits, within a beat)."""
+    for unit in plan.units:
+        widest = max(unit.in_width, unit.out_width)
         if widest > AP_INT_MAX_W:
             raise ConfigError(
-                f"layer {layer.name}: a {widest}-bit stream word exceeds ap_int's {AP_INT_MAX_W} "
+                f"layer {unit.name}: a {widest}-bit stream word exceeds ap_int's {AP_INT_MAX_W} "
                 f"bits in an hls4ml project; choose a smaller PE/SIMD"
             )
-        in_width = out_width

@@ -108,6 +108,25 @@ void hwbnn_threshold_input(
     hwbnn_io::unpack<res_T, 1>(bits, res, T::FOLD);
 }
 
+namespace hwbnn_io {
+
+/// One frame through hwbnn::mvau: hls4ml beats in, library words, hls4ml beats out.
+/// `memories` are the weights, then the thresholds of a hidden layer.
+template <class data_T, class res_T, typename CONFIG_T, typename... Memories>
+void mvau_frame(hls::stream<data_T> &data, hls::stream<res_T> &res, const Memories &...memories) {
+    #pragma HLS INLINE
+    typedef typename CONFIG_T::types T;
+    static_assert(res_T::size == CONFIG_T::pe, "nnet::hwbnn_mvau: output beats carry PE channels");
+    hls::stream<typename T::in_t> beats("hwbnn_beats");
+    hls::stream<typename T::out_t> words("hwbnn_words");
+    to_library<data_T, CONFIG_T::mw, CONFIG_T::simd, CONFIG_T::input_bits>(data, beats);
+    hwbnn::mvau<CONFIG_T::mw, CONFIG_T::mh, CONFIG_T::pe, CONFIG_T::simd, typename CONFIG_T::product,
+                typename CONFIG_T::activation>(beats, words, memories..., 1);
+    unpack<res_T, T::OUT_BITS>(words, res, T::NF);
+}
+
+} // namespace hwbnn_io
+
 /// Hidden MVAU layer: one frame of MW elements -> MH bits, out = (acc >= threshold) (hwbnn::mvau).
 /// CONFIG_T: mw, mh, pe, simd, input_bits, product, activation (hwbnn::ThresholdActivation).
 /// res_T carries PE bits per beat.
@@ -116,14 +135,7 @@ void hwbnn_mvau(hls::stream<data_T> &data, hls::stream<res_T> &res,
                 const ap_uint<CONFIG_T::simd> weights[CONFIG_T::pe][CONFIG_T::types::WMEM],
                 const typename CONFIG_T::types::threshold_t thresholds[CONFIG_T::pe][CONFIG_T::types::NF]) {
     #pragma HLS INLINE
-    typedef typename CONFIG_T::types T;
-    static_assert(res_T::size == CONFIG_T::pe, "nnet::hwbnn_mvau: output beats carry PE channels");
-    hls::stream<typename T::in_t> beats("hwbnn_beats");
-    hls::stream<typename T::out_t> words("hwbnn_words");
-    hwbnn_io::to_library<data_T, CONFIG_T::mw, CONFIG_T::simd, CONFIG_T::input_bits>(data, beats);
-    hwbnn::mvau<CONFIG_T::mw, CONFIG_T::mh, CONFIG_T::pe, CONFIG_T::simd, typename CONFIG_T::product,
-                typename CONFIG_T::activation>(beats, words, weights, thresholds, 1);
-    hwbnn_io::unpack<res_T, T::OUT_BITS>(words, res, T::NF);
+    hwbnn_io::mvau_frame<data_T, res_T, CONFIG_T>(data, res, weights, thresholds);
 }
 
 /// Last MVAU layer: one frame of MW elements -> MH signed accumulators (hwbnn::mvau with
@@ -132,14 +144,7 @@ template <class data_T, class res_T, typename CONFIG_T>
 void hwbnn_mvau_output(hls::stream<data_T> &data, hls::stream<res_T> &res,
                        const ap_uint<CONFIG_T::simd> weights[CONFIG_T::pe][CONFIG_T::types::WMEM]) {
     #pragma HLS INLINE
-    typedef typename CONFIG_T::types T;
-    static_assert(res_T::size == CONFIG_T::pe, "nnet::hwbnn_mvau_output: output beats carry PE channels");
-    hls::stream<typename T::in_t> beats("hwbnn_beats");
-    hls::stream<typename T::out_t> words("hwbnn_words");
-    hwbnn_io::to_library<data_T, CONFIG_T::mw, CONFIG_T::simd, CONFIG_T::input_bits>(data, beats);
-    hwbnn::mvau<CONFIG_T::mw, CONFIG_T::mh, CONFIG_T::pe, CONFIG_T::simd, typename CONFIG_T::product,
-                typename CONFIG_T::activation>(beats, words, weights, 1);
-    hwbnn_io::unpack<res_T, T::OUT_BITS>(words, res, T::NF);
+    hwbnn_io::mvau_frame<data_T, res_T, CONFIG_T>(data, res, weights);
 }
 
 } // namespace nnet

@@ -111,13 +111,10 @@ def mapped_network(hls_model: Any) -> tuple[tuple[Layer, ...], Folding]:
     layers: list[Layer] = []
     folds: list[LayerFolding] = []
     for node in hls_model.get_layers():
-        if isinstance(node, HwbnnInputThreshold):
-            folds.append(LayerFolding(1, int(node.get_attr("simd"))))
-        elif isinstance(node, HwbnnMvau):
-            folds.append(LayerFolding(int(node.get_attr("pe")), int(node.get_attr("simd"))))
-        else:
-            continue
-        layers.append(node.get_attr("ir_layer"))
+        if isinstance(node, HwbnnInputThreshold | HwbnnMvau):
+            unit = node.get_attr("unit")
+            folds.append(LayerFolding(unit.pe, unit.simd))
+            layers.append(node.get_attr("ir_layer"))
     return tuple(layers), Folding(tuple(folds))
 
 

@@ -41,8 +41,8 @@ from hwbnn.codegen.hls4ml_backend.mapping import (
 )
 from hwbnn.errors import ConfigError, ModelError
 from hwbnn.frontend.lower import InputSpec, lower
-from hwbnn.ir.folding import Folding
 from hwbnn.ir.types import InputThreshold
+from hwbnn.plan import Plan, build_plan
 
 PASS_NAME = "hwbnn_replace_binary_layers"
 FLOW = "hwbnn_binary_layers"
@@ -98,23 +98,22 @@ class ReplaceBinaryLayers(ModelOptimizerPass):
             )
         net = lower(onnx_model(model.config), input_spec(model.config))
         segments = plan_segments(model, net)
-        folding = resolve_folding(model.config, net)
-        check_widths(net, folding)
+        plan = build_plan(net, resolve_folding(model.config, net))
+        check_widths(plan)
         input_var = model.get_input_variables()[0]
-        simd = folding.layers[0].simd
-        input_var.shape = [net.input.elements // simd, simd]
-        input_var.type.precision = IntegerPrecisionType(net.input.bits, signed=False)
-        _rewrite(model, segments, folding, net.input.bits)
+        input_var.shape = [plan.io.in_beats, plan.io.in_simd]
+        input_var.type.precision = IntegerPrecisionType(plan.io.in_bits, signed=False)
+        _rewrite(model, segments, plan)
         return True
 
 
-def _rewrite(model: Any, segments: list[Segment], folding: Folding, input_bits: int) -> None:
+def _rewrite(model: Any, segments: list[Segment], plan: Plan) -> None:
     replaced = {node.name for segment in segments for node in segment.nodes}
     taken = set(model.graph) - replaced
     for segment in segments:
         for node in segment.nodes:
             del model.output_vars[node.outputs[0]]
-    folds = iter(folding.layers)
+    units = iter(plan.units)
     new_nodes: dict[str, Any] = {}  # name of the first replaced layer -> its replacement
     source = segments[0].source
     for segment in segments:
@@ -123,12 +122,8 @@ def _rewrite(model: Any, segments: list[Segment], folding: Folding, input_bits: 
             continue
         if layer.name in taken:
             raise ModelError(f"hls4ml graph already has a layer named {layer.name}")
-        fold = next(folds)
-        if isinstance(layer, InputThreshold):
-            kind: type = HwbnnInputThreshold
-            attrs = {"ir_layer": layer, "simd": fold.simd, "input_bits": input_bits}
-        else:
-            kind, attrs = HwbnnMvau, {"ir_layer": layer, "pe": fold.pe, "simd": fold.simd}
+        kind = HwbnnInputThreshold if isinstance(layer, InputThreshold) else HwbnnMvau
+        attrs = {"ir_layer": layer, "unit": next(units)}
         node = model.make_node(kind, layer.name, attrs, [source], [segment.sink])
         new_nodes[segment.nodes[0].name] = node
         source = segment.sink

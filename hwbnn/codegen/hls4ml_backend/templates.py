@@ -13,43 +13,20 @@ The function call (in ``firmware/<project>.cpp``) runs one frame through ``nnet_
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
+from typing import Any
+
 from hls4ml.backends.template import FunctionCallTemplate, LayerConfigTemplate
 
-from hwbnn.codegen.hls4ml_backend.layers import (
-    HwbnnInputThreshold,
-    HwbnnMvau,
-    dot_bits,
-    product_type,
-)
+from hwbnn.codegen.cxx import LITERAL_BITS, activation_type, cxx_word, product_type
+from hwbnn.codegen.hls4ml_backend.layers import HwbnnInputThreshold, HwbnnMvau
 from hwbnn.ir.types import InputThreshold, MatrixVector
+from hwbnn.plan import UnitPlan
+from hwbnn.plan.packing import lane_words, value_lanes, weight_lanes
 
 INCLUDE = "nnet_utils/nnet_hwbnn.h"
 #: Array elements per line of generated C++.
 PER_LINE = 8
-#: Widest ap_uint a C++ integer literal can initialise.
-LITERAL_BITS = 64
-
-
-def weight_words(weights: np.ndarray, pe: int, simd: int) -> list[list[int]]:
-    """Pack bool weights (MH, MW) into the MVAU layout ``[p][nf*SF + sf]`` of SIMD-bit ints."""
-    mh, mw = weights.shape
-    nf, sf = mh // pe, mw // simd
-    tiles = weights.reshape(nf, pe, sf, simd).transpose(1, 0, 2, 3).reshape(pe, nf * sf, simd)
-    packed = np.packbits(tiles, axis=-1, bitorder="little")  # bit s of a word: byte s // 8
-    return [[int.from_bytes(word.tobytes(), "little") for word in lane] for lane in packed]
-
-
-def lane_major(values: np.ndarray, lanes: int) -> np.ndarray:
-    """Per-channel values (n,) as ``[lane][fold]``: element ``f*lanes + l`` at ``[l][f]``."""
-    return np.asarray(values, dtype=np.int64).reshape(-1, lanes).T
-
-
-def cxx_word(value: int, bits: int) -> str:
-    """A C++ initialiser of ``ap_uint<bits>`` holding ``value`` exactly."""
-    if bits <= LITERAL_BITS:
-        return f"0x{value:x}ULL"
-    return f'ap_uint<{bits}>("{value:x}", 16)'
 
 
 def cxx_array(declaration: str, rows: list[list[str]]) -> str:
@@ -103,102 +80,114 @@ def limbs(value: int, count: int) -> list[str]:
     return [f"0x{(value >> (LITERAL_BITS * i)) & mask:x}ULL" for i in range(count)]
 
 
-def mvau_memories(index: int, layer: MatrixVector, pe: int, simd: int) -> str:
-    """Weight words and thresholds of an MVAU. Synthesis sees constant ``ap_uint`` arrays; the
-    C simulation fills the weight array from plain 64-bit limbs at start-up, as g++ needs
-    minutes for large static ``ap_uint`` initialisers (hls4ml loads weights from text files in
-    C simulation for the same reason)."""
-    words = weight_words(layer.weights, pe, simd)
-    wmem = (layer.mh // pe) * (layer.mw // simd)
-    count = -(-simd // LITERAL_BITS)
-    declaration = f"ap_uint<{simd}> w{index}[{pe}][{wmem}]"
+def mvau_memories(index: int, layer: MatrixVector, unit: UnitPlan) -> str:
+    """Weight words and thresholds of an MVAU (layouts: hwbnn.plan.packing). Synthesis sees
+    constant ``ap_uint`` arrays; the C simulation fills the weight array from plain 64-bit
+    limbs at start-up, as g++ needs minutes for large static ``ap_uint`` initialisers (hls4ml
+    loads weights from text files in C simulation for the same reason)."""
+    words = lane_words(weight_lanes(layer.weights, unit.pe, unit.simd))
+    weights = unit.weights
+    assert weights is not None
+    count = -(-weights.lane_bits // LITERAL_BITS)
+    declaration = f"ap_uint<{weights.lane_bits}> w{index}[{weights.lanes}][{weights.depth}]"
     parts = [
         "#ifdef __SYNTHESIS__",
-        cxx_array(declaration, [[cxx_word(w, simd) for w in lane] for lane in words]),
+        cxx_array(declaration, [[cxx_word(w, weights.lane_bits) for w in lane] for lane in words]),
         "#else",
         f"static {declaration};",
         cxx_array(
-            f"unsigned long long w{index}_limbs[{pe}][{wmem}][{count}]",
+            f"unsigned long long w{index}_limbs[{weights.lanes}][{weights.depth}][{count}]",
             [["{" + ", ".join(limbs(w, count)) + "}" for w in lane] for lane in words],
         ),
         f"static const bool w{index}_filled = nnet::hwbnn_io::fill_words(w{index}, "
         f"w{index}_limbs);",
         "#endif",
     ]
-    if layer.thresholds is not None:
-        table = lane_major(layer.thresholds, pe)
-        t_rows = [[str(int(v)) for v in lane] for lane in table]
-        declaration = f"config{index}::types::threshold_t t{index}[{pe}][{layer.mh // pe}]"
-        parts.append(cxx_array(declaration, t_rows))
+    if layer.thresholds is not None and unit.thresholds is not None:
+        parts.append(_thresholds(f"config{index}::types::threshold_t t{index}", layer, unit))
     return "\n".join(parts)
 
 
-def threshold_memories(index: int, layer: InputThreshold, simd: int, input_bits: int) -> str:
-    table = lane_major(layer.thresholds, simd)
-    rows = [[str(int(v)) for v in lane] for lane in table]
-    fold = layer.in_elements // simd
-    declaration = (
-        f"hwbnn::InputThresholdTypes<{layer.in_elements}, {simd}, {input_bits}>::threshold_t "
-        f"t{index}[{simd}][{fold}]"
-    )
-    return cxx_array(declaration, rows)
+def _thresholds(declaration: str, layer: InputThreshold | MatrixVector, unit: UnitPlan) -> str:
+    """The threshold array ``[lane][word]`` of a unit's threshold memory."""
+    memory = unit.thresholds
+    assert memory is not None and layer.thresholds is not None
+    table = lane_words(value_lanes(layer.thresholds, memory.lanes))
+    rows = [[str(v) for v in lane] for lane in table]
+    return cxx_array(f"{declaration}[{memory.lanes}][{memory.depth}]", rows)
 
 
-class HwbnnMvauConfigTemplate(LayerConfigTemplate):
+def threshold_memories(index: int, layer: InputThreshold, unit: UnitPlan) -> str:
+    types = f"hwbnn::InputThresholdTypes<{unit.mw}, {unit.simd}, {unit.in_bits}>"
+    return _thresholds(f"{types}::threshold_t t{index}", layer, unit)
+
+
+def _mvau_fields(node: Any, unit: UnitPlan) -> dict[str, Any]:
+    return {
+        "mw": unit.mw,
+        "mh": unit.mh,
+        "pe": unit.pe,
+        "simd": unit.simd,
+        "input_bits": unit.in_bits,
+        "product": product_type(unit.in_bits),
+        "activation": activation_type(unit.is_output),
+        "out_bits": unit.out_bits,
+        "memories": mvau_memories(node.index, node.get_attr("ir_layer"), unit),
+    }
+
+
+def _threshold_fields(node: Any, unit: UnitPlan) -> dict[str, Any]:
+    return {
+        "n": unit.mw,
+        "simd": unit.simd,
+        "input_bits": unit.in_bits,
+        "memories": threshold_memories(node.index, node.get_attr("ir_layer"), unit),
+    }
+
+
+class _ConfigTemplate(LayerConfigTemplate):
+    """A layer's config struct: ``template`` filled with the node's index and ``fields``."""
+
+    def __init__(
+        self, layer: type, template: str, fields: Callable[[Any, UnitPlan], dict[str, Any]]
+    ) -> None:
+        super().__init__(layer)
+        self.template, self.fields = template, fields
+
+    def format(self, node: Any) -> str:
+        return self.template.format(index=node.index, **self.fields(node, node.get_attr("unit")))
+
+
+class _CallTemplate(FunctionCallTemplate):
+    """A layer's function call: ``output`` for the output layer, else ``hidden``."""
+
+    def __init__(self, layer: type, hidden: str, output: str) -> None:
+        super().__init__(layer, include_header=[INCLUDE])
+        self.hidden, self.output = hidden, output
+
+    def format(self, node: Any) -> str:
+        template = self.output if node.get_attr("unit").is_output else self.hidden
+        return template.format(**self._default_function_params(node))
+
+
+class HwbnnMvauConfigTemplate(_ConfigTemplate):
     def __init__(self) -> None:
-        super().__init__(HwbnnMvau)
-
-    def format(self, node) -> str:
-        layer: MatrixVector = node.get_attr("ir_layer")
-        pe, simd = int(node.get_attr("pe")), int(node.get_attr("simd"))
-        activation = "PassThroughActivation" if layer.is_output else "ThresholdActivation"
-        return mvau_config_template.format(
-            index=node.index,
-            mw=layer.mw,
-            mh=layer.mh,
-            pe=pe,
-            simd=simd,
-            input_bits=layer.input_bits,
-            product=product_type(layer),
-            activation=f"hwbnn::{activation}",
-            out_bits=dot_bits(layer) if layer.is_output else 1,
-            memories=mvau_memories(node.index, layer, pe, simd),
-        )
+        super().__init__(HwbnnMvau, mvau_config_template, _mvau_fields)
 
 
-class HwbnnMvauFunctionTemplate(FunctionCallTemplate):
+class HwbnnMvauFunctionTemplate(_CallTemplate):
     def __init__(self) -> None:
-        super().__init__(HwbnnMvau, include_header=[INCLUDE])
-
-    def format(self, node) -> str:
-        params = self._default_function_params(node)
-        layer: MatrixVector = node.get_attr("ir_layer")
-        template = mvau_output_function_template if layer.is_output else mvau_function_template
-        return template.format(**params)
+        super().__init__(HwbnnMvau, mvau_function_template, mvau_output_function_template)
 
 
-class HwbnnInputThresholdConfigTemplate(LayerConfigTemplate):
+class HwbnnInputThresholdConfigTemplate(_ConfigTemplate):
     def __init__(self) -> None:
-        super().__init__(HwbnnInputThreshold)
-
-    def format(self, node) -> str:
-        layer: InputThreshold = node.get_attr("ir_layer")
-        simd, input_bits = int(node.get_attr("simd")), int(node.get_attr("input_bits"))
-        return threshold_config_template.format(
-            index=node.index,
-            n=layer.in_elements,
-            simd=simd,
-            input_bits=input_bits,
-            memories=threshold_memories(node.index, layer, simd, input_bits),
-        )
+        super().__init__(HwbnnInputThreshold, threshold_config_template, _threshold_fields)
 
 
-class HwbnnInputThresholdFunctionTemplate(FunctionCallTemplate):
+class HwbnnInputThresholdFunctionTemplate(_CallTemplate):
     def __init__(self) -> None:
-        super().__init__(HwbnnInputThreshold, include_header=[INCLUDE])
-
-    def format(self, node) -> str:
-        return threshold_function_template.format(**self._default_function_params(node))
+        super().__init__(HwbnnInputThreshold, *(threshold_function_template,) * 2)
 
 
 TEMPLATES = (

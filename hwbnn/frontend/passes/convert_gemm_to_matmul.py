@@ -13,13 +13,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.base import Transformation
 
 from hwbnn.errors import ModelError
-
-
-def _attr(node, name: str, default):
-    for attr in node.attribute:
-        if attr.name == name:
-            return helper.get_attribute_value(attr)
-    return default
+from hwbnn.frontend.graph import node_attr
 
 
 class ConvertGemmToMatMul(Transformation):
@@ -30,14 +24,14 @@ class ConvertGemmToMatMul(Transformation):
         for index, node in enumerate(graph.node):
             if node.op_type != "Gemm":
                 continue
-            if _attr(node, "transA", 0):
+            if node_attr(node, "transA", 0):
                 raise ModelError(f"node {node.name} (Gemm): transA=1 is not supported")
-            alpha = float(_attr(node, "alpha", 1.0))
-            beta = float(_attr(node, "beta", 1.0))
+            alpha = float(node_attr(node, "alpha", 1.0))
+            beta = float(node_attr(node, "beta", 1.0))
             a, b = node.input[0], node.input[1]
             bias = node.input[2] if len(node.input) > 2 and node.input[2] else None
             new = []
-            if _attr(node, "transB", 0):
+            if node_attr(node, "transB", 0):
                 bt = model.make_new_valueinfo_name()
                 new.append(helper.make_node("Transpose", [b], [bt], perm=[1, 0]))
                 b = bt

@@ -12,6 +12,8 @@ import numpy as np
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.base import Transformation
 
+from hwbnn.frontend.graph import node_attr
+
 
 class FoldShapeOps(Transformation):
     """Turn every ``Shape`` node whose input shape is known into an int64 initializer."""
@@ -24,8 +26,8 @@ class FoldShapeOps(Transformation):
             shape = model.get_tensor_shape(node.input[0])
             if shape is None or any(not isinstance(d, int) or d <= 0 for d in shape):
                 continue
-            start = next((a.i for a in node.attribute if a.name == "start"), 0)
-            end = next((a.i for a in node.attribute if a.name == "end"), len(shape))
+            start = node_attr(node, "start", 0)
+            end = node_attr(node, "end", len(shape))
             model.set_initializer(node.output[0], np.asarray(shape[start:end], dtype=np.int64))
             graph.node.remove(node)
             return model, True

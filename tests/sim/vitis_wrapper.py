@@ -1,6 +1,6 @@
 """Our generated ``hwbnn_top`` behind the ports Vitis HLS exports (a test fixture).
 
-:func:`write_vitis_wrapper` renders ``templates/rtl/vitis_wrapper.v.j2`` into a directory:
+:func:`write_vitis_wrapper` renders ``vitis_wrapper.v.j2`` (beside this file) into a directory:
 module ``hwbnn_vitis_top`` with ``ap_clk``, active-low ``ap_rst_n``, streams ``in_r_*`` and
 ``out_r_*`` whose TDATA is rounded up to whole bytes (output pad bits 0), with or without
 TLAST (plus TKEEP/TSTRB, as ``hls::axis`` has them), and block control ``none``, ``hs``
@@ -9,8 +9,8 @@ TLAST (plus TKEEP/TSTRB, as ``hls::axis`` has them), and block control ``none``,
 a :class:`hwbnn.sim.vitis.SimDut`, so hwbnn.sim.top.simulate_build runs the same bench through
 the adapter of hwbnn.sim.vitis that a real Vitis export goes through.
 
-The stream sizes come from the IR and folding (hwbnn.sim.vitis.stream_sizes, the HLS top's
-layout); they must equal the localparams of the build's ``hwbnn_top.v``, else ConfigError.
+The stream sizes come from the build's hardware plan (hwbnn.sim.vitis.stream_sizes); they must
+equal the localparams of the build's ``hwbnn_top.v``, else ConfigError.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from hwbnn import __version__
 from hwbnn.codegen.rtl import TOP, rtl_sources
 from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
-from hwbnn.ir.folding import load_folding
-from hwbnn.ir.serialize import load_network
 from hwbnn.sim.vitis import (
     CTRL_MODES,
     REPS_OFFSET,
@@ -33,7 +31,7 @@ from hwbnn.sim.vitis import (
     stream_sizes,
 )
 
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "rtl"
+TEMPLATE_DIR = Path(__file__).resolve().parent
 WRAPPER = "hwbnn_vitis_top"
 
 
@@ -56,13 +54,14 @@ def write_vitis_wrapper(
         raise ConfigError(f"unknown block control {ctrl!r}; choose one of {CTRL_MODES}")
     if not reps and ctrl != "hs":
         raise ConfigError("only the ap_ctrl_hs wrapper can leave out reps")
-    net = load_network(build)
-    sizes = stream_sizes(net, load_folding(Path(build) / "folding.json", net))
+    sizes = stream_sizes(build)
     top_file = next(p for p in rtl_sources(build) if p.stem == TOP)
     local = top_localparams(top_file)
     differ = {k: (v, local.get(k)) for k, v in sizes.items() if local.get(k) != v}
     if differ:
-        raise ConfigError(f"{top_file}: sizes differ from the IR's (IR, RTL): {differ}; recompile")
+        raise ConfigError(
+            f"{top_file}: sizes differ from the plan's (plan, RTL): {differ}; recompile"
+        )
     text = render_file(
         TEMPLATE_DIR,
         "vitis_wrapper.v.j2",
@@ -93,7 +92,6 @@ def wrapper_dut(
     build = Path(build).resolve()
     wrapper = write_vitis_wrapper(build, out_dir, ctrl=ctrl, tlast=tlast, reps=reps)
     sources = rtl_sources(build)
-    net = load_network(build)
     # Described by parsing its ports, exactly as hwbnn.sim.vitis.vitis_dut reads an export.
     ports = ports_from_verilog(module_ports(wrapper.read_text(), WRAPPER), REPS_OFFSET)
     return SimDut(
@@ -101,6 +99,6 @@ def wrapper_dut(
         sources=(*sources, wrapper),
         toplevel=WRAPPER,
         ports=ports,
-        sizes=stream_sizes(net, load_folding(build / "folding.json", net)),
+        sizes=stream_sizes(build),
         parameters={"MEM_DIR": str(sources[0].parent)},
     )
