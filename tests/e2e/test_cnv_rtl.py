@@ -19,7 +19,8 @@ import pytest
 from hwbnn.codegen.rtl import write_rtl_build
 from hwbnn.ir.folding import initiation_interval
 from hwbnn.reference import Reference
-from hwbnn.sim.top import SimConfig, verify_rtl
+from hwbnn.sim.top import SimConfig
+from hwbnn.verify.rtl import verify_rtl
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "cnv_rtl.py"
 FRAMES = 3
@@ -50,6 +51,7 @@ def test_cnv_three_images_bit_exact(tmp_path: Path) -> None:
     expected = Reference(net).run_codes(codes).accumulators
     assert len(np.unique(expected, axis=0)) == FRAMES  # different images, different outputs
     cfg = SimConfig(seed=2, gap_prob=0.2, backpressure_prob=0.3, ii_frames=0)
-    report = verify_rtl(build, codes, cfg)
-    stress = report.phases[0]
-    assert report.ok and stress.frames_received == stress.frames == FRAMES
+    record = verify_rtl(build, codes, cfg)
+    (stress,) = record.details["phases"]
+    assert record.ok, record.problem
+    assert stress["frames_received"] == stress["frames"] == record.frames == FRAMES

@@ -12,12 +12,14 @@ import numpy as np
 import pytest
 
 from hwbnn.cli import main
-from hwbnn.codegen.csim import run_csim, verify_csim
 from hwbnn.data import load_digits
 from hwbnn.ir.serialize import load_network
 from hwbnn.ir.types import MatrixVector, MaxPool, SlidingWindow
-from hwbnn.pipeline.steps import CompileConfig, compile_onnx
+from hwbnn.pipeline.compile import compile_onnx
+from hwbnn.pipeline.config import CompileOptions
 from hwbnn.reference import Reference, to_codes
+from hwbnn.sim.csim import run_csim
+from hwbnn.verify.csim import verify_csim
 
 pytestmark = pytest.mark.slow
 
@@ -33,8 +35,8 @@ def _test_codes(build: Path) -> np.ndarray:
     return to_codes(net.input, load_digits().x_test[:FRAMES])
 
 
-def test_digits_cnn_csim_through_the_cli(tmp_path: Path, capsys, digits_cnn) -> None:
-    """Default folding (PE = SIMD = 1 everywhere), `hwbnn compile` then `hwbnn csim`."""
+def test_digits_cnn_csim_default_folding(tmp_path: Path, capsys, digits_cnn) -> None:
+    """Default folding (PE = SIMD = 1 everywhere), `hwbnn compile` then L3."""
     kinds = {type(layer) for layer in digits_cnn.net.layers}
     assert {SlidingWindow, MaxPool, MatrixVector} <= kinds
     build = tmp_path / "build"
@@ -42,18 +44,16 @@ def test_digits_cnn_csim_through_the_cli(tmp_path: Path, capsys, digits_cnn) -> 
     assert main(argv) == 0
     compiled = _last_json(capsys.readouterr().out)
     assert all(layer["pe"] == layer["simd"] == 1 for layer in compiled["layers"])
-    argv = ["csim", str(build), "--dataset", "digits", "--n", str(FRAMES), "--json"]
-    assert main(argv) == 0
-    summary = _last_json(capsys.readouterr().out)
-    assert summary["ok"] and summary["frames"] == FRAMES and summary["mismatches"] == 0
-    assert summary["mismatched_values"] == 0 and summary["compiled"] is True
+    record = verify_csim(build, _test_codes(build))
+    assert record.ok and record.frames == FRAMES and record.mismatches == 0
+    assert record.details["compiled"] is True
 
 
 def test_digits_cnn_csim_parallel_folding(tmp_path: Path, digits_cnn) -> None:
     """A parallel folding (SIMD > 1 in the windows and pools, PE > 1, width converters); the
     accumulators themselves compared, and the labels they imply."""
     build = tmp_path / "build"
-    info = compile_onnx(digits_cnn.onnx, build, CompileConfig(target="hls", target_cycles=2048))
+    info = compile_onnx(digits_cnn.onnx, build, CompileOptions(target="hls", target_cycles=2048))
     folds = [(layer["pe"], layer["simd"]) for layer in info["layers"]]
     assert any(pe > 1 for pe, _ in folds) and any(simd > 1 for _, simd in folds)
     manifest = json.loads((build / "manifest.json").read_text())
@@ -73,10 +73,10 @@ def test_digits_cnn_csim_parallel_folding(tmp_path: Path, digits_cnn) -> None:
 def test_digits_cnn_integer_input_csim(tmp_path: Path, digits_cnn_integer) -> None:
     """5-bit integer pixels into the first sliding window and convolution."""
     build = tmp_path / "build"
-    config = CompileConfig(target="hls", target_cycles=4096)
+    config = CompileOptions(target="hls", target_cycles=4096)
     compile_onnx(digits_cnn_integer.onnx, build, config)
     net = load_network(build)
     first = net.layers[0]
     assert isinstance(first, SlidingWindow) and first.input_levels > 2
-    report = verify_csim(build, net, _test_codes(build))
-    assert report.ok and report.frames == FRAMES, report.first_mismatch
+    record = verify_csim(build, _test_codes(build))
+    assert record.ok and record.frames == FRAMES, record.first_mismatch

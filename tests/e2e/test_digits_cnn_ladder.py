@@ -9,6 +9,7 @@ from hwbnn.data import load_digits
 from hwbnn.ir.types import InputThreshold, MatrixVector, MaxPool, SlidingWindow
 from hwbnn.train import load_checkpoint
 from hwbnn.verify.ladder import run_ladder
+from hwbnn.verify.record import Level
 
 
 @pytest.mark.parametrize("fixture", ["digits_cnn", "digits_cnn_integer"])
@@ -18,13 +19,16 @@ def test_ladder_exact_on_the_whole_test_split(fixture: str, request) -> None:
     model, _ = load_checkpoint(trained.checkpoint)
     # L1 (execute_onnx) == L0 labels on the whole split was checked when the fixture exported
     # the model (hwbnn.pipeline.steps.export_checkpoint raises otherwise); here L2 against L0
-    report = run_ladder(trained.net, data.x_test, data.y_test, model)
+    records = run_ladder(trained.net, data.x_test, data.y_test, model)
+    assert [r.level for r in records] == [Level.L0, Level.L2]
+    l2 = records[1]
     # L2 labels == L0 labels on every image; L2 accumulators == torch's dot products exactly
-    assert report.frames == len(data.x_test) == 360
-    assert report.label_mismatches == {"L2_vs_L0": 0}, report.first_mismatch
-    assert report.accumulator_mismatches == 0, report.first_mismatch
-    assert report.ok
-    assert report.accuracy["L2"] == pytest.approx(trained.test_accuracy, abs=0)
+    assert l2.frames == len(data.x_test) == 360
+    assert l2.details["labels_compared_with"] == "L0"
+    assert l2.details["label_mismatches"] == 0, l2.first_mismatch
+    assert l2.details["accumulators_vs_torch_mismatches"] == 0, l2.first_mismatch
+    assert l2.ok and l2.mismatches == 0
+    assert l2.accuracy == pytest.approx(trained.test_accuracy, abs=0)
 
 
 def test_binary_input_net_structure(digits_cnn) -> None:

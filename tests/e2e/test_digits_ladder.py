@@ -46,13 +46,13 @@ def test_integer_input_ladder_exact(digits_integer) -> None:
 
 
 def test_training_is_deterministic(tmp_path) -> None:
+    from hwbnn.pipeline.config import TrainOptions
     from hwbnn.pipeline.steps import train_to_dir
-    from hwbnn.train import TrainConfig
 
-    cfg = TrainConfig(epochs=2, seed=3, progress=False)
+    opts = TrainOptions(epochs=2, seed=3, hidden=(32,))
     states = []
     for run in ("a", "b"):
-        train_to_dir(tmp_path / run, "digits-mlp", "digits", None, "binary", (32,), cfg)
+        train_to_dir(tmp_path / run, opts, progress=False)
         states.append(torch.load(tmp_path / run / "model.pt", weights_only=True)["state_dict"])
     assert states[0].keys() == states[1].keys()
     for key in states[0]:

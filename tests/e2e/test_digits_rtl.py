@@ -2,9 +2,9 @@
 
 Three foldings (initiation intervals 128, 64 and 8 cycles/frame; widening and narrowing width
 converters; one with two layers tied for slowest) on 200 digits test images under random input
-gaps and output backpressure on Icarus, one of them through the command line, and one folding
-on Verilator. Every frame must come out exactly once with the reference's accumulators, and
-the measured cycles per frame must be the slowest layer's within 2 cycles.
+gaps and output backpressure on Icarus, and one folding on Verilator, each judged and recorded
+by hwbnn.verify.rtl. Every frame must come out exactly once with the reference's accumulators,
+and the measured cycles per frame must be the slowest layer's within 2 cycles.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from hwbnn.data import load_digits
 from hwbnn.ir.serialize import load_network
 from hwbnn.reference import to_codes
 from hwbnn.sim.runner import simulator_available
-from hwbnn.sim.top import II_TOLERANCE, SimConfig, verify_rtl
+from hwbnn.sim.top import II_TOLERANCE, SimConfig
+from hwbnn.verify.record import VerificationRecord, read_results
+from hwbnn.verify.rtl import verify_rtl
 
 FRAMES = 200
 # (input_threshold, MatMul_0 128x64, MatMul_1 128x128, MatMul_2 10x128) as (PE, SIMD)
@@ -50,39 +52,35 @@ def _digits_codes(build: Path):
     return to_codes(net.input, load_digits().x_test[:FRAMES])
 
 
-def _check(report) -> None:
-    assert report.ok, report.failure_summary()
-    for phase in report.phases:  # nothing lost, nothing duplicated
-        assert phase.frames_received == phase.frames
-        assert phase.beats_received == phase.frames * report.extra["sizes"]["OUT_BEATS"]
-    assert report.frames == FRAMES
-    assert report.cycle_spacings, "no steady-state frame spacing measured"
-    assert report.ii_within_tolerance, (report.cycle_spacings, report.initiation_interval)
-    assert abs(report.cycles_per_frame - report.initiation_interval) <= II_TOLERANCE
+def _check(record: VerificationRecord, build: Path) -> None:
+    assert record.ok, record.problem
+    for phase in record.details["phases"]:  # nothing lost, nothing duplicated
+        assert phase["frames_received"] == phase["frames"] and phase["mismatches"] == 0
+    stress, throughput = record.details["phases"]
+    assert stress["frames"] == FRAMES and record.frames == FRAMES + throughput["frames"]
+    details = record.details
+    assert details["cycle_spacings"], "no steady-state frame spacing measured"
+    assert details["ii_within_tolerance"], (
+        details["cycle_spacings"],
+        details["initiation_interval"],
+    )
+    assert record.cycles_per_frame is not None
+    assert abs(record.cycles_per_frame - details["initiation_interval"]) <= II_TOLERANCE
+    assert read_results(build) == [record]
 
 
 @pytest.mark.slow
-def test_cli_compile_and_sim_chosen_folding(tmp_path: Path, capsys, digits_binary) -> None:
-    """compile --target rtl --target-cycles 128, then hwbnn sim on 200 test images."""
+def test_compile_and_sim_chosen_folding(tmp_path: Path, capsys, digits_binary) -> None:
+    """compile --target rtl --target-cycles 128, then L4 on 200 test images."""
     build = tmp_path / "build"
     argv = ["compile", str(digits_binary.onnx), "-o", str(build), "--target", "rtl"]
     assert main([*argv, "--target-cycles", "128"]) == 0
-    capsys.readouterr()
-    code = main(
-        ["sim", str(build), "--dataset", "digits", "--n", str(FRAMES), "--seed", "7"]
-        + ["--backpressure-prob", "0.5", "--json"]
-    )
-    out = capsys.readouterr().out.strip().splitlines()
-    summary = json.loads(out[-1])
-    assert code == 0 and summary["ok"], out[-5:]
-    assert summary["frames"] == FRAMES and summary["mismatched_frames"] == 0
-    stress, throughput = summary["phases"]
-    assert stress["frames_received"] == FRAMES and not stress["framing_errors"]
-    assert throughput["frames_received"] == throughput["frames"] == 8
-    assert summary["initiation_interval"] == 128
-    assert all(abs(s - 128) <= II_TOLERANCE for s in summary["cycle_spacings"])
-    assert summary["ii_within_tolerance"] is True
-    assert (build / "sim" / "icarus").is_dir()  # the simulation builds inside the build dir
+    cfg = SimConfig(seed=7, backpressure_prob=0.5)
+    record = verify_rtl(build, _digits_codes(build), cfg)
+    _check(record, build)
+    assert record.details["phases"][1]["frames"] == 8
+    assert record.details["initiation_interval"] == 128
+    assert Path(record.details["sim_dir"]) == build / "sim" / "icarus"
 
 
 @pytest.mark.slow
@@ -90,9 +88,9 @@ def test_cli_compile_and_sim_chosen_folding(tmp_path: Path, capsys, digits_binar
 def test_icarus_under_backpressure(tmp_path: Path, digits_binary, name: str) -> None:
     build = _compile(tmp_path, digits_binary.onnx, name)
     cfg = SimConfig(seed=3, gap_prob=0.3, backpressure_prob=0.5)
-    report = verify_rtl(build, _digits_codes(build), cfg)
-    _check(report)
-    assert report.initiation_interval == int(name.removeprefix("ii"))
+    record = verify_rtl(build, _digits_codes(build), cfg)
+    _check(record, build)
+    assert record.details["initiation_interval"] == int(name.removeprefix("ii"))
 
 
 @pytest.mark.slow
@@ -101,6 +99,6 @@ def test_icarus_under_backpressure(tmp_path: Path, digits_binary, name: str) -> 
 def test_verilator_under_backpressure(tmp_path: Path, digits_binary) -> None:
     build = _compile(tmp_path, digits_binary.onnx, "ii64")
     cfg = SimConfig(simulator="verilator", seed=5, gap_prob=0.4, backpressure_prob=0.4)
-    report = verify_rtl(build, _digits_codes(build), cfg)
-    _check(report)
-    assert report.simulator == "verilator" and (build / "sim" / "verilator").is_dir()
+    record = verify_rtl(build, _digits_codes(build), cfg)
+    _check(record, build)
+    assert record.engine == "verilator" and (build / "sim" / "verilator").is_dir()

