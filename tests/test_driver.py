@@ -32,11 +32,10 @@ POR_BITS = 6
 @pytest.fixture(scope="module")
 def digits_rtl_build(digits_binary, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trained digits MLP compiled for RTL at 1024 cycles/frame."""
-    from hwbnn.pipeline.steps import CompileConfig, compile_onnx
+    import hwbnn
 
     build = tmp_path_factory.mktemp("driver") / "build"
-    compile_onnx(digits_binary.onnx, build, CompileConfig(target="rtl", target_cycles=1024))
-    return build
+    return hwbnn.compile(digits_binary.onnx, build, target="rtl", target_cycles=1024).path
 
 
 # ------------------------------------------------------------------ the byte protocol

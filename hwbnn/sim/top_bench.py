@@ -14,16 +14,21 @@ carry 0 in the extra bits. Two phases, each after a reset:
 2. ``throughput``: ``ii_frames`` frames back to back with tready held high, for the
    initiation interval (output frame spacing) and the latency.
 
-Each phase waits for all its output frames (or a cycle budget), then a few more initiation
-intervals to catch extra beats. The results file (JSON) holds, per phase, every accepted output
-beat ``[data, last, cycle]``, the accept cycle of every input beat (the source and the sink
-count cycles alike), the AXI4-Stream and block-control protocol violations seen and the
-wall-clock time.
+The streams are cocotbext-axi's source and sink with seeded pause generators, each port watched
+by a hwbnn.sim.axis.AxisProbe (protocol checks, accept cycles, junk on the idle input). Each
+phase waits for all its output frames (or a cycle budget), then a few more initiation intervals
+to catch extra beats. The results file (JSON) holds, per phase, every accepted output beat
+``[data, last, cycle]``, the accept cycle of every input beat (both probes count cycles
+alike), the frames received, the AXI4-Stream and block-control protocol violations seen and the
+wall-clock time. When the environment variable ``HWBNN_PROGRESS_FILE`` is set, the number of
+output frames received so far (both phases together, so it ends at stress + throughput frames)
+is written there as a decimal integer, atomically, at most every PROGRESS_SECONDS and at the end.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from pathlib import Path
@@ -34,7 +39,15 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from hwbnn.sim.axis import AxisSink, AxisSource
+from hwbnn.sim.axis import (
+    AxisProbe,
+    axis_sink,
+    axis_source,
+    park,
+    received,
+    send_words,
+    stop,
+)
 from hwbnn.sim.packing import pack_beats
 from hwbnn.sim.runner import get_tb_args
 from hwbnn.sim.tb import CLOCK_PERIOD_NS, param
@@ -56,15 +69,44 @@ SIZES = (
     "II_CYCLES",
 )
 RESET_CYCLES = 4
+#: Environment variable naming the progress file (frames received so far, both phases).
+PROGRESS_ENV = "HWBNN_PROGRESS_FILE"
+#: Least wall-clock time between two rewrites of the progress file.
+PROGRESS_SECONDS = 0.5
 
 
 async def _reset(dut: Any, ports: DutPorts) -> None:
     """Hold the reset for RESET_CYCLES; return right after the edge that releases it."""
     clk, rst = getattr(dut, ports.clock), getattr(dut, ports.reset)
+    park(dut, ports.in_prefix, ports.out_prefix)
     rst.value = int(not ports.reset_active_low)
     await ClockCycles(clk, RESET_CYCLES)
     rst.value = int(ports.reset_active_low)
     await RisingEdge(clk)
+
+
+class ProgressFile:
+    """Frames received so far, for a progress bar: ``update(frames)`` writes ``done + frames``
+    as a decimal integer to ``path`` (default: the file named by ``HWBNN_PROGRESS_FILE``;
+    nothing when unset), atomically (a temporary file, then os.replace), at most every
+    PROGRESS_SECONDS unless ``force``. ``done`` counts the frames of the finished phases."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        name = os.environ.get(PROGRESS_ENV)
+        self.path = path if path is not None else Path(name) if name else None
+        self.done = 0  # frames of the finished phases
+        self._written = -1.0
+
+    def update(self, frames: int, force: bool = False) -> None:
+        if self.path is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._written < PROGRESS_SECONDS:
+            return
+        self._written = now
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(f"{self.done + frames}\n")
+        os.replace(tmp, self.path)
 
 
 async def _phase(
@@ -77,29 +119,20 @@ async def _phase(
     gap_prob: float,
     backpressure_prob: float,
     rng: random.Random,
+    progress: ProgressFile,
 ) -> dict[str, Any]:
     """Stream ``frames`` (codes) through the DUT and record what comes out."""
     clk = getattr(dut, ports.clock)
-    source = AxisSource(
-        dut,
-        clk,
-        ports.in_prefix,
-        gap_prob=gap_prob,
-        seed=rng.getrandbits(31),
-        uppercase=ports.uppercase,
-    )
-    sink = AxisSink(
-        dut,
-        clk,
-        ports.out_prefix,
-        backpressure_prob=backpressure_prob,
-        seed=rng.getrandbits(31),
-        uppercase=ports.uppercase,
-        beats_per_frame=None if ports.out_tlast else sizes["OUT_BEATS"],
+    seeds = [rng.getrandbits(31) for _ in range(3)]
+    source = axis_source(dut, clk, ports.in_prefix, gap_prob=gap_prob, seed=seeds[0])
+    sink = axis_sink(dut, clk, ports.out_prefix, backpressure_prob=backpressure_prob, seed=seeds[1])
+    in_probe = AxisProbe(source.bus, clk, junk_seed=seeds[2])
+    out_probe = AxisProbe(
+        sink.bus, clk, beats_per_frame=None if ports.out_tlast else sizes["OUT_BEATS"]
     )
     control.begin(len(frames))
     for frame in frames:
-        source.send_frame(pack_beats(frame, sizes["IN_BITS"], sizes["IN_SIMD"]))
+        send_words(source, pack_beats(frame, sizes["IN_BITS"], sizes["IN_SIMD"]))
     per_frame = sizes["II_CYCLES"] + sizes["IN_BEATS"] + sizes["OUT_BEATS"]
     slowdown = 1.0 / (1.0 - max(gap_prob, backpressure_prob))
     budget = int(8 * (len(frames) + sizes["LAYERS"] + 2) * per_frame * slowdown) + 1000
@@ -108,36 +141,45 @@ async def _phase(
     # Poll every few cycles (cheaper than waking up on every edge); overshooting is harmless.
     step = max(1, min(per_frame, 64))
     waited = 0
-    while sum(b.last for b in sink.beats) < len(frames):
+    while out_probe.frame_count < len(frames):
         if waited >= budget:
             timed_out = True
             break
         await ClockCycles(clk, step)
         waited += step
-    await sink.settle(2 * per_frame + 50)  # extra (duplicated) beats would show up here
+        progress.update(out_probe.frame_count)
+    await out_probe.settle(2 * per_frame + 50)  # extra (duplicated) beats would show up here
     seconds = time.perf_counter() - start
-    source.stop()
-    sink.stop()
-    source.tvalid.value = 0
-    sink.tready.value = 0
-    errors = sink.protocol_errors[:20] + await control.finish()
-    width, out_width = len(sink.tdata), sizes["OUT_WIDTH"]
+    stop(source)
+    stop(sink)
+    in_probe.stop()
+    out_probe.stop()
+    errors = (in_probe.protocol_errors + out_probe.protocol_errors)[:20]
+    try:
+        beats = received(sink, out_probe)
+    except AssertionError as exc:
+        errors.append(f"output: {exc}")
+        beats = out_probe.beats
+    errors += await control.finish()
+    progress.done += out_probe.frame_count
+    width, out_width = len(sink.bus.tdata), sizes["OUT_WIDTH"]
     if width < out_width:
         errors.append(f"output TDATA has {width} bits, fewer than OUT_WIDTH = {out_width}")
-    padded = [k for k, b in enumerate(sink.beats) if b.data >> out_width]
+    padded = [k for k, b in enumerate(beats) if b.data >> out_width]
     if padded:
         errors.append(f"output beat {padded[0]}: TDATA bits above {out_width} are not 0")
     return {
         "name": name,
         "frames_sent": len(frames),
+        "frames_received": out_probe.frame_count,
         "gap_prob": gap_prob,
         "backpressure_prob": backpressure_prob,
         "timed_out": timed_out,
         "budget_cycles": budget,
-        "cycles": sink.cycle,
+        "cycles": out_probe.cycle,
         "wall_seconds": seconds,
-        "beats": [[b.data, int(b.last), b.cycle] for b in sink.beats],
-        "accepted": list(source.accepted),
+        "beats": [[b.data, int(b.last), b.cycle] for b in beats],
+        "accepted": in_probe.accepted,
         "protocol_errors": errors,
     }
 
@@ -159,10 +201,15 @@ async def top_stream(dut: Any) -> None:
     control = BlockControl(dut, clk, ports)
     await _reset(dut, ports)
     gaps = (args["gap_prob"], args["backpressure_prob"])
-    phases = [await _phase(dut, ports, control, "stress", stress, sizes, *gaps, rng)]
+    progress = ProgressFile()
+    progress.update(0, force=True)
+    phases = [await _phase(dut, ports, control, "stress", stress, sizes, *gaps, rng, progress)]
     if len(throughput):
         await _reset(dut, ports)
         phases.append(
-            await _phase(dut, ports, control, "throughput", throughput, sizes, 0.0, 0.0, rng)
+            await _phase(
+                dut, ports, control, "throughput", throughput, sizes, 0.0, 0.0, rng, progress
+            )
         )
     Path(args["results"]).write_text(json.dumps({"sizes": sizes, "phases": phases}))
+    progress.update(0, force=True)

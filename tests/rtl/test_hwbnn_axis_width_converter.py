@@ -12,8 +12,8 @@ from pathlib import Path
 import cocotb
 import pytest
 
-from hwbnn.resources import share_dir
-from hwbnn.sim.axis import AxisSink, AxisSource
+from hwbnn.resources import rtl_files
+from hwbnn.sim.axis import axis_streams, received, send_words
 from hwbnn.sim.runner import get_tb_args, run_cocotb
 from hwbnn.sim.tb import param, start_clock_and_reset
 
@@ -40,25 +40,29 @@ async def width_converter_stream(dut):
         total = wide * rng.randint(1, 4)
         frames.append((rng.getrandbits(total), total))
     await start_clock_and_reset(dut)
-    source = AxisSource(dut, dut.clk, gap_prob=args["gap_prob"], seed=rng.getrandbits(32))
-    sink = AxisSink(
-        dut, dut.clk, backpressure_prob=args["backpressure_prob"], seed=rng.getrandbits(32)
+    source, sink, accepted, probe = axis_streams(
+        dut,
+        dut.clk,
+        gap_prob=args["gap_prob"],
+        backpressure_prob=args["backpressure_prob"],
+        seed=rng.getrandbits(32),
     )
     for bits, total in frames:
-        source.send_frame(slices(bits, total, in_width))
-    await sink.wait_frames(len(frames), timeout_cycles=20_000)
-    await sink.settle(20)
+        send_words(source, slices(bits, total, in_width))
+    await probe.wait_frames(len(frames), timeout_cycles=20_000)
+    await probe.settle(20)
+    beats = received(sink, probe)
     expected = [slices(bits, total, out_width) for bits, total in frames]
-    got = [[b.data for b in frame] for frame in sink.frames]
+    got = [[b.data for b in frame] for frame in probe.frames]
     assert got == expected, "output frames differ"
-    assert len(sink.beats) == sum(map(len, expected)), "extra beats after the last frame"
-    assert not sink.protocol_errors, sink.protocol_errors[:3]
+    assert len(beats) == sum(map(len, expected)), "extra beats after the last frame"
+    assert not probe.protocol_errors, probe.protocol_errors[:3]
     if args["gap_prob"] == 0 and args["backpressure_prob"] == 0:
         # Full rate on the narrow side: no idle cycle between beats there.
         if in_width <= out_width:
-            assert consecutive(source.accepted), "input side stalled"
+            assert consecutive(accepted.accepted), "input side stalled"
         if out_width <= in_width:
-            assert consecutive([b.cycle for b in sink.beats]), "output side idled"
+            assert consecutive([b.cycle for b in beats]), "output side idled"
 
 
 @pytest.mark.parametrize(
@@ -79,7 +83,7 @@ def test_hwbnn_axis_width_converter(
     tmp_path: Path, in_width: int, out_width: int, gap_prob: float, backpressure_prob: float
 ) -> None:
     run_cocotb(
-        sources=[share_dir("rtl") / "hwbnn_axis_width_converter.v"],
+        sources=rtl_files("hwbnn_axis_width_converter"),
         toplevel="hwbnn_axis_width_converter",
         test_module=Path(__file__),
         build_dir=tmp_path,

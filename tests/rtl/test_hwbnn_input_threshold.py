@@ -17,8 +17,8 @@ import pytest
 from hwbnn.codegen.memfiles import write_input_threshold_memfile
 from hwbnn.ir.types import InputThreshold
 from hwbnn.reference import run_layer
-from hwbnn.resources import share_dir
-from hwbnn.sim.axis import AxisSink, AxisSource
+from hwbnn.resources import rtl_files
+from hwbnn.sim.axis import axis_streams, received, send_words
 from hwbnn.sim.packing import pack_beats, unpack_beats
 from hwbnn.sim.runner import get_tb_args, run_cocotb
 from hwbnn.sim.tb import param, start_clock_and_reset
@@ -36,24 +36,28 @@ async def input_threshold_stream(dut):
     beats_per_frame = n // simd
     await start_clock_and_reset(dut)
     rng = np.random.default_rng(args["seed"])
-    source = AxisSource(dut, dut.clk, gap_prob=args["gap_prob"], seed=int(rng.integers(2**31)))
-    sink = AxisSink(
-        dut, dut.clk, backpressure_prob=args["backpressure_prob"], seed=int(rng.integers(2**31))
+    source, sink, _, probe = axis_streams(
+        dut,
+        dut.clk,
+        gap_prob=args["gap_prob"],
+        backpressure_prob=args["backpressure_prob"],
+        seed=int(rng.integers(2**31)),
     )
     for frame in x:
-        source.send_frame(pack_beats(frame, bits, simd))
-    await sink.wait_frames(len(x), timeout_cycles=20_000)
-    await sink.settle(20)
-    assert not sink.protocol_errors, sink.protocol_errors[:3]
-    assert len(sink.beats) == len(x) * beats_per_frame, "beat count"
-    lasts = [b.last for b in sink.beats]
+        send_words(source, pack_beats(frame, bits, simd))
+    await probe.wait_frames(len(x), timeout_cycles=20_000)
+    await probe.settle(20)
+    beats = received(sink, probe)
+    assert not probe.protocol_errors, probe.protocol_errors[:3]
+    assert len(beats) == len(x) * beats_per_frame, "beat count"
+    lasts = [b.last for b in beats]
     assert lasts == ([False] * (beats_per_frame - 1) + [True]) * len(x), "tlast"
-    got = unpack_beats([b.data for b in sink.beats], 1, simd).reshape(len(x), n)
+    got = unpack_beats([b.data for b in beats], 1, simd).reshape(len(x), n)
     if not np.array_equal(got, expected):
         frame, element = np.argwhere(got != expected)[0]
         raise AssertionError(f"frame {frame} element {element} differs")
     if args["gap_prob"] == 0 and args["backpressure_prob"] == 0:
-        cycles = [b.cycle for b in sink.beats]
+        cycles = [b.cycle for b in beats]
         assert cycles == list(range(cycles[0], cycles[0] + len(cycles))), "not 1 beat/cycle"
 
 
@@ -68,13 +72,15 @@ async def input_threshold_short_frame(dut):
         dut._log.info("N/SIMD = 1: a frame cannot be cut short")
         return
     await start_clock_and_reset(dut)
-    source = AxisSource(dut, dut.clk)
-    sink = AxisSink(dut, dut.clk)
-    source.send_frame(pack_beats(x[0], bits, simd)[:1])
-    source.send_frame(pack_beats(x[1], bits, simd))
-    await sink.wait_frames(2, timeout_cycles=10_000)
-    frames = sink.frames
-    assert len(frames[0]) == 1
+    source, sink, _, probe = axis_streams(dut, dut.clk)
+    send_words(source, pack_beats(x[0], bits, simd)[:1])
+    send_words(source, pack_beats(x[1], bits, simd))
+    await probe.wait_frames(2, timeout_cycles=10_000)
+    await probe.settle(20)
+    received(sink, probe)
+    frames = probe.frames
+    assert len(frames) == 2 and len(frames[0]) == 1, [len(f) for f in frames]
+    assert not probe.protocol_errors, probe.protocol_errors[:3]
     got = unpack_beats([b.data for b in frames[1]], 1, simd).reshape(-1)
     assert np.array_equal(got, expected[1])
 
@@ -106,7 +112,7 @@ def test_hwbnn_input_threshold(
     thresh_file = write_input_threshold_memfile(t, simd, input_bits, tmp_path, "in")
     np.savez(tmp_path / "data.npz", inputs=x, expected=expected)
     run_cocotb(
-        sources=[share_dir("rtl") / "hwbnn_input_threshold.v"],
+        sources=rtl_files("hwbnn_input_threshold"),
         toplevel="hwbnn_input_threshold",
         test_module=Path(__file__),
         build_dir=tmp_path / "sim",

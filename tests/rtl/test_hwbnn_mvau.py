@@ -23,8 +23,8 @@ import pytest
 from hwbnn.codegen.memfiles import mvau_threshold_range, mvau_widths, write_mvau_memfiles
 from hwbnn.ir.types import MatrixVector
 from hwbnn.reference import run_layer
-from hwbnn.resources import share_dir
-from hwbnn.sim.axis import AxisSink, AxisSource
+from hwbnn.resources import rtl_files
+from hwbnn.sim.axis import axis_streams, received, send_words
 from hwbnn.sim.packing import pack_beats, unpack_beats
 from hwbnn.sim.runner import get_tb_args, run_cocotb, simulator_available
 from hwbnn.sim.tb import param, start_clock_and_reset
@@ -71,22 +71,26 @@ async def mvau_stream(dut):
 
     await start_clock_and_reset(dut)
     rng = np.random.default_rng(args["seed"])
-    source = AxisSource(dut, dut.clk, gap_prob=args["gap_prob"], seed=int(rng.integers(2**31)))
-    sink = AxisSink(
-        dut, dut.clk, backpressure_prob=args["backpressure_prob"], seed=int(rng.integers(2**31))
+    source, sink, inputs, probe = axis_streams(
+        dut,
+        dut.clk,
+        gap_prob=args["gap_prob"],
+        backpressure_prob=args["backpressure_prob"],
+        seed=int(rng.integers(2**31)),
     )
     for frame in x.reshape(frames, vectors * mw):
-        source.send_frame(pack_beats(frame, bits, simd))
+        send_words(source, pack_beats(frame, bits, simd))
     cycles = frames * vectors * nf * sf
-    await sink.wait_frames(frames, timeout_cycles=20 * cycles + 1000)
-    await sink.settle(4 * vectors * nf * sf + 20)
+    await probe.wait_frames(frames, timeout_cycles=20 * cycles + 1000)
+    await probe.settle(4 * vectors * nf * sf + 20)
+    received(sink, probe)
 
-    assert not sink.protocol_errors, sink.protocol_errors[:3]
+    assert not probe.protocol_errors, probe.protocol_errors[:3]
     beats = frames * vectors * nf
-    assert len(sink.beats) == beats, f"{len(sink.beats)} beats for {frames} frames"
-    last = [b.last for b in sink.beats]
+    assert len(probe.beats) == beats, f"{len(probe.beats)} beats for {frames} frames"
+    last = [b.last for b in probe.beats]
     assert last == ([False] * (vectors * nf - 1) + [True]) * frames, "tlast"
-    got = unpack_output(dut, [b.data for b in sink.beats]).reshape(len(x), mh)
+    got = unpack_output(dut, [b.data for b in probe.beats]).reshape(len(x), mh)
     if not np.array_equal(got, expected):
         vector, channel = np.argwhere(got != expected)[0]
         raise AssertionError(
@@ -94,12 +98,12 @@ async def mvau_stream(dut):
             f"got {got[vector, channel]}, expected {expected[vector, channel]}"
         )
     if args["measure_ii"]:
-        ends = [b.cycle for b in sink.beats if b.last]
+        ends = [b.cycle for b in probe.beats if b.last]
         periods = np.diff(ends[1:])  # skip the pipeline fill
         target = vectors * nf * sf
         dut._log.info("cycles per frame: %s (II target %d)", periods.tolist(), target)
         assert np.all(np.abs(periods - target) <= 2), f"cycles per frame {periods.tolist()}"
-        latency = sink.beats[0].cycle - source.accepted[sf - 1]
+        latency = probe.beats[0].cycle - inputs.accepted[sf - 1]
         want = documented_latency(mw, simd)
         assert param(dut, "LATENCY") == want, f"LATENCY {param(dut, 'LATENCY')}, want {want}"
         assert latency == want, f"latency {latency}, documented {want}"
@@ -134,21 +138,21 @@ async def mvau_short_frame(dut):
         dut._log.info("MW/SIMD = 1 and VECTORS = 1: a frame cannot be cut short")
         return
     await start_clock_and_reset(dut)
-    source = AxisSource(dut, dut.clk)
-    sink = AxisSink(dut, dut.clk)
-    source.send_frame(pack_beats(x[0], bits, simd))
-    source.send_frame(pack_beats(x[1], bits, simd)[:cut])  # tlast on beat cut - 1
-    source.send_frame(pack_beats(x[2], bits, simd))
-    for word in pack_beats(x[3], bits, simd):  # no tlast at all
-        source.send(word)
-    source.send_frame(pack_beats(x[0], bits, simd))
-    await sink.wait_frames(5, timeout_cycles=100 * vectors * nf * sf + 1000)
-    await sink.settle(4 * vectors * nf * sf + 50)
+    source, sink, _, probe = axis_streams(dut, dut.clk)
+    send_words(source, pack_beats(x[0], bits, simd))
+    send_words(source, pack_beats(x[1], bits, simd)[:cut])  # tlast on beat cut - 1
+    send_words(source, pack_beats(x[2], bits, simd))
+    # frame 3 without tlast at all: its beats run straight into those of the next frame
+    send_words(source, pack_beats(x[3], bits, simd) + pack_beats(x[0], bits, simd))
+    await probe.wait_frames(5, timeout_cycles=100 * vectors * nf * sf + 1000)
+    await probe.settle(4 * vectors * nf * sf + 50)
+    received(sink, probe)
     cut_vectors = -(-cut // sf)
-    sizes = [len(frame) for frame in sink.frames]
+    sizes = [len(frame) for frame in probe.frames]
     assert sizes == [vectors * nf, cut_vectors * nf] + [vectors * nf] * 3, sizes
-    assert len(sink.beats) == sum(sizes), "beats after the last tlast"
-    frames = sink.frames
+    assert len(probe.beats) == sum(sizes), "beats after the last tlast"
+    assert not probe.protocol_errors, probe.protocol_errors[:3]
+    frames = probe.frames
     for index, source_frame in ((0, 0), (2, 2), (3, 3), (4, 0)):
         got = unpack_output(dut, [b.data for b in frames[index]])
         assert np.array_equal(got, expected[source_frame]), f"output frame {index} differs"
@@ -232,7 +236,7 @@ def run_case(case: Case, tmp_path: Path, simulator: str = "icarus") -> None:
         parameters["THRESH_FILE"] = str(thresh_file)
     tb_args = asdict(case) | {"data": str(tmp_path / "data.npz"), "seed": seed}
     run_cocotb(
-        sources=[share_dir("rtl") / "hwbnn_mvau.v"],
+        sources=rtl_files("hwbnn_mvau"),
         toplevel="hwbnn_mvau",
         test_module=Path(__file__),
         build_dir=tmp_path / "sim",

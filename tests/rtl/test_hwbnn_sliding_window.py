@@ -12,6 +12,7 @@ the line buffer), and the first window must leave LATENCY cycles after its last 
 
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,8 +24,8 @@ import pytest
 from hwbnn.fpga.estimate import line_buffer_rows
 from hwbnn.ir.types import SlidingWindow, bits_for_range
 from hwbnn.reference import run_layer
-from hwbnn.resources import share_dir
-from hwbnn.sim.axis import AxisSink, AxisSource
+from hwbnn.resources import rtl_files
+from hwbnn.sim.axis import axis_streams, received, send_words
 from hwbnn.sim.packing import pack_beats, unpack_beats
 from hwbnn.sim.runner import get_tb_args, run_cocotb, simulator_available
 from hwbnn.sim.tb import param, start_clock_and_reset
@@ -62,21 +63,25 @@ async def sliding_window_stream(dut):
 
     await start_clock_and_reset(dut)
     rng = np.random.default_rng(args["seed"])
-    source = AxisSource(dut, dut.clk, gap_prob=args["gap_prob"], seed=int(rng.integers(2**31)))
-    sink = AxisSink(
-        dut, dut.clk, backpressure_prob=args["backpressure_prob"], seed=int(rng.integers(2**31))
+    source, sink, inputs, probe = axis_streams(
+        dut,
+        dut.clk,
+        gap_prob=args["gap_prob"],
+        backpressure_prob=args["backpressure_prob"],
+        seed=int(rng.integers(2**31)),
     )
     for frame in x:
-        source.send_frame(pack_beats(frame, bits, simd))
+        send_words(source, pack_beats(frame, bits, simd))
     budget = 12 * len(x) * max(in_beats, out_beats) + 1000
-    await sink.wait_frames(len(x), timeout_cycles=budget)
-    await sink.settle(2 * max(in_beats, out_beats) + 20)
+    await probe.wait_frames(len(x), timeout_cycles=budget)
+    await probe.settle(2 * max(in_beats, out_beats) + 20)
+    received(sink, probe)
 
-    assert not sink.protocol_errors, sink.protocol_errors[:3]
-    assert len(sink.beats) == len(x) * out_beats, f"{len(sink.beats)} beats"
-    last = [b.last for b in sink.beats]
+    assert not probe.protocol_errors, probe.protocol_errors[:3]
+    assert len(probe.beats) == len(x) * out_beats, f"{len(probe.beats)} beats"
+    last = [b.last for b in probe.beats]
     assert last == ([False] * (out_beats - 1) + [True]) * len(x), "tlast"
-    got = unpack_beats([b.data for b in sink.beats], bits, simd).reshape(expected.shape)
+    got = unpack_beats([b.data for b in probe.beats], bits, simd).reshape(expected.shape)
     if not np.array_equal(got, expected):
         frame, element = np.argwhere(got != expected)[0]
         pixel, inner = divmod(int(element), k * k * cf * simd)
@@ -86,12 +91,12 @@ async def sliding_window_stream(dut):
             f"got {got[frame, element]}, expected {expected[frame, element]}"
         )
     if args["measure"]:
-        ends = [b.cycle for b in sink.beats if b.last]
+        ends = [b.cycle for b in probe.beats if b.last]
         spacings = np.diff(ends)[WARMUP:]
         target = max(in_beats, out_beats)
         dut._log.info("cycles per frame %s, analytical %d", spacings.tolist(), target)
         assert np.all(spacings == target), f"cycles per frame {spacings.tolist()} != {target}"
-        latency = sink.beats[0].cycle - source.accepted[first_window_beat(dut)]
+        latency = probe.beats[0].cycle - inputs.accepted[first_window_beat(dut)]
         assert latency == LATENCY, f"latency {latency}, documented {LATENCY}"
 
 
@@ -155,7 +160,7 @@ def run_case(case: Case, tmp_path: Path, simulator: str = "icarus") -> None:
         "PAD_CODE": case.pad_code,
     }
     run_cocotb(
-        sources=[share_dir("rtl") / "hwbnn_sliding_window.v"],
+        sources=rtl_files("hwbnn_sliding_window"),
         toplevel="hwbnn_sliding_window",
         test_module=Path(__file__),
         build_dir=tmp_path / "sim",
@@ -254,10 +259,10 @@ def test_lint_and_synthesis(tmp_path: Path, module: str, params: dict[str, int])
 
     result = lint(module, params)
     assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr
-    source = share_dir("rtl") / f"{module}.v"
     cmd = ["iverilog", "-g2005", "-Wall", "-o", str(tmp_path / "a.vvp"), "-s", module]
     cmd += [f"-P{module}.{n}={verilog_literal(v)}" for n, v in params.items()]
-    built = subprocess.run([*cmd, str(source)], capture_output=True, text=True)
+    sources = [str(path) for path in rtl_files(module)]
+    built = subprocess.run([*cmd, *sources], capture_output=True, text=True)
     assert built.returncode == 0 and not (built.stdout + built.stderr), built.stderr
     synth = yosys(module, params, tmp_path)
     log = synth.stdout + synth.stderr
@@ -273,6 +278,7 @@ def test_illegal_parameters_stop_elaboration(
 
     result = lint(module, params)
     assert result.returncode != 0 and message in result.stderr, result.stderr
-    assert f"In instance '{module}'" in result.stderr, result.stderr
+    # the instance: the module itself, or its hwbnn_param_check instance inside it
+    assert re.search(rf"In instance '{module}(\.\w+)?'", result.stderr), result.stderr
     synth = yosys(module, params, tmp_path)
     assert synth.returncode != 0 and message in synth.stdout + synth.stderr

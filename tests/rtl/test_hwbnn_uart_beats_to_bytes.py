@@ -14,8 +14,8 @@ import cocotb
 import pytest
 from cocotb.triggers import ClockCycles
 
-from hwbnn.resources import share_dir
-from hwbnn.sim.axis import AxisSink, AxisSource
+from hwbnn.resources import rtl_files
+from hwbnn.sim.axis import axis_streams, received, send_words, wait_sent
 from hwbnn.sim.runner import get_tb_args, run_cocotb
 from hwbnn.sim.tb import param, start_clock_and_reset
 
@@ -33,15 +33,16 @@ async def unpack_stream(dut):
     rng = random.Random(args["seed"])
     beats = [rng.getrandbits(width) for _ in range(40)] + [(1 << width) - 1, 0]
     await start_clock_and_reset(dut)
-    source = AxisSource(dut, dut.clk, gap_prob=0.4, seed=rng.randrange(2**31))
-    sink = AxisSink(dut, dut.clk, backpressure_prob=0.5, seed=rng.randrange(2**31))
-    for beat in beats:
-        source.send(beat)
-    await source.wait_idle(timeout_cycles=100 * len(beats) * size + 100)
+    source, sink, _, probe = axis_streams(
+        dut, dut.clk, gap_prob=0.4, backpressure_prob=0.5, seed=rng.randrange(2**31)
+    )
+    send_words(source, beats)  # s_axis has no tlast
+    await wait_sent(source, timeout_cycles=100 * len(beats) * size + 100)
     await ClockCycles(dut.clk, 10 * size)
-    await sink.settle(20)
-    assert not sink.protocol_errors, sink.protocol_errors[:3]
-    assert [b.data for b in sink.beats] == unpack_model(beats, width)
+    await probe.settle(20)
+    received(sink, probe)
+    assert not probe.protocol_errors, probe.protocol_errors[:3]
+    assert [b.data for b in probe.beats] == unpack_model(beats, width)
 
 
 @cocotb.test()
@@ -50,14 +51,14 @@ async def unpack_back_to_back(dut):
     width, size = param(dut, "BEAT_WIDTH"), param(dut, "BYTES")
     beats = [(0x5A5A5A5A5A5A5A5A >> k) & ((1 << width) - 1) for k in range(6)]
     await start_clock_and_reset(dut)
-    source = AxisSource(dut, dut.clk)
-    sink = AxisSink(dut, dut.clk)
-    for beat in beats:
-        source.send(beat)
-    await source.wait_idle(timeout_cycles=100)
+    source, sink, _, probe = axis_streams(dut, dut.clk)
+    send_words(source, beats)
+    await wait_sent(source, timeout_cycles=100)
     await ClockCycles(dut.clk, 2 * size + 5)
-    cycles = [b.cycle for b in sink.beats]
-    assert [b.data for b in sink.beats] == unpack_model(beats, width)
+    received(sink, probe)
+    cycles = [b.cycle for b in probe.beats]
+    assert [b.data for b in probe.beats] == unpack_model(beats, width)
+    assert not probe.protocol_errors, probe.protocol_errors[:3]
     assert cycles == list(range(cycles[0], cycles[0] + len(cycles))), f"gaps: {cycles}"
 
 
@@ -67,7 +68,7 @@ CASES = [1, 7, 8, 9, 16, 45]
 @pytest.mark.parametrize("width", CASES, ids=[f"w{w}" for w in CASES])
 def test_hwbnn_uart_beats_to_bytes(tmp_path: Path, width: int) -> None:
     run_cocotb(
-        sources=[share_dir("rtl") / "hwbnn_uart_beats_to_bytes.v"],
+        sources=rtl_files("hwbnn_uart_beats_to_bytes"),
         toplevel="hwbnn_uart_beats_to_bytes",
         test_module=Path(__file__),
         build_dir=tmp_path,

@@ -15,8 +15,8 @@ import cocotb
 import pytest
 from cocotb.triggers import ClockCycles
 
-from hwbnn.resources import share_dir
-from hwbnn.sim.axis import AxisSink, AxisSource
+from hwbnn.resources import rtl_files
+from hwbnn.sim.axis import AxisProbe, axis_source, axis_streams, received, send_words, wait_sent
 from hwbnn.sim.runner import get_tb_args, run_cocotb
 from hwbnn.sim.tb import param, start_clock_and_reset
 
@@ -41,16 +41,17 @@ async def pack_stream(dut):
     data = [rng.randrange(256) for _ in range(beats * size)]
     data[:size] = [0xFF] * size  # high padding bits set: they must be dropped
     await start_clock_and_reset(dut)
-    source = AxisSource(dut, dut.clk, gap_prob=0.4, seed=rng.randrange(2**31))
-    sink = AxisSink(dut, dut.clk, backpressure_prob=0.5, seed=rng.randrange(2**31))
-    for byte in data:
-        source.send(byte)
-    await source.wait_idle(timeout_cycles=100 * len(data) + 100)
+    source, sink, _, probe = axis_streams(
+        dut, dut.clk, gap_prob=0.4, backpressure_prob=0.5, seed=rng.randrange(2**31)
+    )
+    send_words(source, data)  # s_axis has no tlast
+    await wait_sent(source, timeout_cycles=100 * len(data) + 100)
     await ClockCycles(dut.clk, 50)
-    await sink.settle(20)
-    assert not sink.protocol_errors, sink.protocol_errors[:3]
-    assert [b.data for b in sink.beats] == pack_model(data, width)
-    assert [b.last for b in sink.beats] == [(i + 1) % frame == 0 for i in range(beats)]
+    await probe.settle(20)
+    received(sink, probe)
+    assert not probe.protocol_errors, probe.protocol_errors[:3]
+    assert [b.data for b in probe.beats] == pack_model(data, width)
+    assert [b.last for b in probe.beats] == [(i + 1) % frame == 0 for i in range(beats)]
 
 
 @cocotb.test()
@@ -58,15 +59,14 @@ async def pack_overlaps_next_beat(dut):
     """With the output held, BYTES - 1 bytes of the next beat are still taken."""
     size = param(dut, "BYTES")
     await start_clock_and_reset(dut)
-    dut.m_axis_tready.value = 0
-    source = AxisSource(dut, dut.clk)
-    for byte in range(2 * size):
-        source.send(byte)
+    source = axis_source(dut, dut.clk)  # m_axis_tready held at 0 since the reset
+    taken = AxisProbe(source.bus, dut.clk, junk_seed=1)
+    send_words(source, list(range(2 * size)))
     await ClockCycles(dut.clk, 10 * size + 10)
-    assert len(source.accepted) == 2 * size - 1, f"{len(source.accepted)} bytes taken"
+    assert len(taken.beats) == 2 * size - 1, f"{len(taken.beats)} bytes taken"
     assert dut.m_axis_tvalid.value == 1
     dut.m_axis_tready.value = 1
-    await source.wait_idle(timeout_cycles=100)
+    await wait_sent(source, timeout_cycles=100)
 
 
 CASES = [(1, 1), (5, 64), (8, 3), (9, 4), (16, 2), (45, 5)]
@@ -75,7 +75,7 @@ CASES = [(1, 1), (5, 64), (8, 3), (9, 4), (16, 2), (45, 5)]
 @pytest.mark.parametrize(("width", "frame"), CASES, ids=[f"w{w}-f{f}" for w, f in CASES])
 def test_hwbnn_uart_bytes_to_beats(tmp_path: Path, width: int, frame: int) -> None:
     run_cocotb(
-        sources=[share_dir("rtl") / "hwbnn_uart_bytes_to_beats.v"],
+        sources=rtl_files("hwbnn_uart_bytes_to_beats"),
         toplevel="hwbnn_uart_bytes_to_beats",
         test_module=Path(__file__),
         build_dir=tmp_path,

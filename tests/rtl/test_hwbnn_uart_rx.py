@@ -1,4 +1,4 @@
-"""hwbnn_uart_rx against the 8N1 line model of hwbnn.driver.cocotb_uart.
+"""hwbnn_uart_rx against the 8N1 line model of hwbnn.driver.cocotb_uart (cocotbext-uart).
 
 Random bytes with random idle gaps must come out exactly, in order, with no error pulse, also
 when the sender's bit time is 3 % off. A held byte plus two more gives two overrun pulses and
@@ -15,41 +15,54 @@ from pathlib import Path
 import cocotb
 import pytest
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, RisingEdge
 
 from hwbnn.driver.cocotb_uart import UartLineSource
-from hwbnn.resources import share_dir
+from hwbnn.resources import rtl_files
+from hwbnn.sim.axis import AxisProbe, axis_sink, random_pauses
 from hwbnn.sim.runner import get_tb_args, run_cocotb
 
 
 class RxMonitor:
-    """Accept the DUT's bytes (tready random or held low) and count its pulses each cycle."""
+    """Take the DUT's bytes with cocotbext-axi's sink (tready random or held low), record them
+    with the stream probe, and count the DUT's error pulses each cycle."""
 
     def __init__(self, dut, ready_prob: float, seed: int) -> None:
         self.dut = dut
-        self.bytes: list[int] = []
+        self.sink = axis_sink(dut, dut.clk)
+        self.probe = AxisProbe(self.sink.bus, dut.clk)
         self.pulses = {"overrun": 0, "frame_error": 0, "line_break": 0}
-        self.ready_prob = ready_prob
-        self.rng = random.Random(seed)
-        dut.m_axis_tready.value = 0
-        cocotb.start_soon(self._run())
+        self.accept(ready_prob, seed)
+        cocotb.start_soon(self._count())
 
-    async def _run(self) -> None:
+    def accept(self, ready_prob: float, seed: int = 0) -> None:
+        """Raise tready with probability ``ready_prob`` each cycle (0: never, 1: always)."""
+        self.sink.clear_pause_generator()
+        self.sink.pause = ready_prob == 0.0
+        if 0.0 < ready_prob < 1.0:
+            self.sink.set_pause_generator(random_pauses(1.0 - ready_prob, seed))
+
+    @property
+    def bytes(self) -> list[int]:
+        assert not self.probe.protocol_errors, self.probe.protocol_errors[:3]
+        return [b.data for b in self.probe.beats]
+
+    async def _count(self) -> None:
         while True:
             await RisingEdge(self.dut.clk)
-            self.dut.m_axis_tready.value = int(self.rng.random() < self.ready_prob)
-            await ReadOnly()
-            if self.dut.m_axis_tvalid.value == 1 and self.dut.m_axis_tready.value == 1:
-                self.bytes.append(int(self.dut.m_axis_tdata.value))
             for name in self.pulses:
                 self.pulses[name] += int(getattr(self.dut, name).value)
 
 
-async def setup(dut, ready_prob: float = 1.0) -> tuple[UartLineSource, RxMonitor, int]:
+async def setup(
+    dut, ready_prob: float = 1.0, bit_cycles: int | None = None
+) -> tuple[UartLineSource, RxMonitor, int]:
+    """The sender's bits last ``bit_cycles`` (default: the receiver's CLKS_PER_BIT)."""
     cpb = int(dut.CLKS_PER_BIT.value)
     Clock(dut.clk, 10, unit="ns").start()
-    line = UartLineSource(dut.rx, dut.clk, cpb)
+    line = UartLineSource(dut.rx, dut.clk, bit_cycles or cpb)
     dut.rst.value = 1
+    dut.m_axis_tready.value = 0
     await ClockCycles(dut.clk, 3)
     dut.rst.value = 0
     monitor = RxMonitor(dut, ready_prob, get_tb_args()["seed"])
@@ -61,12 +74,11 @@ async def setup(dut, ready_prob: float = 1.0) -> tuple[UartLineSource, RxMonitor
 async def rx_random_bytes(dut):
     """Random bytes, random gaps, tready dropping now and then: all arrive, in order."""
     args = get_tb_args()
-    line, monitor, cpb = await setup(dut, ready_prob=0.7)
+    line, monitor, _ = await setup(dut, 0.7, args.get("sender_bit_cycles"))
     rng = random.Random(args["seed"])
     data = [0x00, 0xFF, 0x55, 0xAA] + [rng.randrange(256) for _ in range(40)]
-    bit_cycles = args.get("sender_bit_cycles") or cpb
     for byte in data:
-        await line.send_byte(byte, bit_cycles=bit_cycles)
+        await line.send_byte(byte)
         if rng.random() < 0.3:
             await line.idle(rng.randrange(1, 3))
     await line.idle(3)
@@ -83,7 +95,7 @@ async def rx_overrun(dut):
     await line.idle(2)
     assert monitor.pulses["overrun"] == 2, monitor.pulses
     assert dut.m_axis_tvalid.value == 1 and int(dut.m_axis_tdata.value) == 0x12
-    monitor.ready_prob = 1.0
+    monitor.accept(1.0)
     await line.idle(2)
     assert monitor.bytes == [0x12]
     await line.send_byte(0x78)
@@ -119,7 +131,7 @@ async def rx_glitch(dut):
 
 def run(tmp_path: Path, clk_hz: int, baud: int, sender_bit_cycles: int | None = None) -> None:
     run_cocotb(
-        sources=[share_dir("rtl") / "hwbnn_uart_rx.v"],
+        sources=rtl_files("hwbnn_uart_rx"),
         toplevel="hwbnn_uart_rx",
         test_module=Path(__file__),
         build_dir=tmp_path,

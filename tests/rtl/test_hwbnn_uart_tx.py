@@ -12,25 +12,23 @@ from pathlib import Path
 
 import cocotb
 import pytest
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles
+from cocotbext.axi import AxiStreamSource
 
 from hwbnn.driver.cocotb_uart import UartLineSink
-from hwbnn.resources import share_dir
-from hwbnn.sim.axis import AxisSource
+from hwbnn.resources import rtl_files
+from hwbnn.sim.axis import AxisProbe, axis_source, send_words, wait_sent
 from hwbnn.sim.runner import get_tb_args, run_cocotb
+from hwbnn.sim.tb import start_clock_and_reset
 
 
-async def setup(dut, gap_prob: float, seed: int) -> tuple[AxisSource, UartLineSink, int]:
+async def setup(dut, gap_prob: float, seed: int) -> tuple[AxiStreamSource, UartLineSink, int]:
     cpb = int(dut.CLKS_PER_BIT.value)
-    Clock(dut.clk, 10, unit="ns").start()
-    dut.rst.value = 1
-    dut.s_axis_tvalid.value = 0
-    await ClockCycles(dut.clk, 3)
-    dut.rst.value = 0
-    await RisingEdge(dut.clk)
+    await start_clock_and_reset(dut)
     sink = UartLineSink(dut.tx, dut.clk, cpb)
-    return AxisSource(dut, dut.clk, gap_prob=gap_prob, seed=seed), sink, cpb
+    source = axis_source(dut, dut.clk, gap_prob=gap_prob, seed=seed)
+    AxisProbe(source.bus, dut.clk, junk_seed=seed + 1)  # junk on s_axis while idle
+    return source, sink, cpb
 
 
 @cocotb.test()
@@ -41,11 +39,11 @@ async def tx_random_bytes(dut):
     rng = random.Random(seed)
     data = [0x00, 0xFF, 0x01, 0x80] + [rng.randrange(256) for _ in range(30)]
     for byte in data:
-        source.send(byte)
+        send_words(source, [byte])
         if rng.random() < 0.2:
-            await source.wait_idle()
+            await wait_sent(source)
             await ClockCycles(dut.clk, rng.randrange(1, 4 * cpb))
-    await source.wait_idle()
+    await wait_sent(source)
     await ClockCycles(dut.clk, 12 * cpb)
     assert list(sink.received) == data, f"got {list(sink.received)[:8]}..., sent {data[:8]}..."
     assert sink.framing_errors == 0
@@ -62,9 +60,8 @@ async def tx_back_to_back(dut):
     """Bytes queued back to back: exactly 10 * CLKS_PER_BIT cycles per byte, no gaps."""
     source, sink, cpb = await setup(dut, gap_prob=0.0, seed=1)
     data = bytes(range(0x30, 0x30 + 12))
-    for byte in data:
-        source.send(byte)
-    await source.wait_idle()
+    send_words(source, list(data))
+    await wait_sent(source)
     await ClockCycles(dut.clk, 12 * cpb)
     assert bytes(sink.received) == data
     first_start = sink.edges[0]
@@ -80,7 +77,7 @@ async def tx_back_to_back(dut):
 
 def run(tmp_path: Path, clk_hz: int, baud: int) -> None:
     run_cocotb(
-        sources=[share_dir("rtl") / "hwbnn_uart_tx.v"],
+        sources=rtl_files("hwbnn_uart_tx"),
         toplevel="hwbnn_uart_tx",
         test_module=Path(__file__),
         build_dir=tmp_path,

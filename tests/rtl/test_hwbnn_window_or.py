@@ -21,8 +21,8 @@ import pytest
 
 from hwbnn.ir.types import MaxPool, SlidingWindow
 from hwbnn.reference import run_layer
-from hwbnn.resources import share_dir
-from hwbnn.sim.axis import AxisSink, AxisSource
+from hwbnn.resources import rtl_files
+from hwbnn.sim.axis import axis_streams, received, send_words
 from hwbnn.sim.packing import pack_beats, unpack_beats
 from hwbnn.sim.runner import get_tb_args, run_cocotb
 from hwbnn.sim.tb import param, start_clock_and_reset
@@ -40,19 +40,23 @@ async def window_or_stream(dut):
 
     await start_clock_and_reset(dut)
     rng = np.random.default_rng(args["seed"])
-    source = AxisSource(dut, dut.clk, gap_prob=args["gap_prob"], seed=int(rng.integers(2**31)))
-    sink = AxisSink(
-        dut, dut.clk, backpressure_prob=args["backpressure_prob"], seed=int(rng.integers(2**31))
+    source, sink, inputs, probe = axis_streams(
+        dut,
+        dut.clk,
+        gap_prob=args["gap_prob"],
+        backpressure_prob=args["backpressure_prob"],
+        seed=int(rng.integers(2**31)),
     )
     for frame in windows:
-        source.send_frame(pack_beats(frame, 1, simd))
-    await sink.wait_frames(len(windows), timeout_cycles=10 * len(windows) * in_beats + 1000)
-    await sink.settle(in_beats + 20)
+        send_words(source, pack_beats(frame, 1, simd))
+    await probe.wait_frames(len(windows), timeout_cycles=10 * len(windows) * in_beats + 1000)
+    await probe.settle(in_beats + 20)
+    received(sink, probe)
 
-    assert not sink.protocol_errors, sink.protocol_errors[:3]
-    assert len(sink.beats) == len(windows) * out_beats, f"{len(sink.beats)} beats"
-    assert [b.last for b in sink.beats] == ([False] * (out_beats - 1) + [True]) * len(windows)
-    got = unpack_beats([b.data for b in sink.beats], 1, simd).reshape(expected.shape)
+    assert not probe.protocol_errors, probe.protocol_errors[:3]
+    assert len(probe.beats) == len(windows) * out_beats, f"{len(probe.beats)} beats"
+    assert [b.last for b in probe.beats] == ([False] * (out_beats - 1) + [True]) * len(windows)
+    got = unpack_beats([b.data for b in probe.beats], 1, simd).reshape(expected.shape)
     if not np.array_equal(got, expected):
         frame, element = np.argwhere(got != expected)[0]
         pixel, channel = divmod(int(element), c)
@@ -61,7 +65,7 @@ async def window_or_stream(dut):
             f"expected {expected[frame, element]}"
         )
     if args["gap_prob"] == 0 and args["backpressure_prob"] == 0:
-        accepted = source.accepted
+        accepted = inputs.accepted
         assert accepted == list(range(accepted[0], accepted[0] + len(accepted))), "input stalled"
 
 
@@ -93,7 +97,7 @@ def run_case(case: Case, tmp_path: Path) -> None:
     x[::2] &= rng.integers(0, 2, x[::2].shape) & rng.integers(0, 2, x[::2].shape)
     np.savez(tmp_path / "data.npz", windows=run_layer(window, x), expected=run_layer(pool, x))
     run_cocotb(
-        sources=[share_dir("rtl") / "hwbnn_window_or.v"],
+        sources=rtl_files("hwbnn_window_or"),
         toplevel="hwbnn_window_or",
         test_module=Path(__file__),
         build_dir=tmp_path / "sim",

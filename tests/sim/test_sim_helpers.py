@@ -1,7 +1,8 @@
-"""hwbnn.sim: the runner helper, the AXI4-Stream source/sink and the beat packing.
+"""hwbnn.sim: the runner helper, the AXI4-Stream helpers (cocotbext-axi and our probe) and the
+beat packing.
 
 A register slice written into tmp_path serves as DUT; with BAD=1 it drops a beat that was
-not taken (tvalid falls before tready), which the sink's protocol check must report.
+not taken (tvalid falls before tready), which the output probe's protocol check must report.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ import cocotb
 import numpy as np
 import pytest
 
-from hwbnn.sim.axis import AxisSink, AxisSource
+from hwbnn.sim.axis import (
+    AxisProbe,
+    axis_sink,
+    axis_source,
+    random_pauses,
+    received,
+    send_words,
+)
 from hwbnn.sim.packing import pack_beats, unpack_beats
 from hwbnn.sim.runner import (
     SimulationFailed,
@@ -73,25 +81,51 @@ async def runner_arguments(dut):
 
 @cocotb.test()
 async def axis_roundtrip(dut):
-    """Frames pass the slice; with BAD=1 the sink reports the dropped beats."""
+    """Frames pass the slice; with BAD=1 the output probe reports the dropped beats."""
     width = param(dut, "WIDTH")
     rng = np.random.default_rng(5)
     frames = [rng.integers(0, 2**width, rng.integers(1, 6)).tolist() for _ in range(20)]
     await start_clock_and_reset(dut)
-    source = AxisSource(dut, dut.clk, gap_prob=0.3, seed=1)
-    sink = AxisSink(dut, dut.clk, backpressure_prob=0.5, seed=2)
+    source = axis_source(dut, dut.clk, gap_prob=0.3, seed=1)
+    sink = axis_sink(dut, dut.clk, backpressure_prob=0.5, seed=2)
+    in_probe = AxisProbe(source.bus, dut.clk, junk_seed=3)
+    probe = AxisProbe(sink.bus, dut.clk)
     for frame in frames:
-        source.send_frame(frame)
+        send_words(source, frame)
     if param(dut, "BAD"):
-        await source.wait_idle(timeout_cycles=5000)
-        await sink.settle(20)
-        assert sink.protocol_errors, "the sink missed a tvalid drop"
+        await source.wait()
+        await probe.settle(20)
+        assert probe.protocol_errors, "the probe missed a tvalid drop"
         return
-    await sink.wait_frames(len(frames), timeout_cycles=5000)
-    assert [[b.data for b in f] for f in sink.frames] == frames
-    assert not sink.protocol_errors
-    assert len(source.accepted) == sum(map(len, frames))
-    assert all(b.cycle > 0 for b in sink.beats)
+    await probe.wait_frames(len(frames), timeout_cycles=5000)
+    await probe.settle(5)
+    beats = received(sink, probe)
+    assert [[b.data for b in f] for f in probe.frames] == frames
+    assert [b.data for b in beats] == [w for f in frames for w in f]
+    assert not probe.protocol_errors and not in_probe.protocol_errors
+    assert len(in_probe.accepted) == sum(map(len, frames))
+    assert all(b.cycle > 0 for b in beats)
+    # the output cycles are those of the input, one slice stage later, in order
+    assert all(b.cycle > a for a, b in zip(in_probe.accepted, beats, strict=True))
+
+
+@cocotb.test()
+async def axis_word_checks(dut):
+    """Words that do not fit are refused; seeded pauses repeat; a bad probe size is refused."""
+    await start_clock_and_reset(dut)
+    source = axis_source(dut, dut.clk)
+    with pytest.raises(ValueError, match="does not fit"):
+        send_words(source, [1 << param(dut, "WIDTH")])
+    with pytest.raises(ValueError, match="at least one beat"):
+        send_words(source, [])
+    first = random_pauses(0.5, 7)
+    again = random_pauses(0.5, 7)
+    pauses = [next(first) for _ in range(200)]
+    assert pauses == [next(again) for _ in range(200)] and 60 < sum(pauses) < 140
+    with pytest.raises(ValueError, match="pause probability"):
+        next(random_pauses(1.0, 0))
+    with pytest.raises(ValueError, match="beats_per_frame"):
+        AxisProbe(source.bus, dut.clk, beats_per_frame=0)
 
 
 def slice_source(tmp_path: Path) -> Path:
@@ -169,6 +203,39 @@ def test_missing_simulators(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("bad", [0, 1])
 def test_axis_source_and_sink(tmp_path: Path, bad: int) -> None:
     run_slice(tmp_path, parameters={"WIDTH": 7, "BAD": bad}, test_filter="axis_roundtrip")
+
+
+def test_axis_helpers_refuse_bad_input(tmp_path: Path) -> None:
+    run_slice(tmp_path, parameters={"WIDTH": 5}, test_filter="axis_word_checks")
+
+
+def test_progress_file_is_throttled_atomic_and_cumulative(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hwbnn.sim import top_bench
+
+    now = [100.0]
+    monkeypatch.setattr(top_bench.time, "monotonic", lambda: now[0])
+    path = tmp_path / "progress.txt"
+    progress = top_bench.ProgressFile(path)
+    progress.update(0, force=True)
+    assert path.read_text() == "0\n"
+    now[0] += 0.1
+    progress.update(3)  # too soon: not written
+    assert path.read_text() == "0\n"
+    now[0] += top_bench.PROGRESS_SECONDS
+    progress.update(4)
+    assert path.read_text() == "4\n"
+    progress.done += 10  # a finished phase
+    progress.update(2, force=True)
+    assert path.read_text() == "12\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["progress.txt"]  # no temporary left
+    monkeypatch.setenv(top_bench.PROGRESS_ENV, str(tmp_path / "env.txt"))
+    top_bench.ProgressFile().update(7, force=True)
+    assert (tmp_path / "env.txt").read_text() == "7\n"
+    monkeypatch.delenv(top_bench.PROGRESS_ENV)
+    top_bench.ProgressFile().update(7, force=True)  # unset: writes nothing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["env.txt", "progress.txt"]
 
 
 def test_pack_and_unpack() -> None:
