@@ -60,7 +60,7 @@ def run_case(
     from hwbnn.fpga.nextpnr import read_report
     from hwbnn.fpga.tools import find_toolchain, run_tool
     from hwbnn.fpga.yosys import render_script, run_yosys
-    from hwbnn.resources import share_dir
+    from hwbnn.resources import rtl_files
 
     work = out / name
     work.mkdir(parents=True, exist_ok=True)
@@ -72,7 +72,12 @@ def run_case(
         lo, hi = mvau_threshold_range(mw, bits)
         t = rng.integers(lo, hi + 1, mh)
     wfile, tfile = write_mvau_memfiles(w, t, params["PE"], params["SIMD"], bits, work, "mvau")
-    shutil.copy(rtl or share_dir("rtl") / "hwbnn_mvau.v", work / "hwbnn_mvau.v")
+    # hwbnn_mvau.v (or --rtl's file in its place) with the rtl/ modules it instantiates
+    sources = []
+    for path in rtl_files("hwbnn_mvau"):
+        source = rtl if rtl is not None and path.name == "hwbnn_mvau.v" else path
+        shutil.copy(source, work / path.name)
+        sources.append(path.name)
     # Files first: each chparam elaborates the module again, and without a file the memory is
     # cleared by an initial loop that yosys unrolls (minutes for a deep memory).
     hdl: list[tuple[str, str | int]] = [("WEIGHT_FILE", f'"{wfile.name}"')]
@@ -81,7 +86,7 @@ def run_case(
     hdl += list(params.items())
     tools = find_toolchain(Family.ECP5)
     script = render_script(
-        Family.ECP5, ["hwbnn_mvau.v"], "hwbnn_mvau", "synth.json", "stat.json", parameters=hdl
+        Family.ECP5, sources, "hwbnn_mvau", "synth.json", "stat.json", parameters=hdl
     )
     start = time.perf_counter()
     run_yosys(tools.synth, script, work)
@@ -109,7 +114,9 @@ def main() -> None:
     parser.add_argument("--cases", default=",".join(DEFAULT_CASES))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
-    parser.add_argument("--rtl", type=Path, help="another hwbnn_mvau.v (default: rtl/'s)")
+    parser.add_argument(
+        "--rtl", type=Path, help="another hwbnn_mvau.v (default: rtl/'s); its submodules from rtl/"
+    )
     args = parser.parse_args()
     rows = []
     print("| MW | MH | PE | SIMD | input bits | LUT4 | FF | DP16KD | Fmax MHz | run s |")

@@ -25,25 +25,13 @@ module hwbnn_axis_fifo #(
     localparam ADDR_WIDTH = (DEPTH > 1) ? $clog2(DEPTH) : 1;  // memory address bits
     localparam WORD_WIDTH = DATA_WIDTH + 1;                   // tlast stored above tdata
 
-    // Parameter checks: Verilator (naming the instance) and Yosys stop at elaboration; Icarus 11
-    // has no elaboration-time $error, so there $fatal stops the simulation at time 0 and
-    // names the instance ("Scope:").
-    generate
-        if (DATA_WIDTH < 1) begin : g_error_data_width
-`ifdef __ICARUS__
-            initial $fatal(1, "DATA_WIDTH=%0d must be at least 1", DATA_WIDTH);
-`else
-            $error("hwbnn_axis_fifo: DATA_WIDTH must be at least 1");
-`endif
-        end
-        if (DEPTH < 2 || (DEPTH & (DEPTH - 1)) != 0) begin : g_error_depth
-`ifdef __ICARUS__
-            initial $fatal(1, "DEPTH=%0d must be a power of 2 and at least 2", DEPTH);
-`else
-            $error("hwbnn_axis_fifo: DEPTH must be a power of 2 and at least 2");
-`endif
-        end
-    endgenerate
+    // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
+    // at elaboration, each naming the instance and the offending values).
+    hwbnn_param_check #(.OK(DATA_WIDTH >= 1), .RULE("DATA_WIDTH must be at least 1"),
+        .NAME0("DATA_WIDTH"), .VALUE0(DATA_WIDTH)) u_check_data_width ();
+    hwbnn_param_check #(.OK(DEPTH >= 2 && (DEPTH & (DEPTH - 1)) == 0),
+        .RULE("DEPTH must be a power of 2 and at least 2"),
+        .NAME0("DEPTH"), .VALUE0(DEPTH)) u_check_depth ();
 
     reg [WORD_WIDTH-1:0] mem [0:DEPTH-1];
     reg [ADDR_WIDTH:0]   wr_ptr;  // one extra bit tells full from empty

@@ -36,19 +36,12 @@ module hwbnn_axis_width_converter #(
     localparam integer RATIO_M1 = RATIO - 1;                            // last beat of a group
     localparam [CNT_WIDTH-1:0] CNT_LAST = RATIO_M1[CNT_WIDTH-1:0];      // ... as counter value
 
-    // Parameter checks: Verilator (naming the instance) and Yosys stop at elaboration; Icarus 11
-    // has no elaboration-time $error, so there $fatal stops the simulation at time 0 and
-    // names the instance ("Scope:").
-    generate
-        if (NARROW < 1 || WIDE % NARROW != 0) begin : g_error_widths
-`ifdef __ICARUS__
-            initial $fatal(1, "IN_WIDTH=%0d and OUT_WIDTH=%0d: one must divide the other",
-                           IN_WIDTH, OUT_WIDTH);
-`else
-            $error("hwbnn_axis_width_converter: one of IN_WIDTH, OUT_WIDTH must divide the other");
-`endif
-        end
-    endgenerate
+    // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
+    // at elaboration, each naming the instance and the offending values).
+    hwbnn_param_check #(.OK(NARROW >= 1 && WIDE % NARROW == 0),
+        .RULE("one of IN_WIDTH, OUT_WIDTH must divide the other"),
+        .NAME0("IN_WIDTH"), .VALUE0(IN_WIDTH),
+        .NAME1("OUT_WIDTH"), .VALUE1(OUT_WIDTH)) u_check_widths ();
 
     generate
         if (IN_WIDTH == OUT_WIDTH) begin : g_passthrough

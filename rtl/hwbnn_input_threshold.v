@@ -43,25 +43,12 @@ module hwbnn_input_threshold #(
     localparam integer NF_M1 = NF - 1;                         // last beat of a frame
     localparam [ADDR_WIDTH-1:0] ADDR_LAST = NF_M1[ADDR_WIDTH-1:0];
 
-    // Parameter checks: Verilator (naming the instance) and Yosys stop at elaboration; Icarus 11
-    // has no elaboration-time $error, so there $fatal stops the simulation at time 0 and
-    // names the instance ("Scope:").
-    generate
-        if (N < 1 || SIMD < 1 || N % SIMD != 0) begin : g_error_simd
-`ifdef __ICARUS__
-            initial $fatal(1, "SIMD=%0d must divide N=%0d", SIMD, N);
-`else
-            $error("hwbnn_input_threshold: SIMD must divide N");
-`endif
-        end
-        if (INPUT_BITS < 1) begin : g_error_input_bits
-`ifdef __ICARUS__
-            initial $fatal(1, "INPUT_BITS=%0d must be at least 1", INPUT_BITS);
-`else
-            $error("hwbnn_input_threshold: INPUT_BITS must be at least 1");
-`endif
-        end
-    endgenerate
+    // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
+    // at elaboration, each naming the instance and the offending values).
+    hwbnn_param_check #(.OK(N >= 1 && SIMD >= 1 && N % SIMD == 0), .RULE("SIMD must divide N"),
+        .NAME0("SIMD"), .VALUE0(SIMD), .NAME1("N"), .VALUE1(N)) u_check_simd ();
+    hwbnn_param_check #(.OK(INPUT_BITS >= 1), .RULE("INPUT_BITS must be at least 1"),
+        .NAME0("INPUT_BITS"), .VALUE0(INPUT_BITS)) u_check_input_bits ();
 
     reg [SIMD*THRESH_WIDTH-1:0] tmem [0:NF-1];
     generate

@@ -43,12 +43,11 @@
 // when input and output never stall. Latency from the last input beat of a vector to its
 // first output beat (localparam LATENCY): MW/SIMD + 5 + TREE_REGS cycles, where
 // TREE_REGS = floor((ceil(log2(SIMD)) - 1) / 3) (0 for SIMD <= 8, 1 up to 64, 2 up to 512).
-// Pipeline: synchronous weight ROM and input buffer read, their output registers, a balanced
-// adder tree over the SIMD lanes of each PE (XNOR bits paired in LUTs, then adders; a
-// register after every 3rd level but the last), the lane-sum register, accumulate, compare
-// (synchronous threshold ROM read), output register. It stalls as a whole while the output
-// register holds a beat that is not taken; m_axis_tvalid and s_axis_tready come from
-// registers only (neither depends combinationally on the other side).
+// Pipeline: synchronous weight ROM and input buffer read, their output registers, per PE a
+// balanced adder tree over the SIMD lanes (hwbnn_adder_tree, TREE_REGS registers), the
+// lane-sum register, accumulate, compare (synchronous threshold ROM read), output register.
+// It stalls as a whole while the output register holds a beat that is not taken;
+// m_axis_tvalid and s_axis_tready come from registers only (neither depends on the other side).
 `default_nettype none
 
 module hwbnn_mvau #(
@@ -89,12 +88,13 @@ module hwbnn_mvau #(
     localparam WADDR_WIDTH  = (NF * SF > 1) ? $clog2(NF * SF) : 1;  // weight address bits
     localparam VEC_WIDTH    = (VECTORS > 1) ? $clog2(VECTORS) : 1;  // vector counter bits
     localparam CTRL_WIDTH   = NF_WIDTH + 3;                 // {first, last, flast, nf}
-    // Lane-sum adder tree: bits of one lane's term, adder levels, levels per register.
+    // Lane-sum adder tree: bits of one lane's term, levels, levels per register, sum bits.
     localparam LANE_WIDTH   = (INPUT_BITS == 1) ? 1 : INPUT_BITS + 1;
     localparam TREE_DEPTH   = (SIMD > 1) ? $clog2(SIMD) : 0;
     localparam TREE_LEVELS_PER_REG = 3;
-    // Registers inside the tree, and the cycles from a vector's last input beat to its first
-    // output beat when nothing stalls (read back by the testbench).
+    localparam TREE_WIDTH   = LANE_WIDTH + TREE_DEPTH;
+    // Registers in the tree (its derived REGS, checked there), and the cycles from a vector's
+    // last input beat to its first output beat without stalls (read back by the testbench).
     localparam TREE_REGS    = (TREE_DEPTH > 0) ? (TREE_DEPTH - 1) / TREE_LEVELS_PER_REG : 0;
     /* verilator lint_off UNUSEDPARAM */
     localparam LATENCY      = SF + 5 + TREE_REGS;
@@ -111,56 +111,27 @@ module hwbnn_mvau #(
     localparam [IADDR_WIDTH-1:0] BANK1_BASE = SF[IADDR_WIDTH-1:0];
     localparam [ACC_WIDTH-1:0]   MW_ACC     = MW[ACC_WIDTH-1:0];
 
-    // Parameter checks: Verilator (naming the instance) and Yosys stop at elaboration; Icarus 11
-    // has no elaboration-time $error, so there $fatal stops the simulation at time 0 and
-    // names the instance ("Scope:").
-    generate
-        if (PE < 1 || MH < 1 || MH % PE != 0) begin : g_error_pe
-`ifdef __ICARUS__
-            initial $fatal(1, "PE=%0d must divide MH=%0d", PE, MH);
-`else
-            $error("hwbnn_mvau: PE must divide MH");
-`endif
-        end
-        if (SIMD < 1 || MW < 1 || MW % SIMD != 0) begin : g_error_simd
-`ifdef __ICARUS__
-            initial $fatal(1, "SIMD=%0d must divide MW=%0d", SIMD, MW);
-`else
-            $error("hwbnn_mvau: SIMD must divide MW");
-`endif
-        end
-        // (MW*(2^INPUT_BITS-1) must stay well inside 32-bit parameter arithmetic.)
-        if (INPUT_BITS < 1 || INPUT_BITS > 16) begin : g_error_input_bits
-`ifdef __ICARUS__
-            initial $fatal(1, "INPUT_BITS=%0d must be in 1..16", INPUT_BITS);
-`else
-            $error("hwbnn_mvau: INPUT_BITS must be in 1..16");
-`endif
-        end
-        if (OUTPUT_MODE != 0 && OUTPUT_MODE != 1) begin : g_error_output_mode
-`ifdef __ICARUS__
-            initial $fatal(1, "OUTPUT_MODE=%0d must be 0 or 1", OUTPUT_MODE);
-`else
-            $error("hwbnn_mvau: OUTPUT_MODE must be 0 or 1");
-`endif
-        end
-        if (VECTORS < 1) begin : g_error_vectors
-`ifdef __ICARUS__
-            initial $fatal(1, "VECTORS=%0d must be at least 1", VECTORS);
-`else
-            $error("hwbnn_mvau: VECTORS must be at least 1");
-`endif
-        end
-        if (ACC_WIDTH != $clog2(MAX_ABS + 1) + 1
-            || OUT_WIDTH != ((OUTPUT_MODE != 0) ? PE * ACC_WIDTH : PE)) begin : g_error_derived
-`ifdef __ICARUS__
-            initial $fatal(1, "ACC_WIDTH=%0d, OUT_WIDTH=%0d are derived: do not override them",
-                           ACC_WIDTH, OUT_WIDTH);
-`else
-            $error("hwbnn_mvau: ACC_WIDTH and OUT_WIDTH are derived, do not override them");
-`endif
-        end
-    endgenerate
+    // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
+    // at elaboration, each naming the instance and the offending values).
+    hwbnn_param_check #(.OK(PE >= 1 && MH >= 1 && MH % PE == 0), .RULE("PE must divide MH"),
+        .NAME0("PE"), .VALUE0(PE), .NAME1("MH"), .VALUE1(MH)) u_check_pe ();
+    hwbnn_param_check #(.OK(SIMD >= 1 && MW >= 1 && MW % SIMD == 0),
+        .RULE("SIMD must divide MW"), .NAME0("SIMD"), .VALUE0(SIMD), .NAME1("MW"), .VALUE1(MW)
+    ) u_check_simd ();
+    // (MW*(2^INPUT_BITS-1) must stay well inside 32-bit parameter arithmetic.)
+    hwbnn_param_check #(.OK(INPUT_BITS >= 1 && INPUT_BITS <= 16),
+        .RULE("INPUT_BITS must be in 1..16"), .NAME0("INPUT_BITS"), .VALUE0(INPUT_BITS)
+    ) u_check_input_bits ();
+    hwbnn_param_check #(.OK(OUTPUT_MODE == 0 || OUTPUT_MODE == 1),
+        .RULE("OUTPUT_MODE must be 0 or 1"), .NAME0("OUTPUT_MODE"), .VALUE0(OUTPUT_MODE)
+    ) u_check_output_mode ();
+    hwbnn_param_check #(.OK(VECTORS >= 1), .RULE("VECTORS must be at least 1"),
+        .NAME0("VECTORS"), .VALUE0(VECTORS)) u_check_vectors ();
+    hwbnn_param_check #(.OK(ACC_WIDTH == $clog2(MAX_ABS + 1) + 1
+                            && OUT_WIDTH == ((OUTPUT_MODE != 0) ? PE * ACC_WIDTH : PE)),
+        .RULE("ACC_WIDTH and OUT_WIDTH are derived, do not override them"),
+        .NAME0("ACC_WIDTH"), .VALUE0(ACC_WIDTH), .NAME1("OUT_WIDTH"), .VALUE1(OUT_WIDTH)
+    ) u_check_derived ();
 
     // ---------------------------------------------------------------- weight memory
     reg [PE*SIMD-1:0] wmem [0:NF*SF-1];
@@ -284,111 +255,59 @@ module hwbnn_mvau #(
     end
 
     // ---------------------------------------------------------------- stage 2: lane sums
-    // Per PE a balanced adder tree over the SIMD lanes. Level 0: one term per lane, the XNOR
-    // bit (INPUT_BITS = 1) or +-code in INPUT_BITS+1 bits (INPUT_BITS > 1); level l: the sums
-    // of pairs of level l-1 (an odd last node passes through), LANE_WIDTH+l bits; level
-    // TREE_DEPTH holds the lane sum. Level 1 of XNOR terms is {a & b, a ^ b} (one LUT4 per
-    // bit). A register follows every TREE_LEVELS_PER_REG-th level but the last (TREE_REGS
-    // registers in all); the control word travels alongside.
+    // Per PE one term per lane, the XNOR bit (INPUT_BITS = 1) or the +-code in INPUT_BITS+1
+    // bits (INPUT_BITS > 1), summed by hwbnn_adder_tree; valid and control travel alongside.
     wire [PE*SUM_WIDTH-1:0] partial;
-    genvar gp, gl, gn;
+    // {valid, control word} of the pair, through each PE's tree; PE 0's is used (the others
+    // are identical copies that synthesis merges).
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [PE*(CTRL_WIDTH+1)-1:0] t_tags;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire                         t_valid;
+    wire [CTRL_WIDTH-1:0]        t_ctrl;
+    assign {t_valid, t_ctrl} = t_tags[CTRL_WIDTH:0];
+    genvar gp, gn;
     generate
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
-            for (gl = 0; gl <= TREE_DEPTH; gl = gl + 1) begin : g_level
-                localparam N  = (SIMD + (1 << gl) - 1) >> gl;    // nodes of this level
-                localparam GP = (gl > 0) ? gl - 1 : 0;
-                localparam NP = (SIMD + (1 << GP) - 1) >> GP;   // nodes of level l-1 (l > 0)
-                localparam W  = LANE_WIDTH + gl;                 // bits per node
-                localparam WP = LANE_WIDTH + gl - (gl > 0);      // bits per node of level l-1
-                wire [N*W-1:0] v;  // node values
-                wire [N*W-1:0] q;  // node values after the optional register
-                if (gl == 0) begin : g_leaves
-                    for (gn = 0; gn < SIMD; gn = gn + 1) begin : g_lane
-                        wire wb = b_w[gp*SIMD + gn];
-                        if (INPUT_BITS == 1) begin : g_xnor
-                            assign v[gn] = (wb == b_x[gn]);
-                        end else begin : g_code
-                            wire [W-1:0] code = {1'b0, b_x[gn*INPUT_BITS +: INPUT_BITS]};
-                            assign v[gn*W +: W] = wb ? code : -code;
-                        end
-                    end
-                end else begin : g_sums
-                    for (gn = 0; gn < N; gn = gn + 1) begin : g_node
-                        // operands a, b, extended by one bit (the sign bit for codes)
-                        wire [WP-1:0] a = g_level[gl-1].q[(2*gn)*WP +: WP];
-                        if (2 * gn + 1 < NP) begin : g_pair
-                            wire [WP-1:0] b = g_level[gl-1].q[(2*gn+1)*WP +: WP];
-                            if (INPUT_BITS == 1 && gl == 1) begin : g_half_adder
-                                assign v[gn*W +: W] = {a[0] & b[0], a[0] ^ b[0]};
-                            end else begin : g_adder
-                                wire ea = (INPUT_BITS > 1) ? a[WP-1] : 1'b0;
-                                wire eb = (INPUT_BITS > 1) ? b[WP-1] : 1'b0;
-                                assign v[gn*W +: W] = {ea, a} + {eb, b};
-                            end
-                        end else begin : g_single
-                            wire ea = (INPUT_BITS > 1) ? a[WP-1] : 1'b0;
-                            assign v[gn*W +: W] = {ea, a};
-                        end
-                    end
-                end
-                if (gl > 0 && gl < TREE_DEPTH && gl % TREE_LEVELS_PER_REG == 0) begin : g_reg
-                    reg [N*W-1:0] r;
-                    always @(posedge clk) begin
-                        if (en) begin
-                            r <= v;
-                        end
-                    end
-                    assign q = r;
-                end else begin : g_wire
-                    assign q = v;
+            wire [SIMD*LANE_WIDTH-1:0] terms;
+            for (gn = 0; gn < SIMD; gn = gn + 1) begin : g_lane
+                wire wb = b_w[gp*SIMD + gn];
+                if (INPUT_BITS == 1) begin : g_xnor
+                    assign terms[gn] = (wb == b_x[gn]);
+                end else begin : g_code
+                    wire [LANE_WIDTH-1:0] code = {1'b0, b_x[gn*INPUT_BITS +: INPUT_BITS]};
+                    assign terms[gn*LANE_WIDTH +: LANE_WIDTH] = wb ? code : -code;
                 end
             end
-            // The lane sum in SUM_WIDTH bits (it always fits: |sum| <= SIMD*(2^B-1) <= MAX_ABS).
-            // (Its top bits are unused where SUM_WIDTH < WT: they only repeat the sign or 0.)
-            localparam WT = LANE_WIDTH + TREE_DEPTH;
+            // The lane sum in SUM_WIDTH bits (it fits: |sum| <= SIMD*(2^B-1) <= MAX_ABS); the
+            // tree's top bits are unused where SUM_WIDTH < TREE_WIDTH (they repeat the sign or 0).
             /* verilator lint_off UNUSEDSIGNAL */
-            wire [WT-1:0] total = g_level[TREE_DEPTH].q[WT-1:0];
+            wire [TREE_WIDTH-1:0] total;
             /* verilator lint_on UNUSEDSIGNAL */
-            if (WT >= SUM_WIDTH) begin : g_cut
+            hwbnn_adder_tree #(
+                .N(SIMD),
+                .OPERAND_WIDTH(LANE_WIDTH),
+                .SIGNED((INPUT_BITS > 1) ? 1 : 0),
+                .LEVELS_PER_REG(TREE_LEVELS_PER_REG),
+                .TAG_WIDTH(CTRL_WIDTH + 1),
+                .SUM_WIDTH(TREE_WIDTH),
+                .REGS(TREE_REGS)
+            ) u_tree (
+                .clk(clk),
+                .rst(rst),
+                .en(en),
+                .in_data(terms),
+                .in_tag({b_valid, b_ctrl}),
+                .sum(total),
+                .tag(t_tags[gp*(CTRL_WIDTH+1) +: CTRL_WIDTH+1])
+            );
+            if (TREE_WIDTH >= SUM_WIDTH) begin : g_cut
                 assign partial[gp*SUM_WIDTH +: SUM_WIDTH] = total[SUM_WIDTH-1:0];
             end else begin : g_extend
-                wire sign = (INPUT_BITS > 1) ? total[WT-1] : 1'b0;
-                assign partial[gp*SUM_WIDTH +: SUM_WIDTH] = {{(SUM_WIDTH - WT){sign}}, total};
+                wire sign = (INPUT_BITS > 1) ? total[TREE_WIDTH-1] : 1'b0;
+                assign partial[gp*SUM_WIDTH +: SUM_WIDTH] =
+                    {{(SUM_WIDTH - TREE_WIDTH){sign}}, total};
             end
-        end
-    endgenerate
-
-    // Valid bit and control word delayed by the tree's registers.
-    wire                  t_valid;
-    wire [CTRL_WIDTH-1:0] t_ctrl;
-    generate
-        if (TREE_REGS == 0) begin : g_no_tree_regs
-            assign t_valid = b_valid;
-            assign t_ctrl  = b_ctrl;
-        end else begin : g_tree_regs
-            reg [TREE_REGS-1:0]  valid_pipe;
-            reg [CTRL_WIDTH-1:0] ctrl_pipe [0:TREE_REGS-1];
-            integer k;
-            always @(posedge clk) begin
-                if (rst) begin
-                    valid_pipe <= {TREE_REGS{1'b0}};
-                end else if (en) begin
-                    valid_pipe[0] <= b_valid;
-                    for (k = 1; k < TREE_REGS; k = k + 1) begin
-                        valid_pipe[k] <= valid_pipe[k-1];
-                    end
-                end
-            end
-            always @(posedge clk) begin
-                if (en) begin
-                    ctrl_pipe[0] <= b_ctrl;
-                    for (k = 1; k < TREE_REGS; k = k + 1) begin
-                        ctrl_pipe[k] <= ctrl_pipe[k-1];
-                    end
-                end
-            end
-            assign t_valid = valid_pipe[TREE_REGS-1];
-            assign t_ctrl  = ctrl_pipe[TREE_REGS-1];
         end
     endgenerate
 
@@ -499,7 +418,8 @@ module hwbnn_mvau #(
             integer p;
             always @* begin
                 for (p = 0; p < PE; p = p + 1) begin
-                    result[p*ACC_WIDTH +: ACC_WIDTH] = {acc[p*SUM_WIDTH +: SUM_WIDTH], 1'b0} - MW_ACC;
+                    result[p*ACC_WIDTH +: ACC_WIDTH] =
+                        {acc[p*SUM_WIDTH +: SUM_WIDTH], 1'b0} - MW_ACC;
                 end
             end
         end else begin : g_accumulator

@@ -131,52 +131,29 @@ module hwbnn_sliding_window #(
     localparam [ELEM_BITS-1:0] PAD_ELEM = PAD_INT[ELEM_BITS-1:0];
     localparam [WIDTH-1:0] PAD_WORD = {SIMD{PAD_ELEM}};
 
-    // Parameter checks: Verilator (naming the instance) and Yosys stop at elaboration; Icarus 11
-    // has no elaboration-time $error, so there $fatal stops the simulation at time 0 and
-    // names the instance ("Scope:").
-    generate
-        if (SIMD < 1 || CHANNELS < 1 || CHANNELS % SIMD != 0) begin : g_error_simd
-`ifdef __ICARUS__
-            initial $fatal(1, "SIMD=%0d must divide CHANNELS=%0d", SIMD, CHANNELS);
-`else
-            $error("hwbnn_sliding_window: SIMD must divide CHANNELS");
-`endif
-        end
-        if (KERNEL < 1 || STRIDE < 1 || IN_H < 1 || IN_W < 1) begin : g_error_sizes
-`ifdef __ICARUS__
-            initial $fatal(1, "KERNEL=%0d, STRIDE=%0d, IN_H=%0d, IN_W=%0d must be at least 1",
-                           KERNEL, STRIDE, IN_H, IN_W);
-`else
-            $error("hwbnn_sliding_window: KERNEL, STRIDE, IN_H and IN_W must be at least 1");
-`endif
-        end
-        if (PAD_TOP < 0 || PAD_LEFT < 0 || PAD_BOTTOM < 0 || PAD_RIGHT < 0 || PAD_TOP >= KERNEL
-            || PAD_LEFT >= KERNEL || PAD_BOTTOM >= KERNEL || PAD_RIGHT >= KERNEL)
-        begin : g_error_padding
-`ifdef __ICARUS__
-            initial $fatal(1, "PAD_TOP/LEFT/BOTTOM/RIGHT=%0d/%0d/%0d/%0d must be in 0..KERNEL-1",
-                           PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT);
-`else
-            $error("hwbnn_sliding_window: PAD_TOP/LEFT/BOTTOM/RIGHT must be in 0..KERNEL-1");
-`endif
-        end
-        if (PH < KERNEL || PW < KERNEL) begin : g_error_kernel
-`ifdef __ICARUS__
-            initial $fatal(1, "KERNEL=%0d is larger than the padded image %0dx%0d",
-                           KERNEL, PH, PW);
-`else
-            $error("hwbnn_sliding_window: KERNEL is larger than the padded image");
-`endif
-        end
-        if (ELEM_BITS < 1 || PAD_CODE < 0 || PAD_CODE >= (1 << ELEM_BITS)) begin : g_error_pad
-`ifdef __ICARUS__
-            initial $fatal(1, "ELEM_BITS=%0d must be at least 1, PAD_CODE=%0d must fit in it",
-                           ELEM_BITS, PAD_CODE);
-`else
-            $error("hwbnn_sliding_window: ELEM_BITS must be at least 1, PAD_CODE must fit in it");
-`endif
-        end
-    endgenerate
+    // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
+    // at elaboration, each naming the instance and the offending values).
+    hwbnn_param_check #(.OK(SIMD >= 1 && CHANNELS >= 1 && CHANNELS % SIMD == 0),
+        .RULE("SIMD must divide CHANNELS"), .NAME0("SIMD"), .VALUE0(SIMD),
+        .NAME1("CHANNELS"), .VALUE1(CHANNELS)) u_check_simd ();
+    hwbnn_param_check #(.OK(KERNEL >= 1 && STRIDE >= 1 && IN_H >= 1 && IN_W >= 1),
+        .RULE("KERNEL, STRIDE, IN_H and IN_W must be at least 1"),
+        .NAME0("KERNEL"), .VALUE0(KERNEL), .NAME1("STRIDE"), .VALUE1(STRIDE),
+        .NAME2("IN_H"), .VALUE2(IN_H), .NAME3("IN_W"), .VALUE3(IN_W)) u_check_sizes ();
+    hwbnn_param_check #(.OK(PAD_TOP >= 0 && PAD_LEFT >= 0 && PAD_BOTTOM >= 0 && PAD_RIGHT >= 0
+                            && PAD_TOP < KERNEL && PAD_LEFT < KERNEL
+                            && PAD_BOTTOM < KERNEL && PAD_RIGHT < KERNEL),
+        .RULE("PAD_TOP/LEFT/BOTTOM/RIGHT must be in 0..KERNEL-1"),
+        .NAME0("PAD_TOP"), .VALUE0(PAD_TOP), .NAME1("PAD_LEFT"), .VALUE1(PAD_LEFT),
+        .NAME2("PAD_BOTTOM"), .VALUE2(PAD_BOTTOM), .NAME3("PAD_RIGHT"), .VALUE3(PAD_RIGHT)
+    ) u_check_padding ();
+    hwbnn_param_check #(.OK(PH >= KERNEL && PW >= KERNEL),
+        .RULE("KERNEL is larger than the padded image PH x PW"), .NAME0("KERNEL"), .VALUE0(KERNEL),
+        .NAME1("PH"), .VALUE1(PH), .NAME2("PW"), .VALUE2(PW)) u_check_kernel ();
+    hwbnn_param_check #(.OK(ELEM_BITS >= 1 && PAD_CODE >= 0 && PAD_CODE < (1 << ELEM_BITS)),
+        .RULE("ELEM_BITS must be at least 1, PAD_CODE must fit in it"),
+        .NAME0("ELEM_BITS"), .VALUE0(ELEM_BITS),
+        .NAME1("PAD_CODE"), .VALUE1(PAD_CODE)) u_check_pad_code ();
 
     // Frames are counted; tlast carries nothing the generator needs.
     wire unused_tlast = s_axis_tlast;

@@ -27,22 +27,13 @@ module hwbnn_uart_beats_to_bytes #(
     localparam integer BYTES_INT = BYTES;
     localparam [CNT_WIDTH-1:0] ALL_BYTES = BYTES_INT[CNT_WIDTH-1:0];
 
-    generate
-        if (BEAT_WIDTH < 1) begin : g_error_width
-`ifdef __ICARUS__
-            initial $fatal(1, "BEAT_WIDTH=%0d must be at least 1", BEAT_WIDTH);
-`else
-            $error("hwbnn_uart_beats_to_bytes: BEAT_WIDTH must be at least 1");
-`endif
-        end
-        if (BYTES != (BEAT_WIDTH + 7) / 8) begin : g_error_derived
-`ifdef __ICARUS__
-            initial $fatal(1, "BYTES=%0d is derived: do not override it", BYTES);
-`else
-            $error("hwbnn_uart_beats_to_bytes: BYTES is derived, do not override it");
-`endif
-        end
-    endgenerate
+    // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
+    // at elaboration, each naming the instance and the offending values).
+    hwbnn_param_check #(.OK(BEAT_WIDTH >= 1), .RULE("BEAT_WIDTH must be at least 1"),
+        .NAME0("BEAT_WIDTH"), .VALUE0(BEAT_WIDTH)) u_check_width ();
+    hwbnn_param_check #(.OK(BYTES == (BEAT_WIDTH + 7) / 8),
+        .RULE("BYTES is derived, do not override it"), .NAME0("BYTES"), .VALUE0(BYTES),
+        .NAME1("BEAT_WIDTH"), .VALUE1(BEAT_WIDTH)) u_check_derived ();
 
     reg  [8*BYTES-1:0] shift;  // bytes not yet sent, the next one at the bottom
     reg  [CNT_WIDTH-1:0] left; // bytes of the current beat not yet sent

@@ -33,29 +33,15 @@ module hwbnn_uart_bytes_to_beats #(
     localparam [BYTE_CNT_WIDTH-1:0] BYTE_LAST = BYTES_M1[BYTE_CNT_WIDTH-1:0];
     localparam [BEAT_CNT_WIDTH-1:0] BEAT_LAST = FRAME_M1[BEAT_CNT_WIDTH-1:0];
 
-    generate
-        if (BEAT_WIDTH < 1) begin : g_error_width
-`ifdef __ICARUS__
-            initial $fatal(1, "BEAT_WIDTH=%0d must be at least 1", BEAT_WIDTH);
-`else
-            $error("hwbnn_uart_bytes_to_beats: BEAT_WIDTH must be at least 1");
-`endif
-        end
-        if (FRAME_BEATS < 1) begin : g_error_frame
-`ifdef __ICARUS__
-            initial $fatal(1, "FRAME_BEATS=%0d must be at least 1", FRAME_BEATS);
-`else
-            $error("hwbnn_uart_bytes_to_beats: FRAME_BEATS must be at least 1");
-`endif
-        end
-        if (BYTES != (BEAT_WIDTH + 7) / 8) begin : g_error_derived
-`ifdef __ICARUS__
-            initial $fatal(1, "BYTES=%0d is derived: do not override it", BYTES);
-`else
-            $error("hwbnn_uart_bytes_to_beats: BYTES is derived, do not override it");
-`endif
-        end
-    endgenerate
+    // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
+    // at elaboration, each naming the instance and the offending values).
+    hwbnn_param_check #(.OK(BEAT_WIDTH >= 1), .RULE("BEAT_WIDTH must be at least 1"),
+        .NAME0("BEAT_WIDTH"), .VALUE0(BEAT_WIDTH)) u_check_width ();
+    hwbnn_param_check #(.OK(FRAME_BEATS >= 1), .RULE("FRAME_BEATS must be at least 1"),
+        .NAME0("FRAME_BEATS"), .VALUE0(FRAME_BEATS)) u_check_frame ();
+    hwbnn_param_check #(.OK(BYTES == (BEAT_WIDTH + 7) / 8),
+        .RULE("BYTES is derived, do not override it"), .NAME0("BYTES"), .VALUE0(BYTES),
+        .NAME1("BEAT_WIDTH"), .VALUE1(BEAT_WIDTH)) u_check_derived ();
 
     reg  [BYTE_CNT_WIDTH-1:0] byte_count;  // bytes of the current beat received so far
     reg  [BEAT_CNT_WIDTH-1:0] beat_count;  // beats of the current frame sent so far

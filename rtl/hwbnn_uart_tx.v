@@ -24,15 +24,11 @@ module hwbnn_uart_tx #(
     localparam integer BIT_M1 = CLKS_PER_BIT - 1;
     localparam [CNT_WIDTH-1:0] BIT_LAST = BIT_M1[CNT_WIDTH-1:0];
 
-    generate
-        if (CLK_HZ < 1 || BAUD < 1 || CLKS_PER_BIT < 4) begin : g_error_baud
-`ifdef __ICARUS__
-            initial $fatal(1, "CLK_HZ=%0d / BAUD=%0d must be at least 4", CLK_HZ, BAUD);
-`else
-            $error("hwbnn_uart_tx: CLK_HZ/BAUD must be at least 4");
-`endif
-        end
-    endgenerate
+    // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
+    // at elaboration, each naming the instance and the offending values).
+    hwbnn_param_check #(.OK(CLK_HZ >= 1 && BAUD >= 1 && CLKS_PER_BIT >= 4),
+        .RULE("CLK_HZ/BAUD must be at least 4"), .NAME0("CLK_HZ"), .VALUE0(CLK_HZ),
+        .NAME1("BAUD"), .VALUE1(BAUD)) u_check_baud ();
 
     reg                 busy;
     reg [CNT_WIDTH-1:0] timer;  // cycles left in the current bit (counts down)

@@ -41,25 +41,13 @@ module hwbnn_window_or #(
     localparam [FW-1:0] F_LAST = CF_M1[FW-1:0];
     localparam [PW-1:0] P_LAST = POS_M1[PW-1:0];
 
-    // Parameter checks: Verilator (naming the instance) and Yosys stop at elaboration; Icarus 11
-    // has no elaboration-time $error, so there $fatal stops the simulation at time 0 and
-    // names the instance ("Scope:").
-    generate
-        if (SIMD < 1 || CHANNELS < 1 || CHANNELS % SIMD != 0) begin : g_error_simd
-`ifdef __ICARUS__
-            initial $fatal(1, "SIMD=%0d must divide CHANNELS=%0d", SIMD, CHANNELS);
-`else
-            $error("hwbnn_window_or: SIMD must divide CHANNELS");
-`endif
-        end
-        if (KERNEL < 1) begin : g_error_kernel
-`ifdef __ICARUS__
-            initial $fatal(1, "KERNEL=%0d must be at least 1", KERNEL);
-`else
-            $error("hwbnn_window_or: KERNEL must be at least 1");
-`endif
-        end
-    endgenerate
+    // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
+    // at elaboration, each naming the instance and the offending values).
+    hwbnn_param_check #(.OK(SIMD >= 1 && CHANNELS >= 1 && CHANNELS % SIMD == 0),
+        .RULE("SIMD must divide CHANNELS"), .NAME0("SIMD"), .VALUE0(SIMD),
+        .NAME1("CHANNELS"), .VALUE1(CHANNELS)) u_check_simd ();
+    hwbnn_param_check #(.OK(KERNEL >= 1), .RULE("KERNEL must be at least 1"),
+        .NAME0("KERNEL"), .VALUE0(KERNEL)) u_check_kernel ();
 
     reg  [FW-1:0]   f;    // channel group of the current beat
     reg  [PW-1:0]   pos;  // window position of the current beat

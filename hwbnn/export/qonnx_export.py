@@ -9,6 +9,8 @@ input values are codes ``k / (levels - 1)``), which lowering reads.
 from __future__ import annotations
 
 import tempfile
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,19 @@ INPUT_LEVELS_KEY = "hwbnn.input_levels"
 QONNX_DOMAIN = "qonnx.custom_op.general"
 # custom-op domains that older exporters used for Quant / BipolarQuant
 LEGACY_QUANT_DOMAINS = ("", "finn.custom_op.general", "onnx.brevitas", "finn", QONNX_DOMAIN)
+
+# brevitas.export imports brevitas.graph.equalize, which warns at import time that the optional
+# package fast_hadamard_transform (used only by its Hadamard-rotation equalisation, which hwbnn
+# never runs) is missing; that warning, and only it, is silenced.
+FAST_HADAMARD_WARNING = "fast_hadamard_transform package not found"
+
+
+def brevitas_export_qonnx() -> Callable[..., object]:
+    """``brevitas.export.export_qonnx``, imported without the optional-package warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=FAST_HADAMARD_WARNING, category=UserWarning)
+        from brevitas.export import export_qonnx
+    return export_qonnx
 
 
 def load_qonnx(path: Path) -> ModelWrapper:
@@ -71,7 +86,7 @@ def clean_qonnx(model: ModelWrapper) -> ModelWrapper:
 
 def export_qonnx_model(model: BinaryNet, path: Path) -> ModelWrapper:
     """Export ``model`` (eval mode) to a cleaned QONNX file at ``path``."""
-    from brevitas.export import export_qonnx
+    export_qonnx = brevitas_export_qonnx()
 
     model.eval()
     config = model.config

@@ -1,6 +1,6 @@
 """The board top ``hwbnn_board_top``: a build's ``hwbnn_top`` behind a UART bridge.
 
-Rendered from ``flows/templates/hwbnn_board_top.v.j2`` (Jinja2, StrictUndefined) with the
+Rendered from ``fpga/templates/hwbnn_board_top.v.j2`` (Jinja2, StrictUndefined) with the
 stream sizes of the build (:class:`hwbnn.fpga.link.LinkFormat`), the clock and the baud rate;
 all logic lives in the rtl/ modules it instantiates (hwbnn_uart_rx, hwbnn_uart_tx,
 hwbnn_uart_bytes_to_beats, hwbnn_uart_beats_to_bytes, and the build's hwbnn_top).
@@ -16,7 +16,7 @@ from hwbnn import __version__
 from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
 from hwbnn.fpga.link import LinkFormat
-from hwbnn.resources import share_dir
+from hwbnn.resources import rtl_files, share_dir
 
 BOARD_TOP = "hwbnn_board_top"
 UART_MODULES = (
@@ -31,7 +31,7 @@ POR_BITS = 8
 
 
 def render_template(relative: str, **context: Any) -> str:
-    """Render ``flows/<relative>``; a variable missing from ``context`` raises
+    """Render ``fpga/<relative>``; a variable missing from ``context`` raises
     jinja2.UndefinedError (StrictUndefined)."""
     path = share_dir("fpga") / relative
     return render_file(path.parent, path.name, **context)
@@ -98,9 +98,10 @@ def write_board_sources(
         if path.is_file():
             shutil.copyfile(path, out_dir / path.name)
     names = [p.name for p in sources]
-    for module in UART_MODULES:
-        shutil.copyfile(share_dir("rtl") / f"{module}.v", out_dir / f"{module}.v")
-        names.append(f"{module}.v")
+    for path in rtl_files(*UART_MODULES):  # with the modules they instantiate
+        if path.name not in names:
+            shutil.copyfile(path, out_dir / path.name)
+            names.append(path.name)
     text = render_board_top(link, clk_hz, baud, led_active_low, target, por_bits)
     (out_dir / f"{BOARD_TOP}.v").write_text(text)
     names.append(f"{BOARD_TOP}.v")

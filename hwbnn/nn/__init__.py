@@ -1,7 +1,8 @@
 """Brevitas-based binary layers and the model zoo."""
 
+from hwbnn.catalog import INPUT_MODES, InputMode, ModelName
 from hwbnn.nn.conv import BinaryConvNet, ConvConfig, ConvStage
-from hwbnn.nn.mlp import INPUT_MODES, BinaryMLP, MLPConfig
+from hwbnn.nn.mlp import BinaryMLP, MLPConfig, Norm, Precision, Scaling
 from hwbnn.nn.zoo import (
     CONV_SHAPES,
     MLP_SHAPES,
@@ -16,6 +17,11 @@ from hwbnn.nn.zoo import (
 __all__ = [
     "CONV_SHAPES",
     "INPUT_MODES",
+    "InputMode",
+    "ModelName",
+    "Norm",
+    "Precision",
+    "Scaling",
     "MLP_SHAPES",
     "BinaryConvNet",
     "BinaryMLP",

@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
 from torch import nn
 
-from hwbnn.catalog import INPUT_MODES
-from hwbnn.nn.mlp import InputScale, InputShift
+from hwbnn.catalog import InputMode
+from hwbnn.nn.mlp import InputScale, InputShift, coerce_enums, plain_dict
 from hwbnn.nn.quantizers import BinaryActQuant, BinaryWeightQuant, unsigned_input_quant
 
 MODEL_KIND_KEY = "kind"
@@ -64,13 +64,12 @@ class ConvConfig:
     stages: tuple[ConvStage, ...]
     dense: tuple[int, ...]
     classes: int
-    input_mode: str = "binary"
+    input_mode: InputMode = InputMode.BINARY
     levels: int = 17
     input_bits: int = 5
 
     def __post_init__(self) -> None:
-        if self.input_mode not in INPUT_MODES:
-            raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
+        coerce_enums(self, {"input_mode": InputMode})
         if len(self.input_shape) != 3 or min(self.input_shape) < 1:
             raise ValueError(f"input_shape must be (C, H, W), got {self.input_shape}")
         if not self.stages:
@@ -99,10 +98,8 @@ class ConvConfig:
         return c * h * w
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data["input_shape"] = list(self.input_shape)
+        data = plain_dict(self)
         data["stages"] = [asdict(stage) for stage in self.stages]
-        data["dense"] = list(self.dense)
         return {MODEL_KIND_KEY: CONV_KIND, **data}
 
     @classmethod
@@ -137,7 +134,7 @@ class BinaryConvNet(nn.Module):
     def __init__(self, config: ConvConfig) -> None:
         super().__init__()
         self.config = config
-        if config.input_mode == "binary":
+        if config.input_mode == InputMode.BINARY:
             self.input_stage = nn.Sequential(InputShift(0.5), _sign())
             pad_value = -1.0
         else:

@@ -30,17 +30,56 @@ above, module for module):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import Enum, StrEnum
 
 import torch
 from brevitas.nn import QuantIdentity, QuantLinear
 from torch import nn
 
-from hwbnn.catalog import INPUT_MODES
+from hwbnn.catalog import InputMode, parse_enum
 from hwbnn.nn.quantizers import BinaryActQuant, BinaryWeightQuant, unsigned_input_quant
 
-SCALINGS = ("none", "mean_abs", "learned")
-NORMS = ("batch", "center", "none")
-PRECISIONS = ("binary", "float")
+
+class Scaling(StrEnum):
+    """Per-output-channel scale after every binary Linear (see the module docstring)."""
+
+    NONE = "none"
+    MEAN_ABS = "mean_abs"  # XNOR-Net's mean |W_c|
+    LEARNED = "learned"  # XNOR-Net++'s trained gamma_c
+
+
+class Norm(StrEnum):
+    """Normalisation of the hidden layers (Sari et al.)."""
+
+    BATCH = "batch"
+    CENTER = "center"
+    NONE = "none"
+
+
+class Precision(StrEnum):
+    """Binary weights and signs, or the full-precision baseline."""
+
+    BINARY = "binary"
+    FLOAT = "float"
+
+
+def coerce_enums(config: object, kinds: dict[str, type[Enum]]) -> None:
+    """Turn the string fields of the frozen dataclass ``config`` named in ``kinds`` into their
+    Enum members (ValueError listing the valid strings otherwise); configs read from
+    checkpoints and JSON hold the strings."""
+    for name, kind in kinds.items():
+        object.__setattr__(config, name, parse_enum(kind, getattr(config, name), name))
+
+
+def plain_dict(config: object) -> dict:
+    """``asdict(config)`` with tuples as lists and Enum members as their strings (what
+    checkpoints loadable with ``weights_only=True`` and JSON files hold)."""
+    out = {}
+    for key, value in asdict(config).items():  # type: ignore[call-overload]
+        if isinstance(value, Enum):
+            value = value.value
+        out[key] = list(value) if isinstance(value, tuple) else value
+    return out
 
 
 @dataclass(frozen=True)
@@ -50,20 +89,19 @@ class MLPConfig:
     input_shape: tuple[int, ...]
     hidden: tuple[int, ...]
     classes: int
-    input_mode: str = "binary"
+    input_mode: InputMode = InputMode.BINARY
     levels: int = 17
     input_bits: int = 5
-    scaling: str = "none"
-    norm: str = "batch"
-    precision: str = "binary"
+    scaling: Scaling = Scaling.NONE
+    norm: Norm = Norm.BATCH
+    precision: Precision = Precision.BINARY
 
     def __post_init__(self) -> None:
-        if self.input_mode not in INPUT_MODES:
-            raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {self.input_mode!r}")
-        for name, valid in (("scaling", SCALINGS), ("norm", NORMS), ("precision", PRECISIONS)):
-            if getattr(self, name) not in valid:
-                raise ValueError(f"{name} must be one of {valid}, got {getattr(self, name)!r}")
-        if self.precision == "float" and self.scaling != "none":
+        coerce_enums(
+            self,
+            {"input_mode": InputMode, "scaling": Scaling, "norm": Norm, "precision": Precision},
+        )
+        if self.precision == Precision.FLOAT and self.scaling != Scaling.NONE:
             raise ValueError("a full-precision model has no binary layers to scale")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden widths must be positive, got {self.hidden}")
@@ -78,7 +116,7 @@ class MLPConfig:
         return n
 
     def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return plain_dict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> MLPConfig:
@@ -154,17 +192,17 @@ class MeanCenter(nn.Module):
 
 
 def _scale(config: MLPConfig, linear: nn.Linear) -> list[nn.Module]:
-    if config.scaling == "mean_abs":
+    if config.scaling == Scaling.MEAN_ABS:
         return [MeanAbsScale(linear)]
-    if config.scaling == "learned":
+    if config.scaling == Scaling.LEARNED:
         return [LearnedScale(linear.out_features)]
     return []
 
 
 def _norm(config: MLPConfig, channels: int) -> list[nn.Module]:
-    if config.norm == "batch":
+    if config.norm == Norm.BATCH:
         return [nn.BatchNorm1d(channels)]
-    if config.norm == "center":
+    if config.norm == Norm.CENTER:
         return [MeanCenter(channels)]
     return []
 
@@ -175,7 +213,7 @@ class BinaryMLP(nn.Module):
     def __init__(self, config: MLPConfig) -> None:
         super().__init__()
         self.config = config
-        if config.input_mode == "binary":
+        if config.input_mode == InputMode.BINARY:
             self.input_stage = nn.Sequential(
                 InputShift(0.5), QuantIdentity(act_quant=BinaryActQuant)
             )
@@ -197,19 +235,19 @@ class BinaryMLP(nn.Module):
         self.output_norm = nn.BatchNorm1d(config.classes)
 
     def _linear(self, fan_in: int, fan_out: int) -> nn.Linear:
-        if self.config.precision == "float":
+        if self.config.precision == Precision.FLOAT:
             return nn.Linear(fan_in, fan_out, bias=False)
         return QuantLinear(fan_in, fan_out, bias=False, weight_quant=BinaryWeightQuant)
 
     def _act(self) -> nn.Module:
-        if self.config.precision == "float":
+        if self.config.precision == Precision.FLOAT:
             return nn.ReLU()
         return QuantIdentity(act_quant=BinaryActQuant)
 
     def activations(self) -> list[nn.Module]:
         """The hidden layers' activation modules (sign, or ReLU at full precision), in order;
         their inputs are the pre-activations that distribution losses and distillation read."""
-        kind = nn.ReLU if self.config.precision == "float" else QuantIdentity
+        kind = nn.ReLU if self.config.precision == Precision.FLOAT else QuantIdentity
         return [m for m in self.hidden if isinstance(m, kind)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

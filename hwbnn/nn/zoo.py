@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hwbnn.catalog import CONV_MODELS, MLP_SHAPES, MODEL_NAMES
+from hwbnn.catalog import CONV_MODELS, MLP_SHAPES, MODEL_NAMES, InputMode, ModelName
 from hwbnn.errors import ConfigError
 from hwbnn.nn.conv import CONV_KIND, MODEL_KIND_KEY, BinaryConvNet, ConvConfig, ConvStage
 from hwbnn.nn.mlp import BinaryMLP, MLPConfig
@@ -11,9 +11,9 @@ ModelConfig = MLPConfig | ConvConfig
 BinaryNet = BinaryMLP | BinaryConvNet
 
 # conv stages and dense widths of the named convolutional nets
-CONV_SHAPES: dict[str, tuple[tuple[ConvStage, ...], tuple[int, ...]]] = {
+CONV_SHAPES: dict[ModelName, tuple[tuple[ConvStage, ...], tuple[int, ...]]] = {
     # FINN's CNV (w1a1): 3x3 convolutions without padding, 32x32 -> 1x1x256, then 512-512-10
-    "cnv": (
+    ModelName.CNV: (
         (
             ConvStage(64),
             ConvStage(64, pool=2),
@@ -25,12 +25,12 @@ CONV_SHAPES: dict[str, tuple[tuple[ConvStage, ...], tuple[int, ...]]] = {
         (512, 512),
     ),
     # 8x8 digits: two -1-padded 3x3 convs at 8x8, pool to 4x4, a 3x3 conv to 2x2x32, classifier
-    "digits-cnn": (
+    ModelName.DIGITS_CNN: (
         (ConvStage(16, padding=1), ConvStage(16, padding=1, pool=2), ConvStage(32)),
         (),
     ),
     # 28x28 MNIST: 28 -> 26 -> 24 -> pool 12 -> 10 -> 8 -> pool 4, 4x4x32 -> 128 -> 10
-    "mnist-cnn": (
+    ModelName.MNIST_CNN: (
         (
             ConvStage(16),
             ConvStage(16, pool=2),
@@ -56,16 +56,23 @@ def config_from_dict(data: dict) -> ModelConfig:
     return MLPConfig.from_dict(data)
 
 
+def _model_name(name: ModelName | str) -> ModelName:
+    if name not in MODEL_NAMES:
+        raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODEL_NAMES)}")
+    return ModelName(name)
+
+
 def mlp_config(
-    name: str,
+    name: ModelName | str,
     input_shape: tuple[int, ...],
     classes: int,
     levels: int,
     input_bits: int,
-    input_mode: str = "binary",
+    input_mode: InputMode | str = InputMode.BINARY,
     hidden: tuple[int, ...] | None = None,
 ) -> MLPConfig:
     """Config of the zoo MLP ``name`` for a dataset's shape; ``hidden`` overrides the widths."""
+    name = _model_name(name)
     if name not in MLP_SHAPES:
         raise ConfigError(f"unknown MLP {name!r}; choose one of {sorted(MLP_SHAPES)}")
     try:
@@ -73,7 +80,7 @@ def mlp_config(
             input_shape=tuple(input_shape),
             hidden=tuple(hidden) if hidden else MLP_SHAPES[name],
             classes=classes,
-            input_mode=input_mode,
+            input_mode=InputMode(input_mode),
             levels=levels,
             input_bits=input_bits,
         )
@@ -82,18 +89,17 @@ def mlp_config(
 
 
 def model_config(
-    name: str,
+    name: ModelName | str,
     input_shape: tuple[int, ...],
     classes: int,
     levels: int,
     input_bits: int,
-    input_mode: str = "binary",
+    input_mode: InputMode | str = InputMode.BINARY,
     hidden: tuple[int, ...] | None = None,
 ) -> ModelConfig:
     """Config of any zoo model for a dataset's shape; ``hidden`` overrides the widths of the
     hidden dense layers (an MLP's hidden layers, a conv net's dense layers)."""
-    if name not in MODEL_NAMES:
-        raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODEL_NAMES)}")
+    name = _model_name(name)
     if name in MLP_SHAPES:
         return mlp_config(name, input_shape, classes, levels, input_bits, input_mode, hidden)
     if len(input_shape) != 3:
@@ -105,7 +111,7 @@ def model_config(
             stages=stages,
             dense=tuple(hidden) if hidden else dense,
             classes=classes,
-            input_mode=input_mode,
+            input_mode=InputMode(input_mode),
             levels=levels,
             input_bits=input_bits,
         )

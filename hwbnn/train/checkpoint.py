@@ -1,4 +1,8 @@
-"""Checkpoints: a plain dict of tensors and primitives, loadable with ``weights_only=True``."""
+"""Checkpoints: a plain dict of tensors and primitives, loadable with ``weights_only=True``.
+
+This module depends on :mod:`hwbnn.nn` only, so the training methods (which sit below the
+trainer) may load checkpoints, e.g. a distillation teacher.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ import torch
 
 from hwbnn.errors import DataError
 from hwbnn.nn import BinaryNet, build_model, config_from_dict
+from hwbnn.nn.scales import CONV_SCALES_ATTR, ScaleLayout, add_conv_output_scales
 
 FORMAT = "hwbnn-checkpoint-1"
-CONV_SCALES_ATTR = "hwbnn_conv_scales"  # "channel" | "factorised" when xnorpp scaled a conv net
 
 
 def save_checkpoint(path: Path, model: BinaryNet, dataset: str, metrics: dict[str, Any]) -> None:
@@ -42,10 +46,8 @@ def load_checkpoint(path: Path) -> tuple[BinaryNet, dict[str, Any]]:
         raise DataError(f"{path}: not an hwbnn checkpoint (expected format {FORMAT})")
     model = build_model(config_from_dict(ckpt["model"]))
     if ckpt.get("conv_scales"):
-        from hwbnn.train.methods.xnorpp import add_conv_output_scales
-
         example = torch.zeros((2, *model.config.input_shape))
-        add_conv_output_scales(model, example, ckpt["conv_scales"] == "factorised")
+        add_conv_output_scales(model, example, ckpt["conv_scales"] == ScaleLayout.FACTORISED)
     model.load_state_dict(ckpt["state_dict"])
     model.eval()
     return model, ckpt

@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from brevitas.nn import QuantConv2d, QuantLinear
 from torch import nn
 from tqdm import tqdm
 
 from hwbnn.data import Dataset
 from hwbnn.nn import BinaryNet, ModelConfig, build_model
+from hwbnn.train.methods.base import Batch, Method, TrainContext, check_composition
+from hwbnn.train.methods.hooks import clip_binary_weights
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class TrainConfig:
     lr: float = 0.01
     weight_decay: float = 0.0
     progress: bool = True
-    methods: tuple[Any, ...] = ()  # hwbnn.train.methods.Method instances, applied in order
+    methods: tuple[Method, ...] = ()  # training methods (hwbnn.train.methods), in order
 
 
 @dataclass
@@ -62,20 +63,8 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(predict(model, x).argmax(axis=1) == y))
 
 
-def _clip_binary_weights(model: nn.Module) -> None:
-    from hwbnn.train.methods.hooks import latent_weight
-
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, QuantLinear | QuantConv2d):
-                latent_weight(module).clamp_(-1.0, 1.0)
-
-
 def train(config: ModelConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
     """Train a fresh model of ``config`` on ``data``; returns the model and per-epoch metrics."""
-    from hwbnn.train.methods import check_composition
-    from hwbnn.train.methods.base import Batch, TrainContext
-
     if cfg.epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {cfg.epochs}")
     methods = check_composition(cfg.methods)
@@ -86,6 +75,7 @@ def train(config: ModelConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
     model = build_model(config)
     steps_per_epoch = (len(x_train) + cfg.batch_size - 1) // cfg.batch_size
     ctx = TrainContext(model, config, data, cfg, cfg.epochs, steps_per_epoch)
+    ctx.train_model = lambda sub_config, sub_cfg: train(sub_config, data, sub_cfg).model
     for method in methods:
         method.setup(ctx)
     params = list(model.parameters()) + [p for m in methods for p in m.parameters()]
@@ -129,7 +119,7 @@ def train(config: ModelConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
             if rate is None:
                 schedule.step()
             if ctx.clip_weights:
-                _clip_binary_weights(model)
+                clip_binary_weights(model)
             for method in methods:
                 method.after_step(ctx, batch)
             ctx.step += 1

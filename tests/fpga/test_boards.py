@@ -12,7 +12,7 @@ from hwbnn.errors import ConfigError
 from hwbnn.fpga.board_top import UART_MODULES, check_baud, render_board_top
 from hwbnn.fpga.boards import BOARDS, Family, get_board
 from hwbnn.fpga.link import LinkFormat
-from hwbnn.resources import share_dir
+from hwbnn.resources import rtl_files, share_dir
 from hwbnn.sim.runner import SimulatorNotFound, verilator_environment
 
 PORTS = ("clk", "uart_rx", "uart_tx", "led[0]", "led[1]")
@@ -92,7 +92,7 @@ def test_board_top_lints_clean(tmp_path: Path, active_low: bool) -> None:
         "endmodule\n`default_nettype wire\n"
     )
     sources = [tmp_path / "hwbnn_board_top.v", tmp_path / "hwbnn_top.v"]
-    sources += [share_dir("rtl") / f"{m}.v" for m in UART_MODULES]
+    sources += rtl_files(*UART_MODULES)
     result = subprocess.run(
         [
             "verilator",

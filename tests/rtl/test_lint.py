@@ -2,7 +2,8 @@
 
 - ``verilator --lint-only -Wall`` and ``iverilog -g2005 -Wall`` must be silent on every
   rtl/*.v with its default parameters and, for the modules listed in LINT_PARAMETERS, with
-  each listed set.
+  each listed set. Each module is compiled with the rtl/ modules it instantiates
+  (hwbnn.resources.rtl_files), as the generated builds and the cocotb tests compile it.
 - Yosys must elaborate (``hierarchy -check``), synthesize and ``check -assert`` each module
   with a couple of parameter sets (memory files written by hwbnn.codegen.memfiles).
   YoWASP's Yosys maps /tmp to a private directory, so it runs inside the case's directory on
@@ -10,7 +11,9 @@
   ``yosys``; YoWASP's stdout stops at "Running ABC command" when it is a pipe (the run itself
   goes on), so the result is read from the log file yosys writes with ``-l``.
 - Illegal parameter combinations must stop Verilator and Yosys at elaboration and Icarus
-  at time 0, with a message naming the rule (Verilator and Icarus also name the instance).
+  at time 0 (rtl/hwbnn_param_check.v), with a message naming the rule and the offending
+  values; Verilator and Icarus name the checker's instance path, Yosys (which elaborates
+  modules, not instances) the module being derived.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 import pytest
 
 from hwbnn.codegen.memfiles import write_input_threshold_memfile, write_mvau_memfiles
-from hwbnn.resources import share_dir
+from hwbnn.resources import rtl_files, share_dir
 from hwbnn.sim.runner import SimulatorNotFound, verilator_environment
 
 RTL = share_dir("rtl")
@@ -58,19 +61,69 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"MW": 20, "MH": 4, "PE": 2, "SIMD": 20},  # lane sum narrower than the tree's top
         {"MW": 196, "MH": 4, "PE": 2, "SIMD": 196, "INPUT_BITS": 4, "OUTPUT_MODE": 1},
     ],
+    "hwbnn_adder_tree": [
+        {"N": 1},
+        {"N": 2, "OPERAND_WIDTH": 1},
+        {"N": 9, "OPERAND_WIDTH": 4, "SIGNED": 1},
+        {"N": 64, "LEVELS_PER_REG": 1, "TAG_WIDTH": 5},
+        {"N": 300, "OPERAND_WIDTH": 9, "SIGNED": 1, "LEVELS_PER_REG": 2},
+    ],
+    "hwbnn_param_check": [
+        {"OK": 1, "RULE": "never broken", "NAME0": "A", "VALUE0": 3, "NAME1": "B", "VALUE1": -1}
+    ],
 }
 
-ILLEGAL: list[tuple[str, Params, str]] = [
-    ("hwbnn_axis_fifo", {"DEPTH": 6}, "DEPTH must be a power of 2"),
-    ("hwbnn_axis_fifo", {"DEPTH": 1}, "DEPTH must be a power of 2"),
-    ("hwbnn_axis_width_converter", {"IN_WIDTH": 6, "OUT_WIDTH": 4}, "must divide the other"),
-    ("hwbnn_input_threshold", {"N": 10, "SIMD": 4}, "SIMD must divide N"),
-    ("hwbnn_input_threshold", {"INPUT_BITS": 0}, "INPUT_BITS must be at least 1"),
-    ("hwbnn_mvau", {"MH": 8, "PE": 3}, "PE must divide MH"),
-    ("hwbnn_mvau", {"MW": 16, "SIMD": 5}, "SIMD must divide MW"),
-    ("hwbnn_mvau", {"OUTPUT_MODE": 2}, "OUTPUT_MODE must be 0 or 1"),
-    ("hwbnn_mvau", {"VECTORS": 0}, "VECTORS must be at least 1"),
-    ("hwbnn_mvau", {"ACC_WIDTH": 9}, "ACC_WIDTH and OUT_WIDTH are derived"),
+# (module, illegal parameters, checker instance, message with the offending values)
+ILLEGAL: list[tuple[str, Params, str, str]] = [
+    ("hwbnn_axis_fifo", {"DEPTH": 6}, "u_check_depth", "at least 2 (DEPTH=6)"),
+    ("hwbnn_axis_fifo", {"DEPTH": 1}, "u_check_depth", "a power of 2 and at least 2 (DEPTH=1)"),
+    (
+        "hwbnn_axis_width_converter",
+        {"IN_WIDTH": 6, "OUT_WIDTH": 4},
+        "u_check_widths",
+        "must divide the other (IN_WIDTH=6, OUT_WIDTH=4)",
+    ),
+    (
+        "hwbnn_input_threshold",
+        {"N": 10, "SIMD": 4},
+        "u_check_simd",
+        "SIMD must divide N (SIMD=4, N=10)",
+    ),
+    (
+        "hwbnn_input_threshold",
+        {"INPUT_BITS": 0},
+        "u_check_input_bits",
+        "INPUT_BITS must be at least 1 (INPUT_BITS=0)",
+    ),
+    ("hwbnn_mvau", {"MH": 8, "PE": 3}, "u_check_pe", "PE must divide MH (PE=3, MH=8)"),
+    ("hwbnn_mvau", {"MW": 16, "SIMD": 5}, "u_check_simd", "SIMD must divide MW (SIMD=5, MW=16)"),
+    ("hwbnn_mvau", {"OUTPUT_MODE": 2}, "u_check_output_mode", "0 or 1 (OUTPUT_MODE=2)"),
+    ("hwbnn_mvau", {"VECTORS": 0}, "u_check_vectors", "VECTORS must be at least 1 (VECTORS=0)"),
+    (
+        "hwbnn_mvau",
+        {"ACC_WIDTH": 9},
+        "u_check_derived",
+        "ACC_WIDTH and OUT_WIDTH are derived, do not override them (ACC_WIDTH=9, OUT_WIDTH=2)",
+    ),
+    (
+        "hwbnn_sliding_window",
+        {"KERNEL": 3, "PAD_TOP": 1, "PAD_LEFT": 0, "PAD_BOTTOM": 3, "PAD_RIGHT": 2},
+        "u_check_padding",
+        "(PAD_TOP=1, PAD_LEFT=0, PAD_BOTTOM=3, PAD_RIGHT=2)",
+    ),
+    ("hwbnn_uart_tx", {"CLK_HZ": 1000, "BAUD": 300}, "u_check_baud", "(CLK_HZ=1000, BAUD=300)"),
+    (
+        "hwbnn_adder_tree",
+        {"N": 8, "REGS": 3},
+        "u_check_derived",
+        "SUM_WIDTH and REGS are derived, do not override them (SUM_WIDTH=4, REGS=3)",
+    ),
+    (
+        "hwbnn_adder_tree",
+        {"SIGNED": 2},
+        "u_check_mode",
+        "(SIGNED=2, LEVELS_PER_REG=3, TAG_WIDTH=1)",
+    ),
 ]
 
 
@@ -97,10 +150,15 @@ def verilog_literal(value: int | str) -> str:
     return f'"{value}"' if isinstance(value, str) else str(value)
 
 
+def sources(module: str) -> list[str]:
+    """The files of ``module`` and of the rtl/ modules it instantiates."""
+    return [str(path) for path in rtl_files(module)]
+
+
 def lint(module: str, params: Params) -> subprocess.CompletedProcess[str]:
     cmd = ["verilator", "--lint-only", "-Wall", "--top-module", module]
     cmd += [f"-G{name}={verilog_literal(value)}" for name, value in params.items()]
-    cmd.append(str(RTL / f"{module}.v"))
+    cmd += sources(module)
     return subprocess.run(cmd, env=verilator_or_skip(), capture_output=True, text=True, timeout=120)
 
 
@@ -108,9 +166,12 @@ def yosys(module: str, params: Params, workdir: Path) -> subprocess.CompletedPro
     """Elaborate and synthesize ``module`` in ``workdir`` (file parameters relative to it);
     the returned stdout is the whole log (``-l synth.log``), not the possibly cut pipe."""
     command = yosys_or_skip()
-    shutil.copy(RTL / f"{module}.v", workdir / f"{module}.v")
+    names = []
+    for path in rtl_files(module):
+        shutil.copy(path, workdir / path.name)
+        names.append(path.name)
     chparam = "".join(f" -set {n} {verilog_literal(v)}" for n, v in params.items())
-    script = [f"read_verilog -defer {module}.v"]
+    script = [f"read_verilog -defer {' '.join(names)}"]
     if chparam:
         script.append(f"chparam{chparam} {module}")
     script += [
@@ -161,7 +222,7 @@ def test_icarus_verilog_2005(tmp_path: Path, module: str, params: Params) -> Non
         pytest.skip("iverilog not on PATH")
     cmd = ["iverilog", "-g2005", "-Wall", "-o", str(tmp_path / "a.vvp"), "-s", module]
     cmd += [f"-P{module}.{n}={verilog_literal(v)}" for n, v in params.items()]
-    result = subprocess.run([*cmd, str(RTL / f"{module}.v")], capture_output=True, text=True)
+    result = subprocess.run([*cmd, *sources(module)], capture_output=True, text=True)
     assert result.returncode == 0 and not (result.stdout + result.stderr), result.stderr
 
 
@@ -221,33 +282,46 @@ def test_yosys_synth(tmp_path: Path, module: str, params: Params) -> None:
     assert "ERROR" not in log, log[-3000:]
 
 
-@pytest.mark.parametrize(("module", "params", "message"), ILLEGAL)
-def test_illegal_parameters_stop_verilator(module: str, params: Params, message: str) -> None:
+ILLEGAL_IDS = [case_id(module, params) for module, params, _, _ in ILLEGAL]
+
+
+@pytest.mark.parametrize(("module", "params", "instance", "message"), ILLEGAL, ids=ILLEGAL_IDS)
+def test_illegal_parameters_stop_verilator(
+    module: str, params: Params, instance: str, message: str
+) -> None:
     result = lint(module, params)
     assert result.returncode != 0
+    assert f"%Warning-USERERROR: {RTL / 'hwbnn_param_check.v'}" in result.stderr, result.stderr
     assert message in result.stderr, result.stderr
-    assert f"In instance '{module}'" in result.stderr, result.stderr
+    assert f"In instance '{module}.{instance}'" in result.stderr, result.stderr
 
 
-@pytest.mark.parametrize(("module", "params", "message"), ILLEGAL)
+@pytest.mark.parametrize(("module", "params", "instance", "message"), ILLEGAL, ids=ILLEGAL_IDS)
 def test_illegal_parameters_stop_yosys(
-    tmp_path: Path, module: str, params: Params, message: str
+    tmp_path: Path, module: str, params: Params, instance: str, message: str
 ) -> None:
     result = yosys(module, params, tmp_path)
+    log = result.stdout + result.stderr
     assert result.returncode != 0
-    assert message in result.stdout + result.stderr
+    assert "End of script." not in log
+    # the message with the values, after the derivation of the module that holds the check
+    lines = log.splitlines()
+    error = next(i for i, line in enumerate(lines) if line.startswith("ERROR: hwbnn_param_check:"))
+    assert message in lines[error], lines[error]
+    derived = [line for line in lines[:error] if "Executing AST frontend in derive mode" in line]
+    assert any(line.endswith(f"\\{module}'.") for line in derived), derived
 
 
-@pytest.mark.parametrize(("module", "params", "message"), ILLEGAL)
+@pytest.mark.parametrize(("module", "params", "instance", "message"), ILLEGAL, ids=ILLEGAL_IDS)
 def test_illegal_parameters_stop_icarus(
-    tmp_path: Path, module: str, params: Params, message: str
+    tmp_path: Path, module: str, params: Params, instance: str, message: str
 ) -> None:
     if shutil.which("iverilog") is None:
         pytest.skip("iverilog not on PATH")
     vvp = tmp_path / "sim.vvp"
     build = ["iverilog", "-g2005", "-o", str(vvp), "-s", module]
     build += [f"-P{module}.{n}={verilog_literal(v)}" for n, v in params.items()]
-    built = subprocess.run([*build, str(RTL / f"{module}.v")], capture_output=True, text=True)
+    built = subprocess.run([*build, *sources(module)], capture_output=True, text=True)
     if (module, params) in ICARUS_ELABORATION_ERRORS:
         # Zero-width part selects stop Icarus before the check runs.
         assert built.returncode != 0
@@ -255,7 +329,7 @@ def test_illegal_parameters_stop_icarus(
     assert built.returncode == 0, built.stderr
     result = subprocess.run(["vvp", "-n", str(vvp)], capture_output=True, text=True)
     assert result.returncode != 0
-    # Icarus prints the formatted message (with the values) and the instance's scope.
-    words = message.split()
-    assert words[0] in result.stdout and "FATAL" in result.stdout, result.stdout
-    assert f"Scope: {module}." in result.stdout, result.stdout
+    # FATAL at time 0, naming the checker's instance (%m) before the message with the values
+    fatal = next(line for line in result.stdout.splitlines() if line.startswith("FATAL:"))
+    assert f": {module}.{instance}.g_fail" in fatal and fatal.endswith(message), fatal
+    assert f"Time: 0 Scope: {module}.{instance}." in result.stdout, result.stdout

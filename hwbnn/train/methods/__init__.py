@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from hwbnn.errors import ConfigError
 from hwbnn.train.methods.admm import ADMM
 from hwbnn.train.methods.approxsign import ApproxSign
-from hwbnn.train.methods.base import Method, describe_args
+from hwbnn.train.methods.base import Method, Slot, check_composition, describe_args
 from hwbnn.train.methods.binaryrelax import BinaryRelax
 from hwbnn.train.methods.bn import BatchNormVariant
 from hwbnn.train.methods.bwnh import BWNH
@@ -89,35 +89,10 @@ def build_methods(specs: Sequence[tuple[str, Sequence[str]]]) -> tuple[Method, .
     return check_composition(tuple(build_method(name, items) for name, items in specs))
 
 
-def check_composition(methods: Sequence[Method]) -> tuple[Method, ...]:
-    """Reject duplicates, two methods in one slot, and binary-only methods with ``fp``."""
-    names = [m.name for m in methods]
-    for name in set(names):
-        if names.count(name) > 1:
-            raise ConfigError(f"training method {name!r} given twice")
-    slots: dict[str, str] = {}
-    for method in methods:
-        if method.slot is None:
-            continue
-        if method.slot in slots:
-            raise ConfigError(
-                f"training methods {slots[method.slot]!r} and {method.name!r} both set the "
-                f"{method.slot}; choose one"
-            )
-        slots[method.slot] = method.name
-    if "precision" in slots:
-        binary_only = [m.name for m in methods if not m.float_ok]
-        if binary_only:
-            raise ConfigError(
-                f"the full-precision baseline 'fp' has no binary weights or signs for "
-                f"{binary_only}; it composes only with bn and two_stage"
-            )
-    return tuple(methods)
-
-
 __all__ = [
     "METHODS",
     "Method",
+    "Slot",
     "build_method",
     "build_methods",
     "check_composition",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.hooks import RemovableHandle
 
-from hwbnn.train.methods.base import Batch, Method, TrainContext, arg, check
+from hwbnn.train.methods.base import Batch, Method, Slot, TrainContext, arg, check
 from hwbnn.train.methods.binaryrelax import project_binary
 from hwbnn.train.methods.hooks import latent_weight, override_forward_weight, require_binary_layers
 
@@ -38,7 +38,7 @@ def project_scaled_binary(v: torch.Tensor) -> torch.Tensor:
 class ADMM(Method):
     name = "admm"
     summary = "ADMM with auxiliary binary copy G, dual lambda, penalty rho (Leng et al.)"
-    slot = "weights"
+    slot = Slot.WEIGHTS
 
     @dataclass(frozen=True)
     class Args:

@@ -15,15 +15,22 @@ strings) and hooks the trainer calls, in the order the methods were given:
 - ``after_step(ctx, batch)``: after the optimizer step and the weight clipping;
 - ``finish(ctx)``: undo training-only changes, so the model is the deployable one.
 
-Every hook is a no-op by default. ``slot`` names what a method controls exclusively (at most one
-method per slot); ``float_ok`` says whether it makes sense on the full-precision baseline.
+Every hook is a no-op by default. ``slot`` (a :class:`Slot`) names what a method controls
+exclusively (at most one method per slot, :func:`check_composition`); ``float_ok`` says whether
+it makes sense on the full-precision baseline.
+
+Layering: the methods sit below the trainer (:mod:`hwbnn.train.trainer` imports them, never the
+reverse). A method that needs a training run of its own (distillation's teacher) calls
+``ctx.train_model``, which the trainer provides.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import Enum, StrEnum
 from typing import Any, ClassVar
 
 import torch
@@ -35,9 +42,21 @@ TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
 
 
-def arg(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
-    """A documented method argument (a dataclass field with help text and optional choices)."""
-    return field(default=default, metadata={"help": help, "choices": choices})
+def arg(default: Any, help: str) -> Any:
+    """A documented method argument (a dataclass field with help text); its type is bool, int,
+    float, str or an Enum (whose values are the accepted strings)."""
+    return field(default=default, metadata={"help": help})
+
+
+class Slot(StrEnum):
+    """What a method controls exclusively (at most one method per slot)."""
+
+    ESTIMATOR = "estimator"  # the sign's gradient rule
+    SCALE = "scale"  # per-channel scales of the binary layers
+    WEIGHTS = "weights"  # the forward weights or their initialisation
+    LR = "lr"  # the learning rate and the weight clipping
+    NORM = "norm"  # the normalisation of hidden layers
+    PRECISION = "precision"  # binary or full-precision model
 
 
 @dataclass
@@ -52,7 +71,9 @@ class Batch:
 @dataclass
 class TrainContext:
     """What the hooks see: the model, the data, the position in training and the knobs that
-    methods may turn (``clip_weights``, ``ce_weight``)."""
+    methods may turn (``clip_weights``, ``ce_weight``). ``train_model(config, train_config)``
+    trains a fresh model on the same data with the trainer and returns it (None outside a
+    training run)."""
 
     model: nn.Module
     config: Any
@@ -64,6 +85,7 @@ class TrainContext:
     step: int = 0
     clip_weights: bool = True
     ce_weight: float = 1.0
+    train_model: Callable[[Any, Any], nn.Module] | None = None
 
     @property
     def total_steps(self) -> int:
@@ -75,7 +97,7 @@ class Method:
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
-    slot: ClassVar[str | None] = None
+    slot: ClassVar[Slot | None] = None
     float_ok: ClassVar[bool] = False
 
     @dataclass(frozen=True)
@@ -92,7 +114,7 @@ class Method:
         return cls(parse_args(cls, items))
 
     def describe(self) -> str:
-        values = ", ".join(f"{f.name}={getattr(self.args, f.name)}" for f in _fields(self))
+        values = ", ".join(f"{f.name}={_text(getattr(self.args, f.name))}" for f in _fields(self))
         return f"{self.name}({values})" if values else self.name
 
     # -- hooks (no-ops) -------------------------------------------------------------------
@@ -124,6 +146,10 @@ class Method:
         pass
 
 
+def _text(value: Any) -> str:
+    return str(value.value) if isinstance(value, Enum) else str(value)
+
+
 def _fields(method: Method | type[Method]) -> tuple[dataclasses.Field, ...]:
     return dataclasses.fields(method.Args)
 
@@ -133,11 +159,10 @@ def describe_args(cls: type[Method]) -> str:
     hints = typing.get_type_hints(cls.Args)
     parts = []
     for f in _fields(cls):
-        kind = hints[f.name].__name__
-        choices = f.metadata.get("choices")
-        if choices:
-            kind = "|".join(choices)
-        parts.append(f"{f.name}: {kind} = {f.default} ({f.metadata.get('help', '')})")
+        kind = hints[f.name]
+        name = "|".join(m.value for m in kind) if issubclass(kind, Enum) else kind.__name__
+        default = f.default.value if isinstance(f.default, Enum) else f.default
+        parts.append(f"{f.name}: {name} = {default} ({f.metadata.get('help', '')})")
     return "; ".join(parts) if parts else "none"
 
 
@@ -154,9 +179,12 @@ def _convert(cls: type[Method], f: dataclasses.Field, kind: type, text: str) -> 
             return kind(text)
         except ValueError:
             raise ConfigError(f"{where}: expected {kind.__name__}, got {text!r}") from None
-    choices = f.metadata.get("choices")
-    if choices and text not in choices:
-        raise ConfigError(f"{where}: expected one of {list(choices)}, got {text!r}")
+    if issubclass(kind, Enum):
+        try:
+            return kind(text)
+        except ValueError:
+            valid = [m.value for m in kind]
+            raise ConfigError(f"{where}: expected one of {valid}, got {text!r}") from None
     return text
 
 
@@ -187,3 +215,29 @@ def check(condition: bool, method: str, message: str) -> None:
     """Raise a ConfigError ``method NAME: message`` unless ``condition`` holds."""
     if not condition:
         raise ConfigError(f"method {method!r}: {message}")
+
+
+def check_composition(methods: Sequence[Method]) -> tuple[Method, ...]:
+    """Reject duplicates, two methods in one slot, and binary-only methods with ``fp``."""
+    names = [m.name for m in methods]
+    for name in set(names):
+        if names.count(name) > 1:
+            raise ConfigError(f"training method {name!r} given twice")
+    slots: dict[Slot, str] = {}
+    for method in methods:
+        if method.slot is None:
+            continue
+        if method.slot in slots:
+            raise ConfigError(
+                f"training methods {slots[method.slot]!r} and {method.name!r} both set the "
+                f"{method.slot.value}; choose one"
+            )
+        slots[method.slot] = method.name
+    if Slot.PRECISION in slots:
+        binary_only = [m.name for m in methods if not m.float_ok]
+        if binary_only:
+            raise ConfigError(
+                f"the full-precision baseline 'fp' has no binary weights or signs for "
+                f"{binary_only}; it composes only with bn and two_stage"
+            )
+    return tuple(methods)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch.utils.hooks import RemovableHandle
 
-from hwbnn.train.methods.base import Method, TrainContext, arg, check
+from hwbnn.train.methods.base import Method, Slot, TrainContext, arg, check
 from hwbnn.train.methods.hooks import override_forward_weight, require_binary_layers
 
 
@@ -39,7 +39,7 @@ def relaxed_weights(w: torch.Tensor, eta: float) -> torch.Tensor:
 class BinaryRelax(Method):
     name = "binaryrelax"
     summary = "BinaryRelax relaxed weights (eta Q(w) + w)/(1 + eta), then exact quantization"
-    slot = "weights"
+    slot = Slot.WEIGHTS
 
     @dataclass(frozen=True)
     class Args:

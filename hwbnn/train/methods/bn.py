@@ -14,19 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hwbnn.nn.mlp import NORMS
-from hwbnn.train.methods.base import Method, arg, check
+from hwbnn.nn.mlp import Norm
+from hwbnn.train.methods.base import Method, Slot, arg, check
 
 
 class BatchNormVariant(Method):
     name = "bn"
     summary = "BatchNorm variant of hidden layers: batch, center or none (Sari et al.)"
-    slot = "norm"
+    slot = Slot.NORM
     float_ok = True
 
     @dataclass(frozen=True)
     class Args:
-        variant: str = arg("batch", "normalisation of hidden layers", NORMS)
+        variant: Norm = arg(Norm.BATCH, "normalisation of hidden layers")
 
     def configure(self, config: Any) -> Any:
         check(hasattr(config, "norm"), self.name, "the model has no norm option")

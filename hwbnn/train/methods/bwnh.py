@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from hwbnn.train.methods.base import Method, TrainContext, arg, check
+from hwbnn.train.methods.base import Method, Slot, TrainContext, arg, check
 from hwbnn.train.methods.binaryrelax import project_binary
 from hwbnn.train.methods.hooks import (
     capture_inputs,
@@ -64,7 +64,7 @@ def hashing_objective(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, a: torc
 class BWNH(Method):
     name = "bwnh"
     summary = "BWNH hashing initialisation from full-precision weights, then fine-tuning"
-    slot = "weights"
+    slot = Slot.WEIGHTS
 
     @dataclass(frozen=True)
     class Args:

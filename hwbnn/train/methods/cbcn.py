@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from hwbnn.errors import ConfigError
-from hwbnn.train.methods.base import Method, TrainContext, arg, check
+from hwbnn.train.methods.base import Method, Slot, TrainContext, arg, check
 
 # border positions of a 3x3 kernel (row-major flat index), clockwise from the top-left corner
 RING = (0, 1, 2, 5, 8, 7, 6, 3)
@@ -94,7 +94,7 @@ def materialize(layers: list[nn.Module]) -> None:
 class CBCN(Method):
     name = "cbcn"
     summary = "CBCN circulant filters (rotated copies of shared kernels; conv models only)"
-    slot = "weights"
+    slot = Slot.WEIGHTS
 
     @dataclass(frozen=True)
     class Args:

@@ -23,7 +23,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from hwbnn.errors import ConfigError
+from hwbnn.nn.mlp import Scaling
+from hwbnn.train.checkpoint import load_checkpoint
 from hwbnn.train.methods.base import Batch, Method, TrainContext, arg, check
+from hwbnn.train.methods.fp import FullPrecision
 from hwbnn.train.methods.hooks import activation_modules, capture_inputs
 
 
@@ -64,20 +67,17 @@ class Distill(Method):
 
     def _teacher_model(self, ctx: TrainContext) -> nn.Module:
         if self.args.teacher:
-            from hwbnn.train.checkpoint import load_checkpoint
-
             model, _ = load_checkpoint(Path(self.args.teacher))
             return model
-        from hwbnn.train.methods.fp import FullPrecision
-        from hwbnn.train.trainer import train
-
         check(hasattr(ctx.config, "precision"), self.name, "cannot build a teacher for this model")
+        if ctx.train_model is None:
+            raise ConfigError("method 'distill': a teacher is trained only inside train()")
         cfg = replace(
             ctx.train_config,
             epochs=self.args.teacher_epochs or ctx.epochs,
             methods=(FullPrecision(),),
         )
-        return train(replace(ctx.config, scaling="none"), ctx.data, cfg).model
+        return ctx.train_model(replace(ctx.config, scaling=Scaling.NONE), cfg)
 
     def setup(self, ctx: TrainContext) -> None:
         rng = torch.get_rng_state()

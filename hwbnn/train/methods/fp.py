@@ -12,15 +12,16 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from hwbnn.train.methods.base import Method, check
+from hwbnn.nn.mlp import Precision
+from hwbnn.train.methods.base import Method, Slot, check
 
 
 class FullPrecision(Method):
     name = "fp"
     summary = "full-precision baseline of the same topology (not deployable)"
-    slot = "precision"
+    slot = Slot.PRECISION
     float_ok = True
 
     def configure(self, config: Any) -> Any:
         check(hasattr(config, "precision"), self.name, "the model has no precision option")
-        return replace(config, precision="float")
+        return replace(config, precision=Precision.FLOAT)

@@ -46,6 +46,14 @@ def latent_weight(layer: nn.Module) -> torch.Tensor:
     return weight
 
 
+def clip_binary_weights(model: nn.Module) -> None:
+    """Clip the latent weights of every binary layer of ``model`` to [-1, 1] in place, so the
+    clipped straight-through estimator keeps passing gradient to them (Courbariaux et al.)."""
+    with torch.no_grad():
+        for layer in binary_layers(model):
+            latent_weight(layer).clamp_(-1.0, 1.0)
+
+
 def layer_input(inputs: tuple) -> torch.Tensor:
     x = inputs[0]
     return x.value if hasattr(x, "value") else x

@@ -19,6 +19,7 @@ forward pass); the exported graph is the baseline's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import torch
 from torch import nn
@@ -51,6 +52,13 @@ def update_centers(
         centers[j] -= rate * delta
 
 
+class ProjectionScale(StrEnum):
+    """The learned scale of the projection: one per output channel (PCNN) or one (RBCN)."""
+
+    CHANNEL = "channel"
+    SCALAR = "scalar"
+
+
 class ProjectionLoss(Method):
     name = "projection_loss"
     summary = "PCNN projection / RBCN kernel loss with learned scale, optional centre loss"
@@ -58,8 +66,8 @@ class ProjectionLoss(Method):
     @dataclass(frozen=True)
     class Args:
         lam: float = arg(1e-4, "weight lambda of the projection loss")
-        scale: str = arg(
-            "channel", "per output channel (PCNN) or scalar (RBCN)", ("channel", "scalar")
+        scale: ProjectionScale = arg(
+            ProjectionScale.CHANNEL, "per output channel (PCNN) or scalar (RBCN)"
         )
         center: float = arg(0.0, "weight of the centre loss (0: off)")
         center_rate: float = arg(0.5, "centre update rate")
@@ -78,7 +86,11 @@ class ProjectionLoss(Method):
         self._weights = [latent_weight(m) for m in layers]
         with torch.no_grad():
             for w in self._weights:
-                init = channel_mean_abs(w) if self.args.scale == "channel" else w.abs().mean()
+                init = (
+                    channel_mean_abs(w)
+                    if self.args.scale == ProjectionScale.CHANNEL
+                    else w.abs().mean()
+                )
                 self.scales.append(nn.Parameter(init.clone()))
         if self.args.center > 0:
             last = layers[-1]

@@ -16,14 +16,14 @@ from collections.abc import Callable
 
 import torch
 
-from hwbnn.train.methods.base import Method, TrainContext
+from hwbnn.train.methods.base import Method, Slot, TrainContext
 from hwbnn.train.methods.hooks import swap_sign_estimator
 
 
 class ClippedSTE(Method):
     name = "ste"
     summary = "clipped straight-through estimator (the default)"
-    slot = "estimator"
+    slot = Slot.ESTIMATOR
 
     def gradient(self, x: torch.Tensor) -> torch.Tensor:
         """``dq/dx`` of the estimator at ``x``."""

@@ -16,13 +16,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hwbnn.train.methods.base import Method, TrainContext, arg, check
+from hwbnn.train.methods.base import Method, Slot, TrainContext, arg, check
+from hwbnn.train.methods.hooks import clip_binary_weights
 
 
 class TwoStage(Method):
     name = "two_stage"
     summary = "Alizadeh et al.: no clipping + high lr, then clipping + lower lr after a plateau"
-    slot = "lr"
+    slot = Slot.LR
     float_ok = True
 
     @dataclass(frozen=True)
@@ -63,11 +64,9 @@ class TwoStage(Method):
             self.start_stage_two(ctx, ctx.step)
 
     def start_stage_two(self, ctx: TrainContext, step: int) -> None:
-        from hwbnn.train.trainer import _clip_binary_weights
-
         self.stage, self.switch_step = 2, step
         ctx.clip_weights = True
-        _clip_binary_weights(ctx.model)
+        clip_binary_weights(ctx.model)
 
     def learning_rate(self, ctx: TrainContext) -> float | None:
         lr = ctx.train_config.lr

@@ -16,14 +16,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from hwbnn.train.methods.base import Method, check
+from hwbnn.nn.mlp import Scaling
+from hwbnn.train.methods.base import Method, Slot, check
 
 
 class XnorNet(Method):
     name = "xnor"
     summary = "XNOR-Net per-channel alpha = mean|W|"
-    slot = "scale"
-    scaling = "mean_abs"
+    slot = Slot.SCALE
+    scaling = Scaling.MEAN_ABS
 
     def configure(self, config: Any) -> Any:
         check(

@@ -14,8 +14,8 @@ from brevitas.nn import QuantConv2d
 from hwbnn.errors import ConfigError, ModelError
 from hwbnn.nn.mlp import BinaryMLP, LearnedScale, MeanAbsScale, MLPConfig
 from hwbnn.nn.quantizers import BinaryWeightQuant
+from hwbnn.nn.scales import ChannelScale, FactorisedScale, add_conv_output_scales
 from hwbnn.train.methods import build_method
-from hwbnn.train.methods.xnorpp import ChannelScale, FactorisedScale, add_conv_output_scales
 
 W = [[0.5, -0.25], [-1.0, 0.1]]
 
