@@ -81,7 +81,8 @@ def layer_table(net: Network, folding: Folding) -> list[str]:
 
 
 def simulate(net: Network, folding: Folding, build: Path, simulator: str, frames: int) -> dict:
-    from hwbnn.sim.top import SimConfig, verify_rtl
+    from hwbnn.sim.top import SimConfig
+    from hwbnn.verify.rtl import verify_rtl
 
     write_rtl_build(net, folding, build)
     codes = np.random.default_rng(1).integers(0, 256, (frames, net.input.elements))
@@ -90,7 +91,7 @@ def simulate(net: Network, folding: Folding, build: Path, simulator: str, frames
     report = verify_rtl(build, codes, cfg)
     return {
         "cycles_per_frame": report.cycles_per_frame,
-        "spacings": report.cycle_spacings,
+        "spacings": report.details["cycle_spacings"],
         "latency_cycles": report.latency_cycles,
         "seconds": round(time.perf_counter() - start, 1),
     }

@@ -7,7 +7,8 @@ Usage: python benchmarks/csim_speed.py [--cycles 0 1024 128 16] [--repeat 10]
 
 - mlp: the digits MLP (64-128-128-10) exported from Brevitas with random weights and BatchNorm
   statistics, binary and integer input, on the digits test split (360 images) repeated
-  `--repeat` times, at `--cycles`.
+  `--repeat` times, at `--cycles`; through the API (``hwbnn.compile(..., target="hls")``,
+  ``Build.csim``).
 - conv: random conv nets built as IR (hwbnn.sim.random_nets; speed does not depend on
   training): digits-cnn-shaped (8x8 digits binarized from 17 levels, 3x3 convolutions 16 and 16
   with -1 padding, 2x2 OR pool, 3x3 convolution 32, dense 10) on the digits test split repeated
@@ -18,6 +19,9 @@ Usage: python benchmarks/csim_speed.py [--cycles 0 1024 128 16] [--repeat 10]
 Cycles 0 is the default folding (PE = SIMD = 1 everywhere); others are the folding chooser's
 `--target-cycles`. Frames/s is the time spent in hwbnn_top alone (the testbench's own clock),
 best of 3 runs; compile s is one g++ build of build/hls/ (no precompiled headers).
+
+The conv rows call hwbnn.codegen.hls and hwbnn.verify.csim directly: the API compiles QONNX
+models, and random IRs have none.
 """
 
 from __future__ import annotations
@@ -30,17 +34,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hwbnn.codegen.csim import build_csim, verify_csim
+import hwbnn
 from hwbnn.codegen.hls import generate_hls
 from hwbnn.data import load_digits
 from hwbnn.export import export_qonnx_model
 from hwbnn.ir.folding import Folding, LayerFolding, choose_folding, initiation_interval
-from hwbnn.ir.serialize import load_network
-from hwbnn.ir.types import Network
+from hwbnn.ir.serialize import save_network
 from hwbnn.nn import build_model, mlp_config
-from hwbnn.pipeline.steps import CompileConfig, compile_onnx
 from hwbnn.reference import to_codes
+from hwbnn.sim.csim import build_csim
 from hwbnn.sim.random_nets import ConvSpec, random_cnv, random_conv_net
+from hwbnn.verify.csim import verify_csim
 
 DIGITS_CNN = [ConvSpec(16, padding=1), ConvSpec(16, padding=1, pool=2), ConvSpec(32)]
 
@@ -60,14 +64,15 @@ def random_digits_model(input_mode: str, onnx_path: Path) -> None:
     export_qonnx_model(model, onnx_path)
 
 
-def timed_csim(build: Path, net: Network, codes: np.ndarray) -> tuple[float, float]:
-    """(compile seconds, best frames/s of 3 runs), every run exact against the reference."""
+def timed_csim(build: Path, codes: np.ndarray) -> tuple[float, float]:
+    """(compile seconds, best frames/s of 3 runs) of a random-IR build, every run exact against
+    the reference."""
     start = time.perf_counter()
     build_csim(build)
     compile_seconds = time.perf_counter() - start
-    reports = [verify_csim(build, net, codes) for _ in range(3)]
-    assert all(r.ok for r in reports), reports[0].first_mismatch
-    return compile_seconds, max(r.frames_per_second for r in reports)
+    records = [verify_csim(build, codes) for _ in range(3)]
+    assert all(r.ok for r in records), records[0].first_mismatch
+    return compile_seconds, max(r.details["frames_per_second"] for r in records)
 
 
 def mlp_rows(args: argparse.Namespace, tmp: Path) -> None:
@@ -80,15 +85,19 @@ def mlp_rows(args: argparse.Namespace, tmp: Path) -> None:
         onnx_path = tmp / f"{mode}.onnx"
         random_digits_model(mode, onnx_path)
         for cycles in args.cycles:
-            build = tmp / f"{mode}-{cycles}"
-            cfg = CompileConfig(target="hls", target_cycles=cycles or None)
-            info = compile_onnx(onnx_path, build, cfg)
-            net = load_network(build)
-            compile_seconds, rate = timed_csim(build, net, to_codes(net.input, x))
-            folds = " ".join(f"{layer['pe']}/{layer['simd']}" for layer in info["layers"])
+            build = hwbnn.compile(
+                onnx_path, tmp / f"{mode}-{cycles}", target="hls", target_cycles=cycles or None
+            )
+            # the first run compiles build/hls/ (no precompiled headers), the others reuse it;
+            # Build.csim raises VerificationFailed unless the run is exact
+            records = [build.csim(x) for _ in range(3)]
+            compile_seconds = records[0].details["compile_seconds"]
+            rate = max(r.details["frames_per_second"] for r in records)
+            folds = " ".join(f"{f.pe}/{f.simd}" for f in build.folding.layers)
             print(
                 f"| {mode} | {cycles or 'default'} | {folds} | "
-                f"{info['initiation_interval']} | {compile_seconds:.1f} | {rate:,.0f} |",
+                f"{initiation_interval(build.net, build.folding)} | {compile_seconds:.1f} "
+                f"| {rate:,.0f} |",
                 flush=True,
             )
 
@@ -113,7 +122,8 @@ def conv_rows(args: argparse.Namespace, tmp: Path) -> None:
             folding = Folding(tuple(LayerFolding(1, 1) for _ in net.layers))
         build = tmp / f"{name}-{cycles}"
         generate_hls(net, folding, build / "model.onnx", build)
-        compile_seconds, rate = timed_csim(build, net, codes)
+        save_network(net, build)  # the reference verify_csim checks against
+        compile_seconds, rate = timed_csim(build, codes)
         folds = " ".join(f"{f.pe}/{f.simd}" for f in folding.layers)
         print(
             f"| {name} | {len(codes)} | {cycles or 'default'} | {folds} | "

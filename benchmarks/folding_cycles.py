@@ -24,7 +24,8 @@ import numpy as np
 from hwbnn.codegen.rtl import write_rtl_build
 from hwbnn.ir.folding import choose_folding, initiation_interval
 from hwbnn.sim.random_nets import random_mlp
-from hwbnn.sim.top import SimConfig, simulate_build
+from hwbnn.sim.top import SimConfig
+from hwbnn.verify.rtl import verify_rtl
 
 SHAPES = {"tfc": 64, "sfc": 256, "lfc": 1024}
 TARGETS = {"tfc": [3136, 784, 196, 49], "sfc": [3136, 784, 196], "lfc": [12544, 3136]}
@@ -57,10 +58,10 @@ def main() -> None:
                 build = Path(tmp) / f"{name}-{target}"
                 write_rtl_build(net, folding, build)
                 cfg = SimConfig(simulator=simulator, seed=args.seed, ii_frames=args.ii_frames)
-                report = simulate_build(build, codes, cfg)
+                report = verify_rtl(build, codes, cfg)
                 folds = " ".join(f"{f.pe}/{f.simd}" for f in folding.layers)
                 lanes = sum(f.pe * f.simd for f in folding.layers[1:])
-                spacings = report.cycle_spacings
+                spacings = report.details["cycle_spacings"]
                 measured = (
                     f"{report.cycles_per_frame:g} ({min(spacings)}-{max(spacings)})"
                     if spacings

@@ -5,7 +5,8 @@ binary model verified L2 (IR reference) == L0 (torch) on the whole test split.
 Usage: python benchmarks/methods.py [--epochs 10] [--seeds 0 1 2] [--mnist DIR] [--part K/N]
 Prints a Markdown table per dataset (digits always; MNIST when DIR holds its training and test
 IDX files). Same topology (digits-mlp 128x128, binarized input), epochs, optimiser and seeds for
-every row.
+every row. Each row is ``hwbnn.run`` up to the compile step (train, export, lower to the IR),
+then ``Build.verify("L2")`` (L0 == L1 == L2); the full-precision rows stop after training.
 """
 
 from __future__ import annotations
@@ -13,20 +14,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+import hwbnn
 from hwbnn.data import Dataset, load_digits, load_mnist
 from hwbnn.errors import DataError
-from hwbnn.export import export_qonnx_model
-from hwbnn.frontend.lower import lower
-from hwbnn.nn import mlp_config
-from hwbnn.train import TrainConfig, train
-from hwbnn.train.methods import build_methods
-from hwbnn.verify.ladder import run_ladder
+from hwbnn.pipeline.config import BitstreamOptions, CompileOptions, RunConfig, TrainOptions
 
 # (row label, methods); cbcn needs a convolutional model and is not in this MLP table
 ROWS: list[tuple[str, list[tuple[str, list[str]]]]] = [
@@ -58,24 +54,40 @@ ROWS: list[tuple[str, list[tuple[str, list[str]]]]] = [
 ]
 
 
-def run_row(data: Dataset, methods, epochs: int, seed: int) -> tuple[float, bool | None, float]:
+def run_row(
+    data: Dataset, data_dir: Path | None, methods, epochs: int, seed: int
+) -> tuple[float, bool | None, float]:
     """(test accuracy, L2 == L0 on the whole test split (None: not deployable), seconds)."""
-    config = mlp_config(
-        "digits-mlp", data.image_shape, data.classes, data.levels, data.input_bits, "binary"
+    deployable = all(name != "fp" for name, _ in methods)  # fp: the full-precision baseline
+    train = TrainOptions(
+        model="digits-mlp",
+        dataset=data.name,
+        data_dir=data_dir,
+        input_mode="binary",
+        epochs=epochs,
+        seed=seed,
+        methods=tuple((name, tuple(options)) for name, options in methods),
     )
-    start = time.perf_counter()
-    cfg = TrainConfig(epochs=epochs, seed=seed, progress=False, methods=build_methods(methods))
-    result = train(config, data, cfg)
-    seconds = time.perf_counter() - start
-    if result.model.config.precision != "binary":
-        return result.test_accuracy, None, seconds
     with tempfile.TemporaryDirectory() as tmp:
-        qmodel = export_qonnx_model(result.model, Path(tmp) / "model.onnx")
-        report = run_ladder(lower(qmodel), data.x_test, data.y_test, result.model)
-    return result.test_accuracy, report.ok, seconds
+        cfg = RunConfig(
+            out=Path(tmp),
+            train=train,
+            compile=CompileOptions(target="ir"),
+            bitstream=BitstreamOptions(board=None),
+        )
+        stop = "compile" if deployable else "train"
+        result = hwbnn.run(cfg, stop=stop, say=lambda _: None, progress=False)
+        trained = next(s for s in result.steps if s.name == "train")
+        accuracy, seconds = trained.summary["test_accuracy"], trained.seconds
+        if not deployable:
+            return accuracy, None, seconds
+        records = result.build.verify("L2", dataset=data.name, data_dir=data_dir, check=False)
+    return accuracy, len(records) == 3 and all(r.ok for r in records), seconds
 
 
-def table(data: Dataset, epochs: int, seeds: list[int], part: tuple[int, int]) -> None:
+def table(
+    data: Dataset, data_dir: Path | None, epochs: int, seeds: list[int], part: tuple[int, int]
+) -> None:
     print(f"\n{data.name}: {len(data.x_test)} test images, {epochs} epochs, seeds {seeds}\n")
     print("| method | test accuracy (mean ± std) | vs clipped STE | L2 labels == L0 | s/run |")
     print("|---|---|---|---|---|")
@@ -83,7 +95,7 @@ def table(data: Dataset, epochs: int, seeds: list[int], part: tuple[int, int]) -
     k, n = part
     rows = [row for i, row in enumerate(ROWS) if i == 0 or i % n == k % n]
     for label, methods in rows:
-        runs = [run_row(data, methods, epochs, seed) for seed in seeds]
+        runs = [run_row(data, data_dir, methods, epochs, seed) for seed in seeds]
         accs = [r[0] for r in runs]
         mean = statistics.fmean(accs)
         std = statistics.stdev(accs) if len(accs) > 1 else 0.0
@@ -127,9 +139,9 @@ def main() -> None:
                 f"{args.mnist}: MNIST rows need the training split (train-images-idx3-ubyte and "
                 f"train-labels-idx1-ubyte, raw or .gz); only the test split is there"
             )
-    table(load_digits(), args.epochs, args.seeds, (k, n))
+    table(load_digits(), None, args.epochs, args.seeds, (k, n))
     if mnist is not None:
-        table(mnist, args.epochs, args.seeds, (k, n))
+        table(mnist, args.mnist, args.epochs, args.seeds, (k, n))
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for batch in args.batches:
         x = x_all[:batch]
-        assert run_ladder(net, x, None, model, qmodel).ok, "L0/L1/L2 disagree"
+        assert all(r.ok for r in run_ladder(net, x, None, model, qmodel)), "L0/L1/L2 disagree"
         xt = torch.from_numpy(x)
 
         def torch_forward(xt=xt) -> None:

@@ -1,12 +1,13 @@
 """Simulated frames/s of the generated RTL of the digits MLP: Icarus vs Verilator (cocotb).
 
 Usage: python benchmarks/rtl_sim_speed.py [--onnx MODEL.onnx] [--frames 200] [--targets 128 16]
-Without --onnx a digits-mlp (binarized input) is trained for 20 epochs first. For each target
-cycles/frame the folding chooser picks PE/SIMD, ``hwbnn compile --target rtl`` generates the
-top, and each simulator streams the first FRAMES digits test images back to back (no gaps, no
-backpressure), checked exactly against the reference. frames/s and cycles/s are wall-clock
-rates of that streaming phase alone; "build + run" is the whole call (compile the simulation
-model, elaborate, both phases of the bench).
+                                          [--epochs 20] [--simulators icarus verilator]
+Without --onnx a digits-mlp (binarized input) is trained for EPOCHS epochs first (``hwbnn.run``
+up to the export). For each target cycles/frame ``hwbnn.compile(..., target="rtl")`` lets the
+folding chooser pick PE/SIMD, and ``Build.simulate`` streams the first FRAMES digits test images
+through each simulator back to back (no gaps, no backpressure), checked exactly against the
+reference. frames/s and cycles/s are wall-clock rates of that streaming phase alone; "build +
+run" is the whole simulation (compile the simulation model, elaborate, run).
 """
 
 from __future__ import annotations
@@ -15,13 +16,23 @@ import argparse
 import tempfile
 from pathlib import Path
 
+import hwbnn
 from hwbnn.data import load_digits
-from hwbnn.ir.serialize import load_network
-from hwbnn.pipeline.steps import CompileConfig, compile_onnx, export_checkpoint, train_to_dir
-from hwbnn.reference import to_codes
+from hwbnn.ir.folding import initiation_interval
+from hwbnn.ir.types import LayerKind
+from hwbnn.pipeline.config import BitstreamOptions, RunConfig, TrainOptions
 from hwbnn.sim.runner import simulator_available
-from hwbnn.sim.top import SimConfig, simulate_build
-from hwbnn.train import TrainConfig
+
+
+def train_digits_mlp(work: Path, epochs: int) -> Path:
+    """Train and export a digits-mlp into ``work``; return its QONNX file."""
+    cfg = RunConfig(
+        out=work,
+        train=TrainOptions(model="digits-mlp", dataset="digits", epochs=epochs, seed=0),
+        bitstream=BitstreamOptions(board=None),
+    )
+    hwbnn.run(cfg, stop="export", say=lambda _: None, progress=False)
+    return work / "model.onnx"
 
 
 def main() -> None:
@@ -30,15 +41,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--targets", type=int, nargs="+", default=[128, 16])
     parser.add_argument("--simulators", nargs="+", default=["icarus", "verilator"])
+    parser.add_argument("--epochs", type=int, default=20, help="training epochs without --onnx")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        onnx = args.onnx
-        if onnx is None:
-            cfg = TrainConfig(epochs=20, seed=0, progress=False)
-            train_to_dir(work / "train", "digits-mlp", "digits", None, "binary", None, cfg)
-            onnx = work / "model.onnx"
-            export_checkpoint(work / "train" / "model.pt", onnx, None)
+        onnx = args.onnx or train_digits_mlp(work / "train", args.epochs)
         x = load_digits().x_test[: args.frames]
         print(
             "| cycles/frame | XNOR lanes | simulator | frames | frames/s | cycles/s "
@@ -46,28 +53,33 @@ def main() -> None:
         )
         print("|---|---|---|---|---|---|---|---|")
         for target in args.targets:
-            build = work / f"build{target}"
-            info = compile_onnx(onnx, build, CompileConfig(target="rtl", target_cycles=target))
+            build = hwbnn.compile(onnx, work / f"build{target}", target="rtl", target_cycles=target)
+            net, folding = build.net, build.folding
             lanes = sum(
-                layer["pe"] * layer["simd"]
-                for layer in info["layers"]
-                if layer["kind"] == "matrix_vector"
+                f.pe * f.simd
+                for layer, f in zip(net.layers, folding.layers, strict=True)
+                if layer.kind is LayerKind.MATRIX_VECTOR
             )
-            codes = to_codes(load_network(build).input, x)
+            ii = initiation_interval(net, folding)
             for simulator in args.simulators:
                 if not simulator_available(simulator):
-                    print(f"| {target} | {lanes} | {simulator} | not installed |")
+                    print(f"| {ii} | {lanes:,} | {simulator} | not installed |")
                     continue
-                sim_cfg = SimConfig(
-                    simulator=simulator, gap_prob=0.0, backpressure_prob=0.0, ii_frames=0
+                record = build.simulate(
+                    x,
+                    simulator=simulator,
+                    gap_prob=0.0,
+                    backpressure_prob=0.0,
+                    ii_frames=0,
+                    check=False,
                 )
-                report = simulate_build(build, codes, sim_cfg)
-                phase = report.phases[0]
+                phase = record.details["phases"][0]
                 print(
-                    f"| {info['initiation_interval']} | {lanes:,} | {simulator} | {phase.frames} "
-                    f"| {phase.frames / phase.wall_seconds:,.1f} "
-                    f"| {phase.cycles / phase.wall_seconds:,.0f} | {report.seconds:.1f} "
-                    f"| {'yes' if report.ok else 'NO'} |",
+                    f"| {ii} | {lanes:,} | {simulator} "
+                    f"| {phase['frames']} "
+                    f"| {phase['frames'] / phase['wall_seconds']:,.1f} "
+                    f"| {phase['cycles'] / phase['wall_seconds']:,.0f} | {record.seconds:.1f} "
+                    f"| {'yes' if record.ok else 'NO'} |",
                     flush=True,
                 )
 
