@@ -31,18 +31,11 @@ class TrainedNet(TrainedDigits):
 def _train_and_export(
     out: Path, input_mode: str, epochs: int, model: str = "digits-mlp"
 ) -> TrainedDigits:
+    from hwbnn.pipeline.config import TrainOptions
     from hwbnn.pipeline.steps import export_checkpoint, train_to_dir
-    from hwbnn.train import TrainConfig
 
-    info = train_to_dir(
-        out,
-        model,
-        "digits",
-        None,
-        input_mode,
-        None,
-        TrainConfig(epochs=epochs, progress=False),
-    )
+    opts = TrainOptions(model=model, input_mode=input_mode, epochs=epochs)
+    info = train_to_dir(out, opts, progress=False)
     export_checkpoint(out / "model.pt", out / "model.onnx", None)
     return TrainedDigits(out, out / "model.pt", out / "model.onnx", info["test_accuracy"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -33,11 +34,59 @@ def test_compile_and_eval_json(tmp_path: Path, capsys, digits_binary) -> None:
     summary = _last_json(out)
     assert summary["ok"] and [layer["kind"] for layer in summary["layers"]][0] == "input_threshold"
     assert (build / "ir.json").is_file() and (build / "manifest.json").is_file()
+    assert (build / "plan.json").is_file()
     code, out, _ = _run(capsys, "eval", str(build), "--dataset", "digits", "--json")
     assert code == 0
-    report = _last_json(out)
-    assert report["frames"] == 360 and report["label_mismatches"] == {"L2_vs_L0": 0, "L1_vs_L0": 0}
-    assert report["accumulator_mismatches"] == 0
+    results = {r["level"]: r for r in _last_json(out)["results"]}
+    assert set(results) == {"L0", "L1", "L2"}
+    assert all(r["frames"] == 360 and r["mismatches"] == 0 for r in results.values())
+    assert results["L2"]["details"]["accumulators_vs_torch_mismatches"] == 0
+
+
+def test_verification_records_of_every_command_reach_the_report(
+    tmp_path: Path, capsys, digits_binary
+) -> None:
+    """eval, sim and csim each leave one record in verification.json; the report shows them
+    passed; `hwbnn sim --n 20` stays short without -v."""
+    build = tmp_path / "b"
+    onnx_path = str(digits_binary.onnx)
+    assert (
+        main(["compile", onnx_path, "-o", str(build), "--target", "rtl", "--target-cycles", "64"])
+        == 0
+    )
+    assert main(["eval", str(build), "--dataset", "digits"]) == 0
+    capsys.readouterr()
+    assert main(["sim", str(build), "--dataset", "digits", "--n", "20"]) == 0
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).splitlines()
+    assert len(lines) <= 15, lines
+    # a second target in the same build keeps the RTL and its result (same IR and folding)
+    assert (
+        main(["compile", onnx_path, "-o", str(build), "--target", "hls", "--target-cycles", "64"])
+        == 0
+    )
+    assert main(["csim", str(build), "--dataset", "digits", "--n", "30"]) == 0
+    records = json.loads((build / "verification.json").read_text())["records"]
+    by_level = {r["level"]: r for r in records}
+    assert sorted(by_level) == ["L0", "L1", "L2", "L3", "L4"] and len(records) == 5
+    assert all(r["mismatches"] == 0 for r in records)
+    assert by_level["L4"]["frames"] == 20 and by_level["L3"]["frames"] == 30
+    assert by_level["L4"]["cycles_per_frame"] == 64
+    capsys.readouterr()
+    assert main(["report", str(build)]) == 0
+    assert "5 of 5 verification results passed" in capsys.readouterr().out
+    html = (build / "report" / "index.html").read_text()
+    assert "L4" in html and "icarus" in html and "not run" in html  # L5 was not run
+    # recompiling with another folding replaces what described the old design, and says so
+    capsys.readouterr()
+    assert (
+        main(["compile", onnx_path, "-o", str(build), "--target", "rtl", "--target-cycles", "128"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "replaced:" in out and "rtl/" in out and "hls/" in out and "L4 result (icarus)" in out
+    assert not (build / "hls").exists()
+    assert json.loads((build / "verification.json").read_text())["records"] == []
 
 
 def test_eval_raw_inputs_and_save(tmp_path: Path, capsys, digits_binary) -> None:
@@ -209,14 +258,14 @@ def test_console_script_train_export(tmp_path: Path) -> None:
 @pytest.mark.parametrize("argv", [["train", "--epochs", "0", "--out", "x"]])
 def test_bad_options(argv, capsys, tmp_path: Path) -> None:
     code = main([*argv[:-1], str(tmp_path / argv[-1])])
-    assert code == 1 and "--epochs must be >= 1" in capsys.readouterr().err
+    assert code == 1 and "--epochs (train.epochs) must be >= 1, got 0" in capsys.readouterr().err
 
 
 def test_cli_target_names_match_the_flow() -> None:
     from hwbnn.catalog import TARGET_NAMES
-    from hwbnn.pipeline.steps import TARGETS
+    from hwbnn.pipeline.config import Target
 
-    assert sorted(TARGET_NAMES) == sorted(TARGETS)
+    assert list(TARGET_NAMES) == [t.value for t in Target]
 
 
 def test_help_does_not_import_torch() -> None:
@@ -224,3 +273,38 @@ def test_help_does_not_import_torch() -> None:
     code = "import sys, hwbnn.cli; hwbnn.cli.build_parser(); print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "command", ["train", "export", "compile", "eval", "csim", "sim", "bitstream", "report", "run"]
+)
+def test_help_shows_defaults_and_an_example(command: str, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    text = capsys.readouterr().out
+    assert f"example:\n  hwbnn {command}" in text
+    if command in ("sim", "run"):
+        assert "(default: icarus)" in text
+
+
+def test_run_reaches_every_option_of_the_single_commands() -> None:
+    """Every option of compile, sim, csim and bitstream is an option of `hwbnn run` too (the
+    seeds under their own names there)."""
+    from hwbnn.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    run = {o for a in sub.choices["run"]._actions for o in a.option_strings}
+    # the seeds have their own names in `hwbnn run`; options naming a command's own inputs
+    # (a tensor file, a Vitis export) have no place in the flow
+    renamed = {
+        "sim": {"--seed": "--sim-seed", "--n": "--sim-frames"},
+        "csim": {"--n": "--sim-frames"},
+        "bitstream": {"--seed": "--pnr-seed"},
+    }
+    own = {"-o", "--output", "--inputs", "--round", "--vitis-rtl", "--vitis-top"}
+    for command in ("train", "compile", "sim", "csim", "bitstream"):
+        for action in sub.choices[command]._actions:
+            for option in set(action.option_strings) - own:
+                assert renamed.get(command, {}).get(option, option) in run, (command, option)

@@ -1,8 +1,9 @@
 """``hwbnn bitstream``: the board top of a ``--target rtl`` build, synthesized, placed, routed
 and packed for a board, with a report of resources and timing.
 
-The flow is data: per family a tuple of steps ``step(state, cfg) -> state`` (ECP5 and iCE40:
-:data:`LATTICE_FLOW`; Xilinx: :data:`VIVADO_FLOW`, which writes a Vivado project and stops).
+One step of hwbnn's flow (hwbnn.pipeline.steps), done in stages ``stage(state, cfg) -> state``
+called in order by :func:`run_bitstream_flow` (ECP5 and iCE40: tools, sources, yosys, nextpnr,
+pack; Xilinx: sources and a Vivado project, and stop).
 Everything is written into a temporary directory beside ``BUILD/bitstream/<board>/`` and moved
 there only when every step succeeded. A previous ``BUILD/bitstream/<board>/`` is deleted when
 the run starts, so a failed run never leaves an old bitstream looking like its result; the
@@ -34,6 +35,8 @@ from hwbnn.fpga.link import LinkFormat
 from hwbnn.fpga.nextpnr import PnrReport, run_nextpnr
 from hwbnn.fpga.tools import Toolchain, ToolFailed, find_toolchain, run_tool, tool_version
 from hwbnn.fpga.yosys import YosysResult, render_script, run_yosys
+from hwbnn.units import count, mhz
+from hwbnn.units import seconds as fmt_seconds
 
 BITSTREAM_DIR = "bitstream"
 REPORT = "report.json"
@@ -76,6 +79,7 @@ class FlowState:
     vivado: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
+    verbose: bool = False  # tool logs live on stderr as well as in their files
 
     def timed(self, step: str, seconds: float) -> dict[str, float]:
         return {**self.seconds, step: round(seconds, 2)}
@@ -127,7 +131,9 @@ def step_synthesize(state: FlowState, cfg: BitstreamConfig) -> FlowState:
         state.board.family, state.sources, BOARD_TOP, "synth.json", "synth_stat.json"
     )
     start = time.perf_counter()
-    result = run_yosys(state.toolchain.synth, script, state.work, "synth", cfg.timeout_s)
+    result = run_yosys(
+        state.toolchain.synth, script, state.work, "synth", cfg.timeout_s, state.verbose
+    )
     return replace(state, synth=result, seconds=state.timed("synth", time.perf_counter() - start))
 
 
@@ -141,6 +147,7 @@ def step_place_and_route(state: FlowState, cfg: BitstreamConfig) -> FlowState:
         cfg.seed,
         state.work,
         cfg.timeout_s,
+        state.verbose,
     )
     if cfg.strict_timing and not meets_timing(report, requested_mhz(state.board, cfg)):
         raise TimingNotMet(
@@ -157,7 +164,7 @@ def step_pack(state: FlowState, cfg: BitstreamConfig) -> FlowState:
     else:
         name, args = f"{BOARD_TOP}.bin", ["pnr.asc", f"{BOARD_TOP}.bin"]
     start = time.perf_counter()
-    run = run_tool(state.toolchain.pack, args, state.work, "pack", cfg.timeout_s)
+    run = run_tool(state.toolchain.pack, args, state.work, "pack", cfg.timeout_s, state.verbose)
     if run.returncode != 0 or not (state.work / name).is_file():
         tail = run.log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise ToolFailed(f"{state.toolchain.pack.name} failed: {tail[0]} (log: {run.log})")
@@ -255,23 +262,6 @@ def step_write_report(state: FlowState, cfg: BitstreamConfig) -> FlowState:
     return replace(state, report=report)
 
 
-Step = Callable[[FlowState, BitstreamConfig], FlowState]
-LATTICE_FLOW: tuple[Step, ...] = (
-    step_find_tools,
-    step_prepare,
-    step_synthesize,
-    step_place_and_route,
-    step_pack,
-    step_write_report,
-)
-VIVADO_FLOW: tuple[Step, ...] = (step_prepare, step_write_vivado_project, step_write_report)
-FLOWS: dict[Family, tuple[Step, ...]] = {
-    Family.ECP5: LATTICE_FLOW,
-    Family.ICE40: LATTICE_FLOW,
-    Family.XILINX7: VIVADO_FLOW,
-}
-
-
 def bitstream_dir(build: Path, board: str) -> Path:
     return Path(build) / BITSTREAM_DIR / board
 
@@ -279,15 +269,19 @@ def bitstream_dir(build: Path, board: str) -> Path:
 def run_bitstream_flow(
     build: Path,
     cfg: BitstreamConfig,
-    flow: tuple[Step, ...] | None = None,
-    on_step: Callable[[Step], None] | None = None,
+    say: Callable[[str], None] | None = None,
+    verbose: bool = False,
 ) -> dict[str, Any]:
-    """Run the board's flow on ``build``; return the report (also in ``report.json``).
+    """Make ``build``'s bitstream for ``cfg.board``; return the report (also ``report.json``).
+
+    ECP5 and iCE40: find the tools, write the sources, synthesize (yosys), place and route
+    (nextpnr), pack; Xilinx: write the sources and a Vivado project, and stop. ``say`` is told
+    each stage and its time; tool logs stay in the bitstream directory (``verbose``: live too).
 
     Raises:
         ConfigError: unknown board (the message lists the boards), a build without rtl/, or a
             bad option.
-        ToolNotFound, ToolFailed, DesignTooLarge, TimingNotMet: from the steps (one line each).
+        ToolNotFound, ToolFailed, DesignTooLarge, TimingNotMet: from the stages (one line each).
     """
     from hwbnn.codegen.rtl import rtl_sources
 
@@ -301,15 +295,32 @@ def run_bitstream_flow(
     failed = final.with_name(f"{board.name}.failed")
     for old in (final, failed):
         if old.exists():
+            if say is not None and old == final:
+                say(f"    replacing {final}")
             shutil.rmtree(old)
     final.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{board.name}.tmp-", dir=final.parent))
     state = FlowState(build=build.resolve(), board=board, work=work, link=link)
+    state = replace(state, verbose=verbose)
+
+    def stage(name: str, run: Callable[[FlowState, BitstreamConfig], FlowState]) -> None:
+        nonlocal state
+        begin = time.perf_counter()
+        state = run(state, cfg)
+        if say is not None:
+            say(f"    {name:<24} {fmt_seconds(time.perf_counter() - begin)}")
+
     try:
-        for step in flow if flow is not None else FLOWS[board.family]:
-            if on_step is not None:
-                on_step(step)
-            state = step(state, cfg)
+        if board.family is Family.XILINX7:
+            stage("sources", step_prepare)
+            stage("Vivado project", step_write_vivado_project)
+        else:
+            stage("find tools", step_find_tools)
+            stage("sources", step_prepare)
+            stage("synthesize (yosys)", step_synthesize)
+            stage("place and route (nextpnr)", step_place_and_route)
+            stage("pack", step_pack)
+        stage("report", step_write_report)
     except BaseException as exc:
         _keep_failed_logs(work, failed, exc)
         raise
@@ -337,22 +348,23 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append(
             "  "
             + ", ".join(
-                f"{name.upper()} {r['used']}/{r['available']}"
+                f"{name.upper()} {count(r['used'])}/{count(r['available'])}"
                 for name, r in resources.items()
                 if name in ("lut", "ff", "bram", "dsp", "io")
             )
         )
     est = report["estimate"]
     lines.append(
-        f"  estimate: {est['luts']} LUTs, {est['ffs']} FFs, {est['brams']} block RAMs; "
-        f"{report['initiation_interval']} cycles/frame"
+        f"  estimate: {count(est['luts'], 'LUTs')}, {count(est['ffs'], 'FFs')}, "
+        f"{count(est['brams'], 'block RAMs')}; "
+        f"{count(report['initiation_interval'], 'cycles/frame')}"
     )
     clock = report["clock"]
     if clock["achieved_mhz"] is not None:
         verdict = "met" if clock["timing_met"] else "NOT MET"
         lines.append(
-            f"  clock: achieved {clock['achieved_mhz']:.2f} MHz, requested "
-            f"{clock['requested_mhz']:g} MHz: timing {verdict}"
+            f"  clock: achieved {mhz(clock['achieved_mhz'])}, requested "
+            f"{mhz(clock['requested_mhz'])}: timing {verdict}"
         )
         if not clock["timing_met"]:
             lines.append(

@@ -102,7 +102,13 @@ def pnr_args(board: Board, freq_mhz: float, seed: int) -> tuple[list[str], str]:
 
 
 def run_nextpnr(
-    tool: Tool, board: Board, freq_mhz: float, seed: int, workdir: Path, timeout_s: float | None
+    tool: Tool,
+    board: Board,
+    freq_mhz: float,
+    seed: int,
+    workdir: Path,
+    timeout_s: float | None,
+    verbose: bool = False,
 ) -> PnrReport:
     """Place and route ``workdir/synth.json`` for ``board``.
 
@@ -111,7 +117,7 @@ def run_nextpnr(
         ToolFailed: any other nextpnr failure (first ERROR line, and the log's path).
     """
     args, output = pnr_args(board, freq_mhz, seed)
-    run = run_tool(tool, args, workdir, "pnr", timeout_s)
+    run = run_tool(tool, args, workdir, "pnr", timeout_s, verbose)
     log = workdir / "pnr.log"
     text = log.read_text(errors="replace") if log.is_file() else ""
     errors = [line.strip() for line in text.splitlines() if line.startswith("ERROR")]

@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from hwbnn.errors import HwbnnError
 from hwbnn.fpga.boards import Family
@@ -146,8 +147,10 @@ def run_tool(
     cwd: Path,
     log_name: str,
     timeout_s: float | None = None,
+    verbose: bool = False,
 ) -> ToolRun:
-    """Run ``tool`` with ``args`` in ``cwd``; stdout and stderr go to ``cwd/<log_name>.out``.
+    """Run ``tool`` with ``args`` in ``cwd``; stdout and stderr go to ``cwd/<log_name>.out``
+    (and, with ``verbose``, to our stderr as well, line by line).
 
     The caller judges the result (yosys and nextpnr also write their own ``-l`` logs).
 
@@ -159,14 +162,38 @@ def run_tool(
     start = time.perf_counter()
     with out_path.open("w") as out:
         try:
-            result = subprocess.run(
-                argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s, check=False
-            )
+            if verbose:
+                returncode = _tee(argv, cwd, out, timeout_s)
+            else:
+                returncode = subprocess.run(
+                    argv,
+                    cwd=cwd,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout_s,
+                    check=False,
+                ).returncode
         except subprocess.TimeoutExpired:
             raise ToolFailed(
                 f"{tool.name} did not finish within {timeout_s:.0f} s (log: {out_path})"
             ) from None
-    return ToolRun(argv, result.returncode, time.perf_counter() - start, out_path)
+    return ToolRun(argv, returncode, time.perf_counter() - start, out_path)
+
+
+def _tee(argv: Sequence[str], cwd: Path, out: IO[str], timeout_s: float | None) -> int:
+    """Run ``argv``, copying its output to ``out`` and to stderr as it comes."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    with subprocess.Popen(
+        argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(line)
+            sys.stderr.write(line)
+            if deadline is not None and time.monotonic() > deadline:
+                proc.kill()
+                raise subprocess.TimeoutExpired(list(argv), timeout_s or 0)
+        return proc.wait()
 
 
 def tool_version(tool: Tool, cwd: Path) -> str:

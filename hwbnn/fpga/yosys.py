@@ -96,7 +96,12 @@ def log_errors(log: Path) -> list[str]:
 
 
 def run_yosys(
-    tool: Tool, script: str, workdir: Path, name: str = "synth", timeout_s: float | None = None
+    tool: Tool,
+    script: str,
+    workdir: Path,
+    name: str = "synth",
+    timeout_s: float | None = None,
+    verbose: bool = False,
 ) -> YosysResult:
     """Write ``script`` to ``workdir/<name>.ys`` and run it there.
 
@@ -105,7 +110,9 @@ def run_yosys(
     """
     (workdir / f"{name}.ys").write_text(script)
     log = workdir / f"{name}.log"
-    run = run_tool(tool, ["-q", "-l", log.name, "-s", f"{name}.ys"], workdir, name, timeout_s)
+    run = run_tool(
+        tool, ["-q", "-l", log.name, "-s", f"{name}.ys"], workdir, name, timeout_s, verbose
+    )
     text = log.read_text(errors="replace") if log.is_file() else ""
     if run.returncode != 0 or "End of script" not in text:
         errors = log_errors(log) or _tail(run.log)

@@ -1,88 +1,67 @@
-"""The default flow as data: ``hwbnn run`` executes ``DEFAULT_FLOW`` step by step.
+"""The steps of hwbnn's flow, and the default flow ``hwbnn run`` executes: ``DEFAULT_FLOW``.
 
-Each step is a plain function ``step(state, cfg) -> state``; the state records the artifacts
-made so far. Print ``DEFAULT_FLOW`` to see the flow; pass another tuple of steps to
-:func:`run_flow` to reorder or cut it.
+Each step is a :class:`hwbnn.pipeline.runner.Step`: a plain function of the run's
+:class:`~hwbnn.pipeline.runner.Context` plus what it reads (config part, build files, earlier
+steps). ``hwbnn run`` runs the whole tuple, resuming; every single command (``hwbnn compile``,
+``eval``, ``csim``, ``sim``, ``bitstream``) runs one slice of it. Print ``DEFAULT_FLOW`` or run
+``hwbnn run --list-steps`` to see the flow; pass another tuple to
+:func:`hwbnn.pipeline.runner.run_steps` to reorder or cut it.
+
+The module imports the heavy parts (torch, qonnx, the generators) inside the step functions,
+so listing the flow (``hwbnn run --help``) stays fast.
+
+Build layout (``hwbnn run --out B``): ``B/train/`` (checkpoint, metrics, learning curve),
+``B/model.onnx``, ``B/ir.json``, ``B/ir.npz``, ``B/folding.json``, ``B/plan.json``, the target
+code (``B/rtl/``, ``B/hls/`` or ``B/hls4ml/``), ``B/verification.json``, ``B/bitstream/<board>/``
+and ``B/manifest.json``.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hwbnn.build import atomic_build, write_manifest
-from hwbnn.data import load_dataset
+import numpy as np
+
 from hwbnn.errors import ConfigError, HwbnnError
-from hwbnn.export import check_export, export_qonnx_model, load_qonnx
-from hwbnn.frontend.lower import InputSpec, lower
-from hwbnn.ir.folding import (
-    Folding,
-    choose_folding,
-    initiation_interval,
-    layer_cycles,
-    load_folding,
-    max_cycles,
-)
-from hwbnn.ir.serialize import save_network
-from hwbnn.ir.types import Network
-from hwbnn.nn import model_config
-from hwbnn.train import TrainConfig, load_checkpoint, save_checkpoint, train
-from hwbnn.train.trainer import plot_learning_curve, write_metrics
-from hwbnn.verify.ladder import run_ladder
-
-CHECKPOINT_KEY = "hwbnn.checkpoint"
+from hwbnn.pipeline.config import Target, TrainOptions
+from hwbnn.pipeline.runner import Context, Step, StepResult
+from hwbnn.units import count, fraction, mhz
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    out: Path
-    model: str = "digits-mlp"
-    dataset: str = "digits"
-    data_dir: Path | None = None
-    input_mode: str = "binary"
-    hidden: tuple[int, ...] | None = None
-    train: TrainConfig = field(default_factory=TrainConfig)
-    target_cycles: int = 4096  # folding of the generated accelerator
-    sim_frames: int = 100  # test images simulated at RTL level (L4)
-    board: str | None = "ulx3s-85f"  # bitstream for this board (None: no bitstream step)
+def train_to_dir(out: Path, opts: TrainOptions, progress: bool = True) -> dict[str, Any]:
+    """Train a zoo model; write OUT/model.pt, OUT/metrics.json, OUT/learning_curve.png."""
+    from hwbnn.data import load_dataset
+    from hwbnn.nn import model_config
+    from hwbnn.train import TrainConfig, save_checkpoint, train
+    from hwbnn.train.methods import build_methods
+    from hwbnn.train.trainer import plot_learning_curve, write_metrics
 
-
-@dataclass(frozen=True)
-class FlowState:
-    checkpoint: Path | None = None
-    onnx: Path | None = None
-    build: Path | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
-
-    def with_summary(self, **items: Any) -> FlowState:
-        return replace(self, summary={**self.summary, **items})
-
-
-def train_to_dir(
-    out: Path,
-    model: str,
-    dataset: str,
-    data_dir: Path | None,
-    input_mode: str,
-    hidden: tuple[int, ...] | None,
-    cfg: TrainConfig,
-) -> dict[str, Any]:
-    """Train a zoo model; write DIR/model.pt, DIR/metrics.json, DIR/learning_curve.png."""
-    data = load_dataset(dataset, data_dir)
+    data = load_dataset(opts.dataset, opts.data_dir)
     config = model_config(
-        model, data.image_shape, data.classes, data.levels, data.input_bits, input_mode, hidden
+        opts.model,
+        data.image_shape,
+        data.classes,
+        data.levels,
+        data.input_bits,
+        opts.input_mode,
+        opts.hidden,
+    )
+    cfg = TrainConfig(
+        epochs=opts.epochs,
+        seed=opts.seed,
+        batch_size=opts.batch_size,
+        lr=opts.lr,
+        progress=progress,
+        methods=build_methods(opts.methods),
     )
     out.mkdir(parents=True, exist_ok=True)
     result = train(config, data, cfg)
-    info = {"model": model, "dataset": dataset, "seed": cfg.seed, "config": config.to_dict()}
-    write_metrics(out, result, info)
+    info = {"model": opts.model, "dataset": opts.dataset, "seed": opts.seed}
+    write_metrics(out, result, {**info, "config": config.to_dict()})
     plot_learning_curve(out, result)
     save_checkpoint(
-        out / "model.pt", result.model, dataset, {"test_accuracy": result.test_accuracy}
+        out / "model.pt", result.model, opts.dataset, {"test_accuracy": result.test_accuracy}
     )
     return {"checkpoint": str(out / "model.pt"), "test_accuracy": result.test_accuracy}
 
@@ -91,6 +70,11 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path, data_dir: Path | None) 
     """Export a checkpoint to QONNX and check execute_onnx against torch on its test split."""
     import onnx
 
+    from hwbnn.data import load_dataset
+    from hwbnn.export import check_export, export_qonnx_model
+    from hwbnn.pipeline.compile import CHECKPOINT_KEY
+    from hwbnn.train import load_checkpoint
+
     model, ckpt = load_checkpoint(checkpoint)
     if getattr(model.config, "precision", "binary") != "binary":
         raise ConfigError(
@@ -98,6 +82,7 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path, data_dir: Path | None) 
             f"weights and ReLU activations; it measures the accuracy gap and cannot be exported "
             f"to binary hardware (train without --method fp)"
         )
+    onnx_path.parent.mkdir(parents=True, exist_ok=True)
     qmodel = export_qonnx_model(model, onnx_path)
     meta = {p.key: p.value for p in qmodel.model.metadata_props}
     meta[CHECKPOINT_KEY] = str(Path(checkpoint).resolve())
@@ -106,6 +91,7 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path, data_dir: Path | None) 
     data = load_dataset(ckpt["dataset"], data_dir)
     check = check_export(model, qmodel, data.x_test)
     if not check.ok:
+        onnx_path.unlink()
         raise HwbnnError(
             f"{onnx_path}: execute_onnx disagrees with torch on {check.label_mismatches} of "
             f"{check.frames} labels"
@@ -118,192 +104,239 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path, data_dir: Path | None) 
     }
 
 
-@dataclass(frozen=True)
-class CompileConfig:
-    """What ``hwbnn compile`` makes: the IR always; a folding; code for a target."""
-
-    target: str = "ir"
-    folding_file: Path | None = None
-    target_cycles: int | None = None
-    input: InputSpec = field(default_factory=InputSpec)
+# --- the steps -------------------------------------------------------------------------------
 
 
-def _generate_hls(net: Network, folding: Folding, onnx_path: Path, build: Path) -> dict[str, Any]:
-    """HLS C++ top level, testbench and Vitis HLS script in build/hls/ (hwbnn.codegen.hls)."""
-    from hwbnn.codegen.hls import generate_hls
-
-    return generate_hls(net, folding, onnx_path, build)
+def run_train(ctx: Context) -> StepResult:
+    info = train_to_dir(ctx.checkpoint.parent, ctx.cfg.train, progress=ctx.progress)
+    return StepResult(f"test accuracy {fraction(info['test_accuracy'])}", info)
 
 
-def _generate_rtl(net: Network, folding: Folding, onnx_path: Path, build: Path) -> dict[str, Any]:
-    """Verilog top level, memory files and the rtl/ modules in build/rtl/ (hwbnn.codegen.rtl)."""
-    from hwbnn.codegen.rtl import generate_rtl
-
-    return generate_rtl(net, folding, onnx_path, build)
-
-
-# target name -> code generator writing into the build directory (see hwbnn.codegen)
-TARGETS: dict[str, Callable[[Network, Folding, Path, Path], dict[str, Any]]] = {
-    "ir": lambda net, folding, onnx_path, build: {},
-    "hls": _generate_hls,
-    "rtl": _generate_rtl,
-    # hls4ml project in build/hls4ml/ (hwbnn.codegen.hls4ml_backend); imports hls4ml when used
-    "hls4ml": lambda net, folding, onnx_path, build: __import__(
-        "hwbnn.codegen.hls4ml_backend.project", fromlist=["generate_hls4ml"]
-    ).generate_hls4ml(net, folding, onnx_path, build),
-}
-
-
-def resolve_folding(net: Network, cfg: CompileConfig) -> Folding:
-    """An explicit folding file wins; else the chooser meets ``target_cycles`` (default: the
-    fully folded design's slowest layer, i.e. PE = SIMD = 1 everywhere it fits)."""
-    if cfg.folding_file is not None:
-        if cfg.target_cycles is not None:
-            raise ConfigError("give either a folding file or a target cycles/frame, not both")
-        return load_folding(cfg.folding_file, net)
-    if cfg.target_cycles is not None:
-        return choose_folding(net, cfg.target_cycles)
-    return choose_folding(net, max_cycles(net))
-
-
-def compile_onnx(onnx_path: Path, build: Path, cfg: CompileConfig) -> dict[str, Any]:
-    """Lower an ONNX file into a fresh build directory (IR, folding, target code), atomically."""
-    if cfg.target not in TARGETS:
-        raise ConfigError(f"unknown target {cfg.target!r}; choose one of {sorted(TARGETS)}")
-    qmodel = load_qonnx(onnx_path)
-    net = lower(qmodel, cfg.input, str(onnx_path))
-    folding = resolve_folding(net, cfg)
-    meta = {p.key: p.value for p in qmodel.model.metadata_props}
-    with atomic_build(build) as tmp:
-        save_network(net, tmp)
-        (tmp / "folding.json").write_text(folding.to_json(net))
-        shutil.copyfile(onnx_path, tmp / "model.onnx")
-        generated = TARGETS[cfg.target](net, folding, tmp / "model.onnx", tmp)
-        write_manifest(
-            tmp,
-            source=str(Path(onnx_path).resolve()),
-            checkpoint=meta.get(CHECKPOINT_KEY),
-            target=cfg.target,
-            steps=["compile"],
-            layers=[layer.name for layer in net.layers],
-            initiation_interval=initiation_interval(net, folding),
-            generated=generated,
-        )
-    return {
-        "build": str(build),
-        "target": cfg.target,
-        "initiation_interval": initiation_interval(net, folding),
-        "layers": [
-            {
-                "name": layer.name,
-                "kind": layer.kind.value,
-                "in": layer.in_elements,
-                "out": layer.out_elements,
-                "pe": fold.pe,
-                "simd": fold.simd,
-                "cycles": layer_cycles(layer, fold),
-            }
-            for layer, fold in zip(net.layers, folding.layers, strict=True)
-        ],
-    }
-
-
-def step_train(state: FlowState, cfg: RunConfig) -> FlowState:
-    info = train_to_dir(
-        cfg.out / "train",
-        cfg.model,
-        cfg.dataset,
-        cfg.data_dir,
-        cfg.input_mode,
-        cfg.hidden,
-        cfg.train,
-    )
-    return replace(state, checkpoint=Path(info["checkpoint"])).with_summary(
-        test_accuracy=info["test_accuracy"]
+def run_export(ctx: Context) -> StepResult:
+    info = export_checkpoint(ctx.checkpoint, ctx.onnx, ctx.cfg.train.data_dir)
+    return StepResult(
+        f"execute_onnx labels == torch labels on {count(info['check_frames'])} test images", info
     )
 
 
-def step_export(state: FlowState, cfg: RunConfig) -> FlowState:
-    assert state.checkpoint is not None, "step_export needs step_train before it"
-    info = export_checkpoint(state.checkpoint, cfg.out / "model.onnx", cfg.data_dir)
-    return replace(state, onnx=Path(info["onnx"])).with_summary(
-        l1_label_mismatches=info["check_label_mismatches"]
+def run_compile(ctx: Context) -> StepResult:
+    from hwbnn.pipeline.compile import compile_onnx
+
+    info = compile_onnx(ctx.onnx, ctx.build, ctx.cfg.compile, say=ctx.say)
+    ctx.extra["compile"] = info
+    summary = {k: info[k] for k in ("target", "initiation_interval", "layers")}
+    return StepResult(
+        f"{len(info['layers'])} layers, {count(info['initiation_interval'], 'cycles/frame')}, "
+        f"target {info['target']}",
+        summary,
     )
 
 
-def step_compile(state: FlowState, cfg: RunConfig) -> FlowState:
-    assert state.onnx is not None, "step_compile needs step_export before it"
-    info = compile_onnx(
-        state.onnx, cfg.out / "build", CompileConfig(target="rtl", target_cycles=cfg.target_cycles)
+def test_frames(ctx: Context) -> tuple[np.ndarray, np.ndarray | None]:
+    """The float frames (and labels) a verification step checks: ``ctx.extra['frames']`` when
+    the command gave some (``--inputs``), else the test split of the run's dataset."""
+    if "frames" in ctx.extra:
+        return ctx.extra["frames"], ctx.extra.get("labels")
+    from hwbnn.data import load_dataset
+
+    data = load_dataset(ctx.cfg.train.dataset, ctx.cfg.train.data_dir)
+    return data.x_test, data.y_test
+
+
+def _raise_if_failed(records: list[Any]) -> None:
+    from hwbnn.verify.record import VerificationFailed
+
+    for record in records:
+        if not record.ok:
+            raise VerificationFailed(record)
+
+
+def run_verify(ctx: Context) -> StepResult:
+    """L0 (torch), L1 (execute_onnx) and L2 (reference) on the test images, exactly."""
+    from hwbnn.build import read_manifest
+    from hwbnn.export import load_qonnx
+    from hwbnn.train import load_checkpoint
+    from hwbnn.verify.ladder import verify_ladder
+
+    x, y = test_frames(ctx)
+    if ctx.cfg.verify.frames:
+        x, y = x[: ctx.cfg.verify.frames], None if y is None else y[: ctx.cfg.verify.frames]
+    checkpoint: Path | None = ctx.checkpoint
+    if not ctx.checkpoint.is_file() and ctx.checkpoint_file is None:
+        recorded = read_manifest(ctx.build).get("checkpoint")
+        checkpoint = Path(recorded) if recorded else None
+    torch_model = None
+    if checkpoint is not None and not ctx.extra.get("no_torch"):
+        if not checkpoint.is_file():
+            raise ConfigError(
+                f"{checkpoint}: the checkpoint this build was exported from is gone; give "
+                f"--checkpoint FILE, or --no-torch to check L1/L2 only"
+            )
+        torch_model = load_checkpoint(checkpoint)[0]
+    onnx_model = None if ctx.extra.get("no_onnx") else load_qonnx(ctx.build / "model.onnx")
+    records = verify_ladder(
+        ctx.build, x, y, torch_model=torch_model, onnx_model=onnx_model, command=ctx.command
     )
-    return replace(state, build=Path(info["build"])).with_summary(layers=len(info["layers"]))
-
-
-def step_verify_reference(state: FlowState, cfg: RunConfig) -> FlowState:
-    """L0 vs L1 vs L2 on the whole test split."""
-    assert state.build is not None and state.checkpoint is not None and state.onnx is not None
-    from hwbnn.ir.serialize import load_network
-
-    data = load_dataset(cfg.dataset, cfg.data_dir)
-    model, _ = load_checkpoint(state.checkpoint)
-    report = run_ladder(
-        load_network(state.build), data.x_test, data.y_test, model, load_qonnx(state.onnx)
+    _raise_if_failed(records)
+    levels = "/".join(r.level.value for r in records)
+    accuracy = next((r.accuracy for r in records if r.accuracy is not None), None)
+    return StepResult(
+        f"{levels} agree on {count(len(x))} test images"
+        + (f"; accuracy {fraction(accuracy)}" if accuracy is not None else ""),
+        {"records": [r.to_dict() for r in records]},
     )
-    (state.build / "ladder.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
-    if not report.ok:
-        raise HwbnnError(f"verification ladder failed: {report.first_mismatch}")
-    return state.with_summary(ladder=report.to_dict())
 
 
-def step_simulate_rtl(state: FlowState, cfg: RunConfig) -> FlowState:
-    """L4: the generated Verilog under random backpressure (Icarus), exact vs L2."""
-    assert state.build is not None, "step_simulate_rtl needs step_compile before it"
+def _codes(ctx: Context, frames: int) -> np.ndarray:
     from hwbnn.ir.serialize import load_network
     from hwbnn.reference import to_codes
-    from hwbnn.sim.top import verify_rtl
 
-    net = load_network(state.build)
-    x = load_dataset(cfg.dataset, cfg.data_dir).x_test[: cfg.sim_frames]
-    report = verify_rtl(state.build, to_codes(net.input, x))
-    summary = report.to_dict()
-    (state.build / "rtl_sim.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    return state.with_summary(rtl_sim=summary)
+    x, _ = test_frames(ctx)
+    x = x[: frames or None]  # 0: all of them
+    return to_codes(load_network(ctx.build).input, x, ctx.extra.get("rounding", False))
 
 
-def step_bitstream(state: FlowState, cfg: RunConfig) -> FlowState:
+def run_csim(ctx: Context) -> StepResult:
+    """L3: g++ C-simulation of the HLS (or hls4ml) code, exactly against the reference."""
+    from hwbnn.verify.csim import verify_csim
+
+    record = verify_csim(
+        ctx.build, _codes(ctx, ctx.cfg.sim.frames), command=ctx.command, progress=ctx.progress
+    )
+    _raise_if_failed([record])
+    return StepResult(
+        f"{record.engine} C-sim exact on {count(record.frames, 'frames')}", record.to_dict()
+    )
+
+
+def run_simulate(ctx: Context) -> StepResult:
+    """L4: RTL simulation under random gaps and backpressure, exactly against the reference."""
+    from hwbnn.sim.top import SimConfig
+    from hwbnn.verify.rtl import verify_rtl
+
+    sim = ctx.cfg.sim
+    cfg = SimConfig(
+        simulator=sim.simulator.value,
+        seed=sim.seed,
+        gap_prob=sim.gap_prob,
+        backpressure_prob=sim.backpressure_prob,
+        ii_frames=sim.ii_frames,
+        waves=sim.waves,
+    )
+    record = verify_rtl(
+        ctx.build,
+        _codes(ctx, sim.frames),
+        cfg,
+        dut=ctx.extra.get("dut"),
+        command=ctx.command,
+        progress=ctx.progress,
+        verbose=ctx.verbose,
+    )
+    _raise_if_failed([record])
+    timing = ""
+    if record.cycles_per_frame is not None:
+        timing = f" at {count(record.cycles_per_frame, 'cycles/frame')}"
+    return StepResult(
+        f"{record.engine} simulation exact on {count(record.frames, 'frames')}{timing}",
+        record.to_dict(),
+    )
+
+
+def run_bitstream(ctx: Context) -> StepResult:
     """The board top (UART bridge + accelerator) through yosys and nextpnr to a bitstream."""
-    assert state.build is not None, "step_bitstream needs step_compile before it"
-    if cfg.board is None:
-        return state
     from hwbnn.fpga.bitstream import BitstreamConfig, run_bitstream_flow
 
-    report = run_bitstream_flow(state.build, BitstreamConfig(board=cfg.board))
-    return state.with_summary(bitstream=report)
+    opts = ctx.cfg.bitstream
+    assert opts.board is not None
+    report = run_bitstream_flow(
+        ctx.build,
+        BitstreamConfig(
+            board=opts.board,
+            clock_mhz=opts.clock_mhz,
+            baud=opts.baud,
+            tools=opts.tools,
+            seed=opts.seed,
+            strict_timing=opts.strict_timing,
+        ),
+        say=ctx.say,
+        verbose=ctx.verbose,
+    )
+    clock = report["clock"]
+    if clock["achieved_mhz"] is None:
+        return StepResult(f"wrote {report['dir']} (no bitstream made here)", report)
+    verdict = "met" if clock["timing_met"] else "NOT met"
+    return StepResult(
+        f"{report['board']}: Fmax {mhz(clock['achieved_mhz'])} for "
+        f"{mhz(clock['requested_mhz'])} ({verdict})",
+        report,
+    )
 
 
-Step = Callable[[FlowState, RunConfig], FlowState]
+def _target(*targets: Target):  # noqa: ANN202 - a predicate on RunConfig
+    return lambda cfg: cfg.compile.target in targets
+
+
 DEFAULT_FLOW: tuple[Step, ...] = (
-    step_train,
-    step_export,
-    step_compile,
-    step_verify_reference,
-    step_simulate_rtl,
-    step_bitstream,
+    Step(
+        "train",
+        "train the model (Brevitas)",
+        run_train,
+        config=lambda ctx: ctx.cfg.train,
+        outputs=("train/model.pt",),
+    ),
+    Step(
+        "export",
+        "export to QONNX, check execute_onnx (L1)",
+        run_export,
+        config=lambda ctx: ctx.cfg.train.data_dir,
+        inputs=lambda ctx: [ctx.checkpoint],
+        outputs=("model.onnx",),
+    ),
+    Step(
+        "compile",
+        "lower, fold, plan and generate code",
+        run_compile,
+        config=lambda ctx: ctx.cfg.compile,
+        inputs=lambda ctx: (
+            [ctx.onnx] + ([ctx.cfg.compile.folding] if ctx.cfg.compile.folding else [])
+        ),
+        outputs=("ir.json", "folding.json"),
+    ),
+    Step(
+        "verify",
+        "check L0 == L1 == L2 on the test set",
+        run_verify,
+        config=lambda ctx: (ctx.cfg.train.dataset, ctx.cfg.train.data_dir, ctx.cfg.verify),
+        inputs=lambda ctx: [ctx.build / "ir.json", ctx.build / "ir.npz"],
+        after=("compile",),
+    ),
+    Step(
+        "csim",
+        "C-simulate the HLS code (L3)",
+        run_csim,
+        config=lambda ctx: (ctx.cfg.train.dataset, ctx.cfg.train.data_dir, ctx.cfg.sim.frames),
+        after=("compile",),
+        applies=_target(Target.HLS, Target.HLS4ML),
+    ),
+    Step(
+        "simulate",
+        "simulate the RTL (L4)",
+        run_simulate,
+        config=lambda ctx: (ctx.cfg.train.dataset, ctx.cfg.train.data_dir, ctx.cfg.sim),
+        after=("compile",),
+        applies=_target(Target.RTL),
+    ),
+    Step(
+        "bitstream",
+        "synthesize, place and route for the board",
+        run_bitstream,
+        config=lambda ctx: ctx.cfg.bitstream,
+        after=("compile",),
+        outputs=("bitstream",),
+        applies=lambda cfg: cfg.compile.target is Target.RTL and cfg.bitstream.board is not None,
+    ),
 )
 
+STEP_NAMES = tuple(step.name for step in DEFAULT_FLOW)
 
-def run_flow(
-    cfg: RunConfig,
-    flow: tuple[Step, ...] = DEFAULT_FLOW,
-    on_step: Callable[[Step], None] | None = None,
-) -> FlowState:
-    """Run ``flow`` from an empty state; ``on_step`` is told before each step starts."""
-    state = FlowState()
-    for step in flow:
-        if on_step is not None:
-            on_step(step)
-        state = step(state, cfg)
-    return state
-
-
-__all__ = ["DEFAULT_FLOW", "FlowState", "RunConfig", "run_flow"]
+__all__ = ["DEFAULT_FLOW", "STEP_NAMES", "export_checkpoint", "train_to_dir"]

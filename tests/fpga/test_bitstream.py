@@ -116,9 +116,9 @@ def test_unknown_board(digits_rtl_default: Path, capsys) -> None:
 
 
 def test_build_without_rtl(tmp_path: Path, digits_binary, capsys) -> None:
-    from hwbnn.pipeline.steps import CompileConfig, compile_onnx
+    import hwbnn
 
-    compile_onnx(digits_binary.onnx, tmp_path / "b", CompileConfig(target="ir"))
+    hwbnn.compile(digits_binary.onnx, tmp_path / "b", target="ir")
     assert main(["bitstream", str(tmp_path / "b"), "--board", "icebreaker"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--target rtl" in err

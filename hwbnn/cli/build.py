@@ -1,0 +1,131 @@
+"""``hwbnn compile`` and ``hwbnn eval``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hwbnn.cli.options import clock_option, compile_options, dataset_names
+from hwbnn.errors import ConfigError, DataError
+from hwbnn.units import count, fraction
+
+
+def load_array(path: Path, what: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"{path}: {what} file not found") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable .npy file ({exc})") from None
+
+
+def cmd_compile(args: argparse.Namespace) -> dict[str, Any]:
+    import hwbnn.api as api
+
+    build = api.compile(
+        args.model,
+        args.output,
+        target=args.target,
+        target_cycles=args.target_cycles,
+        target_fps=args.target_fps,
+        clock_mhz=args.clock_mhz,
+        folding=args.folding,
+        input_levels=args.input_levels,
+        input_range=tuple(args.input_range),
+        say=print,
+        command=" ".join(["hwbnn", *args.argv]),
+    )
+    info = build.manifest["steps"]["compile"]["summary"]
+    header = ("layer", "kind", "in", "", "out", "PE", "SIMD", "cycles")
+    row = "  {:<20} {:<16} {:>7} {:>2} {:<7} {:>4} {:>5} {:>8}"
+    print(row.format(*header))
+    for layer in info["layers"]:
+        print(
+            row.format(
+                layer["name"],
+                layer["kind"],
+                count(layer["in"]),
+                "->",
+                count(layer["out"]),
+                layer["pe"],
+                layer["simd"],
+                count(layer["cycles"]),
+            )
+        )
+    ii = info["initiation_interval"]
+    print(f"initiation interval {count(ii, 'cycles/frame')}; wrote {build.path}")
+    return {"build": str(build.path), **info}
+
+
+def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
+    import hwbnn.api as api
+
+    build = api.open(args.build, say=print, progress=not args.json)
+    if args.inputs is not None:
+        x = load_array(args.inputs, "inputs")
+        prediction = build.predict(x, rounding=args.round)
+        info: dict[str, Any] = {"frames": len(x)}
+        if args.labels is not None:
+            y = load_array(args.labels, "labels")
+            if len(y) != len(x):
+                raise DataError(f"{args.labels}: {len(y)} labels for {len(x)} inputs")
+            info["accuracy"] = float(np.mean(prediction.labels == y))
+            print(f"accuracy {fraction(info['accuracy'])} on {count(len(x), 'frames')}")
+        if args.save is not None:
+            np.savez(args.save, accumulators=prediction.accumulators, labels=prediction.labels)
+            info["saved"] = str(args.save)
+            print(f"wrote {args.save}")
+        return info
+    if args.n is not None and args.n < 1:
+        raise ConfigError(f"--n must be >= 1, got {args.n}")
+    records = build.verify(
+        "L2",
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        n=args.n,
+        checkpoint=args.checkpoint,
+        onnx=not args.no_onnx,
+        torch=not args.no_torch,
+        command=" ".join(["hwbnn", *args.argv]),
+    )
+    for record in records:
+        accuracy = "" if record.accuracy is None else f", accuracy {fraction(record.accuracy)}"
+        print(
+            f"{record.level.value} ({record.engine}): {count(record.frames, 'frames')}, "
+            f"{record.mismatches} mismatches{accuracy}"
+        )
+    return {"build": str(build.path), "results": [r.to_dict() for r in records]}
+
+
+def register(add) -> None:  # noqa: ANN001 - the parser factory of hwbnn.cli.build_parser
+    p = add(
+        "compile",
+        "lower a binary QONNX model into a build directory",
+        "hwbnn compile runs/d/model.onnx -o builds/rtl --target rtl --target-cycles 64",
+    )
+    p.add_argument("model", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    compile_options(p, target="ir", target_cycles=None)
+    clock_option(p, 100.0, "clock of --target-fps (MHz)")
+    p.set_defaults(handler=cmd_compile)
+
+    p = add(
+        "eval",
+        "run the bit-exact reference (L2) and compare it with L0/L1",
+        "hwbnn eval builds/d --dataset digits",
+    )
+    p.add_argument("build", type=Path)
+    p.add_argument("--dataset", default="digits", choices=dataset_names())
+    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--n", type=int, help="first N test images only (default: all)")
+    p.add_argument("--checkpoint", type=Path, help="torch checkpoint to compare with (L0)")
+    p.add_argument("--no-onnx", action="store_true", help="skip the execute_onnx level (L1)")
+    p.add_argument("--no-torch", action="store_true", help="skip the torch level (L0)")
+    p.add_argument("--inputs", type=Path, help=".npy input tensor: predict instead of verify")
+    p.add_argument("--labels", type=Path, help=".npy labels for --inputs")
+    p.add_argument("--save", type=Path, help="write --inputs' accumulators and labels (.npz)")
+    p.add_argument("--round", action="store_true", help="round inputs to the nearest code")
+    p.set_defaults(handler=cmd_eval)

@@ -1,0 +1,173 @@
+"""The compile step: an ONNX model into a build directory (IR, folding, plan, target code).
+
+Into a fresh directory the build is assembled aside and renamed into place only when it is
+complete (a failed compile leaves nothing). Into an existing build (``hwbnn run`` resuming, or
+``hwbnn compile`` again) the new files are made aside first and then moved in; what the new
+compile makes stale is removed and named:
+
+- the target directory being regenerated (``rtl/``, ``hls/``, ``hls4ml/``), with the
+  verification records and bitstreams that were made from it;
+- when the IR or the folding changed: every other target directory, every bitstream and every
+  verification record of L2 and above, since they describe another design.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hwbnn.build import MANIFEST, atomic_build, read_manifest, update_manifest, write_manifest
+from hwbnn.codegen import generate
+from hwbnn.export import load_qonnx
+from hwbnn.frontend.lower import InputSpec, lower
+from hwbnn.ir.folding import (
+    Folding,
+    choose_folding,
+    initiation_interval,
+    layer_cycles,
+    load_folding,
+    max_cycles,
+)
+from hwbnn.ir.serialize import save_network
+from hwbnn.ir.types import Network
+from hwbnn.pipeline.config import CompileOptions, Target
+from hwbnn.verify.record import Level, clear_results
+
+CHECKPOINT_KEY = "hwbnn.checkpoint"
+#: the files every compile writes, whatever the target
+DESIGN_FILES = ("ir.json", "ir.npz", "folding.json")
+#: verification levels that check a target's generated code
+TARGET_LEVELS: dict[Target, tuple[Level, ...]] = {
+    Target.IR: (),
+    Target.RTL: (Level.L4, Level.L5, Level.DRIVER),
+    Target.HLS: (Level.L3,),
+    Target.HLS4ML: (Level.L3,),
+}
+BITSTREAM_DIR = "bitstream"
+
+
+def resolve_folding(net: Network, cfg: CompileOptions) -> Folding:
+    """An explicit folding file wins; else the chooser meets the cycle budget (default: the
+    fully folded design's slowest layer, i.e. PE = SIMD = 1 everywhere it fits)."""
+    if cfg.folding is not None:
+        return load_folding(cfg.folding, net)
+    budget = cfg.cycles_budget
+    return choose_folding(net, budget if budget is not None else max_cycles(net))
+
+
+def _design_digest(build: Path) -> str | None:
+    if not all((build / name).is_file() for name in DESIGN_FILES):
+        return None
+    digest = hashlib.sha256()
+    for name in DESIGN_FILES:
+        digest.update((build / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _remove_stale(build: Path, target: Target, design_changed: bool) -> list[str]:
+    """Remove what the new compile invalidates (see the module docstring); name each."""
+    removed: list[str] = []
+    targets = list(Target) if design_changed else [target]
+    for t in targets:
+        if t is not Target.IR and (build / t.value).exists():
+            shutil.rmtree(build / t.value)
+            removed.append(f"{t.value}/")
+    if (build / BITSTREAM_DIR).exists() and (design_changed or target is Target.RTL):
+        boards = sorted(p.name for p in (build / BITSTREAM_DIR).iterdir() if p.is_dir())
+        shutil.rmtree(build / BITSTREAM_DIR)
+        removed += [f"bitstream/{b}" for b in boards]
+    levels = {lv for t in targets for lv in TARGET_LEVELS[t]}
+    if design_changed:
+        levels |= {Level.L0, Level.L1, Level.L2}
+    for record in clear_results(build, sorted(levels, key=lambda lv: lv.value)):
+        removed.append(f"{record.level.value} result ({record.engine})")
+    return removed
+
+
+def compile_onnx(
+    onnx_path: Path,
+    build: Path,
+    cfg: CompileOptions,
+    say: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Lower ``onnx_path`` into ``build``: IR, folding, plan and ``cfg.target``'s code."""
+    onnx_path, build = Path(onnx_path), Path(build)
+    qmodel = load_qonnx(onnx_path)
+    spec = InputSpec(cfg.input_levels, *cfg.input_range)
+    net = lower(qmodel, spec, str(onnx_path))
+    folding = resolve_folding(net, cfg)
+    meta = {p.key: p.value for p in qmodel.model.metadata_props}
+    fields = {
+        "source": str(onnx_path.resolve()),
+        "checkpoint": meta.get(CHECKPOINT_KEY),
+        "target": cfg.target.value,
+        "layers": [layer.name for layer in net.layers],
+        "initiation_interval": initiation_interval(net, folding),
+    }
+
+    def make(directory: Path) -> dict[str, Any]:
+        """Write the compile's files into ``directory``; the build's copy of the model stays
+        where it is when it is the model being compiled (``hwbnn run``)."""
+        save_network(net, directory)
+        (directory / "folding.json").write_text(folding.to_json(net))
+        model = build / "model.onnx"
+        if not (model.is_file() and model.resolve() == onnx_path.resolve()):
+            model = directory / "model.onnx"
+            shutil.copyfile(onnx_path, model)
+        return generate(cfg.target.value, net, folding, model, directory)
+
+    if not (build / MANIFEST).is_file():
+        with atomic_build(build) as tmp:
+            generated = make(tmp)
+            write_manifest(tmp, **fields, generated=generated)
+    else:
+        generated = _compile_into(build, make, cfg.target, say)
+        old = read_manifest(build).get("generated", {})
+        old = old if isinstance(old, dict) else {}
+        kept = {t: info for t, info in old.items() if (build / t).is_dir()}  # not stale
+        update_manifest(build, **fields, generated={**kept, **generated})
+    return {
+        "build": str(build),
+        "target": cfg.target.value,
+        "initiation_interval": initiation_interval(net, folding),
+        "layers": [
+            {
+                "name": layer.name,
+                "kind": layer.kind.value,
+                "in": layer.in_elements,
+                "out": layer.out_elements,
+                "pe": fold.pe,
+                "simd": fold.simd,
+                "cycles": layer_cycles(layer, fold),
+            }
+            for layer, fold in zip(net.layers, folding.layers, strict=True)
+        ],
+    }
+
+
+def _compile_into(
+    build: Path,
+    make: Callable[[Path], dict[str, Any]],
+    target: Target,
+    say: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    """Make the new files aside, then move them into the existing ``build``."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{build.name}.compile-", dir=build.parent))
+    try:
+        generated = make(tmp)
+        changed = _design_digest(build) != _design_digest(tmp)
+        removed = _remove_stale(build, target, changed)
+        for item in sorted(tmp.iterdir()):
+            dest = build / item.name
+            if dest.is_dir():
+                shutil.rmtree(dest)
+            item.replace(dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if removed and say is not None:
+        say(f"  replaced: {', '.join(removed)}")
+    return generated
