@@ -246,9 +246,7 @@ class BlockControl:
         self.dut, self.clk, self.ports = dut, clk, ports
         self.errors: list[str] = []
         self._task: Any = None
-        self._axilite = (
-            AxiLiteMaster(dut, clk, ports.axilite_prefix) if ports.ctrl == "axilite" else None
-        )
+        self._axilite: Any = None  # built after the first reset (see begin)
         if ports.ctrl == "hs":
             dut.ap_start.value = 0
         if ports.reps_port is not None:
@@ -259,6 +257,8 @@ class BlockControl:
 
         has_reps = self.ports.reps_port is not None or self.ports.reps_offset is not None
         starts, reps = (1, frames) if has_reps else (frames, 1)
+        if self.ports.ctrl == "axilite" and self._axilite is None:
+            self._axilite = _axilite_master(self.dut, self.clk, self.ports)
         if self.ports.ctrl == "hs":
             self._task = cocotb.start_soon(self._run_hs(starts, reps))
         elif self.ports.ctrl == "axilite":
@@ -318,104 +318,50 @@ class BlockControl:
         bus = self._axilite
         assert bus is not None
         if self.ports.reps_offset is not None:
-            await bus.write(self.ports.reps_offset, reps)
+            await _write(bus, self.ports.reps_offset, reps)
         for k in range(starts):
-            ctrl = await bus.read(AP_CTRL_OFFSET)
+            ctrl = await _read(bus, AP_CTRL_OFFSET)
             if not ctrl & AP_IDLE:
                 self.errors.append(f"ap_ctrl: ap_idle is 0 before start #{k + 1} (0x{ctrl:x})")
-            await bus.write(AP_CTRL_OFFSET, AP_START)
+            await _write(bus, AP_CTRL_OFFSET, AP_START)
             self._state = f"no ap_done for start #{k + 1} of {starts}"
             while True:
                 await ClockCycles(self.clk, POLL_CYCLES)
-                ctrl = await bus.read(AP_CTRL_OFFSET)
+                ctrl = await _read(bus, AP_CTRL_OFFSET)
                 if ctrl & AP_DONE:
                     break
-        ctrl = await bus.read(AP_CTRL_OFFSET)
+        ctrl = await _read(bus, AP_CTRL_OFFSET)
         if not ctrl & AP_IDLE or ctrl & AP_DONE:
             self.errors.append(f"ap_ctrl: control register 0x{ctrl:x} after the last ap_done")
         self._state = "finished"
 
 
-class AxiLiteMaster:
-    """A minimal AXI4-Lite master (one transaction at a time) on ports ``<prefix>AWADDR``...
+async def _write(bus: Any, addr: int, value: int) -> None:
+    """One 32-bit write through cocotbext-axi's AxiLiteMaster; a BRESP but OKAY raises."""
+    resp = await bus.write(addr, value.to_bytes(4, "little"))
+    if resp.resp != 0:
+        raise ValueError(f"AXI4-Lite write to 0x{addr:x}: BRESP {int(resp.resp)}")
 
-    Same sampling as hwbnn.sim.axis: outputs change right after a rising edge, handshakes are
-    read in the ReadOnly phase. Call ``write``/``read`` right after a rising edge."""
 
-    def __init__(self, dut: Any, clk: Any, prefix: str) -> None:
-        self.clk = clk
-        self.s = {
-            n: getattr(dut, prefix + n)
-            for n in (
-                "AWADDR",
-                "AWVALID",
-                "AWREADY",
-                "WDATA",
-                "WSTRB",
-                "WVALID",
-                "WREADY",
-                "BRESP",
-                "BVALID",
-                "BREADY",
-                "ARADDR",
-                "ARVALID",
-                "ARREADY",
-                "RDATA",
-                "RRESP",
-                "RVALID",
-                "RREADY",
-            )
-        }
-        for name in (
-            "AWVALID",
-            "WVALID",
-            "BREADY",
-            "ARVALID",
-            "RREADY",
-            "AWADDR",
-            "WDATA",
-            "WSTRB",
-            "ARADDR",
-        ):
-            self.s[name].value = 0
+async def _read(bus: Any, addr: int) -> int:
+    """One 32-bit read through cocotbext-axi's AxiLiteMaster; an RRESP but OKAY raises."""
+    resp = await bus.read(addr, 4)
+    if resp.resp != 0:
+        raise ValueError(f"AXI4-Lite read of 0x{addr:x}: RRESP {int(resp.resp)}")
+    return int.from_bytes(resp.data, "little")
 
-    async def write(self, addr: int, data: int) -> None:
-        from cocotb.triggers import ReadOnly, RisingEdge
 
-        s = self.s
-        s["AWADDR"].value, s["AWVALID"].value = addr, 1
-        s["WDATA"].value, s["WSTRB"].value, s["WVALID"].value = data, 0xF, 1
-        s["BREADY"].value = 1
-        aw = w = b = False
-        while not b:
-            await ReadOnly()
-            aw_now = not aw and s["AWREADY"].value == 1
-            w_now = not w and s["WREADY"].value == 1
-            b_now = (aw or aw_now) and (w or w_now) and s["BVALID"].value == 1
-            if b_now and int(s["BRESP"].value) != 0:
-                raise ValueError(f"AXI4-Lite write to 0x{addr:x}: BRESP {int(s['BRESP'].value)}")
-            await RisingEdge(self.clk)
-            aw, w, b = aw or aw_now, w or w_now, b_now
-            if aw:
-                s["AWVALID"].value = 0
-            if w:
-                s["WVALID"].value = 0
-        s["BREADY"].value = 0
+def _axilite_master(dut: Any, clk: Any, ports: DutPorts) -> Any:
+    """cocotbext-axi's AxiLiteMaster on ``<axilite_prefix>*``, held in reset with the DUT. Build
+    it after a reset: its channels sample the slave's ready signals from the first clock edge
+    on, and they are X before the DUT's reset."""
+    import logging
 
-    async def read(self, addr: int) -> int:
-        from cocotb.triggers import ReadOnly, RisingEdge
+    from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
-        s = self.s
-        s["ARADDR"].value, s["ARVALID"].value, s["RREADY"].value = addr, 1, 1
-        ar = False
-        while True:
-            await ReadOnly()
-            ar_now = not ar and s["ARREADY"].value == 1
-            data = int(s["RDATA"].value) if s["RVALID"].value == 1 and (ar or ar_now) else None
-            await RisingEdge(self.clk)
-            ar = ar or ar_now
-            if ar:
-                s["ARVALID"].value = 0
-            if data is not None:
-                s["RREADY"].value = 0
-                return data
+    name = ports.axilite_prefix.rstrip("_")
+    logging.getLogger(f"cocotb.{dut._name}.{name}").setLevel(logging.WARNING)
+    reset = getattr(dut, ports.reset)
+    return AxiLiteMaster(
+        AxiLiteBus.from_prefix(dut, name), clk, reset, reset_active_level=not ports.reset_active_low
+    )

@@ -102,7 +102,7 @@ def test_random_mlps_match_reference(
     stress, throughput = record.details["phases"]
     assert stress["frames_received"] == stress["frames"] == 10
     assert throughput["frames_received"] == throughput["frames"] == 6
-    assert record.frames == 16
+    assert record.frames == 10  # test frames; the throughput phase sends 6 of them again
     details = record.details
     assert details["ii_within_tolerance"], (
         details["cycle_spacings"],

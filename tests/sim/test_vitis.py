@@ -210,4 +210,5 @@ def test_cli_sim_vitis_rtl(tmp_path: Path, digits_build: Path, capsys) -> None:
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["ok"] and summary["frames"] == 12
-    assert summary["extra"]["sim_dir"].endswith("vitis-icarus")
+    assert summary["engine"] == "vitis-rtl/icarus"
+    assert summary["details"]["sim_dir"].endswith("vitis-icarus")
