@@ -86,6 +86,7 @@ def test_cifar10_recipe_on_synthetic_batches(tmp_path: Path, capsys) -> None:
         "--checkpoint",
         str(out / "model.pt"),
     )
-    assert report["frames"] == 6
-    assert report["label_mismatches"] == {"L2_vs_L0": 0, "L1_vs_L0": 0}
-    assert report["accumulator_mismatches"] == 0
+    results = {r["level"]: r for r in report["results"]}
+    assert sorted(results) == ["L0", "L1", "L2"]
+    assert all(r["frames"] == 6 and r["mismatches"] == 0 for r in results.values())
+    assert results["L2"]["details"]["accumulators_vs_torch_mismatches"] == 0

@@ -62,7 +62,7 @@ def test_icarus_under_backpressure(tmp_path: Path, digits_cnn, name: str) -> Non
     for phase in record.details["phases"]:  # nothing lost, nothing duplicated
         assert phase["frames_received"] == phase["frames"] and phase["mismatches"] == 0
     assert record.details["phases"][0]["frames"] == FRAMES[name]
-    assert record.frames == FRAMES[name] + 8
+    assert record.frames == FRAMES[name]  # test frames; the throughput phase resends 8
     ii = record.details["initiation_interval"]
     spacings = record.details["cycle_spacings"]
     assert ii == TARGETS[name]

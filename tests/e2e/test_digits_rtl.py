@@ -57,7 +57,7 @@ def _check(record: VerificationRecord, build: Path) -> None:
     for phase in record.details["phases"]:  # nothing lost, nothing duplicated
         assert phase["frames_received"] == phase["frames"] and phase["mismatches"] == 0
     stress, throughput = record.details["phases"]
-    assert stress["frames"] == FRAMES and record.frames == FRAMES + throughput["frames"]
+    assert stress["frames"] == FRAMES and record.frames == FRAMES  # throughput resends some
     details = record.details
     assert details["cycle_spacings"], "no steady-state frame spacing measured"
     assert details["ii_within_tolerance"], (

@@ -97,7 +97,7 @@ def test_every_level_recorded_and_reported(digits_binary, digits_rtl_build, tmp_
     ]
     for record in records:
         assert record.ok and record.mismatches == 0, (record.level, record.problem)
-    assert [r.frames for r in records] == [360, 360, 360, 24, 6]
+    assert [r.frames for r in records] == [360, 360, 360, 20, 6]
     html = Path(write_build_report(build, sweep_points=2)["index"]).read_text()
     for record in records:
         row = html[html.index(f"{record.level.title} ({record.engine})") :].split("</tr>")[0]
