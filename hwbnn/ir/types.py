@@ -1,6 +1,13 @@
 """The typed hardware IR of a binary network.
 
-A :class:`Network` is an input format followed by a chain of layers. Layer semantics (the
+A :class:`Network` is an input format and a directed acyclic graph of nodes, listed in
+topological order (:attr:`Network.layers`). Every node names the nodes it reads (``inputs``;
+``"input"`` is the network input; empty means the previous node, so a chain needs no names).
+Every edge (a node's output) is one stream with an :class:`~hwbnn.ir.edges.EdgeType`: elements
+per frame, an (H, W, C) image or not, and the value kind: bits (0/1 meaning -1/+1), unsigned
+input codes, or signed integers in a range. Each node's output is read by exactly one node,
+except a :class:`~hwbnn.ir.joins.Fork` (read by k >= 2) and the last node, the network output
+(read by none). Node names are unique. Layer semantics (the
 numeric contract of DESIGN.md; bit 1 is +1, bit 0 is -1):
 
 - :class:`InputThreshold`: ``bit_i = code_i >= T_i`` for unsigned input codes, ``T_i`` in
@@ -33,377 +40,303 @@ Convolutional networks (images, streamed pixel by pixel):
   (max of +-1 values; valid behind the monotone thresholds, DESIGN.md), no padding, floor mode.
 - A dense layer after a convolution reads the image in stream order; lowering permutes its
   weight columns from the ONNX (C, H, W) flatten order.
+
+Graph nodes (forks, add-joins, concatenation, thresholds with a side input) and hidden
+matrix-vector units that emit accumulators: :mod:`hwbnn.ir.joins`.
 """
 
 from __future__ import annotations
 
-import enum
-import math
 from dataclasses import dataclass, field
 
-import numpy as np
+from hwbnn.ir.edges import (
+    EdgeType,
+    InputFormat,
+    LayerKind,
+    Shape3,
+    ValueKind,
+    bits_edge,
+    bits_for_range,
+)
+from hwbnn.ir.joins import AddJoin, Concat, Fork, Threshold
+from hwbnn.ir.layers import InputThreshold, MatrixVector, MaxPool, SlidingWindow
+
+__all__ = [
+    "INPUT",
+    "AddJoin",
+    "Concat",
+    "EdgeType",
+    "Fork",
+    "InputFormat",
+    "InputThreshold",
+    "Layer",
+    "LayerKind",
+    "MatrixVector",
+    "MaxPool",
+    "Network",
+    "Shape3",
+    "SlidingWindow",
+    "Threshold",
+    "ValueKind",
+    "bits_for_range",
+]
+
+#: The name of the network input in ``inputs``.
+INPUT = "input"
+
+Layer = (
+    InputThreshold | MatrixVector | SlidingWindow | MaxPool | Fork | AddJoin | Concat | Threshold
+)
 
 
-class LayerKind(enum.Enum):
-    INPUT_THRESHOLD = "input_threshold"
-    MATRIX_VECTOR = "matrix_vector"
-    SLIDING_WINDOW = "sliding_window"
-    MAX_POOL = "max_pool"
+def input_edge(fmt: InputFormat) -> EdgeType:
+    """The network input's stream in stream order: bits for a 2-level input (code 1 is +1),
+    else unsigned codes."""
+    if fmt.levels == 2:
+        return bits_edge(fmt.elements, fmt.image_shape)
+    return EdgeType(fmt.elements, fmt.image_shape, ValueKind.CODES, 0, fmt.levels - 1)
 
 
-#: (height, width, channels) of an image in stream order.
-Shape3 = tuple[int, int, int]
+def _need(node: Layer, ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(f"{node.name}: {message}")
 
 
-def bits_for_range(low: int, high: int) -> int:
-    """Two's-complement bits holding every integer in [low, high] (unsigned if low >= 0)."""
-    if low >= 0:
-        return max(1, math.ceil(math.log2(high + 1)))
-    return max(1, math.ceil(math.log2(max(-low, high + 1)))) + 1
-
-
-@dataclass(frozen=True)
-class InputFormat:
-    """Hardware input format: per element an unsigned code ``k`` in ``[0, levels)`` whose float
-    value (the value fed to the ONNX model) is ``values[k]`` (float32, strictly increasing)."""
-
-    shape: tuple[int, ...]
-    values: np.ndarray = field(repr=False)
-
-    def __post_init__(self) -> None:
-        values = np.asarray(self.values, dtype=np.float32)
-        object.__setattr__(self, "values", values)
-        if values.ndim != 1 or len(values) < 2:
-            raise ValueError("input format needs at least two code values")
-        if not np.all(np.diff(values) > 0):
-            raise ValueError("input code values must be strictly increasing")
-
-    @property
-    def levels(self) -> int:
-        return len(self.values)
-
-    @property
-    def bits(self) -> int:
-        return bits_for_range(0, self.levels - 1)
-
-    @property
-    def elements(self) -> int:
-        return int(np.prod(self.shape))
-
-    @property
-    def image_shape(self) -> Shape3 | None:
-        """(H, W, C) of a (C, H, W) image input in stream order; None for other inputs."""
-        if len(self.shape) != 3:
-            return None
-        c, h, w = self.shape
-        return (h, w, c)
-
-    def to_stream(self, x: np.ndarray) -> np.ndarray:
-        """(B, *shape) -> (B, elements) in stream order (channel innermost for images)."""
-        x = np.asarray(x)
-        if self.image_shape is not None:
-            x = x.transpose(0, 2, 3, 1)
-        return x.reshape(len(x), -1)
-
-    def stream_index(self) -> np.ndarray:
-        """``p`` with ``stream[i] == flat[p[i]]``, where ``flat`` is the ONNX (C-order) flatten."""
-        order = np.arange(self.elements).reshape(1, *self.shape)
-        return self.to_stream(order)[0]
-
-
-@dataclass(frozen=True)
-class InputThreshold:
-    """Multi-bit input codes to bipolar bits: ``bit_i = code_i >= thresholds[i]``."""
-
-    name: str
-    thresholds: np.ndarray = field(repr=False)
-    levels: int
-    kind: LayerKind = field(default=LayerKind.INPUT_THRESHOLD, init=False)
-
-    def __post_init__(self) -> None:
-        t = np.asarray(self.thresholds, dtype=np.int64)
-        object.__setattr__(self, "thresholds", t)
-        if t.ndim != 1:
-            raise ValueError(f"{self.name}: thresholds must be 1-D")
-        if t.min(initial=0) < 0 or t.max(initial=0) > self.levels:
-            raise ValueError(f"{self.name}: input thresholds outside [0, {self.levels}]")
-
-    @property
-    def in_elements(self) -> int:
-        return len(self.thresholds)
-
-    @property
-    def out_elements(self) -> int:
-        return len(self.thresholds)
-
-
-@dataclass(frozen=True)
-class MatrixVector:
-    """A binary-weight matrix-vector unit; see the module docstring for its arithmetic.
-
-    ``weights[c, i]`` is True for +1. ``thresholds`` is None for the output layer, which has
-    ``out_scale``/``out_bias`` instead. ``input_levels`` bounds the unsigned input codes of an
-    integer-input layer (codes ``0..input_levels-1``); it is 2 for bipolar input. ``pixels``
-    vectors of MW elements make one frame (a convolution's output pixels; 1 for dense layers).
-    """
-
-    name: str
-    weights: np.ndarray = field(repr=False)
-    input_bits: int
-    input_levels: int
-    thresholds: np.ndarray | None = field(default=None, repr=False)
-    out_scale: np.ndarray | None = field(default=None, repr=False)
-    out_bias: np.ndarray | None = field(default=None, repr=False)
-    pixels: int = 1
-    kind: LayerKind = field(default=LayerKind.MATRIX_VECTOR, init=False)
-
-    def __post_init__(self) -> None:
-        if self.pixels < 1:
-            raise ValueError(f"{self.name}: pixels must be >= 1")
-        w = np.asarray(self.weights)
-        if w.dtype != np.bool_ or w.ndim != 2:
-            raise ValueError(f"{self.name}: weights must be a 2-D bool array")
-        if self.input_bits < 1 or (self.input_bits == 1) != (self.input_levels == 2):
-            raise ValueError(f"{self.name}: inconsistent input_bits/input_levels")
-        if self.input_levels > 2**self.input_bits:
-            raise ValueError(f"{self.name}: {self.input_levels} levels exceed input_bits")
-        if self.thresholds is None:
-            if self.out_scale is None or self.out_bias is None:
-                raise ValueError(f"{self.name}: output layer needs out_scale and out_bias")
-            for arr_name in ("out_scale", "out_bias"):
-                arr = np.asarray(getattr(self, arr_name), dtype=np.float64)
-                if arr.shape != (self.mh,):
-                    raise ValueError(f"{self.name}: {arr_name} must have shape ({self.mh},)")
-                object.__setattr__(self, arr_name, arr)
-        else:
-            t = np.asarray(self.thresholds, dtype=np.int64)
-            if t.shape != (self.mh,):
-                raise ValueError(f"{self.name}: thresholds must have shape ({self.mh},)")
-            low, high = self.acc_range
-            if self.binary_input:
-                low, high = 0, self.mw
-            if t.min() < low or t.max() > high + 1:
-                raise ValueError(f"{self.name}: thresholds outside [{low}, {high + 1}]")
-            object.__setattr__(self, "thresholds", t)
-
-    @property
-    def mh(self) -> int:
-        return int(self.weights.shape[0])
-
-    @property
-    def mw(self) -> int:
-        return int(self.weights.shape[1])
-
-    @property
-    def binary_input(self) -> bool:
-        return self.input_bits == 1
-
-    @property
-    def is_output(self) -> bool:
-        return self.thresholds is None
-
-    @property
-    def acc_range(self) -> tuple[int, int]:
-        """Range of the signed accumulator (2*popcount - MW, or the integer sum)."""
-        bound = self.mw * (self.input_levels - 1)
-        return -bound, bound
-
-    @property
-    def acc_bits(self) -> int:
-        low, high = self.acc_range
-        return bits_for_range(low, high)
-
-    @property
-    def popcount_bits(self) -> int:
-        return bits_for_range(0, self.mw)
-
-    @property
-    def in_elements(self) -> int:
-        return self.mw * self.pixels
-
-    @property
-    def out_elements(self) -> int:
-        return self.mh * self.pixels
-
-
-def _window_out(size: int, before: int, after: int, kernel: int, stride: int) -> int:
-    return (size + before + after - kernel) // stride + 1
-
-
-class _ImageStage:
-    """What sliding windows and pools share: an (H, W, C) input and (OH, OW, ...) output."""
-
-    in_shape: Shape3
-
-    @property
-    def out_shape(self) -> Shape3:
-        raise NotImplementedError
-
-    @property
-    def channels(self) -> int:
-        return self.in_shape[2]
-
-    @property
-    def pixels(self) -> int:
-        """Output pixels per frame."""
-        return self.out_shape[0] * self.out_shape[1]
-
-    @property
-    def in_elements(self) -> int:
-        return int(np.prod(self.in_shape))
-
-
-def _check_window_geometry(layer: SlidingWindow | MaxPool) -> None:
-    """Normalise ``in_shape`` to ints and check it, the kernel and the stride."""
-    object.__setattr__(layer, "in_shape", tuple(int(d) for d in layer.in_shape))
-    if len(layer.in_shape) != 3 or min(layer.in_shape) < 1:
-        raise ValueError(f"{layer.name}: in_shape must be (H, W, C) with positive sizes")
-    if layer.kernel < 1 or layer.stride < 1:
-        raise ValueError(f"{layer.name}: kernel and stride must be >= 1")
-
-
-@dataclass(frozen=True)
-class SlidingWindow(_ImageStage):
-    """Image (H, W, C) to one K*K*C window vector per output pixel; see the module docstring.
-
-    ``padding`` is (top, left, bottom, right), each smaller than the kernel. ``input_levels``
-    is 2 for bits, else the number of unsigned input codes (an integer-input first layer);
-    ``pad_code`` is the code of positions outside the image.
-    """
-
-    name: str
-    in_shape: Shape3
-    kernel: int
-    stride: int = 1
-    padding: tuple[int, int, int, int] = (0, 0, 0, 0)
-    input_levels: int = 2
-    pad_code: int = 0
-    kind: LayerKind = field(default=LayerKind.SLIDING_WINDOW, init=False)
-
-    def __post_init__(self) -> None:
-        _check_window_geometry(self)
-        object.__setattr__(self, "padding", tuple(int(p) for p in self.padding))
-        if len(self.padding) != 4 or min(self.padding) < 0 or max(self.padding) >= self.kernel:
-            raise ValueError(f"{self.name}: padding must be 4 values in [0, kernel)")
-        if not 0 <= self.pad_code < self.input_levels:
-            raise ValueError(f"{self.name}: pad_code outside [0, {self.input_levels})")
-        if min(self.out_shape) < 1:
-            raise ValueError(f"{self.name}: kernel {self.kernel} larger than the padded image")
-
-    @property
-    def window(self) -> int:
-        """Elements per window vector: K*K*C."""
-        return self.kernel * self.kernel * self.channels
-
-    @property
-    def out_shape(self) -> Shape3:
-        """(OH, OW, K*K*C)."""
-        h, w, _ = self.in_shape
-        top, left, bottom, right = self.padding
-        oh = _window_out(h, top, bottom, self.kernel, self.stride)
-        ow = _window_out(w, left, right, self.kernel, self.stride)
-        return (oh, ow, self.window)
-
-    @property
-    def out_elements(self) -> int:
-        return self.pixels * self.window
-
-
-@dataclass(frozen=True)
-class MaxPool(_ImageStage):
-    """Max pooling of a binary image as a bitwise OR over K x K windows with stride S
-    (no padding, floor mode); see the module docstring."""
-
-    name: str
-    in_shape: Shape3
-    kernel: int
-    stride: int
-    kind: LayerKind = field(default=LayerKind.MAX_POOL, init=False)
-
-    def __post_init__(self) -> None:
-        _check_window_geometry(self)
-        if min(self.out_shape) < 1:
-            raise ValueError(f"{self.name}: kernel {self.kernel} larger than the image")
-
-    @property
-    def out_shape(self) -> Shape3:
-        h, w, c = self.in_shape
-        return (
-            _window_out(h, 0, 0, self.kernel, self.stride),
-            _window_out(w, 0, 0, self.kernel, self.stride),
-            c,
+def _reads_levels(node: Layer, edge: EdgeType, levels: int) -> None:
+    """A unit reading bits (levels 2) or input codes of ``levels`` levels."""
+    if levels == 2:
+        _need(node, edge.kind is ValueKind.BITS, f"expects bits, gets {edge.describe()}")
+    else:
+        _need(
+            node,
+            edge.kind is ValueKind.CODES and edge.levels == levels,
+            f"expects {levels}-level input codes, gets {edge.describe()}",
         )
 
-    @property
-    def out_elements(self) -> int:
-        return int(np.prod(self.out_shape))
+
+def _image_edge(node: SlidingWindow | MaxPool, edge: EdgeType) -> None:
+    _need(
+        node,
+        edge.image == node.in_shape,
+        f"expects a {node.in_shape} (H, W, C) image, previous stage gives "
+        f"{edge.image if edge.image is not None else edge.describe()}",
+    )
 
 
-Layer = InputThreshold | MatrixVector | SlidingWindow | MaxPool
+def _matrix_vector_edge(node: MatrixVector, edge: EdgeType) -> EdgeType:
+    _reads_levels(node, edge, node.input_levels)
+    image = edge.image
+    if image is not None and image[0] * image[1] == node.pixels and image[2] == node.mw:
+        out_image: Shape3 | None = (image[0], image[1], node.mh)
+    else:
+        _need(
+            node,
+            node.pixels == 1,
+            f"expects {node.pixels} vectors of {node.mw}, previous stage gives {edge.describe()}",
+        )
+        _need(
+            node,
+            edge.elements == node.mw,
+            f"expects {node.in_elements} inputs, previous stage gives {edge.elements}",
+        )
+        out_image = None
+    if node.emits_acc:
+        low, high = node.acc_range
+        return EdgeType(node.out_elements, out_image, ValueKind.INT, low, high)
+    return bits_edge(node.out_elements, out_image)
+
+
+def _join_edges(node: AddJoin | Concat, edges: list[EdgeType]) -> EdgeType:
+    first = edges[0]
+    if isinstance(node, AddJoin):
+        for edge in edges:
+            _need(
+                node,
+                edge.kind is not ValueKind.CODES,
+                f"adds bits or integers, not {edge.describe()}",
+            )
+            _need(
+                node,
+                (edge.elements, edge.image) == (first.elements, first.image),
+                f"inputs of different shapes ({first.describe()} and {edge.describe()})",
+            )
+        low = sum(e.value_range[0] for e in edges)
+        high = sum(e.value_range[1] for e in edges)
+        return EdgeType(first.elements, first.image, ValueKind.INT, low, high)
+    hw = first.image[:2] if first.image is not None else None
+    for edge in edges:
+        same_pixels = (edge.image[:2] if edge.image is not None else None) == hw
+        _need(
+            node,
+            same_pixels,
+            f"inputs of different pixels ({first.describe()} and {edge.describe()})",
+        )
+        _need(
+            node,
+            edge.kind is first.kind and edge.bits == first.bits,
+            f"inputs of different element types ({first.describe()} and {edge.describe()})",
+        )
+    channels = sum(e.channels for e in edges)
+    image = (hw[0], hw[1], channels) if hw is not None else None
+    low = min(e.low for e in edges)
+    high = max(e.high for e in edges)
+    return EdgeType(sum(e.elements for e in edges), image, first.kind, low, high)
+
+
+def _threshold_edge(node: Threshold, edges: list[EdgeType]) -> EdgeType:
+    data = edges[0]
+    _need(node, len(edges) == node.thresholds.shape[1], "side input and thresholds disagree")
+    _need(node, data.kind is ValueKind.INT, f"thresholds integers, not {data.describe()}")
+    _need(
+        node,
+        data.channels == node.channels,
+        f"has thresholds for {node.channels} channels, its input has {data.channels}",
+    )
+    if node.has_side:
+        side = edges[1]
+        _need(
+            node,
+            side.kind is ValueKind.BITS
+            and (side.elements, side.image) == (data.elements, data.image),
+            f"side input must be bits of the data's shape ({data.describe()}), "
+            f"gets {side.describe()}",
+        )
+    t = node.thresholds
+    _need(
+        node,
+        int(t.min()) >= data.low and int(t.max()) <= data.high + 1,
+        f"thresholds outside [{data.low}, {data.high + 1}]",
+    )
+    if node.binary_output:
+        return bits_edge(data.elements, data.image)
+    low, high = node.out_range
+    return EdgeType(data.elements, data.image, ValueKind.INT, low, high)
+
+
+def node_edge(node: Layer, edges: list[EdgeType], first: bool) -> EdgeType:
+    """The output stream of ``node`` given its input streams (raises ValueError naming it)."""
+    edge = edges[0]
+    if isinstance(node, InputThreshold):
+        _need(node, first, "input thresholds must read the network input")
+        _need(
+            node,
+            edge.kind is not ValueKind.INT and edge.levels == node.levels,
+            "input thresholds must come first",
+        )
+        _need(
+            node,
+            edge.elements == node.in_elements,
+            f"expects {node.in_elements} inputs, previous stage gives {edge.elements}",
+        )
+        return bits_edge(edge.elements, edge.image)
+    if isinstance(node, MatrixVector):
+        return _matrix_vector_edge(node, edge)
+    if isinstance(node, SlidingWindow):
+        _reads_levels(node, edge, node.input_levels)
+        _image_edge(node, edge)
+        oh, ow, window = node.out_shape
+        return EdgeType(node.out_elements, (oh, ow, window), edge.kind, edge.low, edge.high)
+    if isinstance(node, MaxPool):
+        _need(node, edge.kind is ValueKind.BITS, "max pooling needs binary inputs")
+        _image_edge(node, edge)
+        return bits_edge(node.out_elements, node.out_shape)
+    if isinstance(node, Fork):
+        return edge
+    if isinstance(node, AddJoin | Concat):
+        return _join_edges(node, edges)
+    return _threshold_edge(node, edges)
 
 
 @dataclass(frozen=True)
 class Network:
-    """Input format plus the layer chain; validated when built."""
+    """Input format plus the nodes in topological order; validated when built."""
 
     input: InputFormat
     layers: tuple[Layer, ...]
     source: str = ""
+    _inputs: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _edges: dict[str, EdgeType] = field(init=False, repr=False, compare=False)
+    _consumers: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
         if not self.layers:
             raise ValueError("network has no layers")
-        width = self.input.elements
-        levels = self.input.levels
-        image = self.input.image_shape  # (H, W, C) of the stream, None when not an image
-        window: SlidingWindow | None = None  # the SlidingWindow feeding the next layer
-        for index, layer in enumerate(self.layers):
-            if layer.in_elements != width:
+        edges: dict[str, EdgeType] = {INPUT: input_edge(self.input)}
+        inputs: dict[str, tuple[str, ...]] = {}
+        consumers: dict[str, list[str]] = {INPUT: []}
+        previous = INPUT
+        for node in self.layers:
+            if node.name in edges:
                 raise ValueError(
-                    f"{layer.name}: expects {layer.in_elements} inputs, previous stage gives "
-                    f"{width}"
+                    f"{node.name}: duplicate node name (names must be unique and not {INPUT!r})"
                 )
-            if isinstance(layer, InputThreshold):
-                if index != 0 or layer.levels != levels:
-                    raise ValueError(f"{layer.name}: input thresholds must come first")
-            elif isinstance(layer, MaxPool):
-                if levels != 2:
-                    raise ValueError(f"{layer.name}: max pooling needs binary inputs")
-            elif layer.input_levels != levels:
-                raise ValueError(
-                    f"{layer.name}: expects {layer.input_levels}-level inputs, gets {levels}"
-                )
-            if isinstance(layer, SlidingWindow | MaxPool) and layer.in_shape != image:
-                raise ValueError(
-                    f"{layer.name}: expects a {layer.in_shape} (H, W, C) image, previous stage "
-                    f"gives {image}"
-                )
-            if isinstance(layer, MatrixVector):
-                if window is not None and (layer.mw, layer.pixels) != (
-                    window.window,
-                    window.pixels,
-                ):
+            reads = node.inputs or (previous,)
+            for src in reads:
+                if src not in edges:
                     raise ValueError(
-                        f"{layer.name}: expects {layer.pixels} vectors of {layer.mw}, window "
-                        f"{window.name} gives {window.pixels} of {window.window}"
+                        f"{node.name}: reads {src!r}, which is not an earlier node "
+                        f"(nodes must be listed in topological order)"
                     )
-                if window is None and layer.pixels != 1:
-                    raise ValueError(f"{layer.name}: pixels > 1 needs a sliding window before it")
-            last = index == len(self.layers) - 1
-            if isinstance(layer, MatrixVector) and layer.is_output != last:
-                raise ValueError(f"{layer.name}: only the last layer emits accumulators")
-            width = layer.out_elements
-            if isinstance(layer, SlidingWindow):
-                window, image = layer, None
+            edges[node.name] = node_edge(node, [edges[s] for s in reads], reads == (INPUT,))
+            inputs[node.name] = reads
+            consumers[node.name] = []
+            for src in reads:
+                consumers[src].append(node.name)
+            previous = node.name
+        last = self.layers[-1]
+        readers: tuple[Layer | None, ...] = (None, *self.layers)
+        for reader in readers:
+            name = INPUT if reader is None else reader.name
+            count = len(consumers[name])
+            if reader is last:
+                wanted = "none (it is the network output)"
+                ok = count == 0
+            elif isinstance(reader, Fork):
+                wanted, ok = "2 or more", count >= 2
             else:
-                levels = 2
-                if isinstance(layer, MaxPool):
-                    image = layer.out_shape
-                elif isinstance(layer, MatrixVector):
-                    image = (*window.out_shape[:2], layer.mh) if window is not None else None
-                window = None
-        if not isinstance(self.layers[-1], MatrixVector):
+                wanted, ok = "exactly 1 (add a fork to read it twice)", count == 1
+            if not ok:
+                raise ValueError(f"{name}: read by {count} nodes {consumers[name]}, needs {wanted}")
+        if not (isinstance(last, MatrixVector) and last.is_output):
             raise ValueError("the last layer must be a matrix-vector unit")
+        outputs = [n.name for n in self.layers if isinstance(n, MatrixVector) and n.is_output]
+        if len(outputs) != 1:
+            raise ValueError(f"{outputs[0]}: only the last layer emits the network's output")
+        object.__setattr__(self, "_edges", edges)
+        object.__setattr__(self, "_inputs", inputs)
+        object.__setattr__(self, "_consumers", {k: tuple(v) for k, v in consumers.items()})
+
+    def node(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def inputs_of(self, name: str) -> tuple[str, ...]:
+        """The names of the nodes (or ``"input"``) that node ``name`` reads, in port order."""
+        return self._inputs[name]
+
+    def consumers_of(self, name: str) -> tuple[str, ...]:
+        """The nodes reading ``name`` (or ``"input"``), in layer order (a fork's outputs)."""
+        return self._consumers[name]
+
+    def edge(self, name: str) -> EdgeType:
+        """The stream that node ``name`` (or ``"input"``) writes."""
+        return self._edges[name]
+
+    def in_edges(self, name: str) -> list[EdgeType]:
+        return [self._edges[s] for s in self._inputs[name]]
+
+    @property
+    def is_chain(self) -> bool:
+        """True when every node reads the one before it (no forks or joins)."""
+        previous = INPUT
+        for node in self.layers:
+            if self._inputs[node.name] != (previous,):
+                return False
+            previous = node.name
+        return True
 
     @property
     def is_dense(self) -> bool:

@@ -35,6 +35,7 @@ from hwbnn.ir.folding import (
 from hwbnn.ir.serialize import save_network
 from hwbnn.ir.types import Network
 from hwbnn.pipeline.config import CompileOptions, Target
+from hwbnn.plan import PLAN_FILE, load_plan
 from hwbnn.verify.record import Level, clear_results
 
 CHECKPOINT_KEY = "hwbnn.checkpoint"
@@ -133,16 +134,17 @@ def compile_onnx(
     return {
         "build": str(build),
         "target": cfg.target.value,
+        "branch_fifos": _branch_fifos(build),
         "initiation_interval": initiation_interval(net, folding),
         "layers": [
             {
                 "name": layer.name,
                 "kind": layer.kind.value,
-                "in": layer.in_elements,
-                "out": layer.out_elements,
+                "in": sum(edge.elements for edge in net.in_edges(layer.name)),
+                "out": net.edge(layer.name).elements,
                 "pe": fold.pe,
                 "simd": fold.simd,
-                "cycles": layer_cycles(layer, fold),
+                "cycles": layer_cycles(layer, fold, net),
             }
             for layer, fold in zip(net.layers, folding.layers, strict=True)
         ],
@@ -171,3 +173,21 @@ def _compile_into(
     if removed and say is not None:
         say(f"  replaced: {', '.join(removed)}")
     return generated
+
+
+def _branch_fifos(build: Path) -> list[dict[str, Any]]:
+    """The FIFOs that a graph's plan sized for its branches (none for a chain)."""
+    if not (build / PLAN_FILE).is_file():
+        return []
+    plan = load_plan(build)
+    return [
+        {
+            "from": plan.units[e.src].name,
+            "to": plan.units[e.dst].name,
+            "port": e.dst_port,
+            "depth": e.fifo_depth,
+            "lag_beats": e.lag_beats,
+        }
+        for e in plan.edges
+        if e.lag_beats
+    ]

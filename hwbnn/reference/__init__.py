@@ -7,8 +7,9 @@ from hwbnn.reference.executor import (
     Reference,
     ReferenceResult,
     run_layer,
+    run_node,
     run_reference,
     to_codes,
 )
 
-__all__ = ["Reference", "ReferenceResult", "run_layer", "run_reference", "to_codes"]
+__all__ = ["Reference", "ReferenceResult", "run_layer", "run_node", "run_reference", "to_codes"]

@@ -6,17 +6,26 @@ word i // 64, padding bits 0). For an XNOR layer ``popcount_c = MW - popcount(x 
 by the +-1 weight matrix in float64, which is exact below 2**53. Image stages (sliding
 windows, OR max pools) work on unpacked (B, H*W*C) arrays in stream order
 (:mod:`hwbnn.ir.types`); a matrix-vector unit with P pixels runs on (B*P, MW) rows.
+
+A graph runs node by node in topological order; each node's output is kept until its last
+reader has run. Forks pass their input on, add-joins sum (a bit counts as -1/+1), concatenation
+interleaves the inputs' channels per pixel, thresholds count the steps passed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from hwbnn.errors import DataError
 from hwbnn.ir.types import (
+    INPUT,
+    AddJoin,
+    Concat,
+    EdgeType,
+    Fork,
     InputFormat,
     InputThreshold,
     Layer,
@@ -24,6 +33,8 @@ from hwbnn.ir.types import (
     MaxPool,
     Network,
     SlidingWindow,
+    Threshold,
+    ValueKind,
 )
 
 _BLOCK = 128  # frames per block: keeps (block, MH) temporaries in cache
@@ -126,12 +137,12 @@ class _PackedLayer:
             self.signed = np.where(layer.weights, 1.0, -1.0).T.copy()  # (MW, MH) float64
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """Unpacked (B, pixels*MW) inputs -> (B, pixels*MH) accumulators of the output layer,
-        or output bits of a hidden layer."""
+        """Unpacked (B, pixels*MW) inputs -> (B, pixels*MH) accumulators (the output layer
+        and hidden units that emit them), or output bits of a thresholded layer."""
         layer = self.layer
         rows = np.asarray(x).reshape(len(x) * layer.pixels, layer.mw)
         acc = self.accumulate(pack_bits(rows.astype(bool)) if layer.binary_input else rows)
-        out = acc if layer.is_output else self.compare(acc)
+        out = acc if layer.emits_acc else self.compare(acc)
         return out.reshape(len(x), -1)
 
     def accumulate(self, x: np.ndarray) -> np.ndarray:
@@ -162,6 +173,17 @@ class Reference:
         self._stages = [
             _PackedLayer(layer) if isinstance(layer, MatrixVector) else layer
             for layer in net.layers
+        ]
+        self._reads = [net.inputs_of(layer.name) for layer in net.layers]
+        self._in_edges = [net.in_edges(layer.name) for layer in net.layers]
+        # after node i runs, drop the values whose last reader it is
+        last_reader: dict[str, int] = {}
+        for index, reads in enumerate(self._reads):
+            for name in reads:
+                last_reader[name] = index
+        self._drop = [
+            [name for name in set(reads) if last_reader[name] == index]
+            for index, reads in enumerate(self._reads)
         ]
 
     def run_codes(self, codes: np.ndarray, keep_layers: bool = False) -> ReferenceResult:
@@ -207,16 +229,30 @@ class Reference:
 
     def _run_block(self, codes: np.ndarray, keep_layers: bool) -> tuple[np.ndarray, list]:
         outputs: list[np.ndarray] = []
-        x: np.ndarray = codes  # bipolar input: code 1 is +1, code 0 is -1
-        for stage in self._stages:
-            x = _run_stage(stage, x)
+        values: dict[str, np.ndarray] = {INPUT: codes}  # bipolar input: code 1 is +1
+        x: np.ndarray = codes
+        for index, stage in enumerate(self._stages):
+            args = [values[name] for name in self._reads[index]]
+            x = _run_stage(stage, args, self._in_edges[index])
+            for name in self._drop[index]:
+                del values[name]
+            values[self.net.layers[index].name] = x
             if keep_layers:
                 outputs.append(x)
         return x, outputs
 
 
-def _run_stage(stage: _PackedLayer | Layer, x: np.ndarray) -> np.ndarray:
-    """One stage on unpacked (B, n) codes or bits, in stream order."""
+def _signed(x: np.ndarray, edge: EdgeType) -> np.ndarray:
+    """An input's values as integers (a bit is -1 or +1)."""
+    x = np.asarray(x, dtype=np.int64)
+    return 2 * x - 1 if edge.kind is ValueKind.BITS else x
+
+
+def _run_stage(
+    stage: _PackedLayer | Layer, args: Sequence[np.ndarray], edges: Sequence[EdgeType]
+) -> np.ndarray:
+    """One node on unpacked (B, n) codes, bits or integers, in stream order."""
+    x = args[0]
     if isinstance(stage, _PackedLayer):
         return stage.run(x)
     if isinstance(stage, InputThreshold):
@@ -225,19 +261,72 @@ def _run_stage(stage: _PackedLayer | Layer, x: np.ndarray) -> np.ndarray:
         return sliding_windows(stage, x)
     if isinstance(stage, MaxPool):
         return or_pool(stage, x)
+    if isinstance(stage, Fork):
+        return x
+    if isinstance(stage, AddJoin):
+        total = _signed(args[0], edges[0])
+        for arg, edge in zip(args[1:], edges[1:], strict=True):
+            total = total + _signed(arg, edge)
+        return total
+    if isinstance(stage, Concat):
+        pixels = edges[0].pixels
+        parts = [np.asarray(a).reshape(len(a), pixels, -1) for a in args]
+        dtype = np.result_type(*parts)
+        return np.concatenate([p.astype(dtype) for p in parts], axis=2).reshape(len(x), -1)
+    if isinstance(stage, Threshold):
+        return _threshold(stage, args)
     raise AssertionError(f"no reference for {stage!r}")
 
 
+def _threshold(node: Threshold, args: Sequence[np.ndarray]) -> np.ndarray:
+    """out = out_base + #{j : x >= T[c, side, j]} per element (channel innermost)."""
+    x = np.asarray(args[0], dtype=np.int64)
+    channels = node.channels
+    pixels = x.shape[1] // channels
+    data = x.reshape(len(x), pixels, channels)
+    side = (
+        np.asarray(args[1], dtype=np.int64).reshape(data.shape)
+        if node.has_side
+        else np.zeros(data.shape, dtype=np.int64)
+    )
+    t = node.thresholds  # (C, S, N)
+    chosen = t[np.arange(channels)[None, None, :], side]  # (B, P, C, N)
+    count = (data[..., None] >= chosen).sum(axis=3)
+    out = (node.out_base + count).reshape(len(x), -1)
+    return out.astype(bool) if node.binary_output else out
+
+
 def run_layer(layer: Layer, x: np.ndarray) -> np.ndarray:
-    """One layer on unpacked inputs in stream order, for checkers of single hardware units.
+    """One single-input layer on unpacked inputs in stream order, for checkers of single
+    hardware units.
 
     ``x`` (F, in_elements): unsigned codes for input thresholds, integer-input layers and their
     sliding windows, bits 0/1 otherwise. Returns (F, out_elements) int64: output bits 0/1 (or
-    the window codes of a sliding window), or the output layer's signed accumulators.
+    the window codes of a sliding window), or signed accumulators.
     """
+    if isinstance(layer, AddJoin | Concat) or (isinstance(layer, Threshold) and layer.has_side):
+        raise TypeError(f"{layer.name}: a node with several inputs runs with run_node")
+    if isinstance(layer, Threshold):
+        return run_node(layer, [x])
     x = np.asarray(x, dtype=np.int64)
     stage = _PackedLayer(layer) if isinstance(layer, MatrixVector) else layer
-    return np.asarray(_run_stage(stage, x)).astype(np.int64)
+    return np.asarray(_run_stage(stage, [x], [])).astype(np.int64)
+
+
+def run_node(
+    node: Layer, inputs: Sequence[np.ndarray], edges: Sequence[EdgeType] | None = None
+) -> np.ndarray:
+    """One node of any kind on its unpacked (F, elements) inputs in stream order (bits 0/1,
+    codes, or signed integers), for checkers of single hardware units; returns int64.
+
+    ``edges`` are the input streams' types: an add-join needs them to tell bits (-1/+1) from
+    integers, a concatenation to know the pixels; other nodes ignore them.
+    """
+    if isinstance(node, AddJoin | Concat) and edges is None:
+        raise TypeError(f"{node.name}: run_node needs the input edges of an add-join or concat")
+    arrays = [np.asarray(a, dtype=np.int64) for a in inputs]
+    stage = _PackedLayer(node) if isinstance(node, MatrixVector) else node
+    return np.asarray(_run_stage(stage, arrays, list(edges or []))).astype(np.int64)
 
 
 def run_reference(net: Network, x: np.ndarray, rounding: bool = False) -> ReferenceResult:

@@ -170,7 +170,9 @@ def test_width_compatibility_is_checked(tmp_path: Path) -> None:
         {"layer": "fc1", "pe": 1, "simd": 1},
         {"layer": "fc2", "pe": 1, "simd": 1},
     ]
-    with pytest.raises(ConfigError, match="layer fc0: SIMD=3 and the previous layer's output"):
+    with pytest.raises(
+        ConfigError, match="layer fc0: SIMD=3 and the output width 4 of input_threshold"
+    ):
         load_folding(_write(tmp_path / "f.json", rows), net)
     rows[1]["simd"] = 2  # 4 % 2 == 0: a narrowing converter
     rows[2]["simd"] = 8  # 8 % 4 == 0: a widening converter

@@ -113,7 +113,7 @@ def test_network_runs_a_small_conv_net_like_torch():
     [
         (lambda: (SlidingWindow("s", (6, 6, 2), 3), _mv("m", 9, 32)), "expects 32 vectors of 9"),
         (lambda: (MaxPool("p", (4, 9, 2), 2, 2), _mv("m", 16, 1)), "expects a (4, 9, 2)"),
-        (lambda: (_mv("m", 36, 2),), "pixels > 1 needs a sliding window"),
+        (lambda: (_mv("m", 36, 2),), "expects 2 vectors of 36, previous stage gives 6x6x2"),
     ],
 )
 def test_network_checks_image_geometry(layers, message):
