@@ -1,8 +1,8 @@
-"""Read a cleaned QONNX graph as a linear chain of data-path nodes, and run pieces of it.
+"""Read the data-path nodes of a cleaned QONNX graph, and run pieces of it.
 
 Tensors computed from initializers alone (weight quantizers, transposes) are *constant*; every
-other tensor is on the data path, which must be a single chain from the graph input to the graph
-output. Pieces of the graph are executed with qonnx ``execute_onnx`` (onnxruntime per node, qonnx's
+other tensor is on the data path, a DAG from the graph input to the graph output. Pieces of
+the graph are executed with qonnx ``execute_onnx`` (onnxruntime per node, qonnx's
 own Python for Quant/BipolarQuant), the same engine as ladder level L1.
 """
 
@@ -80,30 +80,35 @@ def constant_tensors(model: ModelWrapper) -> set[str]:
     return const
 
 
-def data_chain(model: ModelWrapper) -> list[NodeProto]:
-    """The data-path nodes from the graph input to the graph output, in order."""
+def data_graph(model: ModelWrapper) -> tuple[list[NodeProto], dict[str, int]]:
+    """The data-path nodes in topological order (every node reachable from the graph input
+    that the graph output depends on) and, per data tensor, how many of them read it.
+
+    Errors: several graph inputs/outputs, a node with several outputs, a data node whose
+    output nobody reads (a dead branch), a graph output that does not depend on the input."""
     if len(model.graph.input) != 1 or len(model.graph.output) != 1:
         raise ModelError("hwbnn lowers graphs with exactly one input and one output")
     const = constant_tensors(model)
-    tensor = model.graph.input[0].name
-    chain: list[NodeProto] = []
-    while tensor != model.graph.output[0].name:
-        consumers = [n for n in model.graph.node if tensor in n.input]
-        if len(consumers) != 1:
-            what = "no consumer" if not consumers else f"{len(consumers)} consumers"
-            raise ModelError(
-                f"tensor {tensor} has {what}: hwbnn lowers a single chain of layers "
-                f"(no branches or skip connections)"
-            )
-        node = consumers[0]
-        data_inputs = [name for name in node.input if name and name not in const]
-        if data_inputs != [tensor]:
-            raise ModelError(f"{node_label(node)}: takes more than one non-constant input")
+    data = {model.graph.input[0].name}
+    nodes: list[NodeProto] = []
+    for node in model.graph.node:  # topologically sorted
+        if not any(name in data for name in node.input if name and name not in const):
+            continue
         if len(node.output) != 1:
             raise ModelError(f"{node_label(node)}: nodes with several outputs are not supported")
-        chain.append(node)
-        tensor = node.output[0]
-    return chain
+        nodes.append(node)
+        data.add(node.output[0])
+    output = model.graph.output[0].name
+    if output not in data:
+        raise ModelError(f"graph output {output} does not depend on the graph input")
+    readers: dict[str, int] = {}
+    for node in nodes:
+        for name in dict.fromkeys(n for n in node.input if n in data):
+            readers[name] = readers.get(name, 0) + 1
+    for node in nodes:
+        if node.output[0] != output and not readers.get(node.output[0]):
+            raise ModelError(f"{node_label(node)}: its output is not used by the graph")
+    return nodes, readers
 
 
 def _producers(model: ModelWrapper, tensor: str) -> list[NodeProto]:

@@ -15,16 +15,15 @@ how its ONNX elements sit in the hardware stream.
   per-channel tail exactly as for a MatMul (the tail ops run on (m, C) rows).
 - ``Flatten``/``Reshape`` of an image to (1, C*H*W) leaves the stream in (y, x, c) order while
   ONNX numbers the elements (c, y, x): the next MatMul's weight columns are permuted.
-- ``MaxPool`` (no padding, floor mode, dilation 1) of bits is the OR of :class:`MaxPool`.
-  A MaxPool between a product and its activation is moved behind the activation
-  (``move_pool_behind_threshold``): ``sign(h(max_i g_i)) = max_i sign(h(g_i))`` holds for every
-  window exactly when ``sign(h)`` is non-decreasing on the values ``g`` that the pool's input
-  attains, checked channel by channel at every attainable accumulator value.
+- ``MaxPool`` (no padding, floor mode, dilation 1) of bits is the OR of :class:`MaxPool`
+  (``pool_layer``); a MaxPool between a product and its activation is moved behind it by
+  :mod:`hwbnn.frontend.passes.move_pool_behind_threshold`.
+
+The lowering passes (:mod:`hwbnn.frontend.passes`) call these helpers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,25 +212,3 @@ def pool_layer(model: ModelWrapper, node: NodeProto, stream: Stream) -> MaxPool:
         return MaxPool(node.name or "maxpool", image, int(kernel[0]), int(strides[0]))
     except ValueError as exc:
         raise ModelError(f"{node_label(node)}: {exc}") from None
-
-
-def move_pool_behind_threshold(
-    pool: NodeProto,
-    before: Callable[[np.ndarray], np.ndarray],
-    channel: Callable[[np.ndarray], np.ndarray],
-    values: np.ndarray,
-) -> None:
-    """Check that a MaxPool between a product and its activation may become an OR behind the
-    threshold: per channel, the activation must be a non-decreasing function of the pool's
-    input over the attained values. ``before(v)`` gives the pool's input (m, C) and
-    ``channel(v)`` the activation (m, C) at the accumulator variables ``v``."""
-    g = np.asarray(before(values), dtype=np.float64)
-    out = np.asarray(channel(values), dtype=bool)
-    for c in range(out.shape[1]):
-        order = np.argsort(g[:, c], kind="stable")
-        if np.any(np.diff(out[order, c].astype(np.int8)) < 0):
-            raise ModelError(
-                f"{node_label(pool)}: channel {c} decreases between the max pool and its "
-                f"activation (e.g. a negative BatchNorm scale), so the pool is not an OR of "
-                f"bits; put the MaxPool after the sign activation and retrain"
-            )

@@ -69,3 +69,46 @@ def search_thresholds(
     negate = ~increasing
     thresholds = np.where(negate, low + high - last_true, first_true)
     return thresholds.astype(np.int64), negate
+
+
+def search_steps(
+    evaluate: Callable[[np.ndarray], np.ndarray],
+    low: int,
+    high: int,
+    levels: np.ndarray,
+    layer: str,
+    chunk: int = 4096,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multi-step thresholds by the same enumeration: ``evaluate(v)`` gives the integer output
+    (m, C, S) of every channel ``c`` and side selection ``s`` at the values ``v`` (m,) in
+    ``[low, high]``. Every channel must be monotone in ``v``, all its selections in the same
+    direction (one negation of a weight row serves them all); a non-increasing channel is
+    reversed (``v' = low + high - v``, ``negate[c]``). Returns ``(T, negate)`` with ``T`` of
+    shape (C, S, len(levels)): ``T[c, s, j]`` = the first ``v`` whose output is
+    ``>= levels[j]`` (``high + 1`` if none), so ``out = #{j : v >= T[c, s, j]}`` counts the
+    levels reached."""
+    if high < low:
+        raise ValueError(f"{layer}: empty value range [{low}, {high}]")
+    parts = []
+    for start in range(low, high + 1, chunk):
+        values = np.arange(start, min(start + chunk, high + 1), dtype=np.int64)
+        parts.append(np.asarray(evaluate(values), dtype=np.int64))
+    table = np.concatenate(parts)  # (values, C, S)
+    step = np.diff(table, axis=0)
+    increasing = np.all(step >= 0, axis=(0, 2))
+    decreasing = np.all(step <= 0, axis=(0, 2))
+    bad = ~(increasing | decreasing)
+    if bad.any():
+        c = int(np.flatnonzero(bad)[0])
+        raise ModelError(
+            f"{layer}: channel {c} is not a monotone function of its accumulator (for every "
+            f"side input in one direction), so it cannot become a threshold"
+        )
+    negate = ~increasing
+    table[:, negate] = table[::-1, negate]
+    steps = []
+    for level in np.asarray(levels, dtype=np.int64):
+        reached = table >= level
+        first = low + np.argmax(reached, axis=0)
+        steps.append(np.where(reached.any(axis=0), first, high + 1))
+    return np.stack(steps, axis=-1).astype(np.int64), negate

@@ -93,3 +93,42 @@ def test_search_rejects_non_monotone_channel() -> None:
 
     with pytest.raises(ModelError, match="channel 1 is not a monotone"):
         search_thresholds(lambda v: np.stack([v >= 1, np.abs(v) >= 2], 1), -4, 4, 2, "L")
+
+
+def test_search_steps_counts_levels_and_negates_decreasing_channels() -> None:
+    from hwbnn.frontend.thresholds import search_steps
+
+    v = np.arange(-6, 7)
+
+    # channel 0: codes floor(v/2) clipped to [-2, 1], with side selections shifted by +-1;
+    # channel 1: decreasing in v (its row is negated: v -> -v)
+    def table(values: np.ndarray) -> np.ndarray:
+        up = np.clip(np.floor(values / 2), -2, 1)
+        return np.stack(
+            [
+                np.stack([np.clip(up - 1, -2, 1), np.clip(up + 1, -2, 1)], -1),
+                np.stack([np.clip(-up, -2, 1)] * 2, -1),
+            ],
+            axis=1,
+        )
+
+    t, negate = search_steps(table, -6, 6, np.array([-1, 0, 1]), "unit")
+    assert negate.tolist() == [False, True]
+    for c in range(2):
+        for s in range(2):
+            counted = -2 + (v[:, None] >= t[c, s][None, :]).sum(1)
+            expected = table(v if not negate[c] else -v)[:, c, s]
+            assert np.array_equal(counted, expected)
+
+
+def test_search_steps_refuses_selections_of_opposite_directions() -> None:
+    import pytest
+
+    from hwbnn.errors import ModelError
+    from hwbnn.frontend.thresholds import search_steps
+
+    def table(values: np.ndarray) -> np.ndarray:
+        return np.stack([values >= 0, values < 0], -1)[:, None, :].astype(np.int64)
+
+    with pytest.raises(ModelError, match="channel 0 is not a monotone"):
+        search_steps(table, -3, 3, np.array([1]), "unit")

@@ -1,0 +1,202 @@
+"""The state one lowering run shares between its passes (:mod:`hwbnn.frontend.passes`).
+
+The lowering walks the data-path nodes of a prepared QONNX graph in topological order. Every
+data tensor it has seen is bound to one of:
+
+- :class:`Edge`: a *materialized* stream, the output of the IR node ``source`` (or of the
+  network input): binary activations, input codes, or integers (an add-join's sum or the codes
+  of a multi-bit quantizer), with the float value of one integer unit (``scale``) and the
+  stream layout of the ONNX tensor (:class:`~hwbnn.frontend.lower_conv.Stream`);
+- :class:`Tail`: a value not yet materialized: per-channel ops applied to the accumulators of a
+  product (:class:`Product`) or to an integer edge; the next quantizer (or the graph output)
+  turns it into IR nodes;
+- :class:`PendingPad`: a ``Pad`` of an edge waiting for the Conv it feeds.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from onnx import NodeProto
+from qonnx.core.modelwrapper import ModelWrapper
+
+from hwbnn.errors import ModelError
+from hwbnn.frontend.graph import channel_function, node_label
+from hwbnn.frontend.lower_conv import Stream
+from hwbnn.ir.types import INPUT, InputFormat, Layer, Shape3, ValueKind
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A materialized stream: the ONNX tensor is ``scale`` times the integer value of the
+    elements of IR node ``source``'s output (a bit is -1/+1, codes and ints as themselves).
+    ``column_negate`` (stream order): the input thresholds negated these elements, so the
+    dense layer reading them must negate its matching weight columns."""
+
+    source: str
+    stream: Stream
+    scale: float
+    kind: ValueKind
+    low: int
+    high: int
+    column_negate: np.ndarray | None = None
+
+    def input_precision(self, node: NodeProto) -> tuple[int, int]:
+        """(input_bits, input_levels) of a product reading this edge."""
+        if self.kind is ValueKind.BITS:
+            return 1, 2
+        if self.kind is ValueKind.CODES:
+            return max(1, int(np.ceil(np.log2(self.high + 1)))), self.high + 1
+        raise ModelError(
+            f"{node_label(node)}: multiplies an integer sum (range [{self.low}, {self.high}]); "
+            f"put a binary activation quantizer between the add and the product"
+        )
+
+
+@dataclass
+class Product:
+    """A MatMul or Conv with binary weights in IR order (rows may still be negated); its float
+    output is ``acc * factor`` per output channel."""
+
+    node: NodeProto
+    weights: np.ndarray
+    factor: np.ndarray  # float32 s_in * s_c
+    pixels: int
+    out_image: Shape3 | None
+    in_bits: int
+    in_levels: int
+    source: str  # the IR node it reads
+
+    @property
+    def mh(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def variable_range(self) -> tuple[int, int]:
+        """Range of the accumulator variable ``v``: the popcount of an XNOR product
+        (``acc = 2 v - MW``), else the integer sum itself."""
+        mw = int(self.weights.shape[1])
+        if self.in_bits == 1:
+            return 0, mw
+        bound = mw * (self.in_levels - 1)
+        return -bound, bound
+
+    def accumulator(self, v: np.ndarray) -> np.ndarray:
+        mw = int(self.weights.shape[1])
+        return 2 * v - mw if self.in_bits == 1 else v
+
+    def of_variable(
+        self, model: ModelWrapper, nodes: list[NodeProto]
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """``nodes`` (per-channel ops after the product) as a function of the accumulator
+        variable ``v`` (m,) -> (m, MH)."""
+        fn = channel_function(model, nodes, self.node.output[0], self.mh)
+        factor = self.factor
+
+        def run(v: np.ndarray) -> np.ndarray:
+            return fn(self.accumulator(v).astype(np.float32)[:, None] * factor[None, :])
+
+        return run
+
+
+@dataclass
+class SideAdd:
+    """An ``Add`` of a product's tail (ops ``before``) and the binary edge ``side``."""
+
+    add: NodeProto
+    side: Edge
+    before: list[NodeProto]
+
+
+@dataclass
+class Tail:
+    """Per-channel ops ``nodes`` (affine, layout, max pool) applied to ``root``: a product's
+    accumulators, or an integer edge whose ONNX tensor is ``start``; ``side`` once a binary
+    shortcut has been added."""
+
+    root: Product | Edge
+    nodes: list[NodeProto] = field(default_factory=list)
+    side: SideAdd | None = None
+    start: str = ""
+
+    def extend(self, node: NodeProto) -> Tail:
+        return Tail(self.root, [*self.nodes, node], self.side, self.start)
+
+
+@dataclass
+class PendingPad:
+    pad: NodeProto
+    edge: Edge
+
+
+Value = Edge | Tail | PendingPad
+
+
+class LoweringState:
+    """The IR built so far (``layers``, unique names) and the binding of ONNX data tensors."""
+
+    def __init__(self, model: ModelWrapper, fmt: InputFormat, consumers: dict[str, int]) -> None:
+        self.model = model
+        self.fmt = fmt
+        self.consumers = consumers  # data tensor -> number of data-path nodes reading it
+        self.layers: list[Layer] = []
+        self.names: set[str] = {INPUT}
+        self.values: dict[str, Value] = {}
+        self.fresh: list[str] = []  # tensors bound to new edges, for the fork pass
+
+    def unique(self, stem: str, fallback: str) -> str:
+        """An unused IR node name derived from an ONNX name (``fallback`` when empty)."""
+        base = stem or fallback
+        name, n = base, 1
+        while name in self.names:
+            n += 1
+            name = f"{base}_{n}"
+        return name
+
+    def emit(self, layer: Layer) -> str:
+        """Append ``layer``; its ``inputs`` are dropped when they are the default (the
+        previous node), so chain networks are built exactly as before graphs existed."""
+        if layer.name in self.names:
+            raise ModelError(f"{layer.name}: two IR nodes would have this name")
+        previous = self.layers[-1].name if self.layers else INPUT
+        if layer.inputs == (previous,):
+            layer = replace(layer, inputs=())
+        self.names.add(layer.name)
+        self.layers.append(layer)
+        return layer.name
+
+    def bind(self, tensor: str, value: Value) -> None:
+        """Bind an ONNX data tensor; only a quantized edge may branch (InsertForks)."""
+        readers = self.consumers.get(tensor, 0)
+        if readers > 1 and not isinstance(value, Edge):
+            raise ModelError(
+                f"tensor {tensor} is read by {readers} nodes but is not quantized; hwbnn "
+                f"branches only activation-quantizer outputs: quantize it before it branches"
+            )
+        self.values[tensor] = value
+        if isinstance(value, Edge):
+            self.fresh.append(tensor)
+
+    def data_inputs(self, node: NodeProto) -> list[str]:
+        """The node's inputs on the data path (bound tensors), in input order."""
+        return [name for name in node.input if name in self.values]
+
+    def only_input(self, node: NodeProto) -> Value:
+        """The value of the node's one data input (an error naming the node otherwise)."""
+        names = self.data_inputs(node)
+        if len(names) != 1:
+            raise ModelError(f"{node_label(node)}: takes {len(names)} non-constant inputs")
+        return self.values[names[0]]
+
+
+class NodePass(ABC):
+    """A lowering pass for ONNX data-path nodes of ``op_types``: ``apply`` reads the values bound
+    to the node's data inputs, emits IR nodes into ``state`` and binds the node's output."""
+
+    op_types: frozenset[str] = frozenset()
+
+    @abstractmethod
+    def apply(self, state: LoweringState, node: NodeProto) -> None: ...
