@@ -21,6 +21,8 @@ class ModelName(StrEnum):
     CNV = "cnv"
     DIGITS_CNN = "digits-cnn"
     MNIST_CNN = "mnist-cnn"
+    DIGITS_RESNET = "digits-resnet"
+    MNIST_RESNET = "mnist-resnet"
 
 
 class InputMode(StrEnum):
@@ -48,8 +50,10 @@ MLP_SHAPES: dict[ModelName, tuple[int, ...]] = {
     ModelName.LFC: (1024, 1024, 1024),
 }
 
-# the convolutional zoo models (hwbnn.nn.zoo defines their stages)
+# the convolutional zoo models (hwbnn.nn.zoo defines their stages and blocks); the residual
+# ones (binary shortcuts, hwbnn.nn.resnet) are a subset
 CONV_MODELS: tuple[ModelName, ...] = tuple(m for m in ModelName if m not in MLP_SHAPES)
+RESNET_MODELS: tuple[ModelName, ...] = (ModelName.DIGITS_RESNET, ModelName.MNIST_RESNET)
 
 # the strings of each set, for argparse choices
 MODEL_NAMES: tuple[str, ...] = tuple(m.value for m in ModelName)

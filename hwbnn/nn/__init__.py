@@ -3,9 +3,11 @@
 from hwbnn.catalog import INPUT_MODES, InputMode, ModelName
 from hwbnn.nn.conv import BinaryConvNet, ConvConfig, ConvStage
 from hwbnn.nn.mlp import BinaryMLP, MLPConfig, Norm, Precision, Scaling
+from hwbnn.nn.resnet import BinaryResNet, ResBlock, ResNetConfig, Shortcut
 from hwbnn.nn.zoo import (
     CONV_SHAPES,
     MLP_SHAPES,
+    RESNET_SHAPES,
     BinaryNet,
     ModelConfig,
     build_model,
@@ -23,13 +25,18 @@ __all__ = [
     "Precision",
     "Scaling",
     "MLP_SHAPES",
+    "RESNET_SHAPES",
     "BinaryConvNet",
     "BinaryMLP",
     "BinaryNet",
+    "BinaryResNet",
     "ConvConfig",
     "ConvStage",
     "MLPConfig",
     "ModelConfig",
+    "ResBlock",
+    "ResNetConfig",
+    "Shortcut",
     "build_model",
     "config_from_dict",
     "mlp_config",

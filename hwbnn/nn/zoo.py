@@ -1,14 +1,15 @@
-"""The model zoo: named binary network shapes (MLPs and convolutional nets)."""
+"""The model zoo: named binary network shapes (MLPs, convolutional and residual nets)."""
 
 from __future__ import annotations
 
-from hwbnn.catalog import CONV_MODELS, MLP_SHAPES, MODEL_NAMES, InputMode, ModelName
+from hwbnn.catalog import CONV_MODELS, MLP_SHAPES, MODEL_NAMES, RESNET_MODELS, InputMode, ModelName
 from hwbnn.errors import ConfigError
 from hwbnn.nn.conv import CONV_KIND, MODEL_KIND_KEY, BinaryConvNet, ConvConfig, ConvStage
 from hwbnn.nn.mlp import BinaryMLP, MLPConfig
+from hwbnn.nn.resnet import RESNET_KIND, BinaryResNet, ResBlock, ResNetConfig, Shortcut
 
-ModelConfig = MLPConfig | ConvConfig
-BinaryNet = BinaryMLP | BinaryConvNet
+ModelConfig = MLPConfig | ConvConfig | ResNetConfig
+BinaryNet = BinaryMLP | BinaryConvNet | BinaryResNet
 
 # conv stages and dense widths of the named convolutional nets
 CONV_SHAPES: dict[ModelName, tuple[tuple[ConvStage, ...], tuple[int, ...]]] = {
@@ -40,17 +41,43 @@ CONV_SHAPES: dict[ModelName, tuple[tuple[ConvStage, ...], tuple[int, ...]]] = {
         (128,),
     ),
 }
-assert set(CONV_SHAPES) == set(CONV_MODELS)
+
+# stem, residual blocks, head max pool and dense widths of the named residual nets
+RESNET_SHAPES: dict[ModelName, tuple[ConvStage, tuple[ResBlock, ...], int, tuple[int, ...]]] = {
+    # 8x8 digits: stem 3x3 conv of 16 padded with -1, an identity block of 16 at 8x8, a block
+    # of 32 downsampling to 4x4 (stride-2 3x3 main branch, stride-2 1x1 binary conv shortcut),
+    # pool to 2x2x32, classifier
+    ModelName.DIGITS_RESNET: (
+        ConvStage(16, padding=1),
+        (ResBlock(16), ResBlock(32, stride=2, shortcut=Shortcut.CONV)),
+        2,
+        (),
+    ),
+    # 28x28 MNIST: stem 32 padded, pool to 14x14, identity block of 32, a block of 64 down to
+    # 7x7 (1x1 conv shortcut), pool to 3x3x64, classifier
+    ModelName.MNIST_RESNET: (
+        ConvStage(32, padding=1, pool=2),
+        (ResBlock(32), ResBlock(64, stride=2, shortcut=Shortcut.CONV)),
+        2,
+        (),
+    ),
+}
+assert set(RESNET_SHAPES) == set(RESNET_MODELS)
+assert set(CONV_SHAPES) | set(RESNET_SHAPES) == set(CONV_MODELS)
 
 
 def build_model(config: ModelConfig) -> BinaryNet:
+    if isinstance(config, ResNetConfig):
+        return BinaryResNet(config)
     if isinstance(config, ConvConfig):
         return BinaryConvNet(config)
     return BinaryMLP(config)
 
 
 def config_from_dict(data: dict) -> ModelConfig:
-    """The config a checkpoint stored with ``config.to_dict()`` (MLP or convolutional)."""
+    """The config a checkpoint stored with ``config.to_dict()`` (MLP, conv or residual)."""
+    if data.get(MODEL_KIND_KEY) == RESNET_KIND:
+        return ResNetConfig.from_dict(data)
     if data.get(MODEL_KIND_KEY) == CONV_KIND:
         return ConvConfig.from_dict(data)
     return MLPConfig.from_dict(data)
@@ -58,7 +85,7 @@ def config_from_dict(data: dict) -> ModelConfig:
 
 def _model_name(name: ModelName | str) -> ModelName:
     if name not in MODEL_NAMES:
-        raise ConfigError(f"unknown model {name!r}; choose one of {sorted(MODEL_NAMES)}")
+        raise ConfigError(f"unknown model '{name}'; choose one of {sorted(MODEL_NAMES)}")
     return ModelName(name)
 
 
@@ -74,7 +101,7 @@ def mlp_config(
     """Config of the zoo MLP ``name`` for a dataset's shape; ``hidden`` overrides the widths."""
     name = _model_name(name)
     if name not in MLP_SHAPES:
-        raise ConfigError(f"unknown MLP {name!r}; choose one of {sorted(MLP_SHAPES)}")
+        raise ConfigError(f"unknown MLP '{name}'; choose one of {sorted(MLP_SHAPES)}")
     try:
         return MLPConfig(
             input_shape=tuple(input_shape),
@@ -85,7 +112,7 @@ def mlp_config(
             input_bits=input_bits,
         )
     except ValueError as exc:
-        raise ConfigError(f"model {name!r}: {exc}") from None
+        raise ConfigError(f"model '{name}': {exc}") from None
 
 
 def model_config(
@@ -103,7 +130,9 @@ def model_config(
     if name in MLP_SHAPES:
         return mlp_config(name, input_shape, classes, levels, input_bits, input_mode, hidden)
     if len(input_shape) != 3:
-        raise ConfigError(f"model {name!r} needs (C, H, W) images, the data has {input_shape}")
+        raise ConfigError(f"model '{name}' needs (C, H, W) images, the data has {input_shape}")
+    if name in RESNET_SHAPES:
+        return _resnet_config(name, input_shape, classes, levels, input_bits, input_mode, hidden)
     stages, dense = CONV_SHAPES[name]
     try:
         return ConvConfig(
@@ -116,4 +145,30 @@ def model_config(
             input_bits=input_bits,
         )
     except ValueError as exc:
-        raise ConfigError(f"model {name!r} on {tuple(input_shape)} images: {exc}") from None
+        raise ConfigError(f"model '{name}' on {tuple(input_shape)} images: {exc}") from None
+
+
+def _resnet_config(
+    name: ModelName,
+    input_shape: tuple[int, ...],
+    classes: int,
+    levels: int,
+    input_bits: int,
+    input_mode: InputMode | str,
+    hidden: tuple[int, ...] | None,
+) -> ResNetConfig:
+    stem, blocks, pool, dense = RESNET_SHAPES[name]
+    try:
+        return ResNetConfig(
+            input_shape=(int(input_shape[0]), int(input_shape[1]), int(input_shape[2])),
+            stem=stem,
+            blocks=blocks,
+            dense=tuple(hidden) if hidden else dense,
+            classes=classes,
+            pool=pool,
+            input_mode=InputMode(input_mode),
+            levels=levels,
+            input_bits=input_bits,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"model '{name}' on {tuple(input_shape)} images: {exc}") from None
