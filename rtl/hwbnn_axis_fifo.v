@@ -1,7 +1,9 @@
 // hwbnn_axis_fifo: AXI4-Stream FIFO carrying tdata and tlast.
 //
-// A DEPTH-word memory (synchronous read, so it maps to block or distributed RAM) followed by
-// an output register: the FIFO holds up to DEPTH + 1 beats. Throughput is one beat per cycle
+// A memory of DEPTH words (synchronous read, so it maps to block or distributed RAM; the next
+// power of 2 words are allocated) followed by an output register: the FIFO holds up to
+// DEPTH + 1 beats. Any DEPTH >= 2 works, so a graph's branch FIFOs get exactly the depth
+// hwbnn.plan.fifos derives. Throughput is one beat per cycle
 // in and out at the same time; a beat written into an empty FIFO appears on m_axis two
 // cycles later. s_axis_tready and m_axis_tvalid are registered (neither depends on the other
 // side combinationally). Synchronous active-high reset empties the FIFO.
@@ -9,7 +11,7 @@
 
 module hwbnn_axis_fifo #(
     parameter DATA_WIDTH = 8,  // bits of tdata
-    parameter DEPTH      = 16  // words of the memory, a power of 2 and at least 2
+    parameter DEPTH      = 16  // words of the memory, at least 2
 ) (
     input  wire                  clk,
     input  wire                  rst,
@@ -23,23 +25,25 @@ module hwbnn_axis_fifo #(
     output reg                   m_axis_tlast
 );
     localparam ADDR_WIDTH = (DEPTH > 1) ? $clog2(DEPTH) : 1;  // memory address bits
+    localparam WORDS      = 1 << ADDR_WIDTH;                  // allocated words
+    localparam [ADDR_WIDTH:0] FULL = DEPTH;                   // words when full
     localparam WORD_WIDTH = DATA_WIDTH + 1;                   // tlast stored above tdata
 
     // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
     // at elaboration, each naming the instance and the offending values).
     hwbnn_param_check #(.OK(DATA_WIDTH >= 1), .RULE("DATA_WIDTH must be at least 1"),
         .NAME0("DATA_WIDTH"), .VALUE0(DATA_WIDTH)) u_check_data_width ();
-    hwbnn_param_check #(.OK(DEPTH >= 2 && (DEPTH & (DEPTH - 1)) == 0),
-        .RULE("DEPTH must be a power of 2 and at least 2"),
+    hwbnn_param_check #(.OK(DEPTH >= 2),
+        .RULE("DEPTH must be at least 2"),
         .NAME0("DEPTH"), .VALUE0(DEPTH)) u_check_depth ();
 
-    reg [WORD_WIDTH-1:0] mem [0:DEPTH-1];
-    reg [ADDR_WIDTH:0]   wr_ptr;  // one extra bit tells full from empty
+    reg [WORD_WIDTH-1:0] mem [0:WORDS-1];
+    reg [ADDR_WIDTH:0]   wr_ptr;  // one extra bit: the difference counts 0..WORDS words
     reg [ADDR_WIDTH:0]   rd_ptr;
 
+    wire [ADDR_WIDTH:0] used = wr_ptr - rd_ptr;
     wire mem_empty = (wr_ptr == rd_ptr);
-    wire mem_full  = (wr_ptr[ADDR_WIDTH] != rd_ptr[ADDR_WIDTH]) &&
-                     (wr_ptr[ADDR_WIDTH-1:0] == rd_ptr[ADDR_WIDTH-1:0]);
+    wire mem_full  = (used == FULL);
 
     assign s_axis_tready = !mem_full;
 

@@ -1,4 +1,5 @@
-"""Write the $readmemh files of rtl/hwbnn_mvau.v and rtl/hwbnn_input_threshold.v.
+"""Write the $readmemh files of rtl/hwbnn_mvau.v, rtl/hwbnn_input_threshold.v and
+rtl/hwbnn_threshold.v.
 
 Layouts (the module headers in rtl/ document the same):
 
@@ -15,6 +16,10 @@ hwbnn_input_threshold, ``<prefix>_input_thresholds.hex``: N/SIMD words of SIMD*(
 word ``f`` holds T of element ``f*SIMD + s`` (unsigned, in [0, 2^B]) at bits
 ``[s*(B+1), (s+1)*(B+1))``.
 
+hwbnn_threshold (graph thresholds (C, S, N), S = 1 or 2 selections, N steps): C/SIMD words of
+SIMD*S*N*W bits; word ``f`` holds ``T[f*SIMD + s, v, j]`` at bits
+``[((s*S + v)*N + j)*W, +W)``, two's complement (:func:`write_threshold_memfile`).
+
 Each file starts with ``//`` comment lines, then one word per line in hexadecimal.
 """
 
@@ -25,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hwbnn.ir.types import InputThreshold, Layer, MatrixVector
+from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, Threshold
 from hwbnn.plan import UnitPlan
-from hwbnn.plan.packing import memory_words, value_lanes, weight_memory_words
+from hwbnn.plan.packing import memory_words, pack_fields, value_lanes, weight_memory_words
 from hwbnn.plan.widths import MvauWidths, clog2, mvau_threshold_range, mvau_widths
 
 __all__ = [
@@ -35,8 +40,10 @@ __all__ = [
     "clog2",
     "mvau_threshold_range",
     "mvau_widths",
+    "threshold_width",
     "write_input_threshold_memfile",
     "write_mvau_memfiles",
+    "write_threshold_memfile",
     "write_unit_memories",
 ]
 
@@ -54,6 +61,10 @@ def write_unit_memories(unit: UnitPlan, layer: Layer, out_dir: Path) -> list[Pat
             layer.weights, layer.thresholds, unit.pe, unit.simd, unit.in_bits, out_dir, unit.ident
         )
         return [weights] if thresholds is None else [weights, thresholds]
+    if isinstance(layer, Threshold):
+        path = out_dir / f"{unit.ident}_thresholds.hex"
+        write_threshold_memfile(path, layer.thresholds, unit.simd, unit.threshold_bits)
+        return [path]
     return []
 
 
@@ -184,3 +195,52 @@ def _write_hex(path: Path, header: list[str], words: Iterable[int], width: int) 
     lines = [f"// {line}" for line in header]
     lines += [f"{word:0{digits}x}" for word in words]
     path.write_text("\n".join(lines) + "\n")
+
+
+def threshold_width(low: int, high: int) -> int:
+    """Bits of a two's complement field holding every integer in ``[low, high]`` (at least 1);
+    the THRESH_WIDTH of hwbnn_threshold for thresholds in that range. Unlike
+    :func:`hwbnn.ir.edges.bits_for_range` it is signed even when ``low >= 0``."""
+    if low > high:
+        raise ValueError(f"empty range [{low}, {high}]")
+    width = 1
+    while not -(1 << (width - 1)) <= low <= high < (1 << (width - 1)):
+        width += 1
+    return width
+
+
+def write_threshold_memfile(path: Path, thresholds: np.ndarray, simd: int, width: int) -> None:
+    """Write the threshold file of hwbnn_threshold (its THRESH_FILE) to ``path``.
+
+    Layout: C/SIMD words of SIMD*S*N*``width`` bits; word ``f`` holds ``T[f*SIMD + s, v, j]``
+    (lane ``s``, selection ``v`` in 0..S-1, step ``j``) at bits
+    ``[((s*S + v)*N + j)*width, +width)``, two's complement.
+
+    Args:
+        path: the file to write (its directory is created when missing).
+        thresholds: (C, S, N) integers; S = 1 (no side input) or 2 (selected by the side bit).
+        simd: elements per beat; divides C.
+        width: THRESH_WIDTH, bits per two's complement threshold (:func:`threshold_width`).
+
+    Raises:
+        ValueError: the shape is not (C, 1 or 2, N >= 1), SIMD does not divide C, or a
+            threshold does not fit in ``width`` bits.
+    """
+    t = _as_int(thresholds, "thresholds")
+    if t.ndim != 3 or t.shape[1] not in (1, 2) or t.shape[2] < 1:
+        raise ValueError(f"thresholds must have shape (C, 1 or 2, N >= 1), got {t.shape}")
+    channels, sets, steps = t.shape
+    _check_fold("SIMD", simd, "C", channels)
+    if width < 1:
+        raise ValueError(f"width must be at least 1, got {width}")
+    _check_range(t, -(1 << (width - 1)), (1 << (width - 1)) - 1, f"{width}-bit thresholds")
+    header = [
+        f"hwbnn_threshold thresholds: CHANNELS={channels} SIMD={simd} SIDE={sets - 1}"
+        f" STEPS={steps} THRESH_WIDTH={width}",
+        "word f, bits [((s*(SIDE+1)+v)*STEPS+j)*THRESH_WIDTH +: THRESH_WIDTH]"
+        " = T[f*SIMD+s][v][j] (two's complement)",
+    ]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    words = pack_fields(t.reshape(channels // simd, simd * sets * steps), width)
+    _write_hex(path, header, words, simd * sets * steps * width)

@@ -80,6 +80,8 @@ async def fifo_capacity(dut):
         (1, 2, 0.5, 0.3),
         (37, 4, 0.1, 0.7),
         (72, 32, 0.6, 0.1),
+        (5, 13, 0.3, 0.5),  # not a power of 2: exact capacity
+        (3, 3, 0.0, 0.0),
     ],
 )
 def test_hwbnn_axis_fifo(

@@ -26,7 +26,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwbnn.codegen.memfiles import write_input_threshold_memfile, write_mvau_memfiles
+from hwbnn.codegen.memfiles import (
+    write_input_threshold_memfile,
+    write_mvau_memfiles,
+    write_threshold_memfile,
+)
 from hwbnn.resources import rtl_files, share_dir
 from hwbnn.sim.runner import SimulatorNotFound, verilator_environment
 
@@ -68,6 +72,20 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"N": 64, "LEVELS_PER_REG": 1, "TAG_WIDTH": 5},
         {"N": 300, "OPERAND_WIDTH": 9, "SIGNED": 1, "LEVELS_PER_REG": 2},
     ],
+    "hwbnn_fork": [{"WIDTH": 1, "OUTPUTS": 2}, {"WIDTH": 48, "OUTPUTS": 5}],
+    "hwbnn_add_join": [
+        {"SIMD": 1, "A_BITS": 1, "A_BIPOLAR": 1, "B_BITS": 1, "B_BIPOLAR": 1, "OUT_BITS": 3},
+        {"SIMD": 16, "A_BITS": 12, "A_BIPOLAR": 0, "B_BITS": 5, "B_BIPOLAR": 0, "OUT_BITS": 16},
+    ],
+    "hwbnn_concat": [
+        {"SIMD": 1, "ELEM_BITS": 1, "C0": 1, "C1": 1, "PIXELS": 1},
+        {"SIMD": 4, "ELEM_BITS": 9, "C0": 16, "C1": 4, "PIXELS": 49},
+    ],
+    "hwbnn_threshold": [
+        {"CHANNELS": 1, "SIMD": 1, "IN_BITS": 1, "THRESH_WIDTH": 1, "SIDE": 1},
+        {"CHANNELS": 64, "SIMD": 16, "IN_BITS": 9, "SIDE": 1, "THRESH_FILE": "t.hex"},
+        {"CHANNELS": 12, "SIMD": 3, "IN_BITS": 4, "STEPS": 15, "OUT_BITS": 5, "OUT_BASE": -7},
+    ],
     "hwbnn_param_check": [
         {"OK": 1, "RULE": "never broken", "NAME0": "A", "VALUE0": 3, "NAME1": "B", "VALUE1": -1}
     ],
@@ -76,7 +94,7 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
 # (module, illegal parameters, checker instance, message with the offending values)
 ILLEGAL: list[tuple[str, Params, str, str]] = [
     ("hwbnn_axis_fifo", {"DEPTH": 6}, "u_check_depth", "at least 2 (DEPTH=6)"),
-    ("hwbnn_axis_fifo", {"DEPTH": 1}, "u_check_depth", "a power of 2 and at least 2 (DEPTH=1)"),
+    ("hwbnn_axis_fifo", {"DEPTH": 1}, "u_check_depth", "DEPTH must be at least 2 (DEPTH=1)"),
     (
         "hwbnn_axis_width_converter",
         {"IN_WIDTH": 6, "OUT_WIDTH": 4},
@@ -124,6 +142,20 @@ ILLEGAL: list[tuple[str, Params, str, str]] = [
         "u_check_mode",
         "(SIGNED=2, LEVELS_PER_REG=3, TAG_WIDTH=1)",
     ),
+    ("hwbnn_fork", {"OUTPUTS": 1}, "u_check_outputs", "OUTPUTS must be at least 2 (OUTPUTS=1)"),
+    (
+        "hwbnn_add_join",
+        {"A_BITS": 6, "A_BIPOLAR": 0, "B_BITS": 1, "B_BIPOLAR": 1, "OUT_BITS": 6},
+        "u_check_out_bits",
+        "(OUT_BITS=6, A_BITS=6, B_BITS=1)",
+    ),
+    ("hwbnn_concat", {"SIMD": 4, "C0": 8, "C1": 6}, "u_check_simd", "(SIMD=4, C0=8, C1=6)"),
+    (
+        "hwbnn_threshold",
+        {"STEPS": 3, "OUT_BITS": 2, "OUT_BASE": 0},
+        "u_check_out",
+        "two's complement (OUT_BITS=2, OUT_BASE=0, STEPS=3)",
+    ),
 ]
 
 
@@ -150,6 +182,14 @@ def verilog_literal(value: int | str) -> str:
     return f'"{value}"' if isinstance(value, str) else str(value)
 
 
+def yosys_literal(value: int | str) -> str:
+    """A chparam value: yosys cannot decode "-1", so negative integers become 32-bit signed
+    hexadecimal constants."""
+    if isinstance(value, int) and value < 0:
+        return f"32'sh{value & 0xFFFFFFFF:08x}"
+    return verilog_literal(value)
+
+
 def sources(module: str) -> list[str]:
     """The files of ``module`` and of the rtl/ modules it instantiates."""
     return [str(path) for path in rtl_files(module)]
@@ -170,7 +210,7 @@ def yosys(module: str, params: Params, workdir: Path) -> subprocess.CompletedPro
     for path in rtl_files(module):
         shutil.copy(path, workdir / path.name)
         names.append(path.name)
-    chparam = "".join(f" -set {n} {verilog_literal(v)}" for n, v in params.items())
+    chparam = "".join(f" -set {n} {yosys_literal(v)}" for n, v in params.items())
     script = [f"read_verilog -defer {' '.join(names)}"]
     if chparam:
         script.append(f"chparam{chparam} {module}")
@@ -245,6 +285,12 @@ def write_memfiles(workdir: Path, module: str, params: Params) -> Params:
         )
         named = params | {"WEIGHT_FILE": weights.name}
         return named | ({"THRESH_FILE": thresholds.name} if thresholds else {})
+    if module == "hwbnn_threshold":
+        shape = (int(params["CHANNELS"]), int(params["SIDE"]) + 1, int(params["STEPS"]))
+        width = int(params["THRESH_WIDTH"])
+        t = np.sort(rng.integers(-(2 ** (width - 1)), 2 ** (width - 1), shape), axis=2)
+        write_threshold_memfile(workdir / "thresholds.hex", t, int(params["SIMD"]), width)
+        return params | {"THRESH_FILE": "thresholds.hex"}
     return params
 
 
@@ -264,6 +310,25 @@ SYNTH_CASES: list[tuple[str, Params]] = [
     (
         "hwbnn_mvau",
         {"MW": 36, "MH": 8, "PE": 2, "SIMD": 9, "INPUT_BITS": 1, "OUTPUT_MODE": 0, "VECTORS": 25},
+    ),
+    ("hwbnn_fork", {"WIDTH": 8, "OUTPUTS": 3}),
+    (
+        "hwbnn_add_join",
+        {"SIMD": 4, "A_BITS": 8, "A_BIPOLAR": 0, "B_BITS": 1, "B_BIPOLAR": 1, "OUT_BITS": 9},
+    ),
+    ("hwbnn_concat", {"SIMD": 2, "ELEM_BITS": 1, "C0": 8, "C1": 4, "PIXELS": 9}),
+    (
+        "hwbnn_threshold",
+        {
+            "CHANNELS": 16,
+            "SIMD": 4,
+            "IN_BITS": 7,
+            "STEPS": 3,
+            "SIDE": 1,
+            "OUT_BITS": 3,
+            "OUT_BASE": -1,
+            "THRESH_WIDTH": 8,
+        },
     ),
 ]
 
