@@ -70,6 +70,15 @@ def digits_cnn(tmp_path_factory: pytest.TempPathFactory) -> TrainedNet:
 
 
 @pytest.fixture(scope="session")
+def digits_resnet(tmp_path_factory: pytest.TempPathFactory) -> TrainedNet:
+    """digits-resnet (hwbnn.nn.resnet: a stem, an identity and a downsampling residual block,
+    pool, dense head) with binarized input, trained 2 epochs; lowered to a graph IR."""
+    return _train_export_lower(
+        tmp_path_factory.mktemp("digits_resnet"), "binary", 2, "digits-resnet"
+    )
+
+
+@pytest.fixture(scope="session")
 def digits_cnn_integer(tmp_path_factory: pytest.TempPathFactory) -> TrainedNet:
     """digits-cnn with 5-bit integer input into the first convolution, trained 2 epochs."""
     return _train_export_lower(

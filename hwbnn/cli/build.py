@@ -55,6 +55,11 @@ def cmd_compile(args: argparse.Namespace) -> dict[str, Any]:
                 count(layer["cycles"]),
             )
         )
+    for fifo in info.get("branch_fifos", []):
+        print(
+            f"  branch FIFO {fifo['from']} -> {fifo['to']} (input {fifo['port']}): "
+            f"{count(fifo['depth'] + 1, 'beats')} (lag {count(fifo['lag_beats'], 'beats')})"
+        )
     ii = info["initiation_interval"]
     print(f"initiation interval {count(ii, 'cycles/frame')}; wrote {build.path}")
     return {"build": str(build.path), **info}

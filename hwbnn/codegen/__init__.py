@@ -31,6 +31,8 @@ def generate(
     if target not in TARGETS:
         raise ConfigError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     plan = build_plan(net, folding)
+    if target in ("hls", "hls4ml"):
+        plan.require_chain(target)
     build = Path(build)
     write_plan(plan, build)
     if target == "rtl":

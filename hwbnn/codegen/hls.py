@@ -182,6 +182,7 @@ def render_hls(
 ) -> dict[str, Any]:
     """Write ``build_dir/hls/`` for ``plan`` (of ``net``: memories and testbench vectors; see
     the module docstring); return a summary for the manifest."""
+    plan.require_chain("hls")
     if clock_mhz <= 0:
         raise ValueError(f"clock frequency must be positive, got {clock_mhz} MHz")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", part):

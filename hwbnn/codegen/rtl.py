@@ -15,6 +15,10 @@ Generated files (all logic stays in rtl/; the top only instantiates and connects
   streams are bursty (a pool emits all channels of an output pixel at the window's last
   position, a window generator waits for rows), and with several layers at the same cycles per
   frame a stall that no FIFO absorbs is lost for good.
+- a graph (forks, joins, side-input thresholds; :mod:`hwbnn.plan.graph`) is wired by
+  :mod:`hwbnn.codegen.rtl_graph`: one link per planned edge, each with its FIFO (the depth the
+  plan derived for branches) and width converter; ``hwbnn_fork``, ``hwbnn_add_join``,
+  ``hwbnn_concat`` and ``hwbnn_threshold`` instances.
 - ``<prefix>_weights.hex``, ``<prefix>_thresholds.hex``, ``<prefix>_input_thresholds.hex``:
   the memories, written by :mod:`hwbnn.codegen.memfiles` (``prefix`` is ``l<index>_<name>``).
 - ``hwbnn_*.v``: copies of the rtl/ modules the top instantiates and of the modules they
@@ -45,12 +49,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hwbnn import __version__
-from hwbnn.codegen.rtl_stages import Param, Stage, Unit, plan_stages
+from hwbnn.codegen.rtl_graph import graph_blocks
+from hwbnn.codegen.rtl_stages import Block, Link, Param, Stage, Unit, plan_stages
 from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding
@@ -79,27 +83,6 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "rtl"
 RTL_DIR = "rtl"
 TOP = "hwbnn_top"
 SOURCES_FILE = "sources.f"
-
-
-@dataclass(frozen=True)
-class Block:
-    """One module instance between two stream links (``s_axis``/``m_axis`` are the top ports)."""
-
-    module: str
-    inst: str
-    params: tuple[Param, ...]
-    src: str
-    dst: str
-    comment: str
-
-
-@dataclass(frozen=True)
-class Link:
-    """An internal AXI4-Stream link: wires ``<name>_tdata/_tvalid/_tready/_tlast``."""
-
-    name: str
-    width: int
-    comment: str
 
 
 def render(template: str, **context: Any) -> str:
@@ -194,7 +177,7 @@ def render_rtl(plan: Plan, net: Network, onnx_path: Path, build_dir: Path) -> di
     rtl_dir = Path(build_dir) / RTL_DIR
     rtl_dir.mkdir(parents=True, exist_ok=True)
     stages = plan_stages(plan, net, rtl_dir)
-    blocks, links = plan_blocks(plan, stages)
+    blocks, links = graph_blocks(plan, stages) if plan.is_graph else plan_blocks(plan, stages)
     context = top_context(plan, stages, blocks, links, Path(onnx_path).name)
     (rtl_dir / f"{TOP}.v").write_text(render("top.v.j2", **context))
     modules = sorted({b.module for b in blocks})
@@ -214,7 +197,7 @@ def render_rtl(plan: Plan, net: Network, onnx_path: Path, build_dir: Path) -> di
             "memory_files": memfiles,
             **{key: context[key] for key in keys},
             "initiation_interval": plan.initiation_interval,
-            "width_converters": len(plan.converters),
+            "width_converters": sum(b.module == "hwbnn_axis_width_converter" for b in blocks),
             "fifos": sum(b.module == "hwbnn_axis_fifo" for b in blocks),
         }
     }
@@ -233,7 +216,7 @@ def generate_rtl(
 
     Raises:
         ConfigError: the folding does not fit the network (naming the layer), or a FIFO depth
-            that is not 0 or a power of 2.
+            that is not 0 or at least 2.
     """
     plan = build_plan(net, folding, fifo_depth=fifo_depth)
     return render_rtl(plan, net, onnx_path, build_dir)
@@ -259,16 +242,23 @@ def rtl_sources(build_dir: Path) -> list[Path]:
 
 
 def write_rtl_build(
-    net: Network, folding: Folding, build_dir: Path, *, fifo_depth: int | None = None
+    net: Network,
+    folding: Folding,
+    build_dir: Path,
+    *,
+    fifo_depth: int | None = None,
+    plan: Plan | None = None,
 ) -> dict[str, Any]:
     """A ``--target rtl`` build straight from an IR (no ONNX model): ir.json/ir.npz,
     folding.json, plan.json, rtl/ and the manifest, written atomically. For tests and
-    benchmarks."""
+    benchmarks; ``plan`` (of this net and folding) replaces the planned one, e.g. with other
+    FIFO depths."""
     from hwbnn.build import atomic_build, write_manifest
     from hwbnn.ir.serialize import save_network
     from hwbnn.plan import write_plan
 
-    plan = build_plan(net, folding, fifo_depth=fifo_depth)
+    if plan is None:
+        plan = build_plan(net, folding, fifo_depth=fifo_depth)
     with atomic_build(Path(build_dir)) as tmp:
         save_network(net, tmp)
         (tmp / "folding.json").write_text(folding.to_json(net))

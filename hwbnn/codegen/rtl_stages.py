@@ -40,6 +40,28 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class Block:
+    """One module instance between two stream links (``s_axis``/``m_axis`` are the top ports)."""
+
+    module: str
+    inst: str
+    params: tuple[Param, ...]
+    src: str
+    dst: str
+    comment: str
+    ports: tuple[tuple[str, str], ...] = ()  # explicit connections (graphs); else src/dst
+
+
+@dataclass(frozen=True)
+class Link:
+    """An internal AXI4-Stream link: wires ``<name>_tdata/_tvalid/_tready/_tlast``."""
+
+    name: str
+    width: int
+    comment: str
+
+
+@dataclass(frozen=True)
 class Stage:
     """One planned unit (``plan``): the module instances that implement it (instances
     ``u_<ident><suffix>``, memory files ``<ident>_*.hex``) and a summary line."""
@@ -89,16 +111,18 @@ def _instances(u: UnitPlan, files: list[str]) -> tuple[tuple[Unit, ...], str]:
             Param("PE", u.pe),
             Param("SIMD", u.simd),
             Param("INPUT_BITS", u.in_bits),
-            Param("OUTPUT_MODE", 1 if u.is_output else 0),
+            Param("OUTPUT_MODE", 1 if u.emits_acc or u.is_output else 0),
             Param("VECTORS", u.pixels),
             *(Param(name, file=file) for name, file in zip(names, files, strict=False)),
         )
         summary = (
             f"mvau MW={u.mw} MH={u.mh} PE={u.pe} SIMD={u.simd} INPUT_BITS={u.in_bits}"
             + (f" VECTORS={u.pixels}" if u.pixels > 1 else "")
-            + f" -> {'accumulators' if u.is_output else 'thresholds'}"
+            + f" -> {'accumulators' if u.emits_acc or u.is_output else 'thresholds'}"
         )
         return (Unit("hwbnn_mvau", "", params, u.out_width),), summary
+    if u.kind in _GRAPH_UNITS:
+        return _graph_instances(u, files)
     g = u.window
     assert g is not None
     if u.kind is UnitKind.SLIDING_WINDOW:
@@ -113,6 +137,68 @@ def _instances(u: UnitPlan, files: list[str]) -> tuple[tuple[Unit, ...], str]:
         Unit("hwbnn_sliding_window", "_window", _window_params(u), u.in_width),
         Unit("hwbnn_window_or", "", reduce, u.out_width),
     ), summary
+
+
+_GRAPH_UNITS = (UnitKind.FORK, UnitKind.ADD_JOIN, UnitKind.CONCAT, UnitKind.THRESHOLD)
+
+
+def _graph_instances(u: UnitPlan, files: list[str]) -> tuple[tuple[Unit, ...], str]:
+    """Forks, thresholds, and add-joins and concatenations as chains of two-input units
+    (instance suffixes ``_j1``, ``_j2``, ... for all but the last)."""
+    params: tuple[Param, ...]
+    if u.kind is UnitKind.FORK:
+        params = (Param("WIDTH", u.in_width), Param("OUTPUTS", u.outputs))
+        summary = f"fork to {u.outputs} SIMD={u.simd} ELEM_BITS={u.in_bits}"
+        return (Unit("hwbnn_fork", "", params, u.out_width),), summary
+    if u.kind is UnitKind.THRESHOLD:
+        params = (
+            Param("CHANNELS", u.mw),
+            Param("SIMD", u.simd),
+            Param("IN_BITS", u.in_bits),
+            Param("STEPS", u.steps),
+            Param("SIDE", int(u.side)),
+            Param("OUT_BITS", u.out_bits),
+            Param("OUT_BASE", u.out_base),
+            Param("THRESH_WIDTH", u.threshold_bits),
+            Param("THRESH_FILE", file=files[0]),
+        )
+        summary = f"threshold C={u.mw} SIMD={u.simd} IN_BITS={u.in_bits} STEPS={u.steps}" + (
+            " with side input" if u.side else ""
+        )
+        return (Unit("hwbnn_threshold", "", params, u.out_width),), summary
+    k = len(u.port_bits)
+    units = []
+    if u.kind is UnitKind.ADD_JOIN:
+        a_bits, a_bipolar = u.port_bits[0], u.port_bipolar[0]
+        for j in range(1, k):
+            out_bits = u.chain_bits[j - 1]
+            params = (
+                Param("SIMD", u.simd),
+                Param("A_BITS", a_bits),
+                Param("A_BIPOLAR", int(a_bipolar)),
+                Param("B_BITS", u.port_bits[j]),
+                Param("B_BIPOLAR", int(u.port_bipolar[j])),
+                Param("OUT_BITS", out_bits),
+            )
+            suffix = "" if j == k - 1 else f"_j{j}"
+            units.append(Unit("hwbnn_add_join", suffix, params, u.simd * out_bits))
+            a_bits, a_bipolar = out_bits, False
+        summary = f"add-join of {k} SIMD={u.simd} OUT_BITS={u.out_bits}"
+        return tuple(units), summary
+    channels = u.port_channels[0]
+    for j in range(1, k):
+        params = (
+            Param("SIMD", u.simd),
+            Param("ELEM_BITS", u.in_bits),
+            Param("C0", channels),
+            Param("C1", u.port_channels[j]),
+            Param("PIXELS", u.pixels),
+        )
+        suffix = "" if j == k - 1 else f"_j{j}"
+        units.append(Unit("hwbnn_concat", suffix, params, u.out_width))
+        channels += u.port_channels[j]
+    summary = f"concat of {k} channels {'+'.join(map(str, u.port_channels))} SIMD={u.simd}"
+    return tuple(units), summary
 
 
 def plan_stages(plan: Plan, net: Network, out_dir: Path) -> list[Stage]:

@@ -124,7 +124,7 @@ def run_compile(ctx: Context) -> StepResult:
 
     info = compile_onnx(ctx.onnx, ctx.build, ctx.cfg.compile, say=ctx.say)
     ctx.extra["compile"] = info
-    summary = {k: info[k] for k in ("target", "initiation_interval", "layers")}
+    summary = {k: info[k] for k in ("target", "initiation_interval", "layers", "branch_fifos")}
     return StepResult(
         f"{len(info['layers'])} layers, {count(info['initiation_interval'], 'cycles/frame')}, "
         f"target {info['target']}",

@@ -13,10 +13,12 @@ import json
 from pathlib import Path
 
 from hwbnn.errors import ConfigError
-from hwbnn.plan.build import PlanError, auto_fifo_depth, build_plan, line_buffer_rows
+from hwbnn.plan.build import PlanError, auto_fifo_depth, line_buffer_rows
+from hwbnn.plan.graph import build_plan
 from hwbnn.plan.model import (
     PLAN_FORMAT,
     Converter,
+    Edge,
     Memory,
     MemoryKind,
     Plan,
@@ -34,6 +36,7 @@ __all__ = [
     "PLAN_FILE",
     "PLAN_FORMAT",
     "Converter",
+    "Edge",
     "Memory",
     "MemoryKind",
     "MvauWidths",

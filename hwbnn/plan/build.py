@@ -21,7 +21,10 @@ that no FIFO absorbs is lost for good.
 Validation raises :class:`PlanError` naming the layer: a folding that does not fit
 (hwbnn.ir.folding.check_folding), an output layer over several pixels, an integer-input unit
 whose input bits differ from the input format's, a threshold outside its unit's range,
-accumulators wider than 63 bits, or a FIFO depth that is not 0 or a power of 2 >= 2.
+accumulators wider than 63 bits, or a FIFO depth that is not 0 or at least 2.
+
+A graph (forks, joins, side-input thresholds, hidden units emitting accumulators) is planned by
+:mod:`hwbnn.plan.graph`: the same units, plus a stream per edge with its FIFO.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ def _base(index: int, layer: Layer, fold: LayerFolding, fifo: int) -> dict[str, 
         "threshold_bits": 0,
         "threshold_signed": False,
         "inner_beats": 0,
+        "inputs": (index - 1,),
     }
 
 
@@ -139,10 +143,11 @@ def _mvau_unit(index: int, layer: MatrixVector, fold: LayerFolding, fifo: int) -
         _check_values(layer, "threshold", layer.thresholds, widths.thresh_low, widths.thresh_high)
         signed = widths.thresh_signed
         thresholds = Memory(MemoryKind.THRESHOLDS, pe, nf, widths.thresh_width, signed)
-    out_bits = widths.acc_width if layer.is_output else 1
+    out_bits = widths.acc_width if layer.emits_acc else 1
     base = _base(index, layer, fold, fifo)
     base.update(
         is_output=layer.is_output,
+        emits_acc=layer.emits_acc,
         acc_bits=widths.acc_width,
         popcount_bits=widths.popcount_width,
         threshold_bits=widths.thresh_width,
@@ -214,8 +219,20 @@ def _element_bits(net: Network, layer: Layer) -> int:
     return 1
 
 
-def build_plan(net: Network, folding: Folding, *, fifo_depth: int | None = None) -> Plan:
-    """The validated hardware plan of ``net`` folded as ``folding`` (see the module docstring).
+def is_chain_plan(net: Network) -> bool:
+    """True when ``net`` is planned as a chain: every node reads the one before it and is a
+    thresholding, matrix-vector, window or pool unit, and only the last emits accumulators."""
+    kinds = InputThreshold | MatrixVector | SlidingWindow | MaxPool
+    return net.is_chain and all(
+        isinstance(n, kinds)
+        and not (isinstance(n, MatrixVector) and n.emits_acc and not n.is_output)
+        for n in net.layers
+    )
+
+
+def build_chain_plan(net: Network, folding: Folding, *, fifo_depth: int | None = None) -> Plan:
+    """The validated hardware plan of a chain ``net`` folded as ``folding`` (see the module
+    docstring); :func:`hwbnn.plan.graph.build_plan` takes any network.
 
     Raises:
         PlanError (a ConfigError): naming the layer that does not fit.
@@ -233,8 +250,8 @@ def build_plan(net: Network, folding: Folding, *, fifo_depth: int | None = None)
             f"flatten the image into a dense output layer"
         )
     depth = auto_fifo_depth(net, folding) if fifo_depth is None else fifo_depth
-    if depth and (depth < 2 or depth & (depth - 1)):
-        raise PlanError(f"FIFO depth must be 0 (none) or a power of 2 >= 2, got {depth}")
+    if depth and depth < 2:
+        raise PlanError(f"FIFO depth must be 0 (none) or at least 2, got {depth}")
     units: list[UnitPlan] = []
     last = len(net.layers) - 1
     for index, (layer, fold) in enumerate(zip(net.layers, folding.layers, strict=True)):
@@ -244,7 +261,7 @@ def build_plan(net: Network, folding: Folding, *, fifo_depth: int | None = None)
             units.append(_threshold_unit(index, layer, fold, bits, fifo))
         elif isinstance(layer, MatrixVector):
             units.append(_mvau_unit(index, layer, fold, fifo))
-        else:
+        elif isinstance(layer, SlidingWindow | MaxPool):
             units.append(_image_unit(index, layer, fold, bits, fifo))
     converters = tuple(
         Converter(a.index, a.out_width, b.in_width, a.out_beats)

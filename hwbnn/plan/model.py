@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import enum
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
-#: Version of plan.json; a reader refuses another.
-PLAN_FORMAT = 1
+from hwbnn.errors import ConfigError
+
+#: Version of plan.json (2: graphs, with ``edges``); a reader takes 1 (a chain) and 2.
+PLAN_FORMAT = 2
+READABLE_FORMATS = (1, 2)
 
 
 class UnitKind(enum.Enum):
@@ -26,6 +29,10 @@ class UnitKind(enum.Enum):
     MVAU = "mvau"
     SLIDING_WINDOW = "sliding_window"
     MAX_POOL = "max_pool"
+    FORK = "fork"
+    ADD_JOIN = "add_join"
+    CONCAT = "concat"
+    THRESHOLD = "threshold"
 
 
 class MemoryKind(enum.Enum):
@@ -83,7 +90,16 @@ class UnitPlan:
     two parts (window generator, OR) are joined by ``inner_beats`` beats of ``in_width`` bits.
     ``acc_bits``/``popcount_bits``/``threshold_bits``: an MVAU's accumulator, popcount (bipolar
     input) and threshold widths (input thresholds: INPUT_BITS + 1); 0 where they do not apply.
-    ``fifo_depth``: beats of the FIFO after the unit (0: none; never after the last).
+    ``fifo_depth``: beats of the FIFO after the unit in a chain (0: none; never after the
+    last); a graph's FIFOs are on its :class:`Edge` entries.
+
+    Graphs: ``inputs`` are the producing units' indices per input port (-1: the top's s_axis),
+    ``emits_acc`` an MVAU writing accumulators (the output layer or a hidden one),
+    ``port_bits``/``port_bipolar``/``port_channels`` each port's element bits, whether they
+    are bipolar bits, and channels; ``chain_bits`` the element bits of an add-join's partial
+    sums (k inputs: k-1 two-input units, the last one's is ``out_bits``); ``steps``, ``side``
+    and ``out_base`` a threshold's steps per channel, side input and output offset;
+    ``outputs`` a fork's consumers.
     """
 
     index: int
@@ -112,6 +128,16 @@ class UnitPlan:
     weights: Memory | None = None
     thresholds: Memory | None = None
     window: Window | None = None
+    inputs: tuple[int, ...] = ()
+    emits_acc: bool = False
+    port_bits: tuple[int, ...] = ()
+    port_bipolar: tuple[bool, ...] = ()
+    port_channels: tuple[int, ...] = ()
+    chain_bits: tuple[int, ...] = ()
+    steps: int = 0
+    side: bool = False
+    out_base: int = 0
+    outputs: int = 1
 
     @property
     def is_threshold(self) -> bool:
@@ -128,6 +154,11 @@ class UnitPlan:
     @property
     def is_pool(self) -> bool:
         return self.kind is UnitKind.MAX_POOL
+
+    @property
+    def out_per_beat(self) -> int:
+        """Elements per output beat: PE of an MVAU, SIMD otherwise."""
+        return self.pe if self.kind is UnitKind.MVAU else self.simd
 
     @property
     def nf(self) -> int:
@@ -161,6 +192,25 @@ class Converter:
 
 
 @dataclass(frozen=True)
+class Edge:
+    """A stream of a graph: output ``src_port`` of unit ``src`` (-1: the top's s_axis) to
+    input ``dst_port`` of unit ``dst``; beats of ``src_width`` bits (``beats`` per frame),
+    read as beats of ``dst_width`` bits (a width converter where they differ), through a FIFO
+    of ``fifo_depth`` beats (0: none) sized by :mod:`hwbnn.plan.fifos` (``lag_beats``: the
+    part that covers the other branches' lag)."""
+
+    src: int
+    src_port: int
+    dst: int
+    dst_port: int
+    src_width: int
+    dst_width: int
+    beats: int
+    fifo_depth: int
+    lag_beats: int = 0
+
+
+@dataclass(frozen=True)
 class StreamFormat:
     """The top's streams. Input: ``in_beats`` beats of ``in_simd`` codes of ``in_bits`` bits
     (code ``i`` at bits ``[(i % in_simd)*in_bits +: in_bits]`` of beat ``i // in_simd``), codes
@@ -191,6 +241,25 @@ class Plan:
     io: StreamFormat
     initiation_interval: int
     fifo_depth: int
+    edges: tuple[Edge, ...] = ()
+
+    @property
+    def is_graph(self) -> bool:
+        """True when the units are not one chain (their streams are the ``edges``)."""
+        return any(u.inputs not in ((), (u.index - 1,)) for u in self.units) or any(
+            u.kind in _GRAPH_KINDS for u in self.units
+        )
+
+    def require_chain(self, target: str) -> None:
+        """ConfigError when the plan is a graph: only the RTL generator renders forks and
+        joins so far."""
+        if self.is_graph:
+            kinds = sorted({u.kind.value for u in self.units if u.kind in _GRAPH_KINDS})
+            raise ConfigError(
+                f"{self.source or 'network'}: a branching network ({', '.join(kinds)}) is "
+                f"generated for --target rtl only; --target {target} of graphs is not "
+                f"implemented yet"
+            )
 
     def converter_after(self, index: int) -> Converter | None:
         return next((c for c in self.converters if c.after == index), None)
@@ -217,6 +286,8 @@ class Plan:
         doc = asdict(self)
         for unit in doc["units"]:
             unit["kind"] = unit["kind"].value
+            for name in ("inputs", "port_bits", "port_bipolar", "port_channels", "chain_bits"):
+                unit[name] = list(unit[name])
             for name in ("weights", "thresholds"):
                 if unit[name] is not None:
                     unit[name]["kind"] = unit[name]["kind"].value
@@ -228,7 +299,7 @@ class Plan:
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> Plan:
         """Inverse of :meth:`to_dict`; KeyError/TypeError/ValueError on a malformed document."""
-        if doc.get("format") != PLAN_FORMAT:
+        if doc.get("format") not in READABLE_FORMATS:
             raise ValueError(f"plan format {doc.get('format')!r}, expected {PLAN_FORMAT}")
         units = []
         for entry in doc["units"]:
@@ -241,6 +312,9 @@ class Plan:
             if unit.get("window") is not None:
                 window = _only(Window, unit["window"])
                 unit["window"] = Window(**{**window, "padding": tuple(window["padding"])})
+            for name in ("inputs", "port_bits", "port_bipolar", "port_channels", "chain_bits"):
+                if name in unit:
+                    unit[name] = tuple(unit[name])
             units.append(UnitPlan(**unit))
         return cls(
             source=str(doc["source"]),
@@ -249,13 +323,18 @@ class Plan:
             io=StreamFormat(**_only(StreamFormat, doc["io"])),
             initiation_interval=int(doc["initiation_interval"]),
             fifo_depth=int(doc["fifo_depth"]),
+            edges=tuple(Edge(**_only(Edge, e)) for e in doc.get("edges", ())),
         )
 
 
 def _only(cls: type, entry: dict[str, Any]) -> dict[str, Any]:
     """The keys of ``entry`` that are fields of ``cls``; KeyError naming a missing one."""
     names = [f.name for f in fields(cls)]
-    missing = [n for n in names if n not in entry and n not in ("weights", "thresholds", "window")]
+    required = [f.name for f in fields(cls) if f.default is MISSING]
+    missing = [n for n in required if n not in entry]
     if missing:
         raise KeyError(f"{cls.__name__} lacks {missing[0]!r}")
     return {n: entry[n] for n in names if n in entry}
+
+
+_GRAPH_KINDS = (UnitKind.FORK, UnitKind.ADD_JOIN, UnitKind.CONCAT, UnitKind.THRESHOLD)

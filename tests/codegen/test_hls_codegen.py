@@ -253,7 +253,7 @@ def test_missing_single_variable_fails(tmp_path: Path) -> None:
     [
         (LayerFolding(3, 6), r"layer fc0: PE=3 does not divide MH=8"),
         (LayerFolding(2, 5), r"layer fc0: SIMD=5 does not divide MW=12"),
-        (LayerFolding(2, 4), r"layer fc0: SIMD=4 and the previous layer's output width 3"),
+        (LayerFolding(2, 4), r"layer fc0: SIMD=4 and the output width 3 of "),
     ],
 )
 def test_folding_that_does_not_fit_is_rejected(tmp_path: Path, fold, message: str) -> None:

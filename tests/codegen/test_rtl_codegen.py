@@ -256,7 +256,7 @@ def test_bad_options(tmp_path: Path) -> None:
     net = _net(True)
     folding = _fold((1, 4), (6, 8), (2, 3), (3, 4))
     with pytest.raises(ConfigError, match="FIFO depth"):
-        generate_rtl(net, folding, Path("m.onnx"), tmp_path / "a", fifo_depth=3)
+        generate_rtl(net, folding, Path("m.onnx"), tmp_path / "a", fifo_depth=1)
     with pytest.raises(ConfigError, match="layer fc1: PE=5 does not divide MH=8"):
         generate_rtl(net, _fold((1, 4), (6, 8), (5, 3), (3, 4)), Path("m.onnx"), tmp_path / "b")
     with pytest.raises(ConfigError, match="compile the model with --target rtl"):

@@ -241,7 +241,7 @@ def test_validation_names_the_layer() -> None:
     with pytest.raises(PlanError, match=f"layer {names[2]}: SIMD=5 does not divide MW=32"):
         build_plan(net, _fold((1, 4), (1, 4), (1, 5), (1, 1)))
     with pytest.raises(PlanError, match="FIFO depth must be 0"):
-        build_plan(net, _fold((1, 4), (1, 4), (1, 1), (1, 1)), fifo_depth=6)
+        build_plan(net, _fold((1, 4), (1, 4), (1, 1), (1, 1)), fifo_depth=1)
     layer = net.layers[2]
     assert isinstance(layer, MatrixVector) and layer.thresholds is not None
     bad = layer.thresholds.copy()
