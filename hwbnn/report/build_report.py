@@ -34,7 +34,15 @@ from hwbnn.ir.folding import (
     max_cycles,
 )
 from hwbnn.ir.serialize import load_network
-from hwbnn.ir.types import InputThreshold, Layer, MaxPool, Network, SlidingWindow
+from hwbnn.ir.types import (
+    InputThreshold,
+    Layer,
+    MatrixVector,
+    MaxPool,
+    Network,
+    SlidingWindow,
+    Threshold,
+)
 from hwbnn.report.plots import MeasuredPoint, SweepPoint, plot_layer_cycles, plot_sweep
 from hwbnn.verify.record import Level, VerificationRecord, read_results
 
@@ -105,15 +113,22 @@ def describe_layer(layer: Layer) -> tuple[str, str]:
         (h, w, c), (oh, ow, _) = layer.in_shape, layer.out_shape
         what = f"max pool (OR) {layer.kernel}x{layer.kernel} stride {layer.stride}"
         return what, f"{h}x{w}x{c} -> {oh}x{ow}x{c}"
-    if layer.pixels > 1:
-        return "matrix-vector per pixel", f"{layer.pixels} x ({layer.mw} -> {layer.mh})"
-    return "matrix-vector", f"{layer.in_elements} -> {layer.out_elements}"
+    if isinstance(layer, MatrixVector):
+        if layer.pixels > 1:
+            return "matrix-vector per pixel", f"{layer.pixels} x ({layer.mw} -> {layer.mh})"
+        return "matrix-vector", f"{layer.in_elements} -> {layer.out_elements}"
+    if isinstance(layer, Threshold):
+        side = " with side input" if layer.has_side else ""
+        return f"threshold ({layer.steps} steps){side}", f"{layer.channels} channels"
+    return layer.kind.value.replace("_", " "), ""
 
 
 def layer_rows(net: Network, folding: Folding) -> list[dict[str, Any]]:
     rows = []
     for layer, fold in zip(net.layers, folding.layers, strict=True):
         kind, shape = describe_layer(layer)
+        if not shape:
+            shape = net.edge(layer.name).describe()
         rows.append(
             {
                 "name": layer.name,
@@ -121,7 +136,7 @@ def layer_rows(net: Network, folding: Folding) -> list[dict[str, Any]]:
                 "shape": shape,
                 "pe": fold.pe,
                 "simd": fold.simd,
-                "cycles": layer_cycles(layer, fold),
+                "cycles": layer_cycles(layer, fold, net),
             }
         )
     return rows
