@@ -26,7 +26,6 @@ module hwbnn_axis_fifo #(
 );
     localparam ADDR_WIDTH = (DEPTH > 1) ? $clog2(DEPTH) : 1;  // memory address bits
     localparam WORDS      = 1 << ADDR_WIDTH;                  // allocated words
-    localparam [ADDR_WIDTH:0] FULL = DEPTH;                   // words when full
     localparam WORD_WIDTH = DATA_WIDTH + 1;                   // tlast stored above tdata
 
     // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
@@ -41,9 +40,10 @@ module hwbnn_axis_fifo #(
     reg [ADDR_WIDTH:0]   wr_ptr;  // one extra bit: the difference counts 0..WORDS words
     reg [ADDR_WIDTH:0]   rd_ptr;
 
-    wire [ADDR_WIDTH:0] used = wr_ptr - rd_ptr;
+    wire [ADDR_WIDTH:0] used = wr_ptr - rd_ptr;                    // words held
+    wire [31:0]         used_32 = {{(31 - ADDR_WIDTH){1'b0}}, used};  // as wide as DEPTH
     wire mem_empty = (wr_ptr == rd_ptr);
-    wire mem_full  = (used == FULL);
+    wire mem_full  = (used_32 == DEPTH);
 
     assign s_axis_tready = !mem_full;
 

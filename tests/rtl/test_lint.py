@@ -38,7 +38,7 @@ RTL = share_dir("rtl")
 Params = dict[str, int | str]
 
 LINT_PARAMETERS: dict[str, list[Params]] = {
-    "hwbnn_axis_fifo": [{"DATA_WIDTH": 1, "DEPTH": 2}, {"DATA_WIDTH": 64, "DEPTH": 512}],
+    "hwbnn_axis_fifo": [{"DATA_WIDTH": 1, "DEPTH": 2}, {"DATA_WIDTH": 64, "DEPTH": 512}, {"DATA_WIDTH": 5, "DEPTH": 45}],
     "hwbnn_axis_width_converter": [
         {"IN_WIDTH": 32, "OUT_WIDTH": 8},
         {"IN_WIDTH": 8, "OUT_WIDTH": 8},
@@ -93,7 +93,6 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
 
 # (module, illegal parameters, checker instance, message with the offending values)
 ILLEGAL: list[tuple[str, Params, str, str]] = [
-    ("hwbnn_axis_fifo", {"DEPTH": 6}, "u_check_depth", "at least 2 (DEPTH=6)"),
     ("hwbnn_axis_fifo", {"DEPTH": 1}, "u_check_depth", "DEPTH must be at least 2 (DEPTH=1)"),
     (
         "hwbnn_axis_width_converter",
