@@ -160,8 +160,36 @@ def _window_estimate(u: UnitPlan, device: Device) -> tuple[int, int, int, int]:
     return luts, ffs, brams, words * width
 
 
+def _graph_estimate(u: UnitPlan, device: Device) -> LayerEstimate:
+    """Forks (a beat register, one valid per output), add-joins (an adder per element and
+    stage), concatenations (a multiplexer and counters) and thresholds (a comparator per
+    element and step, the threshold ROM)."""
+    brams, memory_bits = 0, 0
+    if u.kind is UnitKind.FORK:
+        luts, ffs = u.outputs + 2, u.in_width + u.outputs
+    elif u.kind is UnitKind.ADD_JOIN:
+        bits = sum(u.chain_bits)
+        luts, ffs = u.simd * bits, u.simd * bits + 2 * len(u.chain_bits)
+    elif u.kind is UnitKind.CONCAT:
+        stages = len(u.port_channels) - 1
+        luts = stages * (u.out_width + CONTROL_LUTS // 2)
+        ffs = stages * (u.out_width + CONTROL_FFS // 2)
+    else:
+        rom = u.thresholds
+        assert rom is not None
+        brams, rom_luts = memory_cost(rom.depth, rom.word_bits, device)
+        selections = 2 if u.side else 1
+        compare = u.simd * u.steps * (u.threshold_bits + 1) * selections
+        luts = compare + u.simd * u.out_bits + rom_luts + CONTROL_LUTS // 2
+        ffs = u.simd * u.out_bits + rom.word_bits + CONTROL_FFS // 2
+        memory_bits = rom.bits
+    return LayerEstimate(u.name, 0, luts, ffs, brams, memory_bits, u.cycles)
+
+
 def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
     """The estimate of one planned unit (widths and memories from hwbnn.plan)."""
+    if u.kind in (UnitKind.FORK, UnitKind.ADD_JOIN, UnitKind.CONCAT, UnitKind.THRESHOLD):
+        return _graph_estimate(u, device)
     if u.kind is UnitKind.SLIDING_WINDOW:
         luts, ffs, brams, memory_bits = _window_estimate(u, device)
         return LayerEstimate(u.name, 0, luts, ffs, brams, memory_bits, u.cycles)

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from hwbnn.fpga.boards import ICE40UP5K, LFE5U_85F, XC7Z020
-from hwbnn.fpga.estimate import adder_tree_luts, estimate, memory_cost
+from hwbnn.fpga.estimate import adder_tree_luts, estimate, estimate_plan, memory_cost
 from hwbnn.ir.folding import choose_folding, max_cycles
+from hwbnn.plan import UnitKind, build_plan
+from hwbnn.sim.random_graphs import random_graph_net
 from hwbnn.sim.random_nets import random_mlp
 
 
@@ -77,3 +79,17 @@ def test_conv_layers_are_estimated() -> None:
     assert result.lanes == sum(
         layer.lanes for layer in result.layers if layer.name.startswith(("conv", "fc"))
     )
+
+
+def test_graph_units_are_estimated() -> None:
+    """A residual graph: forks, side thresholds and add-joins each get LUTs and FFs, the
+    threshold ROMs their bits."""
+    net = random_graph_net(np.random.default_rng(0), (1, 6, 6), 4, ("identity", "add"), 3)
+    plan = build_plan(net, choose_folding(net, 400))
+    est = estimate_plan(plan, LFE5U_85F)
+    kinds = {u.name: u.kind for u in plan.units}
+    graph = [la for la in est.layers if kinds[la.name] in (UnitKind.FORK, UnitKind.THRESHOLD)]
+    assert graph and all(la.luts > 0 and la.ffs > 0 for la in graph)
+    thresholds = [u for u in plan.units if u.kind is UnitKind.THRESHOLD]
+    by_name = {la.name: la for la in est.layers}
+    assert all(by_name[u.name].memory_bits == u.thresholds.bits for u in thresholds)

@@ -38,7 +38,11 @@ RTL = share_dir("rtl")
 Params = dict[str, int | str]
 
 LINT_PARAMETERS: dict[str, list[Params]] = {
-    "hwbnn_axis_fifo": [{"DATA_WIDTH": 1, "DEPTH": 2}, {"DATA_WIDTH": 64, "DEPTH": 512}, {"DATA_WIDTH": 5, "DEPTH": 45}],
+    "hwbnn_axis_fifo": [
+        {"DATA_WIDTH": 1, "DEPTH": 2},
+        {"DATA_WIDTH": 64, "DEPTH": 512},
+        {"DATA_WIDTH": 5, "DEPTH": 45},
+    ],
     "hwbnn_axis_width_converter": [
         {"IN_WIDTH": 32, "OUT_WIDTH": 8},
         {"IN_WIDTH": 8, "OUT_WIDTH": 8},
