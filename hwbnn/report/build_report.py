@@ -7,6 +7,8 @@ It reads what the build holds and says "not run" for what it does not:
   accuracy, cycles/frame and latency where measured, and when and how it ran; a level with no
   record shows "not run";
 - per layer: shape, PE/SIMD and cycles per frame (``folding.json`` and the IR), and a bar chart;
+- the dataflow of the hardware plan (:func:`hwbnn.plan.load_plan`): units with their folding
+  and cycles, streams with their FIFO depths (:func:`hwbnn.report.plots.plot_dataflow`);
 - resources and timing of every ``bitstream/<board>/report.json``;
 - a folding sweep: the folding chooser at several cycles/frame targets, each costed by the
   analytical model (:mod:`hwbnn.fpga.estimate`), plotted as LUTs against frames/s with the
@@ -23,6 +25,7 @@ import jinja2
 
 from hwbnn import __version__
 from hwbnn.build import read_manifest
+from hwbnn.errors import ConfigError
 from hwbnn.fpga.boards import LFE5U_85F, Device
 from hwbnn.fpga.estimate import estimate
 from hwbnn.ir.folding import (
@@ -43,7 +46,14 @@ from hwbnn.ir.types import (
     SlidingWindow,
     Threshold,
 )
-from hwbnn.report.plots import MeasuredPoint, SweepPoint, plot_layer_cycles, plot_sweep
+from hwbnn.plan import Plan, load_plan
+from hwbnn.report.plots import (
+    MeasuredPoint,
+    SweepPoint,
+    plot_dataflow,
+    plot_layer_cycles,
+    plot_sweep,
+)
 from hwbnn.verify.record import Level, VerificationRecord, read_results
 
 REPORT_DIR = "report"
@@ -207,6 +217,15 @@ def write_build_report(build: Path, sweep_points: int = 6) -> dict[str, Any]:
             [r["name"] for r in layers], [r["cycles"] for r in layers], out / "layer_cycles.png"
         )
     ]
+    plan: Plan | None = None
+    dataflow, dataflow_note = None, ""
+    try:
+        plan = load_plan(build)
+    except ConfigError as exc:  # a plan.json of another version: say so, draw the rest
+        dataflow_note = str(exc)
+    if plan is not None:
+        plots.append(plot_dataflow(plan, out / "dataflow.png"))
+        dataflow = plots[-1].name
     bitstreams = bitstream_rows(build)
     measured = [
         MeasuredPoint(r["board"], r["fps"], r["resources"]["lut"]["used"])
@@ -214,7 +233,8 @@ def write_build_report(build: Path, sweep_points: int = 6) -> dict[str, Any]:
         if r["fps"] and "lut" in r["resources"]
     ]
     points = sweep(net, LFE5U_85F, max(1, sweep_points))
-    plots.append(plot_sweep(points, measured, SWEEP_CLOCK_MHZ, LFE5U_85F.name, out / "sweep.png"))
+    sweep_plot = plot_sweep(points, measured, SWEEP_CLOCK_MHZ, LFE5U_85F.name, out / "sweep.png")
+    plots.append(sweep_plot)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
         undefined=jinja2.StrictUndefined,
@@ -231,7 +251,11 @@ def write_build_report(build: Path, sweep_points: int = 6) -> dict[str, Any]:
         sweep=points,
         sweep_clock=SWEEP_CLOCK_MHZ,
         sweep_device=LFE5U_85F.name,
-        plots=[p.name for p in plots],
+        layer_plot=plots[0].name,
+        sweep_plot=sweep_plot.name,
+        dataflow=dataflow,
+        dataflow_note=dataflow_note,
+        is_graph=plan is not None and plan.is_graph,
     )
     index = out / "index.html"
     index.write_text(html)
