@@ -124,8 +124,33 @@ class PadConstant(nn.Module):
         return F.pad(x, (p, p, p, p), mode="constant", value=self.value)
 
 
-def _sign() -> QuantIdentity:
+def sign() -> QuantIdentity:
+    """A binary activation (scale 1)."""
     return QuantIdentity(act_quant=BinaryActQuant)
+
+
+def binary_conv(fan_in: int, fan_out: int, kernel: int, stride: int = 1) -> QuantConv2d:
+    """A +-1-weight convolution without padding or bias (padding is an explicit -1 pad)."""
+    return QuantConv2d(
+        fan_in,
+        fan_out,
+        kernel,
+        stride=stride,
+        padding=0,
+        bias=False,
+        weight_quant=BinaryWeightQuant,
+    )
+
+
+def input_stage(mode: InputMode, levels: int, input_bits: int) -> tuple[nn.Module, float]:
+    """The input stage of a conv net (bits ``sign(x - 0.5)``, or unsigned codes of ``levels``
+    levels in ``input_bits`` bits) and the value its first convolution pads with."""
+    if mode == InputMode.BINARY:
+        return nn.Sequential(InputShift(0.5), sign()), -1.0
+    stage = nn.Sequential(
+        InputScale(levels - 1), QuantIdentity(act_quant=unsigned_input_quant(input_bits))
+    )
+    return stage, 0.0  # the value of input code 0
 
 
 class BinaryConvNet(nn.Module):
@@ -134,31 +159,18 @@ class BinaryConvNet(nn.Module):
     def __init__(self, config: ConvConfig) -> None:
         super().__init__()
         self.config = config
-        if config.input_mode == InputMode.BINARY:
-            self.input_stage = nn.Sequential(InputShift(0.5), _sign())
-            pad_value = -1.0
-        else:
-            self.input_stage = nn.Sequential(
-                InputScale(config.levels - 1),
-                QuantIdentity(act_quant=unsigned_input_quant(config.input_bits)),
-            )
-            pad_value = 0.0  # the value of input code 0
+        self.input_stage, pad_value = input_stage(
+            config.input_mode, config.levels, config.input_bits
+        )
         blocks: list[nn.Module] = []
         channels = config.input_shape[0]
         for stage in config.stages:
             if stage.padding:
                 blocks.append(PadConstant(stage.padding, pad_value))
             blocks += [
-                QuantConv2d(
-                    channels,
-                    stage.channels,
-                    stage.kernel,
-                    padding=0,
-                    bias=False,
-                    weight_quant=BinaryWeightQuant,
-                ),
+                binary_conv(channels, stage.channels, stage.kernel),
                 nn.BatchNorm2d(stage.channels),
-                _sign(),
+                sign(),
             ]
             if stage.pool > 1:
                 blocks.append(nn.MaxPool2d(stage.pool))
@@ -167,9 +179,9 @@ class BinaryConvNet(nn.Module):
         widths = (config.in_features, *config.dense)
         dense: list[nn.Module] = []
         for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
-            dense += [_linear(fan_in, fan_out), nn.BatchNorm1d(fan_out), _sign()]
+            dense += [binary_linear(fan_in, fan_out), nn.BatchNorm1d(fan_out), sign()]
         self.hidden = nn.Sequential(*dense)
-        self.classifier = _linear(widths[-1], config.classes)
+        self.classifier = binary_linear(widths[-1], config.classes)
         self.output_norm = nn.BatchNorm1d(config.classes)
 
     def activations(self) -> list[nn.Module]:
@@ -191,5 +203,6 @@ class BinaryConvNet(nn.Module):
         return self.classifier(self._body(x))
 
 
-def _linear(fan_in: int, fan_out: int) -> QuantLinear:
+def binary_linear(fan_in: int, fan_out: int) -> QuantLinear:
+    """A +-1-weight dense layer without bias."""
     return QuantLinear(fan_in, fan_out, bias=False, weight_quant=BinaryWeightQuant)

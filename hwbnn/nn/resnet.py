@@ -34,13 +34,20 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 import torch
-from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
+from brevitas.nn import QuantIdentity
 from torch import nn
 
 from hwbnn.catalog import InputMode
-from hwbnn.nn.conv import MODEL_KIND_KEY, ConvStage, PadConstant
-from hwbnn.nn.mlp import InputScale, InputShift, coerce_enums, plain_dict
-from hwbnn.nn.quantizers import BinaryActQuant, BinaryWeightQuant, unsigned_input_quant
+from hwbnn.nn.conv import (
+    MODEL_KIND_KEY,
+    ConvStage,
+    PadConstant,
+    binary_conv,
+    binary_linear,
+    input_stage,
+    sign,
+)
+from hwbnn.nn.mlp import coerce_enums, plain_dict
 
 RESNET_KIND = "resnet"
 MAIN_KERNEL = 3  # every block's main branch: 3 x 3, padded with one pixel of -1
@@ -154,22 +161,6 @@ class ResNetConfig:
         return cls(**fields)
 
 
-def _sign() -> QuantIdentity:
-    return QuantIdentity(act_quant=BinaryActQuant)
-
-
-def _conv(fan_in: int, fan_out: int, kernel: int, stride: int = 1) -> QuantConv2d:
-    return QuantConv2d(
-        fan_in,
-        fan_out,
-        kernel,
-        stride=stride,
-        padding=0,
-        bias=False,
-        weight_quant=BinaryWeightQuant,
-    )
-
-
 class ResidualBlock(nn.Module):
     """``sign(BN(conv3x3(pad(x, -1))) + shortcut(x))`` for a +-1 input ``x``."""
 
@@ -177,20 +168,20 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.block = block
         self.pad = PadConstant(MAIN_KERNEL // 2, -1.0)
-        self.conv = _conv(in_channels, block.channels, MAIN_KERNEL, block.stride)
+        self.conv = binary_conv(in_channels, block.channels, MAIN_KERNEL, block.stride)
         self.norm = nn.BatchNorm2d(block.channels)
         self.shortcut: nn.Module
         if block.shortcut == Shortcut.CONV:
             self.shortcut = nn.Sequential(
-                _conv(in_channels, block.channels, 1, block.stride),
+                binary_conv(in_channels, block.channels, 1, block.stride),
                 nn.BatchNorm2d(block.channels),
-                _sign(),
+                sign(),
             )
         elif block.shortcut == Shortcut.POOL:
             self.shortcut = nn.MaxPool2d(2)
         else:
             self.shortcut = nn.Identity()
-        self.act = _sign()
+        self.act = sign()
 
     def activations(self) -> list[nn.Module]:
         """The block's signs in forward order (the conv shortcut's, then the output's)."""
@@ -208,21 +199,15 @@ class BinaryResNet(nn.Module):
     def __init__(self, config: ResNetConfig) -> None:
         super().__init__()
         self.config = config
-        if config.input_mode == InputMode.BINARY:
-            self.input_stage = nn.Sequential(InputShift(0.5), _sign())
-            pad_value = -1.0
-        else:
-            self.input_stage = nn.Sequential(
-                InputScale(config.levels - 1),
-                QuantIdentity(act_quant=unsigned_input_quant(config.input_bits)),
-            )
-            pad_value = 0.0  # the value of input code 0
+        self.input_stage, pad_value = input_stage(
+            config.input_mode, config.levels, config.input_bits
+        )
         stem = config.stem
         layers: list[nn.Module] = []
         if stem.padding:
             layers.append(PadConstant(stem.padding, pad_value))
-        layers += [_conv(config.input_shape[0], stem.channels, stem.kernel)]
-        layers += [nn.BatchNorm2d(stem.channels), _sign()]
+        layers += [binary_conv(config.input_shape[0], stem.channels, stem.kernel)]
+        layers += [nn.BatchNorm2d(stem.channels), sign()]
         if stem.pool > 1:
             layers.append(nn.MaxPool2d(stem.pool))
         self.stem = nn.Sequential(*layers)
@@ -236,9 +221,9 @@ class BinaryResNet(nn.Module):
         widths = (config.in_features, *config.dense)
         dense: list[nn.Module] = []
         for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
-            dense += [_linear(fan_in, fan_out), nn.BatchNorm1d(fan_out), _sign()]
+            dense += [binary_linear(fan_in, fan_out), nn.BatchNorm1d(fan_out), sign()]
         self.hidden = nn.Sequential(*dense)
-        self.classifier = _linear(widths[-1], config.classes)
+        self.classifier = binary_linear(widths[-1], config.classes)
         self.output_norm = nn.BatchNorm1d(config.classes)
 
     def activations(self) -> list[nn.Module]:
@@ -265,7 +250,3 @@ class BinaryResNet(nn.Module):
     def last_layer_dot(self, x: torch.Tensor) -> torch.Tensor:
         """The last layer's integer dot products (before the per-class affine), as float."""
         return self.classifier(self._body(x))
-
-
-def _linear(fan_in: int, fan_out: int) -> QuantLinear:
-    return QuantLinear(fan_in, fan_out, bias=False, weight_quant=BinaryWeightQuant)
