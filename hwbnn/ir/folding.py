@@ -135,9 +135,7 @@ def check_folding(net: Network, folding: Folding) -> None:
             raise ConfigError(f"layer {layer.name}: PE={fold.pe} does not divide MH={layer.mh}")
         width = vector_width(layer, net)
         if width % fold.simd:
-            what = "MW" if isinstance(layer, MatrixVector) else "C"
-            if isinstance(layer, InputThreshold):
-                what = "MW"
+            what = "MW" if isinstance(layer, MatrixVector | InputThreshold) else "C"
             raise ConfigError(
                 f"layer {layer.name}: SIMD={fold.simd} does not divide {what}={width}"
             )

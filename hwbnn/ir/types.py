@@ -307,12 +307,6 @@ class Network:
         object.__setattr__(self, "_inputs", inputs)
         object.__setattr__(self, "_consumers", {k: tuple(v) for k, v in consumers.items()})
 
-    def node(self, name: str) -> Layer:
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise KeyError(name)
-
     def inputs_of(self, name: str) -> tuple[str, ...]:
         """The names of the nodes (or ``"input"``) that node ``name`` reads, in port order."""
         return self._inputs[name]
