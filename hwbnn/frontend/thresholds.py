@@ -36,39 +36,17 @@ def search_thresholds(
     layer: str,
     chunk: int = 4096,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``(thresholds, negate)`` for every channel; see the module docstring."""
-    if high < low:
-        raise ValueError(f"{layer}: empty value range [{low}, {high}]")
-    increasing = np.ones(channels, dtype=bool)
-    decreasing = np.ones(channels, dtype=bool)
-    first_true = np.full(channels, high + 1, dtype=np.int64)
-    last_true = np.full(channels, low - 1, dtype=np.int64)
-    previous: np.ndarray | None = None
-    for start in range(low, high + 1, chunk):
-        values = np.arange(start, min(start + chunk, high + 1), dtype=np.int64)
+    """Return ``(thresholds, negate)`` for every channel; see the module docstring. The
+    one-step, one-selection case of :func:`search_steps`."""
+
+    def as_steps(values: np.ndarray) -> np.ndarray:
         out = np.asarray(evaluate(values), dtype=bool)
         if out.shape != (len(values), channels):
             raise ValueError(f"{layer}: channel function returned shape {out.shape}")
-        seq = out if previous is None else np.vstack([previous[None, :], out])
-        step = np.diff(seq.astype(np.int8), axis=0)
-        increasing &= np.all(step >= 0, axis=0)
-        decreasing &= np.all(step <= 0, axis=0)
-        any_true = out.any(axis=0)
-        fresh = any_true & (first_true > high)
-        first_true[fresh] = values[np.argmax(out[:, fresh], axis=0)]
-        last_rows = len(values) - 1 - np.argmax(out[::-1, any_true], axis=0)
-        last_true[any_true] = values[last_rows]
-        previous = out[-1]
-    bad = ~(increasing | decreasing)
-    if bad.any():
-        c = int(np.flatnonzero(bad)[0])
-        raise ModelError(
-            f"{layer}: channel {c} is not a monotone function of its accumulator (its affine "
-            f"chain changes sign more than once), so it cannot become a threshold"
-        )
-    negate = ~increasing
-    thresholds = np.where(negate, low + high - last_true, first_true)
-    return thresholds.astype(np.int64), negate
+        return out[:, :, None]
+
+    thresholds, negate = search_steps(as_steps, low, high, np.array([1]), layer, chunk)
+    return thresholds[:, 0, 0], negate
 
 
 def search_steps(
@@ -86,29 +64,41 @@ def search_steps(
     reversed (``v' = low + high - v``, ``negate[c]``). Returns ``(T, negate)`` with ``T`` of
     shape (C, S, len(levels)): ``T[c, s, j]`` = the first ``v`` whose output is
     ``>= levels[j]`` (``high + 1`` if none), so ``out = #{j : v >= T[c, s, j]}`` counts the
-    levels reached."""
+    levels reached. The values are evaluated ``chunk`` at a time, so memory does not grow with
+    the range."""
     if high < low:
         raise ValueError(f"{layer}: empty value range [{low}, {high}]")
-    parts = []
-    for start in range(low, high + 1, chunk):
+    levels = np.asarray(levels, dtype=np.int64)
+    previous = np.zeros(0, dtype=np.int64)  # the last output of the chunk before
+    for i, start in enumerate(range(low, high + 1, chunk)):
         values = np.arange(start, min(start + chunk, high + 1), dtype=np.int64)
-        parts.append(np.asarray(evaluate(values), dtype=np.int64))
-    table = np.concatenate(parts)  # (values, C, S)
-    step = np.diff(table, axis=0)
-    increasing = np.all(step >= 0, axis=(0, 2))
-    decreasing = np.all(step <= 0, axis=(0, 2))
+        out = np.asarray(evaluate(values), dtype=np.int64)  # (m, C, S)
+        if i == 0:
+            increasing = np.ones(out.shape[1], dtype=bool)
+            decreasing = np.ones(out.shape[1], dtype=bool)
+            first = np.full((*out.shape[1:], len(levels)), high + 1, dtype=np.int64)
+            last = np.full_like(first, low - 1)
+            seq = out
+        else:
+            seq = np.concatenate([previous[None], out])
+        step = np.diff(seq, axis=0)
+        increasing &= np.all(step >= 0, axis=(0, 2))
+        decreasing &= np.all(step <= 0, axis=(0, 2))
+        reached = out[..., None] >= levels  # (m, C, S, L)
+        any_reached = reached.any(axis=0)
+        fresh = any_reached & (first > high)
+        first = np.where(fresh, np.take(values, np.argmax(reached, axis=0)), first)
+        last_rows = len(values) - 1 - np.argmax(reached[::-1], axis=0)
+        last = np.where(any_reached, np.take(values, last_rows), last)
+        previous = out[-1]
     bad = ~(increasing | decreasing)
     if bad.any():
         c = int(np.flatnonzero(bad)[0])
         raise ModelError(
-            f"{layer}: channel {c} is not a monotone function of its accumulator (for every "
-            f"side input in one direction), so it cannot become a threshold"
+            f"{layer}: channel {c} is not a monotone function of its accumulator (in one "
+            f"direction for every side input), so it cannot become a threshold"
         )
     negate = ~increasing
-    table[:, negate] = table[::-1, negate]
-    steps = []
-    for level in np.asarray(levels, dtype=np.int64):
-        reached = table >= level
-        first = low + np.argmax(reached, axis=0)
-        steps.append(np.where(reached.any(axis=0), first, high + 1))
-    return np.stack(steps, axis=-1).astype(np.int64), negate
+    # reversed, the first v' = low + high - v reaching a level is the last v reaching it
+    thresholds = np.where(negate[:, None, None], low + high - last, first)
+    return thresholds.astype(np.int64), negate

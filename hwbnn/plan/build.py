@@ -106,9 +106,10 @@ def _check_values(layer: Layer, what: str, values: np.ndarray, low: int, high: i
         raise PlanError(f"layer {layer.name}: {what} {bad} outside [{low}, {high}]")
 
 
-def _threshold_unit(
+def threshold_unit(
     index: int, layer: InputThreshold, fold: LayerFolding, bits: int, fifo: int
 ) -> UnitPlan:
+    """The unit of input thresholds on ``bits``-bit codes (see the module docstring)."""
     n, simd = layer.in_elements, fold.simd
     _check_values(layer, "input threshold", layer.thresholds, 0, 1 << bits)
     memory = Memory(MemoryKind.THRESHOLDS, simd, n // simd, bits + 1)
@@ -130,7 +131,8 @@ def _threshold_unit(
     )
 
 
-def _mvau_unit(index: int, layer: MatrixVector, fold: LayerFolding, fifo: int) -> UnitPlan:
+def mvau_unit(index: int, layer: MatrixVector, fold: LayerFolding, fifo: int) -> UnitPlan:
+    """The matrix-vector unit of ``layer``: its widths, memories and beats."""
     pe, simd, bits = fold.pe, fold.simd, layer.input_bits
     widths = mvau_widths(layer.mw, bits)
     if widths.acc_width > MAX_ACC_BITS:
@@ -170,9 +172,10 @@ def _mvau_unit(index: int, layer: MatrixVector, fold: LayerFolding, fifo: int) -
     )
 
 
-def _image_unit(
+def image_unit(
     index: int, layer: SlidingWindow | MaxPool, fold: LayerFolding, bits: int, fifo: int
 ) -> UnitPlan:
+    """The unit of a sliding window or max pool on ``bits``-bit elements, with its geometry."""
     h, w, c = layer.in_shape
     oh, ow, _ = layer.out_shape
     simd = fold.simd
@@ -203,7 +206,7 @@ def _image_unit(
     )
 
 
-def _element_bits(net: Network, layer: Layer) -> int:
+def element_bits(net: Network, layer: Layer) -> int:
     """Bits per element a layer reads: the input code width for integer inputs, else 1."""
     if isinstance(layer, MatrixVector):
         if not layer.binary_input and layer.input_bits != net.input.bits:
@@ -256,13 +259,13 @@ def build_chain_plan(net: Network, folding: Folding, *, fifo_depth: int | None =
     last = len(net.layers) - 1
     for index, (layer, fold) in enumerate(zip(net.layers, folding.layers, strict=True)):
         fifo = 0 if index == last else depth
-        bits = _element_bits(net, layer)
+        bits = element_bits(net, layer)
         if isinstance(layer, InputThreshold):
-            units.append(_threshold_unit(index, layer, fold, bits, fifo))
+            units.append(threshold_unit(index, layer, fold, bits, fifo))
         elif isinstance(layer, MatrixVector):
-            units.append(_mvau_unit(index, layer, fold, fifo))
+            units.append(mvau_unit(index, layer, fold, fifo))
         elif isinstance(layer, SlidingWindow | MaxPool):
-            units.append(_image_unit(index, layer, fold, bits, fifo))
+            units.append(image_unit(index, layer, fold, bits, fifo))
     converters = tuple(
         Converter(a.index, a.out_width, b.in_width, a.out_beats)
         for a, b in zip(units, units[1:], strict=False)

@@ -145,6 +145,7 @@ def path_latency(units: list[UnitPlan], index: int, stop: set[int], interval: in
 
 
 def ancestors(units: list[UnitPlan], index: int) -> set[int]:
+    """The indices of every unit upstream of unit ``index`` (not the top input)."""
     seen: set[int] = set()
     todo = [index]
     while todo:
@@ -161,6 +162,7 @@ def port_lags(net: Network, units: list[UnitPlan], interval: int) -> dict[tuple[
     frame: (unit, port) -> beats. Pixels are counted in the stream of the branches' nearest
     common ancestor (a fork), whose stream is where they part."""
     lags: dict[tuple[int, int], int] = {}
+    needs_of: dict[str, dict[str, np.ndarray]] = {}  # per branching point: its streams' needs
     for u in units:
         if len(u.inputs) < 2:
             continue
@@ -169,7 +171,9 @@ def port_lags(net: Network, units: list[UnitPlan], interval: int) -> dict[tuple[
         branch = [ancestors(units, j) | {j} if j >= 0 else set() for j in u.inputs]
         shared = set.intersection(*branch)
         root = net.layers[max(shared)].name if shared else INPUT
-        needs = stream_needs(net, root)
+        if root not in needs_of:
+            needs_of[root] = stream_needs(net, root)
+        needs = needs_of[root]
         frame = net.edge(root).pixels
         join_need = needs[node.name]
         for port, (src, name) in enumerate(zip(u.inputs, sources, strict=True)):

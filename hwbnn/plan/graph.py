@@ -39,13 +39,13 @@ from hwbnn.ir.types import (
 )
 from hwbnn.plan.build import (
     PlanError,
-    _element_bits,
-    _image_unit,
-    _mvau_unit,
-    _threshold_unit,
     auto_fifo_depth,
     build_chain_plan,
+    element_bits,
+    image_unit,
     is_chain_plan,
+    mvau_unit,
+    threshold_unit,
 )
 from hwbnn.plan.fifos import port_lags
 from hwbnn.plan.model import Edge, Memory, MemoryKind, Plan, StreamFormat, UnitKind, UnitPlan
@@ -138,13 +138,13 @@ def _unit(
 ) -> UnitPlan:
     if isinstance(node, Fork | AddJoin | Concat | Threshold):
         return _graph_unit(net, index, node, fold, port_bits)
-    bits = _element_bits(net, node)
+    bits = element_bits(net, node)
     if isinstance(node, InputThreshold):
-        unit = _threshold_unit(index, node, fold, bits, 0)
+        unit = threshold_unit(index, node, fold, bits, 0)
     elif isinstance(node, MatrixVector):
-        unit = _mvau_unit(index, node, fold, 0)
+        unit = mvau_unit(index, node, fold, 0)
     else:
-        unit = _image_unit(index, node, fold, bits, 0)
+        unit = image_unit(index, node, fold, bits, 0)
     edge = net.in_edges(node.name)[0]
     return dataclasses.replace(
         unit,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qonnx.core.modelwrapper import ModelWrapper
@@ -95,7 +96,8 @@ def test_search_rejects_non_monotone_channel() -> None:
         search_thresholds(lambda v: np.stack([v >= 1, np.abs(v) >= 2], 1), -4, 4, 2, "L")
 
 
-def test_search_steps_counts_levels_and_negates_decreasing_channels() -> None:
+@pytest.mark.parametrize("chunk", [1, 4, 4096])  # chunk boundaries inside the steps, or none
+def test_search_steps_counts_levels_and_negates_decreasing_channels(chunk: int) -> None:
     from hwbnn.frontend.thresholds import search_steps
 
     v = np.arange(-6, 7)
@@ -112,7 +114,7 @@ def test_search_steps_counts_levels_and_negates_decreasing_channels() -> None:
             axis=1,
         )
 
-    t, negate = search_steps(table, -6, 6, np.array([-1, 0, 1]), "unit")
+    t, negate = search_steps(table, -6, 6, np.array([-1, 0, 1]), "unit", chunk=chunk)
     assert negate.tolist() == [False, True]
     for c in range(2):
         for s in range(2):
@@ -132,3 +134,5 @@ def test_search_steps_refuses_selections_of_opposite_directions() -> None:
 
     with pytest.raises(ModelError, match="channel 0 is not a monotone"):
         search_steps(table, -3, 3, np.array([1]), "unit")
+    with pytest.raises(ModelError, match="channel 0 is not a monotone"):  # across chunks
+        search_steps(table, -3, 3, np.array([1]), "unit", chunk=1)
