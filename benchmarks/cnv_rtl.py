@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwbnn.codegen.rtl import write_rtl_build
+from hwbnn.codegen import write_build
 from hwbnn.fpga.boards import LFE5U_85F
 from hwbnn.fpga.estimate import estimate
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, initiation_interval, layer_cycles
@@ -84,7 +84,7 @@ def simulate(net: Network, folding: Folding, build: Path, simulator: str, frames
     from hwbnn.sim.top import SimConfig
     from hwbnn.verify.rtl import verify_rtl
 
-    write_rtl_build(net, folding, build)
+    write_build(net, folding, build)
     codes = np.random.default_rng(1).integers(0, 256, (frames, net.input.elements))
     start = time.perf_counter()
     cfg = SimConfig(simulator=simulator, gap_prob=0.0, backpressure_prob=0.0, ii_frames=frames)
@@ -100,7 +100,7 @@ def simulate(net: Network, folding: Folding, build: Path, simulator: str, frames
 def bitstream(net: Network, folding: Folding, build: Path) -> dict:
     from hwbnn.fpga.bitstream import BitstreamConfig, run_bitstream_flow
 
-    write_rtl_build(net, folding, build)
+    write_build(net, folding, build)
     start = time.perf_counter()
     report = run_bitstream_flow(build, BitstreamConfig(board="ulx3s-85f", clock_mhz=100.0))
     report["seconds"] = round(time.perf_counter() - start, 1)

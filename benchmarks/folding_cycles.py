@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwbnn.codegen.rtl import write_rtl_build
+from hwbnn.codegen import write_build
 from hwbnn.ir.folding import choose_folding, initiation_interval
 from hwbnn.sim.random_nets import random_mlp
 from hwbnn.sim.top import SimConfig
@@ -56,7 +56,7 @@ def main() -> None:
             for target in TARGETS[name]:
                 folding = choose_folding(net, target)
                 build = Path(tmp) / f"{name}-{target}"
-                write_rtl_build(net, folding, build)
+                write_build(net, folding, build)
                 cfg = SimConfig(simulator=simulator, seed=args.seed, ii_frames=args.ii_frames)
                 report = verify_rtl(build, codes, cfg)
                 folds = " ".join(f"{f.pe}/{f.simd}" for f in folding.layers)

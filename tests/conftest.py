@@ -72,9 +72,10 @@ def digits_cnn(tmp_path_factory: pytest.TempPathFactory) -> TrainedNet:
 @pytest.fixture(scope="session")
 def digits_resnet(tmp_path_factory: pytest.TempPathFactory) -> TrainedNet:
     """digits-resnet (hwbnn.nn.resnet: a stem, an identity and a downsampling residual block,
-    pool, dense head) with binarized input, trained 2 epochs; lowered to a graph IR."""
+    pool, dense head) with binarized input, trained 10 epochs (about 8 s; 0.84 test accuracy
+    with seed 0, as in the README); lowered to a graph IR."""
     return _train_export_lower(
-        tmp_path_factory.mktemp("digits_resnet"), "binary", 2, "digits-resnet"
+        tmp_path_factory.mktemp("digits_resnet"), "binary", 10, "digits-resnet"
     )
 
 

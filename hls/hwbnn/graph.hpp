@@ -20,7 +20,7 @@
 /// with W the beat width named by the Types struct of the unit that writes it (equal to that
 /// of the unit that reads it). The calls, with `reps` the top's frame count:
 ///
-///   hwbnn::fork<WIDTH, BEATS>(in, out0, out1[, out2[, out3]], reps);
+///   hwbnn::fork<WIDTH, BEATS>(in, out0, out1, reps);  // k consumers: a chain of k-1
 ///   hwbnn::add_join<ELEMENTS, SIMD, A_BITS, A_BIPOLAR, B_BITS, B_BIPOLAR, OUT_BITS>(
 ///       in0, in1, out, reps);
 ///   hwbnn::concat<C0, C1, SIMD, ELEM_BITS, PIXELS>(in0, in1, out, reps);
@@ -74,14 +74,14 @@ struct ForkTypes {
   typedef ap_uint<WIDTH> word_t;
 };
 
-/// Copies every beat of `in` to each output stream: the fork of an edge read by 2, 3 or 4
-/// consumers (output i goes to the i-th consumer). A beat is read and written to every output
-/// in the same iteration, so a full output stalls the others. A fork with more consumers is
-/// rendered as a fork whose last output feeds another fork.
+/// Copies every beat of `in` to both output streams: the fork of an edge read by two consumers
+/// (out0 goes to the first). A beat is read and written to both outputs in the same iteration,
+/// so a full output stalls the other. A fork to k > 2 consumers is rendered as a chain of k-1
+/// forks, fork j writing consumer j and the next fork's input.
 /// \tparam WIDTH  beat width in bits (any element layout), >= 1
 /// \tparam BEATS  beats per frame, >= 1
 /// \param in        BEATS beats per frame
-/// \param out0..    BEATS beats per frame each, equal to those of `in`
+/// \param out0, out1  BEATS beats per frame each, equal to those of `in`
 /// \param reps      number of frames
 template <unsigned WIDTH, unsigned BEATS>
 void fork(hls::stream<typename ForkTypes<WIDTH, BEATS>::word_t> &in,
@@ -93,40 +93,6 @@ void fork(hls::stream<typename ForkTypes<WIDTH, BEATS>::word_t> &in,
     const typename ForkTypes<WIDTH, BEATS>::word_t x = in.read();
     out0.write(x);
     out1.write(x);
-  }
-}
-
-/// fork() to three consumers.
-template <unsigned WIDTH, unsigned BEATS>
-void fork(hls::stream<typename ForkTypes<WIDTH, BEATS>::word_t> &in,
-          hls::stream<typename ForkTypes<WIDTH, BEATS>::word_t> &out0,
-          hls::stream<typename ForkTypes<WIDTH, BEATS>::word_t> &out1,
-          hls::stream<typename ForkTypes<WIDTH, BEATS>::word_t> &out2, unsigned reps) {
-  const unsigned beats = reps * BEATS;
-  for (unsigned i = 0; i < beats; i++) {
-#pragma HLS PIPELINE II=1
-    const typename ForkTypes<WIDTH, BEATS>::word_t x = in.read();
-    out0.write(x);
-    out1.write(x);
-    out2.write(x);
-  }
-}
-
-/// fork() to four consumers.
-template <unsigned WIDTH, unsigned BEATS>
-void fork(hls::stream<typename ForkTypes<WIDTH, BEATS>::word_t> &in,
-          hls::stream<typename ForkTypes<WIDTH, BEATS>::word_t> &out0,
-          hls::stream<typename ForkTypes<WIDTH, BEATS>::word_t> &out1,
-          hls::stream<typename ForkTypes<WIDTH, BEATS>::word_t> &out2,
-          hls::stream<typename ForkTypes<WIDTH, BEATS>::word_t> &out3, unsigned reps) {
-  const unsigned beats = reps * BEATS;
-  for (unsigned i = 0; i < beats; i++) {
-#pragma HLS PIPELINE II=1
-    const typename ForkTypes<WIDTH, BEATS>::word_t x = in.read();
-    out0.write(x);
-    out1.write(x);
-    out2.write(x);
-    out3.write(x);
   }
 }
 

@@ -8,7 +8,7 @@
 ///  - swg.hpp          sliding_window(): image stream to K x K windows (stride, padding)
 ///  - pool.hpp         pool_or(), max_pool(): OR max pooling of binary images
 ///  - threshold.hpp    threshold_input(): multi-bit input codes to bipolar bits
-///  - streams.hpp      convert_width(), duplicate_stream()
+///  - streams.hpp      convert_width()
 ///  - graph.hpp        fork(), add_join(), concat(), threshold(): units of branching graphs
 #ifndef HWBNN_HWBNN_HPP
 #define HWBNN_HWBNN_HPP

@@ -102,22 +102,6 @@ void convert_width(hls::stream<ap_uint<IN_W>> &in, hls::stream<ap_uint<OUT_W>> &
                                                                                        reps);
 }
 
-/// Copies every beat of `in` to both `out0` and `out1` (a fork, e.g. for a debug tap).
-/// \tparam W      beat width
-/// \tparam BEATS  beats per frame
-/// \param reps    number of frames
-template <unsigned W, unsigned BEATS>
-void duplicate_stream(hls::stream<ap_uint<W>> &in, hls::stream<ap_uint<W>> &out0,
-                      hls::stream<ap_uint<W>> &out1, unsigned reps) {
-  const unsigned beats = reps * BEATS;
-  for (unsigned i = 0; i < beats; i++) {
-#pragma HLS PIPELINE II=1
-    const ap_uint<W> x = in.read();
-    out0.write(x);
-    out1.write(x);
-  }
-}
-
 }  // namespace hwbnn
 
 #endif  // HWBNN_STREAMS_HPP

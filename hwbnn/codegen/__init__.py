@@ -31,7 +31,7 @@ def generate(
     if target not in TARGETS:
         raise ConfigError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     plan = build_plan(net, folding)
-    if target in ("hls", "hls4ml"):
+    if target == "hls4ml":
         plan.require_chain(target)
     build = Path(build)
     write_plan(plan, build)
@@ -49,3 +49,49 @@ def generate(
 
         return generate_hls4ml(net, folding, onnx_path, build)
     return {}
+
+
+def write_build(
+    net: Network,
+    folding: Folding,
+    build_dir: Path,
+    *,
+    target: str = "rtl",
+    fifo_depth: int | None = None,
+    plan: Any = None,
+) -> dict[str, Any]:
+    """A ``--target rtl`` or ``hls`` build straight from an IR (no ONNX model): ir.json/ir.npz,
+    folding.json, plan.json, rtl/ or hls/ and the manifest, written atomically. For tests and
+    benchmarks; ``plan`` (a :class:`hwbnn.plan.Plan` of this net and folding) replaces the
+    planned one, e.g. with other FIFO depths."""
+    from hwbnn.build import atomic_build, write_manifest
+    from hwbnn.ir.serialize import save_network
+    from hwbnn.plan import build_plan, write_plan
+
+    if target not in ("rtl", "hls"):
+        raise ConfigError(f"write_build makes rtl or hls builds, not {target!r}")
+    if plan is None:
+        plan = build_plan(net, folding, fifo_depth=fifo_depth)
+    with atomic_build(Path(build_dir)) as tmp:
+        save_network(net, tmp)
+        (tmp / "folding.json").write_text(folding.to_json(net))
+        write_plan(plan, tmp)
+        source = Path(net.source or "network")
+        if target == "rtl":
+            from hwbnn.codegen.rtl import render_rtl
+
+            generated = render_rtl(plan, net, source, tmp)
+        else:
+            from hwbnn.codegen.hls import render_hls
+
+            generated = render_hls(plan, net, source, tmp)
+        write_manifest(
+            tmp,
+            source=net.source,
+            target=target,
+            steps=["write_build"],
+            layers=[layer.name for layer in net.layers],
+            initiation_interval=plan.initiation_interval,
+            generated=generated,
+        )
+    return generated

@@ -144,7 +144,7 @@ def product_type(in_bits: int) -> str:
     return "hwbnn::XnorMul" if in_bits == 1 else f"hwbnn::IntBinaryProduct<{in_bits}>"
 
 
-def activation_type(is_output: bool) -> str:
-    """The HLS library's activation policy: accumulators out for the output layer, else
-    thresholds."""
-    return "hwbnn::PassThroughActivation" if is_output else "hwbnn::ThresholdActivation"
+def activation_type(emits_acc: bool) -> str:
+    """The HLS library's activation policy: accumulators out (the output layer, or a hidden
+    unit feeding a join or a threshold), else thresholds."""
+    return "hwbnn::PassThroughActivation" if emits_acc else "hwbnn::ThresholdActivation"

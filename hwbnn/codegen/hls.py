@@ -42,6 +42,7 @@ an integer first layer whose levels are not a power of two.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from collections.abc import Sequence
@@ -55,8 +56,8 @@ from hwbnn.codegen.cxx import activation_type, cxx_word, hls_library_dir, produc
 from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding
-from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, Network
-from hwbnn.plan import Plan, UnitPlan, build_plan
+from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, Network, Threshold
+from hwbnn.plan import Plan, UnitKind, UnitPlan, build_plan
 from hwbnn.plan.packing import lane_words, value_lanes, weight_lanes
 from hwbnn.reference import Reference
 
@@ -81,15 +82,26 @@ TB_MAX_BATCH = 256
 
 
 @dataclass(frozen=True)
-class Step:
-    """One call in the top function's dataflow: a unit, or a width converter (``stage`` None)
-    from ``prev`` to ``next``."""
+class Call:
+    """One call of the top's dataflow: ``hwbnn::<function><targs>(streams, memories, reps)``
+    (template arguments as C++ expressions, streams in the unit's order: inputs, then
+    outputs); ``comment`` is written above it."""
 
-    src: str
-    dst: str
-    stage: UnitPlan | None = None
-    prev: UnitPlan | None = None
-    next: UnitPlan | None = None
+    function: str
+    targs: tuple[str, ...]
+    streams: tuple[str, ...]
+    memories: tuple[str, ...] = ()
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Channel:
+    """An internal stream of the top: ``hls::stream<ap_uint<width>> name`` of ``depth``
+    beats (``width`` a C++ expression)."""
+
+    name: str
+    width: str
+    depth: int = 2
 
 
 def render(template: str, **context: Any) -> str:
@@ -99,7 +111,8 @@ def render(template: str, **context: Any) -> str:
 
 def memories(unit: UnitPlan, layer: Layer) -> dict[str, Any]:
     """The arrays of a unit's params header: ``weights`` ``[PE][NF*SF]`` as C++ literals of
-    ``ap_uint<SIMD>``, ``thresholds`` ``[PE][NF]`` (``[SIMD][N/SIMD]`` for input thresholds)."""
+    ``ap_uint<SIMD>``, ``thresholds`` ``[PE][NF]`` (``[SIMD][N/SIMD]`` for input thresholds;
+    for a graph's threshold ``[SIMD][C/SIMD]`` initialisers of ``[SIDE+1][STEPS]`` each)."""
     weights: list[list[str]] = []
     thresholds: list[list[int]] = []
     if isinstance(layer, MatrixVector):
@@ -109,32 +122,221 @@ def memories(unit: UnitPlan, layer: Layer) -> dict[str, Any]:
             thresholds = lane_words(value_lanes(layer.thresholds, unit.pe))
     elif isinstance(layer, InputThreshold):
         thresholds = lane_words(value_lanes(layer.thresholds, unit.simd))
+    elif isinstance(layer, Threshold):
+        # [s][f][v][j] holds T[c][v][j] of channel c = f*SIMD + s; one C++ initialiser per word
+        table = np.asarray(layer.thresholds, dtype=np.int64)
+        lanes = table.reshape(-1, unit.simd, *table.shape[1:]).transpose(1, 0, 2, 3)
+        return {"weights": [], "thresholds": [[_braces(w) for w in lane] for lane in lanes]}
     return {"weights": weights, "thresholds": thresholds}
 
 
-def plan_steps(plan: Plan) -> tuple[list[Step], list[tuple[str, str]]]:
-    """The dataflow calls and the internal channels (name, C++ width expression); a max pool's
-    step also has the channel ``<ident>_windows`` between its two units."""
-    steps: list[Step] = []
-    channels: list[tuple[str, str]] = []
+def _braces(values: np.ndarray) -> str:
+    """A nested C++ initialiser of an integer array: ``{{1, 2}, {3, 4}}``."""
+    if values.ndim == 0:
+        return str(int(values))
+    return "{" + ", ".join(_braces(v) for v in values) + "}"
+
+
+def _chained(
+    function: str,
+    parts: Sequence[tuple[str, ...]],
+    ins: Sequence[str],
+    out: str,
+    prefix: str,
+    widths: Sequence[str],
+) -> tuple[list[Call], list[Channel]]:
+    """A k-input join as a chain of k-1 two-input calls: part j (template arguments
+    ``parts[j]``) reads the previous part's output (``<prefix>_j<j>``, ``widths[j-1]`` bits)
+    and input j+1."""
+    calls: list[Call] = []
+    channels: list[Channel] = []
+    src = ins[0]
+    for j, targs in enumerate(parts):
+        last = j == len(parts) - 1
+        dst = out if last else f"{prefix}_j{j + 1}"
+        if not last:
+            channels.append(Channel(dst, widths[j]))
+        calls.append(Call(function, targs, (src, ins[j + 1], dst)))
+        src = dst
+    return calls, channels
+
+
+def unit_calls(
+    u: UnitPlan, ins: Sequence[str], outs: Sequence[str]
+) -> tuple[list[Call], list[Channel]]:
+    """The calls of unit ``u`` reading streams ``ins`` (per input port) and writing ``outs``
+    (one stream, or a fork's one per consumer), and the channels between its parts (a max
+    pool's ``<ident>_windows``; the links of chained forks, add-joins and concatenations)."""
+    c = u.ident
+    k = {name: f"{c}::{name}" for name in _STRUCT_NAMES}
+    calls: list[Call]
+    channels: list[Channel] = []
+    targs: tuple[str, ...]
+    names: tuple[str, ...]
+    parts: list[tuple[str, ...]]
+    widths: list[str]
+    if u.kind is UnitKind.INPUT_THRESHOLD:
+        targs = (k["N"], k["SIMD"], k["INPUT_BITS"])
+        calls = [Call("threshold_input", targs, (ins[0], outs[0]), (f"{c}_thresholds",))]
+    elif u.kind is UnitKind.SLIDING_WINDOW:
+        names = ("H", "W", "C", "K", "S", "PAD_TOP", "PAD_LEFT", "PAD_BOTTOM", "PAD_RIGHT")
+        targs = (*(k[n] for n in names), k["SIMD"], k["BITS"], k["PAD_CODE"])
+        calls = [Call("sliding_window", targs, (ins[0], outs[0]))]
+    elif u.kind is UnitKind.MAX_POOL:
+        windows = f"{c}_windows"
+        channels.append(Channel(windows, k["IN_W"]))
+        window = (*(k[n] for n in ("H", "W", "C", "K", "S")), "0", "0", "0", "0", k["SIMD"])
+        calls = [
+            Call("sliding_window", (*window, "1", "0"), (ins[0], windows)),
+            Call("pool_or", (k["K"], k["C"], k["SIMD"], k["PIXELS"]), (windows, outs[0])),
+        ]
+    elif u.kind is UnitKind.MVAU:
+        names = ("MW", "MH", "PE", "SIMD", "Product", "Activation", "PIXELS")
+        memories = (f"{c}_weights",) + ((f"{c}_thresholds",) if u.thresholds else ())
+        calls = [Call("mvau", tuple(k[n] for n in names), (ins[0], outs[0]), memories)]
+    elif u.kind is UnitKind.FORK:
+        # two-output forks in a chain: fork j writes consumer j and the next fork's input
+        calls, src = [], ins[0]
+        for j in range(len(outs) - 1):
+            last = j == len(outs) - 2
+            rest = outs[-1] if last else f"{c}_f{j + 1}"
+            if not last:
+                channels.append(Channel(rest, k["IN_W"]))
+            calls.append(Call("fork", (k["IN_W"], k["BEATS"]), (src, outs[j], rest)))
+            src = rest
+    elif u.kind is UnitKind.ADD_JOIN:
+        parts, widths = [], []
+        a_bits, a_bipolar = u.port_bits[0], u.port_bipolar[0]
+        for j, out_bits in enumerate(u.chain_bits, start=1):
+            b = (u.port_bits[j], u.port_bipolar[j])
+            parts.append(
+                (k["ELEMENTS"], k["SIMD"], str(a_bits), _cxx_bool(a_bipolar))
+                + (str(b[0]), _cxx_bool(b[1]), str(out_bits))
+            )
+            widths.append(str(u.simd * out_bits))
+            a_bits, a_bipolar = out_bits, False
+        calls, channels = _chained("add_join", parts, ins, outs[0], c, widths)
+    elif u.kind is UnitKind.CONCAT:
+        parts, total = [], u.port_channels[0]
+        for more in u.port_channels[1:]:
+            parts.append((str(total), str(more), k["SIMD"], k["ELEM_BITS"], k["PIXELS"]))
+            total += more
+        widths = [k["OUT_W"]] * len(parts)
+        calls, channels = _chained("concat", parts, ins, outs[0], c, widths)
+    else:  # UnitKind.THRESHOLD
+        names = ("C", "SIMD", "IN_BITS", "STEPS", "SIDE", "OUT_BITS", "OUT_BASE", "THRESH_BITS")
+        targs = (*(k[n] for n in names), k["PIXELS"])
+        streams = (ins[0], ins[1], outs[0]) if u.side else (ins[0], outs[0])
+        calls = [Call("threshold", targs, streams, (f"{c}_thresholds",))]
+    head = dataclasses.replace(
+        calls[0], comment=f"layer {u.index} ({u.name}): {u.cycles:,} cycles/frame"
+    )
+    return [head, *calls[1:]], channels
+
+
+#: The constants of the generated structs that calls name (hwbnn_config.h).
+_STRUCT_NAMES = (
+    "N",
+    "SIMD",
+    "INPUT_BITS",
+    "H",
+    "W",
+    "C",
+    "K",
+    "S",
+    "PAD_TOP",
+    "PAD_LEFT",
+    "PAD_BOTTOM",
+    "PAD_RIGHT",
+    "BITS",
+    "PAD_CODE",
+    "IN_W",
+    "OUT_W",
+    "PIXELS",
+    "MW",
+    "MH",
+    "PE",
+    "Product",
+    "Activation",
+    "BEATS",
+    "ELEMENTS",
+    "ELEM_BITS",
+    "IN_BITS",
+    "STEPS",
+    "SIDE",
+    "OUT_BITS",
+    "OUT_BASE",
+    "THRESH_BITS",
+)
+
+
+def _cxx_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def chain_calls(plan: Plan) -> tuple[list[Call], list[Channel]]:
+    """The dataflow of a chain: each unit reads the previous one's output (``<ident>_out``),
+    through a width converter (``<next ident>_in``) where the beats differ."""
+    calls: list[Call] = []
+    channels: list[Channel] = []
     src = "in"
     units = plan.units
     for i, unit in enumerate(units):
         last = i == len(units) - 1
         dst = "out" if last else f"{unit.ident}_out"
-        if unit.is_pool:
-            channels.append((f"{unit.ident}_windows", f"{unit.ident}::IN_W"))
         if not last:
-            channels.append((dst, f"{unit.ident}::OUT_W"))
-        steps.append(Step(src=src, dst=dst, stage=unit))
+            channels.append(Channel(dst, f"{unit.ident}::OUT_W"))
+        unit_list, inner = unit_calls(unit, (src,), (dst,))
+        calls += unit_list
+        channels += inner
         src = dst
         if plan.converter_after(i) is not None:
             nxt = units[i + 1]
             dst = f"{nxt.ident}_in"
-            channels.append((dst, f"{nxt.ident}::IN_W"))
-            steps.append(Step(src=src, dst=dst, prev=unit, next=nxt))
+            channels.append(Channel(dst, f"{nxt.ident}::IN_W"))
+            targs = (f"{unit.ident}::OUT_W", f"{nxt.ident}::IN_W", f"{unit.ident}::OUT_BEATS")
+            calls.append(Call("convert_width", targs, (src, dst)))
             src = dst
-    return steps, channels
+    return calls, channels
+
+
+def graph_calls(plan: Plan) -> tuple[list[Call], list[Channel]]:
+    """The dataflow of a graph: one stream per planned edge (hwbnn.plan.Edge), named
+    ``<src ident>_to_<dst ident>_p<port>``, of ``fifo_depth + 1`` beats (the RTL FIFO's
+    ``DEPTH`` plus its output register; 2 for an edge without FIFO), then a width converter
+    into ``..._in`` where the edge's two widths differ. Units are called in the plan's
+    topological order, each after the converters of its inputs, so that C simulation, which
+    runs the calls one after the other, sees every input complete."""
+    reads: dict[tuple[int, int], str] = {}
+    writes: dict[tuple[int, int], str] = {}
+    converters: dict[int, list[Call]] = {}
+    channels: list[Channel] = []
+    for e in plan.edges:
+        if e.src < 0:
+            reads[(e.dst, e.dst_port)] = "in"
+            continue
+        src, dst = plan.units[e.src], plan.units[e.dst]
+        name = f"{src.ident}_to_{dst.ident}_p{e.dst_port}"
+        depth = e.fifo_depth + 1 if e.fifo_depth else 2
+        channels.append(Channel(name, str(e.src_width), depth))
+        writes[(e.src, e.src_port)] = name
+        if e.src_width != e.dst_width:
+            widened = f"{name}_in"
+            channels.append(Channel(widened, str(e.dst_width)))
+            targs = (str(e.src_width), str(e.dst_width), str(e.beats))
+            converters.setdefault(e.dst, []).append(Call("convert_width", targs, (name, widened)))
+            name = widened
+        reads[(e.dst, e.dst_port)] = name
+    calls: list[Call] = []
+    last = len(plan.units) - 1
+    for u in plan.units:
+        calls += converters.get(u.index, [])
+        ins = [reads[(u.index, port)] for port in range(len(u.inputs))]
+        outs = ["out"] if u.index == last else [writes[(u.index, k)] for k in range(u.outputs)]
+        unit_list, inner = unit_calls(u, ins, outs)
+        calls += unit_list
+        channels += inner
+    return calls, channels
 
 
 def tb_batch(stages: Sequence[UnitPlan], in_beats: int) -> int:
@@ -182,14 +384,13 @@ def render_hls(
 ) -> dict[str, Any]:
     """Write ``build_dir/hls/`` for ``plan`` (of ``net``: memories and testbench vectors; see
     the module docstring); return a summary for the manifest."""
-    plan.require_chain("hls")
     if clock_mhz <= 0:
         raise ValueError(f"clock frequency must be positive, got {clock_mhz} MHz")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", part):
         raise ValueError(f"not an FPGA part name: {part!r}")
     stages = list(plan.units)
-    steps, channels = plan_steps(plan)
-    first, last = stages[0], stages[-1]
+    calls, channels = graph_calls(plan) if plan.is_graph else chain_calls(plan)
+    first = next(s for s in stages if -1 in s.inputs)  # the unit reading the top's input
     widths = [(s.in_width, s) for s in stages] + [(s.out_width, s) for s in stages]
     max_width, widest = max(widths, key=lambda item: item[0])
     if max_width > AP_INT_LIMIT:
@@ -205,13 +406,11 @@ def render_hls(
         "source": Path(onnx_path).name,
         "top": TOP,
         "stages": stages,
-        "steps": steps,
+        "calls": calls,
         "channels": channels,
         "first": first,
-        "last": last,
-        "in_elements": plan.io.in_elements,
-        "in_levels": plan.io.in_levels,
-        "classes": plan.io.classes,
+        "last": stages[-1],
+        "io": plan.io,
         "ap_int_max_w": max(AP_INT_DEFAULT_MAX_W, -(-max_width // 1024) * 1024),
         "params": params,
         "tb_batch": tb_batch(stages, plan.io.in_beats),

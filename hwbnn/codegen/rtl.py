@@ -76,7 +76,6 @@ __all__ = [
     "render_rtl",
     "rtl_sources",
     "top_context",
-    "write_rtl_build",
 ]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "rtl"
@@ -239,38 +238,3 @@ def rtl_sources(build_dir: Path) -> list[Path]:
     if missing:
         raise ConfigError(f"{rtl_dir}: {missing[0]} is listed in {SOURCES_FILE} but missing")
     return [rtl_dir / n for n in names]
-
-
-def write_rtl_build(
-    net: Network,
-    folding: Folding,
-    build_dir: Path,
-    *,
-    fifo_depth: int | None = None,
-    plan: Plan | None = None,
-) -> dict[str, Any]:
-    """A ``--target rtl`` build straight from an IR (no ONNX model): ir.json/ir.npz,
-    folding.json, plan.json, rtl/ and the manifest, written atomically. For tests and
-    benchmarks; ``plan`` (of this net and folding) replaces the planned one, e.g. with other
-    FIFO depths."""
-    from hwbnn.build import atomic_build, write_manifest
-    from hwbnn.ir.serialize import save_network
-    from hwbnn.plan import write_plan
-
-    if plan is None:
-        plan = build_plan(net, folding, fifo_depth=fifo_depth)
-    with atomic_build(Path(build_dir)) as tmp:
-        save_network(net, tmp)
-        (tmp / "folding.json").write_text(folding.to_json(net))
-        write_plan(plan, tmp)
-        generated = render_rtl(plan, net, Path(net.source or "network"), tmp)
-        write_manifest(
-            tmp,
-            source=net.source,
-            target="rtl",
-            steps=["write_rtl_build"],
-            layers=[layer.name for layer in net.layers],
-            initiation_interval=plan.initiation_interval,
-            generated=generated,
-        )
-    return generated

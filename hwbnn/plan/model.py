@@ -251,14 +251,14 @@ class Plan:
         )
 
     def require_chain(self, target: str) -> None:
-        """ConfigError when the plan is a graph: only the RTL generator renders forks and
-        joins so far."""
+        """ConfigError when the plan is a graph: the hls4ml project maps chains of layers
+        only (the rtl and hls targets render graphs)."""
         if self.is_graph:
             kinds = sorted({u.kind.value for u in self.units if u.kind in _GRAPH_KINDS})
             raise ConfigError(
-                f"{self.source or 'network'}: a branching network ({', '.join(kinds)}) is "
-                f"generated for --target rtl only; --target {target} of graphs is not "
-                f"implemented yet"
+                f"{self.source or 'network'}: a branching network ({', '.join(kinds)}) cannot "
+                f"be generated for --target {target}, which maps chains of layers only; use "
+                f"--target hls or --target rtl"
             )
 
     def converter_after(self, index: int) -> Converter | None:

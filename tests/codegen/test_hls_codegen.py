@@ -239,8 +239,8 @@ def test_missing_single_variable_fails(tmp_path: Path) -> None:
     net = small_network()
     plan = build_plan(net, FOLDING)
     stages = list(plan.units)
-    steps, channels = hls.plan_steps(plan)
-    context = {"source": "m.onnx", "top": "hwbnn_top", "stages": stages, "steps": steps}
+    calls, channels = hls.chain_calls(plan)
+    context = {"source": "m.onnx", "top": "hwbnn_top", "stages": stages, "calls": calls}
     context |= {"channels": channels, "params": [], "first": stages[0], "last": stages[-1]}
     hls.render("top.cpp.j2", **context)  # complete
     del context["channels"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwbnn.codegen.rtl import write_rtl_build
+from hwbnn.codegen import write_build
 from hwbnn.ir.folding import initiation_interval
 from hwbnn.reference import Reference
 from hwbnn.sim.top import SimConfig
@@ -45,7 +45,7 @@ def test_cnv_three_images_bit_exact(tmp_path: Path) -> None:
         "pool3",
     ]
     build = tmp_path / "cnv"
-    write_rtl_build(net, folding, build)
+    write_build(net, folding, build)
     rng = np.random.default_rng(7)
     codes = rng.integers(0, 256, (FRAMES, net.input.elements))
     expected = Reference(net).run_codes(codes).accumulators

@@ -1,6 +1,8 @@
-"""digits-resnet end to end: trained 2 epochs, lowered to a graph (forks, side-input
-thresholds), L0-L2 exact on the whole digits test split, and the generated RTL bit-exact on 100
-test images under random input gaps and output backpressure at the analytical interval."""
+"""digits-resnet end to end: trained 10 epochs, lowered to a graph (forks, side-input
+thresholds), L0, L1 (qonnx execute_onnx) and L2 labels equal on the whole digits test split and
+the L2 accumulators equal to torch's dot products, and the generated RTL bit-exact on 100
+test images under random input gaps and output backpressure at the analytical interval (Icarus
+and Verilator), and the generated HLS C-simulated exactly on the whole test split."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 
 from hwbnn.cli import main
 from hwbnn.data import load_digits
+from hwbnn.export import load_qonnx
 from hwbnn.ir.folding import choose_folding
 from hwbnn.ir.serialize import load_network
 from hwbnn.ir.types import Fork, Threshold
@@ -35,9 +38,11 @@ def test_lowered_graph_has_two_residual_joins(digits_resnet) -> None:
 def test_ladder_exact_on_the_whole_test_split(digits_resnet) -> None:
     data = load_digits()
     model, _ = load_checkpoint(digits_resnet.checkpoint)
-    records = run_ladder(digits_resnet.net, data.x_test, data.y_test, model)
-    assert [r.level for r in records] == [Level.L0, Level.L2]
-    l2 = records[1]
+    onnx_model = load_qonnx(digits_resnet.onnx)
+    records = run_ladder(digits_resnet.net, data.x_test, data.y_test, model, onnx_model)
+    assert [r.level for r in records] == [Level.L0, Level.L1, Level.L2]
+    l1, l2 = records[1], records[2]
+    assert l1.ok and l1.frames == 360 and l1.mismatches == 0, l1.first_mismatch
     assert l2.frames == len(data.x_test) == 360
     assert l2.details["label_mismatches"] == 0, l2.first_mismatch
     assert l2.details["accumulators_vs_torch_mismatches"] == 0, l2.first_mismatch
@@ -45,7 +50,10 @@ def test_ladder_exact_on_the_whole_test_split(digits_resnet) -> None:
 
 
 @pytest.mark.slow
-def test_rtl_exact_at_the_interval(tmp_path: Path, digits_resnet) -> None:
+@pytest.mark.parametrize(
+    "simulator", ["icarus", pytest.param("verilator", marks=pytest.mark.verilator)]
+)
+def test_rtl_exact_at_the_interval(tmp_path: Path, digits_resnet, simulator: str) -> None:
     folding = choose_folding(digits_resnet.net, 600)
     folding_file = tmp_path / "folding.json"
     folding_file.write_text(folding.to_json(digits_resnet.net))
@@ -58,9 +66,26 @@ def test_rtl_exact_at_the_interval(tmp_path: Path, digits_resnet) -> None:
     assert len(np.unique(expected.accumulators, axis=0)) > 50  # a test that can fail
     from hwbnn.verify.rtl import verify_rtl
 
-    record = verify_rtl(build, codes, SimConfig(seed=5, gap_prob=0.3, backpressure_prob=0.5))
+    cfg = SimConfig(seed=5, gap_prob=0.3, backpressure_prob=0.5, simulator=simulator)
+    record = verify_rtl(build, codes, cfg)
     assert record.ok, record.problem
     assert record.frames == 100
     ii = record.details["initiation_interval"]
     spacings = record.details["cycle_spacings"]
     assert spacings and all(abs(s - ii) <= 0.01 * ii for s in spacings), (spacings, ii)
+
+
+@pytest.mark.slow
+def test_hls_csim_exact_on_the_whole_test_split(tmp_path: Path, digits_resnet) -> None:
+    build = tmp_path / "build"
+    argv = ["compile", str(digits_resnet.onnx), "-o", str(build), "--target", "hls"]
+    assert main([*argv, "--target-cycles", "600"]) == 0
+    net = load_network(build)
+    codes = to_codes(net.input, load_digits().x_test)
+    from hwbnn.verify.csim import verify_csim
+
+    record = verify_csim(build, codes)
+    assert record.ok, record.first_mismatch
+    assert record.frames == 360 and record.mismatches == 0
+    top = (build / "hls" / "hwbnn_top.cpp").read_text()
+    assert top.count("hwbnn::fork<") == 2 and top.count("hwbnn::threshold<") == 2

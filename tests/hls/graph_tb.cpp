@@ -56,22 +56,18 @@ bool print_beats(hls::stream<ap_uint<W>> &stream, unsigned count) {
 template <unsigned WIDTH, unsigned BEATS>
 using Word = typename hwbnn::ForkTypes<WIDTH, BEATS>::word_t;
 
+// A fork to OUTPUTS consumers as generated tops render it: a chain of two-output forks, fork j
+// writing output j and the next fork's input.
 template <unsigned WIDTH, unsigned BEATS>
 void run_fork(hls::stream<Word<WIDTH, BEATS>> &in, hls::stream<Word<WIDTH, BEATS>> *out,
-              unsigned reps, std::integral_constant<unsigned, 2>) {
-  hwbnn::fork<WIDTH, BEATS>(in, out[0], out[1], reps);
-}
-
-template <unsigned WIDTH, unsigned BEATS>
-void run_fork(hls::stream<Word<WIDTH, BEATS>> &in, hls::stream<Word<WIDTH, BEATS>> *out,
-              unsigned reps, std::integral_constant<unsigned, 3>) {
-  hwbnn::fork<WIDTH, BEATS>(in, out[0], out[1], out[2], reps);
-}
-
-template <unsigned WIDTH, unsigned BEATS>
-void run_fork(hls::stream<Word<WIDTH, BEATS>> &in, hls::stream<Word<WIDTH, BEATS>> *out,
-              unsigned reps, std::integral_constant<unsigned, 4>) {
-  hwbnn::fork<WIDTH, BEATS>(in, out[0], out[1], out[2], out[3], reps);
+              unsigned outputs, unsigned reps) {
+  std::vector<hls::stream<Word<WIDTH, BEATS>>> links(outputs - 2);
+  hls::stream<Word<WIDTH, BEATS>> *src = &in;
+  for (unsigned j = 0; j + 1 < outputs; j++) {
+    hls::stream<Word<WIDTH, BEATS>> &rest = j + 2 == outputs ? out[j + 1] : links[j];
+    hwbnn::fork<WIDTH, BEATS>(*src, out[j], rest, reps);
+    src = &rest;
+  }
 }
 
 template <unsigned WIDTH, unsigned BEATS, unsigned OUTPUTS>
@@ -81,7 +77,7 @@ bool test_fork(unsigned reps) {
   if (!read_beats(in, reps * BEATS)) {
     return fail("fork", "stdin ended early");
   }
-  run_fork<WIDTH, BEATS>(in, out, reps, std::integral_constant<unsigned, OUTPUTS>());
+  run_fork<WIDTH, BEATS>(in, out, OUTPUTS, reps);
   bool ok = in.empty() || fail("fork", "input beats left unread");
   for (unsigned i = 0; i < OUTPUTS; i++) {
     ok = (print_beats(out[i], reps * BEATS) || fail("fork", "wrong output beat count")) && ok;

@@ -1,4 +1,4 @@
-"""hwbnn::convert_width and hwbnn::duplicate_stream (hls/hwbnn/streams.hpp) in C simulation.
+"""hwbnn::convert_width (hls/hwbnn/streams.hpp) in C simulation.
 
 Width conversion must keep the contract's element order, LSB first: the concatenation of the
 output beats (beat 0 in the low bits) equals the concatenation of the input beats. Each
@@ -53,11 +53,8 @@ def test_convert_width_keeps_bit_order(config: tuple[int, int, int], compiler: C
     ]
     for beats in patterns:
         words = run_testbench(exe, [REPS, *hex_tokens(beats)])
-        assert len(words) == out_count + 2 * count
-        converted, copies = words[:out_count], words[out_count:]
         expected = split(concatenate(beats, in_w), out_w, out_count)
-        assert converted == expected  # Python ints: words may be wider than 64 bits
-        assert copies == beats + beats
+        assert words == expected  # Python ints: words may be wider than 64 bits
 
 
 def test_convert_width_rejects_incompatible_widths(tmp_path: Path, compiler: Compiler) -> None:

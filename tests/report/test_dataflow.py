@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hwbnn.codegen.rtl import write_rtl_build
+from hwbnn.codegen import write_build
 from hwbnn.ir.folding import choose_folding
 from hwbnn.plan import load_plan
 from hwbnn.report import write_build_report
@@ -31,7 +31,7 @@ def _check_picture(build: Path) -> None:
 def test_graph_build_gets_its_dataflow_picture(tmp_path: Path) -> None:
     net = random_graph_net(np.random.default_rng(0), (1, 6, 6), 4, ("identity", "add"), 3)
     build = tmp_path / "graph"
-    write_rtl_build(net, choose_folding(net, 400), build)
+    write_build(net, choose_folding(net, 400), build)
     plan = load_plan(build)
     assert plan.is_graph and plan.edges
     _check_picture(build)
@@ -48,7 +48,7 @@ def test_graph_build_gets_its_dataflow_picture(tmp_path: Path) -> None:
 def test_chain_build_gets_its_dataflow_picture(tmp_path: Path) -> None:
     net = random_mlp(np.random.default_rng(0), 64, (32, 16), 10, input_levels=16)
     build = tmp_path / "chain"
-    write_rtl_build(net, choose_folding(net, 256), build, fifo_depth=4)
+    write_build(net, choose_folding(net, 256), build, fifo_depth=4)
     plan = load_plan(build)
     assert not plan.is_graph and not plan.edges
     _check_picture(build)
@@ -61,7 +61,7 @@ def test_chain_build_gets_its_dataflow_picture(tmp_path: Path) -> None:
 def test_unreadable_plan_is_named_not_drawn(tmp_path: Path) -> None:
     net = random_mlp(np.random.default_rng(0), 64, (32,), 10, input_levels=16)
     build = tmp_path / "stale"
-    write_rtl_build(net, choose_folding(net, 256), build)
+    write_build(net, choose_folding(net, 256), build)
     (build / "plan.json").write_text('{"units": []}')
     html = Path(write_build_report(build, sweep_points=1)["index"]).read_text()
     assert "No dataflow picture:" in html and "not a hardware plan" in html

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwbnn.codegen.rtl import write_rtl_build
+from hwbnn.codegen import write_build
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, choose_folding, layer_cycles
 from hwbnn.ir.types import Network
 from hwbnn.reference import Reference
@@ -85,7 +85,7 @@ def _build(case: Case, tmp_path: Path) -> tuple[Network, Folding, Path]:
     )
     folding = choose_folding(net, case.target_cycles)
     build = tmp_path / "build"
-    write_rtl_build(net, folding, build, fifo_depth=case.fifo_depth)
+    write_build(net, folding, build, fifo_depth=case.fifo_depth)
     return net, folding, build
 
 
@@ -147,6 +147,6 @@ def test_folding_with_converters_both_ways(tmp_path: Path) -> None:
     folding = Folding(tuple(LayerFolding(pe, simd) for pe, simd in folds))
     check_folding(net, folding)
     build = tmp_path / "build"
-    write_rtl_build(net, folding, build)
+    write_build(net, folding, build)
     record = verify_rtl(build, _codes(net, 5, 3), SimConfig(seed=4, ii_frames=6))
     assert record.ok, record.problem

@@ -71,9 +71,7 @@ def random_network(rng: np.random.Generator, kind: str, hidden: list[int], class
     widths = [n_in, *hidden, classes]
     for i, (mw, mh) in enumerate(zip(widths, widths[1:], strict=False)):
         weights = rng.random((mh, mw)) < rng.uniform(0.2, 0.8)
-        bits = bits_for_range(0, levels - 1)
-        if levels > 2 and rng.random() < 0.3:
-            bits += 1  # wider codes than the levels need: the stream carries `bits` per code
+        bits = bits_for_range(0, levels - 1)  # the plan refuses other widths (tests/plan)
         last = i == len(widths) - 2
         if last:
             scale, bias = rng.uniform(0.5, 2, mh), rng.uniform(-1, 1, mh)

@@ -5,7 +5,8 @@ downsampling shortcuts, add-join, concatenation) runs bit-exactly under random i
 output backpressure, with frames back to back at the analytical interval within 1%. The FIFO
 depth derived for the shortcut of a residual block (hwbnn.plan.fifos) is shown to matter: the
 data lag alone misses the interval, and less than the lag deadlocks. A hypothesis test
-draws random graphs (block sequences, channels, foldings, weights).
+draws random graphs (block sequences, channels, foldings, weights) and checks both the RTL
+simulation and the HLS C simulation against the reference.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwbnn.codegen.rtl import write_rtl_build
+from hwbnn.codegen import write_build
 from hwbnn.ir.folding import choose_folding, max_cycles
 from hwbnn.ir.types import Network
 from hwbnn.plan import Plan, build_plan
 from hwbnn.reference import Reference
 from hwbnn.sim.random_graphs import BLOCKS, random_graph_net
 from hwbnn.sim.top import SimConfig
+from hwbnn.verify.csim import verify_csim
 from hwbnn.verify.rtl import verify_rtl
 
 
@@ -47,7 +49,7 @@ def _check(
 def test_each_block_kind_is_exact_at_the_interval(tmp_path: Path, kind: str) -> None:
     net = random_graph_net(np.random.default_rng(7), (1, 6, 6), 4, (kind,), 3)
     folding = choose_folding(net, 400)
-    write_rtl_build(net, folding, tmp_path / "b")
+    write_build(net, folding, tmp_path / "b")
     record = _check(tmp_path / "b", net, 6, 1)
     assert record.ok, record.problem
     ii = record.details["initiation_interval"]
@@ -58,7 +60,7 @@ def test_each_block_kind_is_exact_at_the_interval(tmp_path: Path, kind: str) -> 
 @pytest.mark.verilator
 def test_residual_graph_on_verilator(tmp_path: Path) -> None:
     net = random_graph_net(np.random.default_rng(8), (1, 8, 8), 4, ("identity", "conv"), 4)
-    write_rtl_build(net, choose_folding(net, 600), tmp_path / "b")
+    write_build(net, choose_folding(net, 600), tmp_path / "b")
     record = _check(tmp_path / "b", net, 8, 2, simulator="verilator")
     assert record.ok, record.problem
 
@@ -72,7 +74,7 @@ def _with_shortcut_depth(plan: Plan, depth: int) -> Plan:
 
 def _spacings(tmp_path: Path, net: Network, plan: Plan, name: str):
     build = tmp_path / name
-    write_rtl_build(net, choose_folding(net, 400), build, plan=plan)
+    write_build(net, choose_folding(net, 400), build, plan=plan)
     codes = _codes(net, 4, 3)
     return verify_rtl(build, codes, SimConfig(seed=1, ii_frames=6))
 
@@ -107,6 +109,10 @@ def test_random_graphs_match_the_reference(tmp_path_factory, seed, blocks, chann
     net = random_graph_net(np.random.default_rng(seed), (2, 8, 8), channels, blocks, 3)
     folding = choose_folding(net, max_cycles(net) // speedup)
     build = tmp_path_factory.mktemp("graph")
-    write_rtl_build(net, folding, build)
+    write_build(net, folding, build)
     record = _check(build, net, 4, seed % 1000, varied=False)
     assert record.ok, (blocks, channels, speedup, record.problem)
+    hls_build = tmp_path_factory.mktemp("graph_hls")
+    write_build(net, folding, hls_build, target="hls")
+    csim = verify_csim(hls_build, _codes(net, 4, seed % 1000))
+    assert csim.ok, (blocks, channels, speedup, csim.first_mismatch)

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hwbnn.codegen.rtl import TOP, write_rtl_build
+from hwbnn.codegen import write_build
+from hwbnn.codegen.rtl import TOP
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding
 from hwbnn.ir.types import InputThreshold, MatrixVector, Network
@@ -95,7 +96,7 @@ def test_random_mlps_match_reference(
 ) -> None:
     net, folding = case
     build = tmp_path_factory.mktemp("top") / "build"
-    write_rtl_build(net, folding, build, fifo_depth=fifo_depth)
+    write_build(net, folding, build, fifo_depth=fifo_depth)
     cfg = SimConfig(seed=seed, gap_prob=gap, backpressure_prob=backpressure, ii_frames=6)
     record = verify_rtl(build, _codes(net, 10, seed), cfg)
     assert record.ok, record.problem
@@ -116,7 +117,7 @@ def _fixed_build(tmp_path: Path) -> tuple[Network, Path]:
     net = random_mlp(np.random.default_rng(3), 8, [6], 4, 16, True)
     folding = Folding((LayerFolding(1, 2), LayerFolding(3, 4), LayerFolding(2, 3)))
     build = tmp_path / "build"
-    write_rtl_build(net, folding, build)
+    write_build(net, folding, build)
     return net, build
 
 

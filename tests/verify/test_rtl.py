@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hwbnn.codegen.rtl import write_rtl_build
+from hwbnn.codegen import write_build
 from hwbnn.ir.folding import Folding, LayerFolding
 from hwbnn.ir.types import Network
 from hwbnn.reference import Reference
@@ -25,7 +25,7 @@ def _fixed_build(tmp_path: Path) -> tuple[Network, Path]:
     net = random_mlp(np.random.default_rng(3), 8, [6], 4, 16, True)
     folding = Folding((LayerFolding(1, 2), LayerFolding(3, 4), LayerFolding(2, 3)))
     build = tmp_path / "build"
-    write_rtl_build(net, folding, build)
+    write_build(net, folding, build)
     return net, build
 
 
