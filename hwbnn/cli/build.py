@@ -60,8 +60,11 @@ def cmd_compile(args: argparse.Namespace) -> dict[str, Any]:
             f"  branch FIFO {fifo['from']} -> {fifo['to']} (input {fifo['port']}): "
             f"{count(fifo['depth'] + 1, 'beats')} (lag {count(fifo['lag_beats'], 'beats')})"
         )
-    ii = info["initiation_interval"]
-    print(f"initiation interval {count(ii, 'cycles/frame')}; wrote {build.path}")
+    ii, latency = info["initiation_interval"], info["latency_cycles"]
+    timing = f"initiation interval {count(ii, 'cycles/frame')}"
+    if latency:
+        timing += f", latency about {count(latency, 'cycles')} (estimated)"
+    print(f"{timing}; wrote {build.path}")
     return {"build": str(build.path), **info}
 
 

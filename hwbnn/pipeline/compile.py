@@ -136,6 +136,7 @@ def compile_onnx(
         "target": cfg.target.value,
         "branch_fifos": _branch_fifos(build),
         "initiation_interval": initiation_interval(net, folding),
+        "latency_cycles": load_plan(build).latency_cycles if (build / PLAN_FILE).is_file() else 0,
         "layers": [
             {
                 "name": layer.name,

@@ -124,7 +124,8 @@ def run_compile(ctx: Context) -> StepResult:
 
     info = compile_onnx(ctx.onnx, ctx.build, ctx.cfg.compile, say=ctx.say)
     ctx.extra["compile"] = info
-    summary = {k: info[k] for k in ("target", "initiation_interval", "layers", "branch_fifos")}
+    keys = ("target", "initiation_interval", "latency_cycles", "layers", "branch_fifos")
+    summary = {k: info[k] for k in keys}
     return StepResult(
         f"{len(info['layers'])} layers, {count(info['initiation_interval'], 'cycles/frame')}, "
         f"target {info['target']}",

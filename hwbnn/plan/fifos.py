@@ -29,10 +29,11 @@ FIFO's own registers.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
-from hwbnn.ir.types import INPUT, MatrixVector, MaxPool, Network, SlidingWindow
+from hwbnn.ir.types import INPUT, Layer, MatrixVector, MaxPool, Network, SlidingWindow
 from hwbnn.plan.model import UnitKind, UnitPlan
 
 #: Beats added to every lag: registers of the FIFO and the joining unit, and a margin for the
@@ -58,36 +59,39 @@ def _window_need(
     return np.maximum.accumulate(in_need[index])
 
 
+def node_need(net: Network, node: Layer, ins: Sequence[np.ndarray]) -> np.ndarray:
+    """Per output pixel of ``node``, the largest value of ``ins`` (one array per input stream,
+    indexed by that stream's pixels) its output depends on: a sliding window's or max pool's
+    bottom-right input pixel, a dense layer's last input pixel, else the same pixel (the
+    maximum over the inputs). With pixel indices in, pixel indices come out
+    (:func:`stream_needs`); with completion times, the time the pixel can start
+    (:mod:`hwbnn.plan.latency`)."""
+    out_pixels = net.edge(node.name).pixels
+    if isinstance(node, SlidingWindow):
+        top, left, _, _ = node.padding
+        oh, ow, _ = node.out_shape
+        return _window_need(ins[0], node.in_shape, (oh, ow), node.kernel, node.stride, top, left)
+    if isinstance(node, MaxPool):
+        oh, ow, _ = node.out_shape
+        return _window_need(ins[0], node.in_shape, (oh, ow), node.kernel, node.stride, 0, 0)
+    if isinstance(node, MatrixVector) and len(ins[0]) != out_pixels:
+        return np.full(out_pixels, ins[0].max())
+    return np.maximum.reduce(
+        [np.broadcast_to(a if len(a) == out_pixels else a.max(), (out_pixels,)) for a in ins]
+    )
+
+
 def stream_needs(net: Network, root: str = INPUT) -> dict[str, np.ndarray]:
     """``need[p]`` of every stream downstream of ``root`` (see the module docstring), counted
     in pixels of ``root``'s stream, keyed by the writing node."""
     pixels = net.edge(root).pixels
     needs: dict[str, np.ndarray] = {root: np.arange(pixels)}
+    zero = np.zeros(1, dtype=np.int64)
     for node in net.layers:
         if node.name in needs or not any(n in needs for n in net.inputs_of(node.name)):
             continue
-        zero = np.zeros(1, dtype=np.int64)
         ins = [needs.get(name, zero) for name in net.inputs_of(node.name)]
-        out_pixels = net.edge(node.name).pixels
-        if isinstance(node, SlidingWindow):
-            top, left, _, _ = node.padding
-            oh, ow, _ = node.out_shape
-            need = _window_need(
-                ins[0], node.in_shape, (oh, ow), node.kernel, node.stride, top, left
-            )
-        elif isinstance(node, MaxPool):
-            oh, ow, _ = node.out_shape
-            need = _window_need(ins[0], node.in_shape, (oh, ow), node.kernel, node.stride, 0, 0)
-        elif isinstance(node, MatrixVector) and len(ins[0]) != out_pixels:
-            need = np.full(out_pixels, ins[0].max())
-        else:
-            need = np.maximum.reduce(
-                [
-                    np.broadcast_to(a if len(a) == out_pixels else a.max(), (out_pixels,))
-                    for a in ins
-                ]
-            )
-        needs[node.name] = np.asarray(need, dtype=np.int64)
+        needs[node.name] = np.asarray(node_need(net, node, ins), dtype=np.int64)
     return needs
 
 

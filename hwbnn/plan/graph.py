@@ -48,6 +48,7 @@ from hwbnn.plan.build import (
     threshold_unit,
 )
 from hwbnn.plan.fifos import port_lags
+from hwbnn.plan.latency import frame_latency
 from hwbnn.plan.model import Edge, Memory, MemoryKind, Plan, StreamFormat, UnitKind, UnitPlan
 from hwbnn.plan.widths import identifier
 
@@ -156,13 +157,15 @@ def _unit(
 
 def build_plan(net: Network, folding: Folding, *, fifo_depth: int | None = None) -> Plan:
     """The validated hardware plan of ``net`` folded as ``folding``: a chain's
-    (:func:`hwbnn.plan.build.build_chain_plan`) or a graph's (the module docstring).
+    (:func:`hwbnn.plan.build.build_chain_plan`) or a graph's (the module docstring), with the
+    estimated frame latency (:func:`hwbnn.plan.latency.frame_latency`).
 
     Raises:
         PlanError (a ConfigError): naming the layer that does not fit.
     """
     if is_chain_plan(net):
-        return build_chain_plan(net, folding, fifo_depth=fifo_depth)
+        plan = build_chain_plan(net, folding, fifo_depth=fifo_depth)
+        return dataclasses.replace(plan, latency_cycles=frame_latency(net, plan))
     try:
         check_folding(net, folding)
     except PlanError:
@@ -172,7 +175,8 @@ def build_plan(net: Network, folding: Folding, *, fifo_depth: int | None = None)
     depth = auto_fifo_depth(net, folding) if fifo_depth is None else fifo_depth
     if depth and depth < 2:
         raise PlanError(f"FIFO depth must be 0 (none) or at least 2, got {depth}")
-    return build_graph_plan(net, folding, depth)
+    plan = build_graph_plan(net, folding, depth)
+    return dataclasses.replace(plan, latency_cycles=frame_latency(net, plan))
 
 
 def build_graph_plan(net: Network, folding: Folding, depth: int) -> Plan:

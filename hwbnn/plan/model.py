@@ -242,6 +242,7 @@ class Plan:
     initiation_interval: int
     fifo_depth: int
     edges: tuple[Edge, ...] = ()
+    latency_cycles: int = 0  # estimated over the longest path (hwbnn.plan.latency); 0: unknown
 
     @property
     def is_graph(self) -> bool:
@@ -324,6 +325,7 @@ class Plan:
             initiation_interval=int(doc["initiation_interval"]),
             fifo_depth=int(doc["fifo_depth"]),
             edges=tuple(Edge(**_only(Edge, e)) for e in doc.get("edges", ())),
+            latency_cycles=int(doc.get("latency_cycles", 0)),
         )
 
 

@@ -249,9 +249,10 @@ def plot_dataflow(plan: Plan, path: Path) -> Path:
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"},
             )
     kind = "graph" if plan.is_graph else "chain"
+    latency = f", latency ~{plan.latency_cycles:,} (est.)" if plan.latency_cycles else ""
     fig.suptitle(
         f"Dataflow {kind}: {n} units, initiation interval {plan.initiation_interval:,} "
-        "cycles/frame (red: the slowest units); arrows: FIFO depth in beats",
+        f"cycles/frame{latency} (red: the slowest units); arrows: FIFO depth in beats",
         fontsize=9,
         x=0.005,
         y=1.0 - 0.05 / (y1 - y0 + 0.4),

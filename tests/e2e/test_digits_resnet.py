@@ -17,6 +17,7 @@ from hwbnn.export import load_qonnx
 from hwbnn.ir.folding import choose_folding
 from hwbnn.ir.serialize import load_network
 from hwbnn.ir.types import Fork, Threshold
+from hwbnn.plan import load_plan
 from hwbnn.reference import Reference, to_codes
 from hwbnn.sim.top import SimConfig
 from hwbnn.train import load_checkpoint
@@ -73,6 +74,8 @@ def test_rtl_exact_at_the_interval(tmp_path: Path, digits_resnet, simulator: str
     ii = record.details["initiation_interval"]
     spacings = record.details["cycle_spacings"]
     assert spacings and all(abs(s - ii) <= 0.01 * ii for s in spacings), (spacings, ii)
+    estimate = load_plan(build).latency_cycles  # hwbnn.plan.latency, over the longest path
+    assert abs(estimate - record.latency_cycles) <= 0.05 * record.latency_cycles
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ import pytest
 from hwbnn.codegen import write_build
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, choose_folding, layer_cycles
 from hwbnn.ir.types import Network
+from hwbnn.plan import load_plan
 from hwbnn.reference import Reference
 from hwbnn.sim.random_nets import ConvSpec, random_conv_net
 from hwbnn.sim.top import SimConfig
@@ -115,6 +116,12 @@ def test_random_conv_net_matches_reference(tmp_path: Path, case: Case) -> None:
         spacings,
         ii,
         [layer_cycles(la, f) for la, f in zip(net.layers, folding.layers, strict=True)],
+    )
+    # the plan's latency estimate (hwbnn.plan.latency): within 5% (or 8 cycles) of the measured
+    estimate = load_plan(build).latency_cycles
+    assert abs(estimate - record.latency_cycles) <= max(0.05 * record.latency_cycles, 8), (
+        estimate,
+        record.latency_cycles,
     )
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from hwbnn.codegen import write_build
 from hwbnn.ir.folding import choose_folding, max_cycles
 from hwbnn.ir.types import Network
-from hwbnn.plan import Plan, build_plan
+from hwbnn.plan import Plan, build_plan, load_plan
 from hwbnn.reference import Reference
 from hwbnn.sim.random_graphs import BLOCKS, random_graph_net
 from hwbnn.sim.top import SimConfig
@@ -55,6 +55,12 @@ def test_each_block_kind_is_exact_at_the_interval(tmp_path: Path, kind: str) -> 
     ii = record.details["initiation_interval"]
     spacings = record.details["cycle_spacings"]
     assert spacings and all(abs(s - ii) <= 0.01 * ii for s in spacings), (spacings, ii)
+    # the plan's latency estimate (hwbnn.plan.latency): within 5% (or 8 cycles) of the measured
+    estimate = load_plan(tmp_path / "b").latency_cycles
+    assert abs(estimate - record.latency_cycles) <= max(0.05 * record.latency_cycles, 8), (
+        estimate,
+        record.latency_cycles,
+    )
 
 
 @pytest.mark.verilator

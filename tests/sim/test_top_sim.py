@@ -23,6 +23,7 @@ from hwbnn.codegen.rtl import TOP
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding
 from hwbnn.ir.types import InputThreshold, MatrixVector, Network
+from hwbnn.plan import load_plan
 from hwbnn.reference import Reference
 from hwbnn.sim import top
 from hwbnn.sim.random_nets import random_mlp
@@ -110,6 +111,12 @@ def test_random_mlps_match_reference(
         details["initiation_interval"],
     )
     assert record.latency_cycles is not None and record.latency_cycles > 0
+    # the plan's latency estimate (hwbnn.plan.latency): within 5% (or 8 cycles) of the measured
+    estimate = load_plan(build).latency_cycles
+    assert abs(estimate - record.latency_cycles) <= max(0.05 * record.latency_cycles, 8), (
+        estimate,
+        record.latency_cycles,
+    )
 
 
 def _fixed_build(tmp_path: Path) -> tuple[Network, Path]:
