@@ -9,8 +9,8 @@ vector of a dense layer, the same pixel of every input of a join) and its pipeli
 after its last input arrives. A matrix-vector unit reads the vector while it computes its
 first neuron fold and then computes the other folds (``(NF-1)*SF`` cycles); a window
 generator (and a max pool's) emits the beats of the pixel's window, one per cycle; the other
-units pass beats through (tail 0). It also cannot finish pixel ``p`` sooner than ``cycles/pixels`` after
-pixel ``p-1``:
+units pass beats through (tail 0). It also cannot finish pixel ``p`` sooner than
+``cycles/pixels`` after pixel ``p-1``:
 
     done[p] = max(ready[p] + tail, done[p-1] + cycles/pixels)
 
