@@ -278,9 +278,11 @@ class Build:
         verbose: bool = False,
         check: bool = True,
         command: str = "",
+        fast: bool = False,
     ) -> VerificationRecord:
         """L4: simulate the build's RTL (or, with ``vitis_rtl``, Verilog that Vitis HLS exported
-        from its HLS code) under random gaps and backpressure, exactly against L2."""
+        from its HLS code) under random gaps and backpressure, exactly against L2; ``fast``
+        runs the compiled Verilator harness (hwbnn.sim.fast) instead of the cocotb bench."""
         dut = None
         if vitis_rtl is not None:
             from hwbnn.sim.vitis import vitis_dut
@@ -299,6 +301,7 @@ class Build:
             backpressure_prob=backpressure_prob,
             ii_frames=ii_frames,
             waves=waves,
+            fast=fast,
         )
         cfg = self._config(Target.RTL, dataset, data_dir, sim=sim)
         ctx = self._context(cfg, x, None, command, rounding=rounding, dut=dut)

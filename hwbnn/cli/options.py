@@ -147,6 +147,12 @@ def sim_options(p: argparse.ArgumentParser, seed_flag: str, frames_flag: str | N
     g.add_argument("--sim", default="icarus", choices=["icarus", "verilator"], help="RTL simulator")
     g.add_argument("--waves", action="store_true", help="record a waveform in BUILD/sim/")
     g.add_argument(
+        "--fast",
+        action="store_true",
+        help="a compiled Verilator harness instead of the cocotb bench (whole test sets; "
+        "built once into BUILD/sim/fast/)",
+    )
+    g.add_argument(
         seed_flag, dest="sim_seed", type=int, default=0, help="seed of the random gaps/backpressure"
     )
     g.add_argument("--gap-prob", type=float, default=0.3, help="input idle-cycle probability")
@@ -205,7 +211,7 @@ RUN_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "sim_frames": (("sim", "frames"),),
     "sim": (("sim", "simulator"),),
     "sim_seed": (("sim", "seed"),),
-    **{k: (("sim", k),) for k in ("gap_prob", "backpressure_prob", "ii_frames", "waves")},
+    **{k: (("sim", k),) for k in ("gap_prob", "backpressure_prob", "ii_frames", "waves", "fast")},
     "board": (("bitstream", "board"),),
     "pnr_seed": (("bitstream", "seed"),),
     **{k: (("bitstream", k),) for k in ("baud", "tools", "strict_timing")},

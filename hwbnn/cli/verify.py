@@ -81,6 +81,7 @@ def cmd_sim(args: argparse.Namespace) -> dict[str, Any]:
         vitis_rtl=args.vitis_rtl,
         vitis_top=args.vitis_top,
         verbose=args.verbose,
+        fast=args.fast,
     )
     print(describe(record))
     if record.details.get("waves"):

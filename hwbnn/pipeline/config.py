@@ -171,6 +171,7 @@ class SimOptions:
     backpressure_prob: float = 0.3
     ii_frames: int = 8
     waves: bool = False
+    fast: bool = False  # L4 in the compiled Verilator harness (hwbnn.sim.fast)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "simulator", _member(Simulator, self.simulator, "--sim"))

@@ -223,6 +223,7 @@ def run_simulate(ctx: Context) -> StepResult:
         backpressure_prob=sim.backpressure_prob,
         ii_frames=sim.ii_frames,
         waves=sim.waves,
+        fast=sim.fast,
     )
     record = verify_rtl(
         ctx.build,

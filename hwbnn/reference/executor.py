@@ -2,10 +2,16 @@
 
 Bipolar vectors are packed LSB-first into little-endian uint64 words (element i at bit i % 64 of
 word i // 64, padding bits 0). For an XNOR layer ``popcount_c = MW - popcount(x XOR w_c)``
-(padding bits agree, so they never count as mismatches). Integer-input layers multiply the codes
-by the +-1 weight matrix in float64, which is exact below 2**53. Image stages (sliding
-windows, OR max pools) work on unpacked (B, H*W*C) arrays in stream order
-(:mod:`hwbnn.ir.types`); a matrix-vector unit with P pixels runs on (B*P, MW) rows.
+(padding bits agree, so they never count as mismatches); :mod:`hwbnn.reference.kernels` counts
+them for a whole block at once. Integer-input layers multiply the codes by the +-1 weight matrix
+in float32 when every sum stays below 2**24, else in float64 (exact below 2**53). Streams are
+(B, H*W*C) arrays in stream order (:mod:`hwbnn.ir.types`); a matrix-vector unit with P pixels
+runs on (B*P, MW) rows. A thresholded unit with a multiple of 8 outputs hands its bits on
+byte-packed (:mod:`hwbnn.reference.images`): windows, pools and the next unit move bytes.
+
+Frames run in blocks (a few hundred frames, fewer when they are large), every stage on the whole
+block: no Python loop over frames, pixels or channels. Integer codes are kept in int16 inside a
+block; the layer outputs a caller keeps are bool bits or int64.
 
 A graph runs node by node in topological order; each node's output is kept until its last
 reader has run. Forks pass their input on, add-joins sum (a bit counts as -1/+1), concatenation
@@ -26,7 +32,6 @@ from hwbnn.ir.types import (
     Concat,
     EdgeType,
     Fork,
-    InputFormat,
     InputThreshold,
     Layer,
     MatrixVector,
@@ -36,58 +41,33 @@ from hwbnn.ir.types import (
     Threshold,
     ValueKind,
 )
+from hwbnn.reference.codes import CodeReader, to_codes
+from hwbnn.reference.images import PackedBits, or_pool, pack_stream, sliding_windows, unpacked
+from hwbnn.reference.kernels import (
+    KERNELS,
+    default_kernel,
+    mismatches,
+    mismatches_within,
+    pack_bits,
+)
 
-_BLOCK = 128  # frames per block: keeps (block, MH) temporaries in cache
+__all__ = [  # to_codes and pack_bits are re-exported: this module was their home
+    "Reference",
+    "ReferenceResult",
+    "or_pool",
+    "pack_bits",
+    "run_layer",
+    "run_node",
+    "run_reference",
+    "sliding_windows",
+    "to_codes",
+]
 
-
-def pack_bits(bits: np.ndarray) -> np.ndarray:
-    """(B, n) bool -> (B, ceil(n/64)) uint64, element i at bit i (LSB first)."""
-    b, n = bits.shape
-    words = (n + 63) // 64
-    packed = np.packbits(bits, axis=1, bitorder="little")
-    padded = np.zeros((b, words * 8), dtype=np.uint8)
-    padded[:, : packed.shape[1]] = packed
-    return padded.view("<u8")
-
-
-def to_codes(
-    fmt: InputFormat, x: np.ndarray, rounding: bool = False, first_frame: int = 0
-) -> np.ndarray:
-    """Float inputs in the ONNX model's own format -> (B, n) integer codes in stream order.
-
-    Each value must equal one of ``fmt.values`` exactly, unless ``rounding`` is asked for (then
-    the nearest code is taken). Anything else is an error naming the first offending value
-    (frames are numbered from ``first_frame``).
-    """
-    x = np.asarray(x, dtype=np.float32)
-    if x.shape[1:] != fmt.shape:
-        raise DataError(f"input shape {x.shape[1:]} does not match the model's {fmt.shape}")
-    flat = fmt.to_stream(x)
-    values = fmt.values
-    # fast path for evenly spaced codes, verified exactly; searchsorted for the rest
-    step = (float(values[-1]) - float(values[0])) / (len(values) - 1)
-    guess = np.rint((flat.astype(np.float64) - float(values[0])) / step)
-    codes = np.clip(guess, 0, len(values) - 1).astype(np.int64)
-    exact = values[codes] == flat
-    if not exact.all():
-        miss = ~exact
-        codes[miss] = np.minimum(np.searchsorted(values, flat[miss]), len(values) - 1)
-        exact = values[codes] == flat
-    if rounding and not exact.all():
-        below = np.maximum(codes - 1, 0)
-        nearer = np.abs(flat - values[below]) <= np.abs(values[codes] - flat)
-        codes = np.where(~exact & nearer, below, codes)
-    elif not exact.all():
-        bad = int(np.flatnonzero(~exact)[0])
-        frame, element = divmod(bad, flat.shape[1])
-        frame += first_frame
-        element = int(fmt.stream_index()[element])  # numbered as in the ONNX input
-        raise DataError(
-            f"input frame {frame} element {element}: value {flat.flat[bad]!r} is not one "
-            f"of the model's {len(values)} input codes (in [{values[0]}, {values[-1]}]); "
-            f"pass rounding to take the nearest code"
-        )
-    return codes.astype(np.int64)
+# frames per block: at most 2**18 input elements and 2**16 matrix rows (frames x pixels).
+# Measured here (benchmarks/reference_speed.py): fewer frames pay more Python per frame, more
+# leave the caches (784-input MLPs: about 1.0 M frames/s in blocks of 334, 0.26 M in 512)
+_BLOCK_ELEMENTS = 2**18
+_BLOCK_ROWS = 2**16
 
 
 @dataclass
@@ -99,79 +79,72 @@ class ReferenceResult:
     layer_outputs: list[np.ndarray] = field(default_factory=list)
 
 
-def sliding_windows(layer: SlidingWindow, x: np.ndarray) -> np.ndarray:
-    """(B, H*W*C) -> (B, OH*OW*K*K*C): each output pixel's window, ``(ky, kx, c)`` order."""
-    h, w, c = layer.in_shape
-    k, s = layer.kernel, layer.stride
-    oh, ow, _ = layer.out_shape
-    top, left, bottom, right = layer.padding
-    image = np.asarray(x).reshape(len(x), h, w, c)
-    image = np.pad(
-        image,
-        ((0, 0), (top, bottom), (left, right), (0, 0)),
-        constant_values=np.asarray(layer.pad_code).astype(image.dtype),
-    )
-    # (B, H', W', C, K, K) -> strided output positions -> (B, OH, OW, K, K, C)
-    view = np.lib.stride_tricks.sliding_window_view(image, (k, k), axis=(1, 2))
-    view = view[:, : (oh - 1) * s + 1 : s, : (ow - 1) * s + 1 : s]
-    return view.transpose(0, 1, 2, 4, 5, 3).reshape(len(x), -1)
-
-
-def or_pool(layer: MaxPool, x: np.ndarray) -> np.ndarray:
-    """(B, H*W*C) bits -> (B, OH*OW*C): OR over each K x K window (max of +-1)."""
-    h, w, c = layer.in_shape
-    k, s = layer.kernel, layer.stride
-    oh, ow, _ = layer.out_shape
-    image = np.asarray(x).astype(bool).reshape(len(x), h, w, c)
-    view = np.lib.stride_tricks.sliding_window_view(image, (k, k), axis=(1, 2))
-    view = view[:, : (oh - 1) * s + 1 : s, : (ow - 1) * s + 1 : s]
-    return view.any(axis=(4, 5)).reshape(len(x), -1)
-
-
 class _PackedLayer:
-    def __init__(self, layer: MatrixVector) -> None:
+    """A matrix-vector unit with its weights prepared once: packed words for XNOR layers,
+    a +-1 matrix for integer-input layers (float32 where every sum is exact in it)."""
+
+    def __init__(self, layer: MatrixVector, kernel: str) -> None:
         self.layer = layer
+        self.kernel = kernel
         if layer.binary_input:
             self.words = pack_bits(layer.weights)  # (MH, W)
+            if layer.thresholds is not None:  # popcount >= T  <=>  mismatches <= MW - T
+                self.limit = layer.mw - layer.thresholds
         else:
-            self.signed = np.where(layer.weights, 1.0, -1.0).T.copy()  # (MW, MH) float64
+            largest = layer.mw * (layer.input_levels - 1)
+            exact32 = largest < 2**24  # every partial sum is an integer float32 holds
+            self.signed = np.where(layer.weights, 1.0, -1.0).T.astype(
+                np.float32 if exact32 else np.float64
+            )  # (MW, MH)
 
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """Unpacked (B, pixels*MW) inputs -> (B, pixels*MH) accumulators (the output layer
-        and hidden units that emit them), or output bits of a thresholded layer."""
+    def run(self, x: np.ndarray | PackedBits) -> np.ndarray | PackedBits:
+        """(B, pixels*MW) inputs -> (B, pixels*MH) accumulators (the output layer and hidden
+        units that emit them), or output bits of a thresholded layer (packed when MH is a
+        multiple of 8, see :mod:`hwbnn.reference.images`)."""
         layer = self.layer
-        rows = np.asarray(x).reshape(len(x) * layer.pixels, layer.mw)
-        acc = self.accumulate(pack_bits(rows.astype(bool)) if layer.binary_input else rows)
-        out = acc if layer.emits_acc else self.compare(acc)
-        return out.reshape(len(x), -1)
-
-    def accumulate(self, x: np.ndarray) -> np.ndarray:
-        """Signed accumulators (B, MH) of packed bits or integer codes (B, MW):
-        2*popcount - MW, or the integer sum."""
-        layer = self.layer
+        frames, rows = len(x), len(x) * layer.pixels
         if not layer.binary_input:
-            return np.rint(x.astype(np.float64) @ self.signed).astype(np.int64)
-        # one packed word at a time keeps the temporaries at (B, MH)
-        mismatches = np.zeros((len(x), self.words.shape[0]), dtype=np.int64)
-        for k in range(self.words.shape[1]):
-            mismatches += np.bitwise_count(x[:, k, None] ^ self.words[None, :, k])
-        return layer.mw - 2 * mismatches
+            codes = unpacked(x).reshape(rows, layer.mw)
+            acc = (codes.astype(self.signed.dtype) @ self.signed).astype(np.int64)
+            t = layer.thresholds
+            out = acc if t is None else acc >= t[None, :]
+            return out.reshape(frames, layer.pixels * layer.mh)
+        packed = self._words(x, rows)
+        if layer.emits_acc:
+            counts = mismatches(packed, self.words, self.kernel)
+            return (layer.mw - 2 * counts).reshape(frames, layer.pixels * layer.mh)
+        bits = mismatches_within(packed, self.words, self.limit, self.kernel)
+        bits = bits.reshape(frames, layer.pixels * layer.mh)
+        return pack_stream(bits) if layer.mh % 8 == 0 else bits
 
-    def compare(self, acc: np.ndarray) -> np.ndarray:
-        """Hidden-layer output bits: popcount (or acc) >= T."""
-        layer = self.layer
-        assert layer.thresholds is not None
-        value = (acc + layer.mw) // 2 if layer.binary_input else acc
-        return value >= layer.thresholds[None, :]
+    def _words(self, x: np.ndarray | PackedBits, rows: int) -> np.ndarray:
+        """The input rows as (rows, W) words: packed bytes padded to whole words, or bits
+        packed."""
+        mw, words = self.layer.mw, self.words.shape[1]
+        if not isinstance(x, PackedBits) or mw % 8:
+            return pack_bits(unpacked(x).reshape(rows, mw).astype(bool, copy=False))
+        row_bytes = x.data.reshape(rows, mw // 8)
+        if row_bytes.shape[1] != 8 * words:
+            whole = np.zeros((rows, 8 * words), dtype=np.uint8)
+            whole[:, : row_bytes.shape[1]] = row_bytes
+            row_bytes = whole
+        return np.ascontiguousarray(row_bytes).view("<u8")
 
 
 class Reference:
-    """A network prepared for repeated execution (weights packed once)."""
+    """A network prepared for repeated execution (weights packed once).
 
-    def __init__(self, net: Network) -> None:
+    ``kernel`` is the XNOR-popcount kernel (:mod:`hwbnn.reference.kernels`): ``"numpy"`` (the
+    definition), ``"numba"`` (compiled, equal to it), or None for the fastest one available.
+    """
+
+    def __init__(self, net: Network, kernel: str | None = None) -> None:
         self.net = net
+        self.kernel = kernel or default_kernel()
+        if self.kernel not in KERNELS:
+            raise ValueError(f"unknown reference kernel '{kernel}'; choose one of {KERNELS}")
         self._stages = [
-            _PackedLayer(layer) if isinstance(layer, MatrixVector) else layer
+            _PackedLayer(layer, self.kernel) if isinstance(layer, MatrixVector) else layer
             for layer in net.layers
         ]
         self._reads = [net.inputs_of(layer.name) for layer in net.layers]
@@ -185,16 +158,24 @@ class Reference:
             [name for name in set(reads) if last_reader[name] == index]
             for index, reads in enumerate(self._reads)
         ]
+        self._codes = CodeReader(net.input)
+        pixels = max(
+            (layer.pixels for layer in net.layers if isinstance(layer, MatrixVector)), default=1
+        )
+        elements = max(1, net.input.elements)
+        self._block = max(1, min(_BLOCK_ELEMENTS // elements, _BLOCK_ROWS // pixels))
 
     def run_codes(self, codes: np.ndarray, keep_layers: bool = False) -> ReferenceResult:
         """Execute on (B, n) integer input codes."""
-        codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
+        codes = np.asarray(codes, dtype=np.int64)
+        codes = codes.reshape(len(codes), -1 if codes.size else self.net.input.elements)
         if codes.shape[1] != self.net.input.elements:
             raise DataError(
                 f"expected {self.net.input.elements} input codes per frame, got {codes.shape[1]}"
             )
         if codes.size and (codes.min() < 0 or codes.max() >= self.net.input.levels):
             raise DataError(f"input codes outside [0, {self.net.input.levels - 1}]")
+        codes = codes.astype(self._codes.dtype)
         return self._run_blocks(codes, lambda block, first: block, keep_layers)
 
     def run(self, x: np.ndarray, rounding: bool = False) -> ReferenceResult:
@@ -205,7 +186,7 @@ class Reference:
             raise DataError(f"input shape {x.shape[1:]} does not match the model's {fmt.shape}")
 
         def convert(block: np.ndarray, first: int) -> np.ndarray:
-            return to_codes(fmt, block, rounding, first)
+            return self._codes.codes(block, rounding, first)
 
         return self._run_blocks(x, convert, False)
 
@@ -216,11 +197,13 @@ class Reference:
         keep_layers: bool,
     ) -> ReferenceResult:
         """Run blocks of frames through all layers (temporaries stay in cache)."""
+        size = self._block
+
         blocks = [
-            self._run_block(convert(inputs[start : start + _BLOCK], start), keep_layers)
-            for start in range(0, len(inputs), _BLOCK)
+            self._run_block(convert(inputs[start : start + size], start), keep_layers)
+            for start in range(0, len(inputs), size)
         ] or [self._run_block(convert(inputs, 0), keep_layers)]
-        acc = np.concatenate([b[0] for b in blocks])
+        acc = np.concatenate([b[0] for b in blocks]).astype(np.int64, copy=False)
         layers = [np.concatenate(parts) for parts in zip(*(b[1] for b in blocks), strict=True)]
         out = self.net.output_layer
         assert out.out_scale is not None and out.out_bias is not None
@@ -229,17 +212,28 @@ class Reference:
 
     def _run_block(self, codes: np.ndarray, keep_layers: bool) -> tuple[np.ndarray, list]:
         outputs: list[np.ndarray] = []
-        values: dict[str, np.ndarray] = {INPUT: codes}  # bipolar input: code 1 is +1
-        x: np.ndarray = codes
+        values: dict[str, np.ndarray | PackedBits] = {INPUT: codes}  # bipolar: code 1 is +1
+        x: np.ndarray | PackedBits = codes
         for index, stage in enumerate(self._stages):
             args = [values[name] for name in self._reads[index]]
             x = _run_stage(stage, args, self._in_edges[index])
             for name in self._drop[index]:
                 del values[name]
             values[self.net.layers[index].name] = x
-            if keep_layers:
-                outputs.append(x)
-        return x, outputs
+            if keep_layers:  # bits as bool, every integer as int64
+                out = unpacked(x)
+                outputs.append(out if out.dtype == bool else out.astype(np.int64))
+        return unpacked(x), outputs
+
+
+def _like(values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Integer ``values`` in the integer type of ``x`` when it holds them all (a comparison
+    then runs without widening the block)."""
+    if x.dtype.kind in "iu" and len(values):
+        info = np.iinfo(x.dtype)
+        if info.min <= values.min() and values.max() <= info.max:
+            return values.astype(x.dtype)
+    return values
 
 
 def _signed(x: np.ndarray, edge: EdgeType) -> np.ndarray:
@@ -249,20 +243,24 @@ def _signed(x: np.ndarray, edge: EdgeType) -> np.ndarray:
 
 
 def _run_stage(
-    stage: _PackedLayer | Layer, args: Sequence[np.ndarray], edges: Sequence[EdgeType]
-) -> np.ndarray:
-    """One node on unpacked (B, n) codes, bits or integers, in stream order."""
-    x = args[0]
+    stage: _PackedLayer | Layer,
+    inputs: Sequence[np.ndarray | PackedBits],
+    edges: Sequence[EdgeType],
+) -> np.ndarray | PackedBits:
+    """One node on (B, n) codes, bits or integers in stream order; matrix-vector units,
+    windows, pools and forks also take packed bits."""
     if isinstance(stage, _PackedLayer):
-        return stage.run(x)
-    if isinstance(stage, InputThreshold):
-        return x >= stage.thresholds[None, :]
+        return stage.run(inputs[0])
     if isinstance(stage, SlidingWindow):
-        return sliding_windows(stage, x)
+        return sliding_windows(stage, inputs[0])
     if isinstance(stage, MaxPool):
-        return or_pool(stage, x)
+        return or_pool(stage, inputs[0])
     if isinstance(stage, Fork):
-        return x
+        return inputs[0]
+    args = [unpacked(a) for a in inputs]
+    x = args[0]
+    if isinstance(stage, InputThreshold):
+        return x >= _like(stage.thresholds, x)[None, :]
     if isinstance(stage, AddJoin):
         total = _signed(args[0], edges[0])
         for arg, edge in zip(args[1:], edges[1:], strict=True):
@@ -270,9 +268,13 @@ def _run_stage(
         return total
     if isinstance(stage, Concat):
         pixels = edges[0].pixels
-        parts = [np.asarray(a).reshape(len(a), pixels, -1) for a in args]
+        parts = [
+            np.asarray(a).reshape(len(a), pixels, e.elements // pixels)
+            for a, e in zip(args, edges, strict=True)
+        ]
         dtype = np.result_type(*parts)
-        return np.concatenate([p.astype(dtype) for p in parts], axis=2).reshape(len(x), -1)
+        joined = np.concatenate([p.astype(dtype) for p in parts], axis=2)
+        return joined.reshape(len(x), sum(e.elements for e in edges))
     if isinstance(stage, Threshold):
         return _threshold(stage, args)
     raise AssertionError(f"no reference for {stage!r}")
@@ -284,15 +286,14 @@ def _threshold(node: Threshold, args: Sequence[np.ndarray]) -> np.ndarray:
     channels = node.channels
     pixels = x.shape[1] // channels
     data = x.reshape(len(x), pixels, channels)
-    side = (
-        np.asarray(args[1], dtype=np.int64).reshape(data.shape)
-        if node.has_side
-        else np.zeros(data.shape, dtype=np.int64)
-    )
+    side = np.asarray(args[1], dtype=np.int64).reshape(data.shape) if node.has_side else None
     t = node.thresholds  # (C, S, N)
-    chosen = t[np.arange(channels)[None, None, :], side]  # (B, P, C, N)
+    if node.has_side:
+        chosen = t[np.arange(channels)[None, None, :], side]  # (B, P, C, N)
+    else:  # every element reads side 0: broadcast instead of gathering
+        chosen = t[None, None, :, 0, :]
     count = (data[..., None] >= chosen).sum(axis=3)
-    out = (node.out_base + count).reshape(len(x), -1)
+    out = (node.out_base + count).reshape(len(x), x.shape[1])
     return out.astype(bool) if node.binary_output else out
 
 
@@ -309,8 +310,8 @@ def run_layer(layer: Layer, x: np.ndarray) -> np.ndarray:
     if isinstance(layer, Threshold):
         return run_node(layer, [x])
     x = np.asarray(x, dtype=np.int64)
-    stage = _PackedLayer(layer) if isinstance(layer, MatrixVector) else layer
-    return np.asarray(_run_stage(stage, [x], [])).astype(np.int64)
+    stage = _PackedLayer(layer, default_kernel()) if isinstance(layer, MatrixVector) else layer
+    return unpacked(_run_stage(stage, [x], [])).astype(np.int64)
 
 
 def run_node(
@@ -325,8 +326,8 @@ def run_node(
     if isinstance(node, AddJoin | Concat) and edges is None:
         raise TypeError(f"{node.name}: run_node needs the input edges of an add-join or concat")
     arrays = [np.asarray(a, dtype=np.int64) for a in inputs]
-    stage = _PackedLayer(node) if isinstance(node, MatrixVector) else node
-    return np.asarray(_run_stage(stage, arrays, list(edges or []))).astype(np.int64)
+    stage = _PackedLayer(node, default_kernel()) if isinstance(node, MatrixVector) else node
+    return unpacked(_run_stage(stage, arrays, list(edges or []))).astype(np.int64)
 
 
 def run_reference(net: Network, x: np.ndarray, rounding: bool = False) -> ReferenceResult:

@@ -59,7 +59,8 @@ class RtlSimError(HwbnnError):
 
 @dataclass(frozen=True)
 class SimConfig:
-    """How to simulate: simulator, randomness of the stress phase, throughput frames, waves."""
+    """How to simulate: simulator, randomness of the stress phase, throughput frames, waves;
+    ``fast``: the compiled Verilator harness (hwbnn.sim.fast) instead of the cocotb bench."""
 
     simulator: str = "icarus"
     seed: int = 0
@@ -67,10 +68,13 @@ class SimConfig:
     backpressure_prob: float = 0.3
     ii_frames: int = 8
     waves: bool = False
+    fast: bool = False
 
     def __post_init__(self) -> None:
         if self.simulator not in SIMULATORS:
             raise ConfigError(f"unknown simulator {self.simulator!r}; choose one of {SIMULATORS}")
+        if self.fast and self.waves:
+            raise ConfigError("the fast engine records no waveforms; drop --fast to get them")
         for name in ("gap_prob", "backpressure_prob"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
@@ -196,7 +200,7 @@ def _timing(raw: dict[str, Any], in_beats: int) -> tuple[list[int], int | None, 
     return spacings, latencies[0], max(latencies)
 
 
-def _check_sizes(sizes: dict[str, int], net: Network, build: Path) -> None:
+def check_sizes(sizes: dict[str, int], net: Network, build: Path) -> None:
     """The DUT must be the one the build's IR describes."""
     want = {"IN_ELEMENTS": net.input.elements, "IN_BITS": net.input.bits, "CLASSES": net.classes}
     for name, value in want.items():
@@ -214,9 +218,13 @@ def simulate_build(
     *,
     progress: bool = False,
     verbose: bool = False,
+    stimulus: Path | None = None,
 ) -> RtlSimRun:
     """Simulate ``build``'s generated top on input ``codes`` (frames, elements); return the
     decoded outputs of both phases (not judged: see hwbnn.verify.rtl).
+
+    ``stimulus`` (a hwbnn.sim.stimulus file) gives the stress phase's gaps and backpressure
+    as per-cycle masks instead of the seeded random ones (to replay what hwbnn.sim.fast ran).
 
     ``dut`` replaces the generated top by other RTL of the same network, e.g. Verilog that
     Vitis HLS exported (hwbnn.sim.vitis.vitis_dut); it runs in ``BUILD/sim/<label>-<sim>/``.
@@ -250,6 +258,7 @@ def simulate_build(
         "seed": cfg.seed,
         "gap_prob": cfg.gap_prob,
         "backpressure_prob": cfg.backpressure_prob,
+        "stimulus": str(Path(stimulus).resolve()) if stimulus else None,
     }
     if dut:
         tb_args |= {"ports": dut.ports.to_dict(), "sizes": dut.sizes}
@@ -276,7 +285,7 @@ def simulate_build(
     seconds = time.perf_counter() - start
     doc = json.loads(results.read_text())
     sizes = {name: int(value) for name, value in doc["sizes"].items()}
-    _check_sizes(sizes, net, build)
+    check_sizes(sizes, net, build)
     raw_phases = doc["phases"]
     phases = [_phase(raw_phases[0], np.arange(len(codes)), sizes, net.classes)]
     spacings: list[int] = []

@@ -14,6 +14,9 @@ carry 0 in the extra bits. Two phases, each after a reset:
 2. ``throughput``: ``ii_frames`` frames back to back with tready held high, for the
    initiation interval (output frame spacing) and the latency.
 
+With tb_args ``stimulus`` (a hwbnn.sim.stimulus file) the stress phase replays its masks
+instead of drawing its own gaps and backpressure, as the compiled harness (hwbnn.sim.fast) does.
+
 The streams are cocotbext-axi's source and sink with seeded pause generators, each port watched
 by a hwbnn.sim.axis.AxisProbe (protocol checks, accept cycles, junk on the idle input). Each
 phase waits for all its output frames (or a cycle budget), then a few more initiation intervals
@@ -50,6 +53,7 @@ from hwbnn.sim.axis import (
 )
 from hwbnn.sim.packing import pack_beats
 from hwbnn.sim.runner import get_tb_args
+from hwbnn.sim.stimulus import Stimulus, pauses
 from hwbnn.sim.tb import CLOCK_PERIOD_NS, param
 from hwbnn.sim.vitis import NATIVE, BlockControl, DutPorts
 
@@ -120,12 +124,21 @@ async def _phase(
     backpressure_prob: float,
     rng: random.Random,
     progress: ProgressFile,
+    stimulus: Stimulus | None = None,
 ) -> dict[str, Any]:
-    """Stream ``frames`` (codes) through the DUT and record what comes out."""
+    """Stream ``frames`` (codes) through the DUT and record what comes out; ``stimulus``
+    replaces the random gaps and backpressure."""
     clk = getattr(dut, ports.clock)
     seeds = [rng.getrandbits(31) for _ in range(3)]
+    if stimulus is not None:
+        gap_prob = backpressure_prob = 0.0
     source = axis_source(dut, clk, ports.in_prefix, gap_prob=gap_prob, seed=seeds[0])
     sink = axis_sink(dut, clk, ports.out_prefix, backpressure_prob=backpressure_prob, seed=seeds[1])
+    if stimulus is not None:
+        source.set_pause_generator(pauses(stimulus.valid))
+        sink.set_pause_generator(pauses(stimulus.ready))
+        gap_prob = float(1.0 - stimulus.valid.mean())
+        backpressure_prob = float(1.0 - stimulus.ready.mean())
     in_probe = AxisProbe(source.bus, clk, junk_seed=seeds[2])
     out_probe = AxisProbe(
         sink.bus, clk, beats_per_frame=None if ports.out_tlast else sizes["OUT_BEATS"]
@@ -203,7 +216,10 @@ async def top_stream(dut: Any) -> None:
     gaps = (args["gap_prob"], args["backpressure_prob"])
     progress = ProgressFile()
     progress.update(0, force=True)
-    phases = [await _phase(dut, ports, control, "stress", stress, sizes, *gaps, rng, progress)]
+    stimulus = Stimulus.load(args["stimulus"]) if args.get("stimulus") else None
+    phases = [
+        await _phase(dut, ports, control, "stress", stress, sizes, *gaps, rng, progress, stimulus)
+    ]
     if len(throughput):
         await _reset(dut, ports)
         phases.append(

@@ -4,8 +4,9 @@ Every phase's accumulators (the stress phase under random gaps and backpressure,
 throughput phase back to back) are compared with :func:`hwbnn.verify.judge.judge`; framing and
 protocol errors make the record fail too. The record's ``frames`` counts the frames of both
 phases, ``mismatches`` those that differ; the measured cycles/frame and latency come from the
-throughput phase. Engine: the simulator (``icarus``, ``verilator``), or ``vitis-rtl/<sim>``
-for Verilog exported by Vitis HLS (``dut``).
+throughput phase. Engine: the simulator (``icarus``, ``verilator``), ``verilator-fast`` for
+the compiled harness (hwbnn.sim.fast), or ``vitis-rtl/<sim>`` for Verilog exported by Vitis
+HLS (``dut``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from hwbnn.errors import ConfigError
 from hwbnn.ir.serialize import load_network
 from hwbnn.reference import Reference
+from hwbnn.sim.fast import simulate_fast
 from hwbnn.sim.top import RtlSimRun, SimConfig, simulate_build
 from hwbnn.sim.vitis import SimDut
 from hwbnn.verify.judge import judge
@@ -102,11 +105,20 @@ def verify_rtl(
     """Simulate ``build`` on input ``codes`` (frames, elements), judge every phase against
     the reference and store the L4 record in BUILD/verification.json; return it.
 
+    ``cfg.fast`` runs the compiled Verilator harness (hwbnn.sim.fast, engine
+    ``verilator-fast``) instead of the cocotb bench, on the same phases.
+
     A mismatch does not raise (the record says it); errors that stop the simulation do
-    (hwbnn.sim.top.simulate_build's ConfigError and RtlSimError).
+    (hwbnn.sim.top.simulate_build's or hwbnn.sim.fast.simulate_fast's ConfigError and
+    RtlSimError).
     """
     build = Path(build)
     codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
     expected = Reference(load_network(build)).run_codes(codes).accumulators  # checks the codes
-    run = simulate_build(build, codes, cfg, dut, progress=progress, verbose=verbose)
+    if cfg is not None and cfg.fast:
+        if dut is not None:
+            raise ConfigError("the fast engine simulates the generated top only; drop --fast")
+        run = simulate_fast(build, codes, cfg, progress=progress, verbose=verbose)
+    else:
+        run = simulate_build(build, codes, cfg, dut, progress=progress, verbose=verbose)
     return record_result(build, judge_run(run, expected, command))
