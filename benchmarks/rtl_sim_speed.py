@@ -1,7 +1,8 @@
-"""Simulated frames/s of the generated RTL of the digits MLP: Icarus vs Verilator (cocotb).
+"""Simulated frames/s of the generated RTL of the digits MLP: Icarus and Verilator under the
+cocotb bench, and the fast engine (the compiled Verilator harness of ``hwbnn sim --fast``).
 
 Usage: python benchmarks/rtl_sim_speed.py [--onnx MODEL.onnx] [--frames 200] [--targets 128 16]
-                                          [--epochs 20] [--simulators icarus verilator]
+                                          [--epochs 20] [--simulators icarus verilator fast]
 Without --onnx a digits-mlp (binarized input) is trained for EPOCHS epochs first (``hwbnn.run``
 up to the export). For each target cycles/frame ``hwbnn.compile(..., target="rtl")`` lets the
 folding chooser pick PE/SIMD, and ``Build.simulate`` streams the first FRAMES digits test images
@@ -40,7 +41,12 @@ def main() -> None:
     parser.add_argument("--onnx", type=Path, help="a digits MLP exported by hwbnn export")
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--targets", type=int, nargs="+", default=[128, 16])
-    parser.add_argument("--simulators", nargs="+", default=["icarus", "verilator"])
+    parser.add_argument(
+        "--simulators",
+        nargs="+",
+        default=["icarus", "verilator", "fast"],
+        choices=["icarus", "verilator", "fast"],
+    )
     parser.add_argument("--epochs", type=int, default=20, help="training epochs without --onnx")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,12 +68,14 @@ def main() -> None:
             )
             ii = initiation_interval(net, folding)
             for simulator in args.simulators:
-                if not simulator_available(simulator):
+                fast = simulator == "fast"
+                if not simulator_available("verilator" if fast else simulator):
                     print(f"| {ii} | {lanes:,} | {simulator} | not installed |")
                     continue
                 record = build.simulate(
                     x,
-                    simulator=simulator,
+                    simulator="verilator" if fast else simulator,
+                    fast=fast,
                     gap_prob=0.0,
                     backpressure_prob=0.0,
                     ii_frames=0,

@@ -279,10 +279,13 @@ class Build:
         check: bool = True,
         command: str = "",
         fast: bool = False,
+        soak_frames: int = 0,
     ) -> VerificationRecord:
         """L4: simulate the build's RTL (or, with ``vitis_rtl``, Verilog that Vitis HLS exported
         from its HLS code) under random gaps and backpressure, exactly against L2; ``fast``
-        runs the compiled Verilator harness (hwbnn.sim.fast) instead of the cocotb bench."""
+        runs the compiled Verilator harness (hwbnn.sim.fast) instead of the cocotb bench;
+        ``soak_frames`` streams that many frames, the test images looped (a long run whose
+        record counts frames lost, duplicated or reordered)."""
         dut = None
         if vitis_rtl is not None:
             from hwbnn.sim.vitis import vitis_dut
@@ -302,6 +305,7 @@ class Build:
             ii_frames=ii_frames,
             waves=waves,
             fast=fast,
+            soak_frames=soak_frames,
         )
         cfg = self._config(Target.RTL, dataset, data_dir, sim=sim)
         ctx = self._context(cfg, x, None, command, rounding=rounding, dut=dut)

@@ -307,7 +307,7 @@ def test_run_reaches_every_option_of_the_single_commands() -> None:
     # the seeds have their own names in `hwbnn run`; options naming a command's own inputs
     # (a tensor file, a Vitis export) have no place in the flow
     renamed = {
-        "sim": {"--seed": "--sim-seed", "--n": "--sim-frames"},
+        "sim": {"--seed": "--sim-seed", "--n": "--sim-frames", "--frames": "--soak-frames"},
         "csim": {"--n": "--sim-frames"},
         "bitstream": {"--seed": "--pnr-seed"},
     }

@@ -134,8 +134,18 @@ def clock_option(p: argparse.ArgumentParser, default: float | None, what: str) -
     p.add_argument("--clock-mhz", type=float, default=default, help=what)
 
 
-def sim_options(p: argparse.ArgumentParser, seed_flag: str, frames_flag: str | None) -> None:
+def sim_options(
+    p: argparse.ArgumentParser, seed_flag: str, frames_flag: str | None, soak_flag: str
+) -> None:
     g = p.add_argument_group("RTL simulation")
+    g.add_argument(
+        soak_flag,
+        dest="soak_frames",
+        type=int,
+        default=0,
+        help="simulate this many frames, the test images looped (a soak run; best with "
+        "--fast); reports frames lost, duplicated or reordered",
+    )
     if frames_flag is not None:
         g.add_argument(
             frames_flag,
@@ -211,7 +221,10 @@ RUN_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "sim_frames": (("sim", "frames"),),
     "sim": (("sim", "simulator"),),
     "sim_seed": (("sim", "seed"),),
-    **{k: (("sim", k),) for k in ("gap_prob", "backpressure_prob", "ii_frames", "waves", "fast")},
+    **{
+        k: (("sim", k),)
+        for k in ("gap_prob", "backpressure_prob", "ii_frames", "waves", "fast", "soak_frames")
+    },
     "board": (("bitstream", "board"),),
     "pnr_seed": (("bitstream", "seed"),),
     **{k: (("bitstream", k),) for k in ("baud", "tools", "strict_timing")},

@@ -96,6 +96,6 @@ def register(add) -> None:  # noqa: ANN001 - the parser factory of hwbnn.cli.bui
     p.add_argument(
         "--verify-frames", type=int, default=0, help="test images of the L0-L2 check (0: all)"
     )
-    sim_options(p, seed_flag="--sim-seed", frames_flag="--sim-frames")
+    sim_options(p, seed_flag="--sim-seed", frames_flag="--sim-frames", soak_flag="--soak-frames")
     bitstream_options(p, "--pnr-seed", "ulx3s-85f", sorted(BOARDS), PREFERENCES)
     p.set_defaults(handler=cmd_run, parser=p)

@@ -54,6 +54,10 @@ def describe(record: Any) -> str:
             line += f" ({count(analytical)} analytical)"
     if record.latency_cycles is not None:
         line += f", latency {count(record.latency_cycles, 'cycles')}"
+    stress = next(iter(record.details.get("phases", [])), None)
+    if stress is not None and "lost" in stress:
+        faults = ("lost", "duplicated", "reordered", "corrupted")
+        line += "; frames " + ", ".join(f"{name} {count(stress[name])}" for name in faults)
     return line
 
 
@@ -82,6 +86,7 @@ def cmd_sim(args: argparse.Namespace) -> dict[str, Any]:
         vitis_top=args.vitis_top,
         verbose=args.verbose,
         fast=args.fast,
+        soak_frames=args.soak_frames,
     )
     print(describe(record))
     if record.details.get("waves"):
@@ -104,7 +109,7 @@ def register(add) -> None:  # noqa: ANN001 - the parser factory of hwbnn.cli.bui
         "hwbnn sim builds/rtl --dataset digits --n 200 --sim verilator",
     )
     frame_options(p)
-    sim_options(p, seed_flag="--seed", frames_flag=None)
+    sim_options(p, seed_flag="--seed", frames_flag=None, soak_flag="--frames")
     p.add_argument(
         "--vitis-rtl",
         type=Path,

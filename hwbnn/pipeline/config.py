@@ -172,11 +172,16 @@ class SimOptions:
     ii_frames: int = 8
     waves: bool = False
     fast: bool = False  # L4 in the compiled Verilator harness (hwbnn.sim.fast)
+    soak_frames: int = 0  # L4 on this many frames, the test images looped (0: each once)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "simulator", _member(Simulator, self.simulator, "--sim"))
         if self.frames < 0:
             raise ConfigError(f"--sim-frames (sim.frames) must be >= 0, got {self.frames}")
+        if self.soak_frames < 0:
+            raise ConfigError(
+                f"--soak-frames (sim.soak_frames) must be >= 0, got {self.soak_frames}"
+            )
         for name in ("gap_prob", "backpressure_prob"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"sim.{name} must be in [0, 1), got {getattr(self, name)}")

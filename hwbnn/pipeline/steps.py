@@ -225,9 +225,12 @@ def run_simulate(ctx: Context) -> StepResult:
         waves=sim.waves,
         fast=sim.fast,
     )
+    codes = _codes(ctx, sim.frames)
+    if sim.soak_frames:  # a long run: the test images again and again
+        codes = codes[np.arange(sim.soak_frames) % len(codes)]
     record = verify_rtl(
         ctx.build,
-        _codes(ctx, sim.frames),
+        codes,
         cfg,
         dut=ctx.extra.get("dut"),
         command=ctx.command,

@@ -17,7 +17,7 @@ import numpy as np
 
 from hwbnn.verify.record import VerificationFailed
 
-__all__ = ["Judgement", "VerificationFailed", "judge"]
+__all__ = ["Judgement", "StreamFaults", "VerificationFailed", "judge", "stream_faults"]
 
 
 @dataclass(frozen=True)
@@ -90,3 +90,71 @@ def judge(
         else:
             first = f"{where}: expected {_value(expected[frame])}, got {_value(got[frame])}"
     return Judgement(frames, len(bad), first, tuple(bad))
+
+
+@dataclass(frozen=True)
+class StreamFaults:
+    """What went wrong with a stream of frames, beyond values: frames ``lost`` (expected, never
+    received), ``duplicated`` (received again right after themselves), ``reordered`` (received
+    where another frame was due and found among the recent ones) and ``corrupted`` (equal to
+    no frame near their place)."""
+
+    lost: int = 0
+    duplicated: int = 0
+    reordered: int = 0
+    corrupted: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.duplicated or self.reordered or self.corrupted)
+
+
+def stream_faults(expected: np.ndarray, got: np.ndarray, window: int = 64) -> StreamFaults:
+    """Align a received stream of frames with the expected one (rows compared exactly) and
+    classify every departure (see :class:`StreamFaults`). Walking the received frames with a
+    pointer ``j`` to the next expected one: a match advances ``j``; a repeat of frame ``j-1``
+    is a duplicate; a match with frame ``j+k`` (``k <= window``) loses the ``k`` frames
+    between (unless they arrive later, when they count as reordered instead of lost); a match
+    with an earlier frame within ``window`` that was skipped is reordered; anything else is
+    corrupted and takes frame ``j``'s place. Expected frames never matched are lost. Equal
+    expected frames (a test set looped) are told apart by their position only, so ``window``
+    should be shorter than the loop."""
+    expected = np.asarray(expected).reshape(len(expected), -1)
+    got = np.asarray(got).reshape(len(got), -1)
+    keys = [row.tobytes() for row in expected]
+    seen = np.zeros(len(expected), dtype=bool)
+    faults = {"duplicated": 0, "reordered": 0, "corrupted": 0}
+    j = 0
+    for row in got:
+        key = row.tobytes()
+        if j < len(keys) and key == keys[j]:
+            seen[j] = True
+            j += 1
+            continue
+        if j > 0 and key == keys[j - 1]:
+            faults["duplicated"] += 1
+            continue
+        ahead = next(
+            (k for k in range(1, window + 1) if j + k < len(keys) and key == keys[j + k]), 0
+        )
+        if ahead:
+            seen[j + ahead] = True
+            j += ahead + 1
+            continue
+        behind = next(
+            (
+                i
+                for i in range(j - 1, max(-1, j - 1 - window), -1)
+                if not seen[i] and key == keys[i]
+            ),
+            None,
+        )
+        if behind is not None:
+            seen[behind] = True
+            faults["reordered"] += 1
+            continue
+        faults["corrupted"] += 1
+        if j < len(keys):
+            seen[j] = True  # a corrupted frame stands in for the one due
+            j += 1
+    return StreamFaults(lost=int((~seen).sum()), **faults)

@@ -1,8 +1,10 @@
 """Level L4: the build's RTL simulated (hwbnn.sim.top) and judged against the reference.
 
 Every phase's accumulators (the stress phase under random gaps and backpressure, the
-throughput phase back to back) are compared with :func:`hwbnn.verify.judge.judge`; framing and
-protocol errors make the record fail too. The record's ``frames`` counts the frames of both
+throughput phase back to back) are compared with :func:`hwbnn.verify.judge.judge`, and each
+phase's frames lost, duplicated, reordered or corrupted are counted
+(:func:`hwbnn.verify.judge.stream_faults`, in ``details["phases"]``); framing and protocol
+errors make the record fail too. The record's ``frames`` counts the frames of both
 phases, ``mismatches`` those that differ; the measured cycles/frame and latency come from the
 throughput phase. Engine: the simulator (``icarus``, ``verilator``), ``verilator-fast`` for
 the compiled harness (hwbnn.sim.fast), or ``vitis-rtl/<sim>`` for Verilog exported by Vitis
@@ -11,6 +13,7 @@ HLS (``dut``).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from hwbnn.reference import Reference
 from hwbnn.sim.fast import simulate_fast
 from hwbnn.sim.top import RtlSimRun, SimConfig, simulate_build
 from hwbnn.sim.vitis import SimDut
-from hwbnn.verify.judge import judge
+from hwbnn.verify.judge import judge, stream_faults
 from hwbnn.verify.record import Level, VerificationRecord, record_result
 
 
@@ -50,6 +53,7 @@ def judge_run(run: RtlSimRun, expected: np.ndarray, command: str = "") -> Verifi
                 "frames_received": phase.frames_received,
                 "beats_received": phase.beats_received,
                 "mismatches": verdict.mismatches,
+                **asdict(stream_faults(expected[phase.inputs], phase.accumulators)),
                 "cycles": phase.cycles,
                 "wall_seconds": round(phase.wall_seconds, 3),
             }

@@ -185,3 +185,20 @@ def test_broken_rtl_is_a_one_line_error(tmp_path: Path) -> None:
     log = build / "sim" / "fast" / "build.log"
     assert "verilator build of the fast harness failed" in str(info.value)
     assert "\n" not in str(info.value) and f"(log: {log})" in str(info.value)
+
+
+@pytest.mark.verilator
+@needs_verilator
+def test_soak_loops_the_test_frames_and_counts_stream_faults(tmp_path: Path) -> None:
+    """`hwbnn sim --fast --frames N` (the API's soak_frames): N frames, the given ones looped,
+    every one judged, and the stress phase's frames lost/duplicated/reordered counted."""
+    import hwbnn.api as api
+
+    net, build = _dense(tmp_path, "dense-48")
+    x = net.input.values[_codes(net, 7, 5)]  # float frames in the model's input format
+    record = api.open(build).simulate(x, fast=True, soak_frames=1000, ii_frames=4)
+    assert record.ok and record.frames == 1000, record.first_mismatch
+    stress = record.details["phases"][0]
+    assert stress["frames"] == stress["frames_received"] == 1000
+    assert (stress["lost"], stress["duplicated"], stress["reordered"]) == (0, 0, 0)
+    assert stress["corrupted"] == 0

@@ -76,3 +76,31 @@ def test_verification_failed_message() -> None:
     assert str(VerificationFailed(framed)) == (
         "L5 netlist simulation (netlist-ice40/icarus): framing error: tlast set"
     )
+
+
+def test_stream_faults_classify_lost_duplicated_reordered_and_corrupted() -> None:
+    from hwbnn.verify.judge import stream_faults
+
+    expected = np.arange(40).reshape(20, 2)  # frames all different
+    order = list(range(20))
+    assert stream_faults(expected, expected[order]).ok
+    lost = [i for i in order if i not in (3, 11, 12)]
+    assert stream_faults(expected, expected[lost]) == _faults(lost=3)
+    duplicated = order[:5] + [4] + order[5:] + [19]
+    assert stream_faults(expected, expected[duplicated]) == _faults(duplicated=2)
+    swapped = [0, 1, 3, 2, *order[4:]]  # 3 early (2 skipped), then 2 arrives late
+    assert stream_faults(expected, expected[swapped]) == _faults(reordered=1)
+    corrupted = expected.copy()
+    corrupted[7] = [-1, -1]
+    assert stream_faults(expected, corrupted) == _faults(corrupted=1)
+    tail_lost = expected[:17]
+    assert stream_faults(expected, tail_lost) == _faults(lost=3)
+    # a looped test set: equal frames are told apart by position
+    looped = np.concatenate([expected[:5]] * 4)
+    assert stream_faults(looped, looped[[*range(10), *range(11, 20)]], window=4) == _faults(lost=1)
+
+
+def _faults(**counts: int):
+    from hwbnn.verify.judge import StreamFaults
+
+    return StreamFaults(**counts)
