@@ -203,7 +203,7 @@ def main() -> None:
         f"popcount peak (XOR + popcount + add of uint64 words, one core, compiled kernel): "
         f"{rate(rates[1] / 1e6, 'M words/s')}; NumPy passes on the same block: "
         f"{rate(rates[0] / 1e6, 'M words/s')}; {os.cpu_count()} cores (onnxruntime may use all, "
-        f"the reference runs on one)"
+        f"the reference's numba kernels too)"
     )
     print(
         "| model | batch | reference img/s | reference (NumPy kernel) img/s | execute_onnx img/s "

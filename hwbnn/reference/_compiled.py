@@ -6,7 +6,7 @@ kernel. Compiled on first call and cached on disk by numba.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numba.core import types
 from numba.extending import intrinsic
 
@@ -21,13 +21,13 @@ def _popcount(typingctx, word):
     return types.uint64(types.uint64), codegen
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def mismatches(x_words, w_columns):
     """The definition as loops over (R, W) words and (W, MH) weight columns, compiled on
     first use (and cached on disk by numba)."""
     rows, words = x_words.shape
     out = np.zeros((rows, w_columns.shape[1]), dtype=np.int64)
-    for r in range(rows):
+    for r in prange(rows):  # rows on every core
         row = out[r]
         for k in range(words):
             x = x_words[r, k]
@@ -37,14 +37,13 @@ def mismatches(x_words, w_columns):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def mismatches_within(x_words, w_columns, limit):
     """Each row's counts as in ``mismatches``, compared with ``limit``."""
     rows, words = x_words.shape
     out = np.empty((rows, w_columns.shape[1]), dtype=np.bool_)
-    counts = np.empty(w_columns.shape[1], dtype=np.int64)
-    for r in range(rows):
-        counts[:] = 0
+    for r in prange(rows):  # rows on every core
+        counts = np.zeros(w_columns.shape[1], dtype=np.int64)
         for k in range(words):
             x = x_words[r, k]
             w = w_columns[k]
