@@ -119,8 +119,9 @@ def stream_faults(expected: np.ndarray, got: np.ndarray, window: int = 64) -> St
     corrupted and takes frame ``j``'s place. Expected frames never matched are lost. Equal
     expected frames (a test set looped) are told apart by their position only, so ``window``
     should be shorter than the loop."""
-    expected = np.asarray(expected).reshape(len(expected), -1)
-    got = np.asarray(got).reshape(len(got), -1)
+    expected, got = np.asarray(expected), np.asarray(got)
+    expected = expected.reshape(len(expected), int(np.prod(expected.shape[1:])))
+    got = got.reshape(len(got), int(np.prod(got.shape[1:])))  # also with no frame received
     keys = [row.tobytes() for row in expected]
     seen = np.zeros(len(expected), dtype=bool)
     faults = {"duplicated": 0, "reordered": 0, "corrupted": 0}

@@ -95,6 +95,7 @@ def test_stream_faults_classify_lost_duplicated_reordered_and_corrupted() -> Non
     assert stream_faults(expected, corrupted) == _faults(corrupted=1)
     tail_lost = expected[:17]
     assert stream_faults(expected, tail_lost) == _faults(lost=3)
+    assert stream_faults(expected, expected[:0]) == _faults(lost=20)  # a deadlock: nothing
     # a looped test set: equal frames are told apart by position
     looped = np.concatenate([expected[:5]] * 4)
     assert stream_faults(looped, looped[[*range(10), *range(11, 20)]], window=4) == _faults(lost=1)
