@@ -168,7 +168,11 @@ def unit_calls(
     (one stream, or a fork's one per consumer), and the channels between its parts (a max
     pool's ``<ident>_windows``; the links of chained forks, add-joins and concatenations)."""
     c = u.ident
-    k = {name: f"{c}::{name}" for name in _STRUCT_NAMES}
+
+    def k(name: str) -> str:
+        """A constant of the unit's struct in hwbnn_config.h."""
+        return f"{c}::{name}"
+
     calls: list[Call]
     channels: list[Channel] = []
     targs: tuple[str, ...]
@@ -176,24 +180,24 @@ def unit_calls(
     parts: list[tuple[str, ...]]
     widths: list[str]
     if u.kind is UnitKind.INPUT_THRESHOLD:
-        targs = (k["N"], k["SIMD"], k["INPUT_BITS"])
+        targs = (k("N"), k("SIMD"), k("INPUT_BITS"))
         calls = [Call("threshold_input", targs, (ins[0], outs[0]), (f"{c}_thresholds",))]
     elif u.kind is UnitKind.SLIDING_WINDOW:
         names = ("H", "W", "C", "K", "S", "PAD_TOP", "PAD_LEFT", "PAD_BOTTOM", "PAD_RIGHT")
-        targs = (*(k[n] for n in names), k["SIMD"], k["BITS"], k["PAD_CODE"])
+        targs = (*(k(n) for n in names), k("SIMD"), k("BITS"), k("PAD_CODE"))
         calls = [Call("sliding_window", targs, (ins[0], outs[0]))]
     elif u.kind is UnitKind.MAX_POOL:
         windows = f"{c}_windows"
-        channels.append(Channel(windows, k["IN_W"]))
-        window = (*(k[n] for n in ("H", "W", "C", "K", "S")), "0", "0", "0", "0", k["SIMD"])
+        channels.append(Channel(windows, k("IN_W")))
+        window = (*(k(n) for n in ("H", "W", "C", "K", "S")), "0", "0", "0", "0", k("SIMD"))
         calls = [
             Call("sliding_window", (*window, "1", "0"), (ins[0], windows)),
-            Call("pool_or", (k["K"], k["C"], k["SIMD"], k["PIXELS"]), (windows, outs[0])),
+            Call("pool_or", (k("K"), k("C"), k("SIMD"), k("PIXELS")), (windows, outs[0])),
         ]
     elif u.kind is UnitKind.MVAU:
         names = ("MW", "MH", "PE", "SIMD", "Product", "Activation", "PIXELS")
         memories = (f"{c}_weights",) + ((f"{c}_thresholds",) if u.thresholds else ())
-        calls = [Call("mvau", tuple(k[n] for n in names), (ins[0], outs[0]), memories)]
+        calls = [Call("mvau", tuple(k(n) for n in names), (ins[0], outs[0]), memories)]
     elif u.kind is UnitKind.FORK:
         # two-output forks in a chain: fork j writes consumer j and the next fork's input
         calls, src = [], ins[0]
@@ -201,8 +205,8 @@ def unit_calls(
             last = j == len(outs) - 2
             rest = outs[-1] if last else f"{c}_f{j + 1}"
             if not last:
-                channels.append(Channel(rest, k["IN_W"]))
-            calls.append(Call("fork", (k["IN_W"], k["BEATS"]), (src, outs[j], rest)))
+                channels.append(Channel(rest, k("IN_W")))
+            calls.append(Call("fork", (k("IN_W"), k("BEATS")), (src, outs[j], rest)))
             src = rest
     elif u.kind is UnitKind.ADD_JOIN:
         parts, widths = [], []
@@ -210,7 +214,7 @@ def unit_calls(
         for j, out_bits in enumerate(u.chain_bits, start=1):
             b = (u.port_bits[j], u.port_bipolar[j])
             parts.append(
-                (k["ELEMENTS"], k["SIMD"], str(a_bits), _cxx_bool(a_bipolar))
+                (k("ELEMENTS"), k("SIMD"), str(a_bits), _cxx_bool(a_bipolar))
                 + (str(b[0]), _cxx_bool(b[1]), str(out_bits))
             )
             widths.append(str(u.simd * out_bits))
@@ -219,55 +223,19 @@ def unit_calls(
     elif u.kind is UnitKind.CONCAT:
         parts, total = [], u.port_channels[0]
         for more in u.port_channels[1:]:
-            parts.append((str(total), str(more), k["SIMD"], k["ELEM_BITS"], k["PIXELS"]))
+            parts.append((str(total), str(more), k("SIMD"), k("ELEM_BITS"), k("PIXELS")))
             total += more
-        widths = [k["OUT_W"]] * len(parts)
+        widths = [k("OUT_W")] * len(parts)
         calls, channels = _chained("concat", parts, ins, outs[0], c, widths)
     else:  # UnitKind.THRESHOLD
         names = ("C", "SIMD", "IN_BITS", "STEPS", "SIDE", "OUT_BITS", "OUT_BASE", "THRESH_BITS")
-        targs = (*(k[n] for n in names), k["PIXELS"])
+        targs = (*(k(n) for n in names), k("PIXELS"))
         streams = (ins[0], ins[1], outs[0]) if u.side else (ins[0], outs[0])
         calls = [Call("threshold", targs, streams, (f"{c}_thresholds",))]
     head = dataclasses.replace(
         calls[0], comment=f"layer {u.index} ({u.name}): {u.cycles:,} cycles/frame"
     )
     return [head, *calls[1:]], channels
-
-
-#: The constants of the generated structs that calls name (hwbnn_config.h).
-_STRUCT_NAMES = (
-    "N",
-    "SIMD",
-    "INPUT_BITS",
-    "H",
-    "W",
-    "C",
-    "K",
-    "S",
-    "PAD_TOP",
-    "PAD_LEFT",
-    "PAD_BOTTOM",
-    "PAD_RIGHT",
-    "BITS",
-    "PAD_CODE",
-    "IN_W",
-    "OUT_W",
-    "PIXELS",
-    "MW",
-    "MH",
-    "PE",
-    "Product",
-    "Activation",
-    "BEATS",
-    "ELEMENTS",
-    "ELEM_BITS",
-    "IN_BITS",
-    "STEPS",
-    "SIDE",
-    "OUT_BITS",
-    "OUT_BASE",
-    "THRESH_BITS",
-)
 
 
 def _cxx_bool(value: bool) -> str:
@@ -315,8 +283,7 @@ def graph_calls(plan: Plan) -> tuple[list[Call], list[Channel]]:
         if e.src < 0:
             reads[(e.dst, e.dst_port)] = "in"
             continue
-        src, dst = plan.units[e.src], plan.units[e.dst]
-        name = f"{src.ident}_to_{dst.ident}_p{e.dst_port}"
+        name = plan.edge_name(e)
         depth = e.fifo_depth + 1 if e.fifo_depth else 2
         channels.append(Channel(name, str(e.src_width), depth))
         writes[(e.src, e.src_port)] = name

@@ -53,7 +53,7 @@ def _edge_links(
             reads[(e.dst, e.dst_port)] = "s_axis"
             continue
         src, dst = plan.units[e.src], plan.units[e.dst]
-        base = f"{src.ident}_to_{dst.ident}_p{e.dst_port}"
+        base = plan.edge_name(e)
         what = f"layer {src.index} ({src.name}) -> layer {dst.index} ({dst.name}) port {e.dst_port}"
         links.append(Link(base, e.src_width, what))
         writes[(e.src, e.src_port)] = current = base

@@ -35,7 +35,7 @@ from hwbnn.ir.folding import (
 from hwbnn.ir.serialize import save_network
 from hwbnn.ir.types import Network
 from hwbnn.pipeline.config import CompileOptions, Target
-from hwbnn.plan import PLAN_FILE, load_plan
+from hwbnn.plan import Plan, load_plan
 from hwbnn.verify.record import Level, clear_results
 
 CHECKPOINT_KEY = "hwbnn.checkpoint"
@@ -131,12 +131,13 @@ def compile_onnx(
         old = old if isinstance(old, dict) else {}
         kept = {t: info for t, info in old.items() if (build / t).is_dir()}  # not stale
         update_manifest(build, **fields, generated={**kept, **generated})
+    plan = load_plan(build)  # generate() wrote it
     return {
         "build": str(build),
         "target": cfg.target.value,
-        "branch_fifos": _branch_fifos(build),
-        "initiation_interval": initiation_interval(net, folding),
-        "latency_cycles": load_plan(build).latency_cycles if (build / PLAN_FILE).is_file() else 0,
+        "branch_fifos": _branch_fifos(plan),
+        "initiation_interval": plan.initiation_interval,
+        "latency_cycles": plan.latency_cycles,
         "layers": [
             {
                 "name": layer.name,
@@ -176,11 +177,8 @@ def _compile_into(
     return generated
 
 
-def _branch_fifos(build: Path) -> list[dict[str, Any]]:
+def _branch_fifos(plan: Plan) -> list[dict[str, Any]]:
     """The FIFOs that a graph's plan sized for its branches (none for a chain)."""
-    if not (build / PLAN_FILE).is_file():
-        return []
-    plan = load_plan(build)
     return [
         {
             "from": plan.units[e.src].name,

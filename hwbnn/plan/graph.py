@@ -165,7 +165,13 @@ def build_plan(net: Network, folding: Folding, *, fifo_depth: int | None = None)
     """
     if is_chain_plan(net):
         plan = build_chain_plan(net, folding, fifo_depth=fifo_depth)
-        return dataclasses.replace(plan, latency_cycles=frame_latency(net, plan))
+    else:
+        plan = _checked_graph_plan(net, folding, fifo_depth)
+    return dataclasses.replace(plan, latency_cycles=frame_latency(net, plan))
+
+
+def _checked_graph_plan(net: Network, folding: Folding, fifo_depth: int | None) -> Plan:
+    """:func:`build_graph_plan` after checking the folding and the FIFO depth."""
     try:
         check_folding(net, folding)
     except PlanError:
@@ -175,8 +181,7 @@ def build_plan(net: Network, folding: Folding, *, fifo_depth: int | None = None)
     depth = auto_fifo_depth(net, folding) if fifo_depth is None else fifo_depth
     if depth and depth < 2:
         raise PlanError(f"FIFO depth must be 0 (none) or at least 2, got {depth}")
-    plan = build_graph_plan(net, folding, depth)
-    return dataclasses.replace(plan, latency_cycles=frame_latency(net, plan))
+    return build_graph_plan(net, folding, depth)
 
 
 def build_graph_plan(net: Network, folding: Folding, depth: int) -> Plan:

@@ -262,6 +262,11 @@ class Plan:
                 f"--target hls or --target rtl"
             )
 
+    def edge_name(self, edge: Edge) -> str:
+        """The stream of ``edge`` (not the top's input) in generated tops:
+        ``<producer ident>_to_<consumer ident>_p<input port>``."""
+        return f"{self.units[edge.src].ident}_to_{self.units[edge.dst].ident}_p{edge.dst_port}"
+
     def converter_after(self, index: int) -> Converter | None:
         return next((c for c in self.converters if c.after == index), None)
 

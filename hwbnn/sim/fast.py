@@ -37,7 +37,6 @@ import numpy as np
 from hwbnn.codegen.rtl import TOP, rtl_sources
 from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
-from hwbnn.ir.folding import initiation_interval, load_folding
 from hwbnn.ir.serialize import load_network
 from hwbnn.plan import load_plan
 from hwbnn.sim.runner import BUILD_LOG, SIM_LOG, SimulatorNotFound, first_error
@@ -45,15 +44,15 @@ from hwbnn.sim.runner import verilator_environment as _verilator_environment
 from hwbnn.sim.stimulus import Stimulus, make_stimulus
 from hwbnn.sim.top import (
     SIM_DIR,
-    WARMUP_PERIODS,
     PhaseRun,
     RtlSimError,
     RtlSimRun,
     SimConfig,
     check_sizes,
     decode_frames,
+    frame_timing,
 )
-from hwbnn.sim.top_bench import RESET_CYCLES
+from hwbnn.sim.top_bench import RESET_CYCLES, timeout_budget
 
 ENGINE = "verilator-fast"
 FAST_DIR = "fast"
@@ -195,13 +194,6 @@ def build_harness(build: Path, sizes: dict[str, int], *, verbose: bool = False) 
     return exe
 
 
-def _budget(frames: int, sizes: dict[str, int], gap: float, backpressure: float) -> int:
-    """Cycles a phase may take before it times out (the cocotb bench's rule)."""
-    per_frame = sizes["II_CYCLES"] + sizes["IN_BEATS"] + sizes["OUT_BEATS"]
-    slowdown = 1.0 / (1.0 - max(gap, backpressure))
-    return int(8 * (frames + sizes["LAYERS"] + 2) * per_frame * slowdown) + 1000
-
-
 def _run(exe: Path, args: list[str], log: Path, total: int, progress: bool) -> None:
     """Run the harness; stdout's progress lines move a tqdm bar (when ``progress``)."""
     bar = None
@@ -302,8 +294,8 @@ def simulate_fast(
     build = Path(build).resolve()
     rtl_sources(build)  # a clear error for a build made without --target rtl
     net = load_network(build)
-    folding = load_folding(build / "folding.json", net)
-    sizes = load_plan(build).top_localparams()
+    plan = load_plan(build)
+    sizes = plan.top_localparams()
     check_sizes(sizes, net, build)
     codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
     if len(codes) == 0:
@@ -326,7 +318,10 @@ def simulate_fast(
     frames = np.concatenate([codes, codes[pick]])
     pack_words(frames, sizes["IN_BITS"], sizes["IN_SIMD"], in_words).tofile(fast_dir / "inputs.bin")
     gap, stall = 1.0 - float(masks.valid.mean()), 1.0 - float(masks.ready.mean())
-    budgets = (_budget(len(codes), sizes, gap, stall), _budget(len(pick), sizes, 0.0, 0.0))
+    budgets = (
+        timeout_budget(len(codes), sizes, gap, stall),
+        timeout_budget(len(pick), sizes, 0.0, 0.0),
+    )
     total = len(codes) + len(pick)
     args = [
         str(fast_dir),
@@ -349,16 +344,12 @@ def simulate_fast(
     if len(pick):
         phase, ends, starts = _phase(fast_dir, "throughput", pick, sizes, net.classes)
         phases.append(phase)
-        spacings = np.diff(ends)[WARMUP_PERIODS:].tolist()
-        n = min(len(ends), len(starts))
-        latencies = ends[:n] - starts[:n]
-        if n:
-            latency, max_latency = int(latencies[0]), int(latencies.max())
+        spacings, latency, max_latency = frame_timing(ends.tolist(), starts.tolist())
     return RtlSimRun(
         engine=ENGINE,
         simulator="verilator",
         layer=net.output_layer.name,
-        initiation_interval=initiation_interval(net, folding),
+        initiation_interval=plan.initiation_interval,
         phases=phases,
         cycles_per_frame=float(np.mean(spacings)) if spacings else None,
         cycle_spacings=spacings,

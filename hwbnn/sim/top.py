@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,12 +193,20 @@ def _phase(
 def _timing(raw: dict[str, Any], in_beats: int) -> tuple[list[int], int | None, int | None]:
     """Steady-state output frame spacings and latencies of the throughput phase."""
     ends = [int(b[2]) for b in raw["beats"] if b[1]]
-    starts = [int(c) for c in raw["accepted"][::in_beats]]
-    spacings = np.diff(ends)[WARMUP_PERIODS:].tolist()
+    return frame_timing(ends, [int(c) for c in raw["accepted"][::in_beats]])
+
+
+def frame_timing(
+    ends: Sequence[int], starts: Sequence[int]
+) -> tuple[list[int], int | None, int | None]:
+    """From the cycles of the frames' last output beats and first accepted input beats: the
+    steady-state spacings (the first WARMUP_PERIODS left out), the first frame's latency and
+    the largest (None without a frame)."""
+    spacings = np.diff(np.asarray(ends, dtype=np.int64))[WARMUP_PERIODS:].tolist()
     latencies = [end - start for start, end in zip(starts, ends, strict=False)]
     if not latencies:
         return spacings, None, None
-    return spacings, latencies[0], max(latencies)
+    return spacings, int(latencies[0]), int(max(latencies))
 
 
 def check_sizes(sizes: dict[str, int], net: Network, build: Path) -> None:

@@ -79,6 +79,14 @@ PROGRESS_ENV = "HWBNN_PROGRESS_FILE"
 PROGRESS_SECONDS = 0.5
 
 
+def timeout_budget(frames: int, sizes: dict[str, int], gap: float, backpressure: float) -> int:
+    """Cycles a phase of ``frames`` frames may take before it times out, with input idle and
+    output stall fractions ``gap`` and ``backpressure`` (also the fast engine's rule)."""
+    per_frame = sizes["II_CYCLES"] + sizes["IN_BEATS"] + sizes["OUT_BEATS"]
+    slowdown = 1.0 / (1.0 - max(gap, backpressure))
+    return int(8 * (frames + sizes["LAYERS"] + 2) * per_frame * slowdown) + 1000
+
+
 async def _reset(dut: Any, ports: DutPorts) -> None:
     """Hold the reset for RESET_CYCLES; return right after the edge that releases it."""
     clk, rst = getattr(dut, ports.clock), getattr(dut, ports.reset)
@@ -147,8 +155,7 @@ async def _phase(
     for frame in frames:
         send_words(source, pack_beats(frame, sizes["IN_BITS"], sizes["IN_SIMD"]))
     per_frame = sizes["II_CYCLES"] + sizes["IN_BEATS"] + sizes["OUT_BEATS"]
-    slowdown = 1.0 / (1.0 - max(gap_prob, backpressure_prob))
-    budget = int(8 * (len(frames) + sizes["LAYERS"] + 2) * per_frame * slowdown) + 1000
+    budget = timeout_budget(len(frames), sizes, gap_prob, backpressure_prob)
     start = time.perf_counter()
     timed_out = False
     # Poll every few cycles (cheaper than waking up on every edge); overshooting is harmless.

@@ -98,9 +98,7 @@ def test_three_way_forks_and_joins_are_chains(tmp_path: Path) -> None:
         assert len(uses) == 2, name
     for e in plan.edges:
         if e.src >= 0:
-            src, dst = plan.units[e.src], plan.units[e.dst]
-            name = f"{src.ident}_to_{dst.ident}_p{e.dst_port}"
-            assert int(declared[name]) == (e.fifo_depth + 1 if e.fifo_depth else 2)
+            assert int(declared[plan.edge_name(e)]) == (e.fifo_depth + 1 if e.fifo_depth else 2)
     # the chained add-join: bits (bipolar) enter the second sum, the partial sum is signed
     second = re.findall(r"hwbnn::add_join<([^>]*)>", top)[1].split(", ")
     join = plan.units[5]
