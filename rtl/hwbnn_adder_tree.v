@@ -17,6 +17,12 @@
 // whole tree stalls with it). With REGS = 0 the tree is combinational. The sum registers are
 // not reset. A tag of TAG_WIDTH bits (a caller's valid bit and control word) travels alongside:
 // tag is in_tag delayed by the same REGS enabled cycles, its registers reset to 0 by rst.
+//
+// Simulation model: with `HWBNN_FAST_POPCOUNT defined (the fast engine's Verilator build,
+// hwbnn/sim/fast.py; never synthesis) 1-bit unsigned operands are summed at once by
+// $countones and the sum delayed through REGS enabled registers: the same sum and tag on every
+// cycle as the tree (tests/rtl/test_hwbnn_adder_tree.py checks both forms against one model),
+// in a few word operations per 32 operands where Verilator evaluates the tree bit by bit.
 `default_nettype none
 
 module hwbnn_adder_tree #(
@@ -59,52 +65,78 @@ module hwbnn_adder_tree #(
         .NAME0("SUM_WIDTH"), .VALUE0(SUM_WIDTH), .NAME1("REGS"), .VALUE1(REGS)
     ) u_check_derived ();
 
+`ifdef HWBNN_FAST_POPCOUNT
+    localparam WORD_POPCOUNT = (OPERAND_WIDTH == 1 && SIGNED == 0) ? 1 : 0;
+`else
+    localparam WORD_POPCOUNT = 0;
+`endif
+
     genvar gl, gn;
     generate
-        for (gl = 0; gl <= DEPTH; gl = gl + 1) begin : g_level
-            localparam NODES = (N + (1 << gl) - 1) >> gl;         // nodes of this level
-            localparam GP    = (gl > 0) ? gl - 1 : 0;
-            localparam NP    = (N + (1 << GP) - 1) >> GP;         // nodes of level l-1 (l > 0)
-            localparam W     = OPERAND_WIDTH + gl;                // bits per node
-            localparam WP    = OPERAND_WIDTH + gl - (gl > 0);     // bits per node of level l-1
-            wire [NODES*W-1:0] v;  // node values
-            wire [NODES*W-1:0] q;  // node values after the optional register
-            if (gl == 0) begin : g_leaves
-                assign v = in_data;
-            end else begin : g_sums
-                for (gn = 0; gn < NODES; gn = gn + 1) begin : g_node
-                    // operands a, b, extended by one bit (the sign bit when SIGNED)
-                    wire [WP-1:0] a = g_level[gl-1].q[(2*gn)*WP +: WP];
-                    if (2 * gn + 1 < NP) begin : g_pair
-                        wire [WP-1:0] b = g_level[gl-1].q[(2*gn+1)*WP +: WP];
-                        if (OPERAND_WIDTH == 1 && SIGNED == 0 && gl == 1) begin : g_half_adder
-                            assign v[gn*W +: W] = {a[0] & b[0], a[0] ^ b[0]};
-                        end else begin : g_adder
-                            wire ea = (SIGNED != 0) ? a[WP-1] : 1'b0;
-                            wire eb = (SIGNED != 0) ? b[WP-1] : 1'b0;
-                            assign v[gn*W +: W] = {ea, a} + {eb, b};
-                        end
-                    end else begin : g_single
-                        wire ea = (SIGNED != 0) ? a[WP-1] : 1'b0;
-                        assign v[gn*W +: W] = {ea, a};
-                    end
-                end
-            end
-            if (gl > 0 && gl < DEPTH && gl % LEVELS_PER_REG == 0) begin : g_reg
-                reg [NODES*W-1:0] r;
+        if (WORD_POPCOUNT != 0) begin : g_word
+            /* verilator lint_off UNUSEDSIGNAL */  // a count needs at most SUM_WIDTH bits
+            wire [31:0] count = $countones(in_data);
+            /* verilator lint_on UNUSEDSIGNAL */
+            if (REGS == 0) begin : g_now
+                assign sum = count[SUM_WIDTH-1:0];
+            end else begin : g_delay
+                reg [SUM_WIDTH-1:0] pipe [0:REGS-1];
+                integer k;
                 always @(posedge clk) begin
                     if (en) begin
-                        r <= v;
+                        for (k = 0; k < REGS; k = k + 1) begin
+                            pipe[k] <= (k == 0) ? count[SUM_WIDTH-1:0]
+                                                : pipe[(k > 0) ? k - 1 : 0];
+                        end
                     end
                 end
-                assign q = r;
-            end else begin : g_wire
-                assign q = v;
+                assign sum = pipe[REGS-1];
             end
+        end else begin : g_tree
+            for (gl = 0; gl <= DEPTH; gl = gl + 1) begin : g_level
+                localparam NODES = (N + (1 << gl) - 1) >> gl;         // nodes of this level
+                localparam GP    = (gl > 0) ? gl - 1 : 0;
+                localparam NP    = (N + (1 << GP) - 1) >> GP;         // nodes of level l-1 (l > 0)
+                localparam W     = OPERAND_WIDTH + gl;                // bits per node
+                localparam WP    = OPERAND_WIDTH + gl - (gl > 0);     // bits per node of level l-1
+                wire [NODES*W-1:0] v;  // node values
+                wire [NODES*W-1:0] q;  // node values after the optional register
+                if (gl == 0) begin : g_leaves
+                    assign v = in_data;
+                end else begin : g_sums
+                    for (gn = 0; gn < NODES; gn = gn + 1) begin : g_node
+                        // operands a, b, extended by one bit (the sign bit when SIGNED)
+                        wire [WP-1:0] a = g_level[gl-1].q[(2*gn)*WP +: WP];
+                        if (2 * gn + 1 < NP) begin : g_pair
+                            wire [WP-1:0] b = g_level[gl-1].q[(2*gn+1)*WP +: WP];
+                            if (OPERAND_WIDTH == 1 && SIGNED == 0 && gl == 1) begin : g_half_adder
+                                assign v[gn*W +: W] = {a[0] & b[0], a[0] ^ b[0]};
+                            end else begin : g_adder
+                                wire ea = (SIGNED != 0) ? a[WP-1] : 1'b0;
+                                wire eb = (SIGNED != 0) ? b[WP-1] : 1'b0;
+                                assign v[gn*W +: W] = {ea, a} + {eb, b};
+                            end
+                        end else begin : g_single
+                            wire ea = (SIGNED != 0) ? a[WP-1] : 1'b0;
+                            assign v[gn*W +: W] = {ea, a};
+                        end
+                    end
+                end
+                if (gl > 0 && gl < DEPTH && gl % LEVELS_PER_REG == 0) begin : g_reg
+                    reg [NODES*W-1:0] r;
+                    always @(posedge clk) begin
+                        if (en) begin
+                            r <= v;
+                        end
+                    end
+                    assign q = r;
+                end else begin : g_wire
+                    assign q = v;
+                end
+            end
+            assign sum = g_level[DEPTH].q[SUM_WIDTH-1:0];
         end
     endgenerate
-
-    assign sum = g_level[DEPTH].q[SUM_WIDTH-1:0];
 
     // The tag, through REGS registers (tag_pipe[k] after register k).
     generate

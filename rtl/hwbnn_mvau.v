@@ -270,11 +270,13 @@ module hwbnn_mvau #(
     generate
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
             wire [SIMD*LANE_WIDTH-1:0] terms;
-            for (gn = 0; gn < SIMD; gn = gn + 1) begin : g_lane
-                wire wb = b_w[gp*SIMD + gn];
-                if (INPUT_BITS == 1) begin : g_xnor
-                    assign terms[gn] = (wb == b_x[gn]);
-                end else begin : g_code
+            if (INPUT_BITS == 1) begin : g_xnor
+                // one XNOR per lane, written on the whole word (a few word operations in
+                // simulation; the same gates in synthesis)
+                assign terms = ~(b_w[gp*SIMD +: SIMD] ^ b_x);
+            end else begin : g_code
+                for (gn = 0; gn < SIMD; gn = gn + 1) begin : g_lane
+                    wire wb = b_w[gp*SIMD + gn];
                     wire [LANE_WIDTH-1:0] code = {1'b0, b_x[gn*INPUT_BITS +: INPUT_BITS]};
                     assign terms[gn*LANE_WIDTH +: LANE_WIDTH] = wb ? code : -code;
                 end

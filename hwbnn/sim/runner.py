@@ -129,6 +129,7 @@ def run_cocotb(
     test_module: Path,
     build_dir: Path,
     parameters: Mapping[str, int | str] | None = None,
+    defines: Sequence[str] = (),
     simulator: str = "icarus",
     tb_args: Mapping[str, Any] | None = None,
     extra_env: Mapping[str, str] | None = None,
@@ -149,6 +150,7 @@ def run_cocotb(
             on the simulator's Python path, its stem is the module name.
         build_dir: directory for everything the run writes (created when missing).
         parameters: top-level parameters; a ``str`` becomes a Verilog string literal.
+        defines: Verilog macros defined for the build (as ``+define+NAME``).
         simulator: ``"icarus"`` or ``"verilator"``.
         tb_args: JSON-serialisable values for the testbench, read with `get_tb_args`.
         extra_env: extra environment variables for the simulator process.
@@ -210,6 +212,7 @@ def run_cocotb(
                 build_args=build_args,
                 hdl_toplevel=toplevel,
                 parameters=hdl_parameters,
+                defines=dict.fromkeys(defines, 1),
                 build_dir=build_dir,
                 always=True,
                 waves=waves,

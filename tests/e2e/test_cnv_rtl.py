@@ -4,11 +4,11 @@ RTL, simulated bit-exactly against the reference.
 The network (benchmarks/cnv_rtl.py): (3, 32, 32) 8-bit input codes into the first
 convolution, 3x3 convolutions 64, 64, OR pool 2, 128, 128, OR pool 2, 256, 256 (no padding),
 dense 512, 512, 10; folded as BNN-PYNQ's CNV-w1a1 (32,768 cycles/frame, the dense layers the
-slowest). 24 images under random input gaps and output backpressure in the fast engine (the
+slowest). 100 images under random input gaps and output backpressure in the fast engine (the
 compiled Verilator harness of ``hwbnn sim --fast``), then four back to back: every
 accumulator must equal hwbnn.reference's, the frames leave at the analytical interval and the
 plan's latency estimate is within 1% of the measured latency. Icarus took 501 s for three
-images here; this takes about 25 s, the harness build included.
+images here; this takes about 16 s, the harness build included.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from hwbnn.sim.top import SimConfig
 from hwbnn.verify.rtl import verify_rtl
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "cnv_rtl.py"
-FRAMES = 24
+FRAMES = 100
 
 
 def _benchmark_module():

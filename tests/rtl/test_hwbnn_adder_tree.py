@@ -5,7 +5,10 @@ largest and all at the smallest value), a random tag, a random clock enable and 
 pulse, and checks ``sum`` and ``tag`` after every clock edge against a model of the pipeline:
 REGS stages that shift when ``en`` is high, the tag stages cleared by ``rst``. The derived
 parameters read back from the DUT must equal their definitions. ``test_hwbnn_adder_tree``
-drives it from pytest over operand counts, widths, signedness and registers per level.
+drives it from pytest over operand counts, widths, signedness and registers per level;
+``test_word_popcount_model_equals_the_tree`` runs the same checks on the simulation model that
+``HWBNN_FAST_POPCOUNT`` selects for 1-bit unsigned operands (the fast engine's build), so both
+forms meet one model cycle by cycle.
 """
 
 from __future__ import annotations
@@ -107,4 +110,29 @@ def test_hwbnn_adder_tree(
             "TAG_WIDTH": 3,
         },
         tb_args={"seed": n * 100 + width, "cycles": 300, "en_prob": 0.7, "regs": regs},
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "levels_per_reg", "regs"),
+    [(1, 3, 0), (5, 1, 2), (100, 3, 2), (576, 3, 3)],
+)
+def test_word_popcount_model_equals_the_tree(
+    tmp_path: Path, n: int, levels_per_reg: int, regs: int
+) -> None:
+    run_cocotb(
+        sources=rtl_files("hwbnn_adder_tree"),
+        toplevel="hwbnn_adder_tree",
+        test_module=Path(__file__),
+        build_dir=tmp_path,
+        parameters={
+            "N": n,
+            "OPERAND_WIDTH": 1,
+            "SIGNED": 0,
+            "LEVELS_PER_REG": levels_per_reg,
+            "TAG_WIDTH": 3,
+        },
+        defines=["HWBNN_FAST_POPCOUNT"],
+        simulator="verilator",
+        tb_args={"seed": n, "cycles": 300, "en_prob": 0.7, "regs": regs},
     )
