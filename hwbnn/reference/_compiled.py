@@ -52,3 +52,40 @@ def mismatches_within(x_words, w_columns, limit):
         for o in range(counts.shape[0]):
             out[r, o] = counts[o] <= limit[o]
     return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def proven_codes(flat, low, high, scale, back_scale, divide, out):
+    """hwbnn.reference.codes.CodeReader's proven path in its float32 operations, one pass:
+    ``out`` gets each value's guess ``rint((v - low) * scale)``; the result says whether every
+    value lay in [low, high] and its guess recomputed it exactly (``guess / back_scale`` when
+    ``divide``, else ``guess * back_scale + low``)."""
+    rows, n = flat.shape
+    good = np.empty(rows, dtype=np.bool_)
+    for r in prange(rows):  # rows on every core
+        ok = True
+        for i in range(n):  # branch-free, so the loop vectorises
+            v = flat[r, i]
+            guess = np.float32(np.rint((v - low) * scale))
+            back = guess / back_scale if divide else guess * back_scale + low
+            inside = (v >= low) & (v <= high)  # also rejects NaN
+            ok &= inside & (back == v)
+            out[r, i] = guess if inside else np.float32(0)
+        good[r] = ok
+    return good.all()
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def or_pool(image, kernel, stride, oh, ow):
+    """hwbnn.reference.images.or_pool on bytes: (B, H, W, n) uint8 -> (B, OH, OW, n), the OR
+    of each output pixel's K x K window (no padding)."""
+    frames, _, _, n = image.shape
+    out = np.zeros((frames, oh, ow, n), dtype=np.uint8)
+    for f in prange(frames):  # frames on every core
+        for y in range(oh):
+            for x in range(ow):
+                for dy in range(kernel):
+                    for dx in range(kernel):
+                        for j in range(n):
+                            out[f, y, x, j] |= image[f, y * stride + dy, x * stride + dx, j]
+    return out

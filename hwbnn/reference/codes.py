@@ -2,7 +2,8 @@
 
 :class:`CodeReader` is :func:`to_codes` for one format. Where a float32 formula reproduces every
 code value exactly (``k / (levels - 1)`` or ``low + k * step``, checked once over all codes), it
-guesses each code by ``rint`` and proves the guess by recomputing the value (no table look-up);
+guesses each code by ``rint`` and proves the guess by recomputing the value (no table look-up;
+NumPy passes, or with ``kernel="numba"`` the same float32 operations in one compiled pass);
 any value it cannot prove, and every other format, goes the general way (a guess checked
 against the table, binary search for the misses), which also names an offending value.
 Both ways give the same codes: the code of a value is unique (the values strictly increase).
@@ -25,8 +26,9 @@ def code_dtype(levels: int) -> np.dtype:
 class CodeReader:
     """Converts float inputs of one :class:`~hwbnn.ir.types.InputFormat` to codes."""
 
-    def __init__(self, fmt: InputFormat) -> None:
+    def __init__(self, fmt: InputFormat, kernel: str = "numpy") -> None:
         self.fmt = fmt
+        self.kernel = kernel
         self.dtype = code_dtype(fmt.levels)
         values = fmt.values
         levels = len(values)
@@ -58,6 +60,16 @@ class CodeReader:
     def _proven(self, flat: np.ndarray) -> np.ndarray | None:
         """Codes of ``flat`` if every value is proven to be a code value, else None."""
         if self._mode is None or flat.size == 0:
+            return None
+        if self.kernel == "numba":  # the same float32 operations in one compiled pass
+            from hwbnn.reference import _compiled
+
+            out = np.empty(flat.shape, dtype=self.dtype)
+            divide = self._mode == "divide"
+            back_scale = self._divisor if divide else self._step
+            low, high = np.float32(self._low), np.float32(self._high)
+            if _compiled.proven_codes(flat, low, high, self._scale, back_scale, divide, out):
+                return out
             return None
         if not (flat.min() >= self._low and flat.max() <= self._high):  # also rejects NaN
             return None

@@ -135,7 +135,8 @@ class Reference:
     """A network prepared for repeated execution (weights packed once).
 
     ``kernel`` is the XNOR-popcount kernel (:mod:`hwbnn.reference.kernels`): ``"numpy"`` (the
-    definition), ``"numba"`` (compiled, equal to it), or None for the fastest one available.
+    definition), ``"numba"`` (compiled, equal to it; it also reads the input codes and ORs the
+    pools in compiled loops), or None for the fastest one available.
     """
 
     def __init__(self, net: Network, kernel: str | None = None) -> None:
@@ -158,7 +159,7 @@ class Reference:
             [name for name in set(reads) if last_reader[name] == index]
             for index, reads in enumerate(self._reads)
         ]
-        self._codes = CodeReader(net.input)
+        self._codes = CodeReader(net.input, self.kernel)
         pixels = max(
             (layer.pixels for layer in net.layers if isinstance(layer, MatrixVector)), default=1
         )
@@ -216,7 +217,7 @@ class Reference:
         x: np.ndarray | PackedBits = codes
         for index, stage in enumerate(self._stages):
             args = [values[name] for name in self._reads[index]]
-            x = _run_stage(stage, args, self._in_edges[index])
+            x = _run_stage(stage, args, self._in_edges[index], self.kernel)
             for name in self._drop[index]:
                 del values[name]
             values[self.net.layers[index].name] = x
@@ -246,15 +247,16 @@ def _run_stage(
     stage: _PackedLayer | Layer,
     inputs: Sequence[np.ndarray | PackedBits],
     edges: Sequence[EdgeType],
+    kernel: str,
 ) -> np.ndarray | PackedBits:
     """One node on (B, n) codes, bits or integers in stream order; matrix-vector units,
-    windows, pools and forks also take packed bits."""
+    windows, pools and forks also take packed bits. ``kernel`` also ORs the pools."""
     if isinstance(stage, _PackedLayer):
         return stage.run(inputs[0])
     if isinstance(stage, SlidingWindow):
         return sliding_windows(stage, inputs[0])
     if isinstance(stage, MaxPool):
-        return or_pool(stage, inputs[0])
+        return or_pool(stage, inputs[0], kernel)
     if isinstance(stage, Fork):
         return inputs[0]
     args = [unpacked(a) for a in inputs]
@@ -310,8 +312,9 @@ def run_layer(layer: Layer, x: np.ndarray) -> np.ndarray:
     if isinstance(layer, Threshold):
         return run_node(layer, [x])
     x = np.asarray(x, dtype=np.int64)
-    stage = _PackedLayer(layer, default_kernel()) if isinstance(layer, MatrixVector) else layer
-    return unpacked(_run_stage(stage, [x], [])).astype(np.int64)
+    kernel = default_kernel()
+    stage = _PackedLayer(layer, kernel) if isinstance(layer, MatrixVector) else layer
+    return unpacked(_run_stage(stage, [x], [], kernel)).astype(np.int64)
 
 
 def run_node(
@@ -326,8 +329,9 @@ def run_node(
     if isinstance(node, AddJoin | Concat) and edges is None:
         raise TypeError(f"{node.name}: run_node needs the input edges of an add-join or concat")
     arrays = [np.asarray(a, dtype=np.int64) for a in inputs]
-    stage = _PackedLayer(node, default_kernel()) if isinstance(node, MatrixVector) else node
-    return unpacked(_run_stage(stage, arrays, list(edges or []))).astype(np.int64)
+    kernel = default_kernel()
+    stage = _PackedLayer(node, kernel) if isinstance(node, MatrixVector) else node
+    return unpacked(_run_stage(stage, arrays, list(edges or []), kernel)).astype(np.int64)
 
 
 def run_reference(net: Network, x: np.ndarray, rounding: bool = False) -> ReferenceResult:

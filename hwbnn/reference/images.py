@@ -91,9 +91,12 @@ def sliding_windows(layer: SlidingWindow, x: np.ndarray | PackedBits) -> np.ndar
     return _windows(layer, image, pad).reshape(len(x), layer.out_elements)
 
 
-def or_pool(layer: MaxPool, x: np.ndarray | PackedBits) -> np.ndarray | PackedBits:
+def or_pool(
+    layer: MaxPool, x: np.ndarray | PackedBits, kernel: str = "numpy"
+) -> np.ndarray | PackedBits:
     """(B, H*W*C) bits -> (B, OH*OW*C): OR over each K x K window (max of +-1); packed bits
-    are ORed a byte (8 channels) at a time and stay packed."""
+    are ORed a byte (8 channels) at a time and stay packed. ``kernel="numba"`` ORs the same
+    bytes in a compiled loop."""
     h, w, c = layer.in_shape
     k, s = layer.kernel, layer.stride
     oh, ow, _ = layer.out_shape
@@ -101,6 +104,14 @@ def or_pool(layer: MaxPool, x: np.ndarray | PackedBits) -> np.ndarray | PackedBi
         image = x.data.reshape(len(x), h, w, c // 8)
     else:
         image = np.asarray(x).astype(bool, copy=False).reshape(len(x), h, w, c)
+    if kernel == "numba":
+        from hwbnn.reference import _compiled
+
+        data = np.ascontiguousarray(image).view(np.uint8)
+        pooled = _compiled.or_pool(data, k, s, oh, ow).view(image.dtype)
+        if isinstance(x, PackedBits):
+            return PackedBits(pooled.reshape(len(x), layer.out_elements // 8))
+        return pooled.reshape(len(x), layer.out_elements)
     out = np.zeros((len(x), oh, ow, image.shape[3]), dtype=image.dtype)
     for dy in range(k):  # one pass per window offset, each over the whole block
         for dx in range(k):

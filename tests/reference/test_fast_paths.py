@@ -80,10 +80,11 @@ FORMATS = [
 ]
 
 
+@pytest.mark.parametrize("kernel", AVAILABLE)
 @pytest.mark.parametrize("values", FORMATS, ids=lambda v: f"{len(v)}levels")
-def test_proven_codes_equal_the_general_path(values):
+def test_proven_codes_equal_the_general_path(values, kernel):
     fmt = InputFormat((3, 4), values)
-    reader = CodeReader(fmt)
+    reader = CodeReader(fmt, kernel)
     rng = np.random.default_rng(len(values))
     codes = rng.integers(0, len(values), (50, 3, 4))
     codes[0, 0, 0] = 0

@@ -10,6 +10,8 @@ import torch.nn.functional as F
 
 from hwbnn.ir.types import InputFormat, MatrixVector, MaxPool, Network, SlidingWindow
 from hwbnn.reference import Reference, run_layer, to_codes
+from hwbnn.reference.images import PackedBits, or_pool, pack_stream, unpacked
+from hwbnn.reference.kernels import HAVE_NUMBA
 
 CASES = [  # (H, W, C, K, S, padding top/left/bottom/right)
     (5, 5, 1, 3, 1, (0, 0, 0, 0)),
@@ -18,6 +20,25 @@ CASES = [  # (H, W, C, K, S, padding top/left/bottom/right)
     (7, 5, 4, 2, 2, (0, 1, 1, 0)),
     (4, 4, 5, 1, 1, (0, 0, 0, 0)),
 ]
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the compiled kernels need numba (hwbnn[fast])")
+@pytest.mark.parametrize(
+    ("h", "w", "c", "k", "s"), [(4, 4, 3, 2, 2), (5, 7, 2, 3, 2), (6, 6, 1, 3, 1), (6, 5, 16, 3, 2)]
+)
+def test_compiled_or_pool_equals_the_numpy_pool(h, w, c, k, s):
+    """Bits and packed bits (C a multiple of 8): the compiled loop ORs the same values."""
+    bits = np.random.default_rng(h * 1000 + w * 10 + c).integers(0, 2, size=(5, h * w * c))
+    bits = bits.astype(bool)
+    pool = MaxPool("pool", (h, w, c), k, s)
+    got = or_pool(pool, bits, "numba")
+    assert got.dtype == bool and np.array_equal(got, or_pool(pool, bits))
+    if c % 8 == 0:  # packed bits stay packed
+        packed = pack_stream(bits)
+        got_packed = or_pool(pool, packed, "numba")
+        assert isinstance(got_packed, PackedBits)
+        assert np.array_equal(got_packed.data, or_pool(pool, packed).data)
+        assert np.array_equal(unpacked(got_packed), got)
 
 
 def _stream(image_chw: np.ndarray) -> np.ndarray:
