@@ -60,7 +60,9 @@ def _windows(layer: SlidingWindow, image: np.ndarray, pad: np.ndarray) -> np.nda
     top, left, bottom, right = layer.padding
     if c * image.dtype.itemsize <= 16:
         # small pixels: one copy per window offset, a pixel's values moved as one element
-        pixel = np.dtype((np.void, c * image.dtype.itemsize))
+        # (an unsigned integer where one is that wide: NumPy copies those fastest)
+        size = c * image.dtype.itemsize
+        pixel = np.dtype(f"<u{size}") if size in (1, 2, 4, 8) else np.dtype((np.void, size))
         fill = np.full((1, c), pad, dtype=image.dtype).view(pixel)[0, 0]
         pixels = np.full((b, h + top + bottom, w + left + right), fill, dtype=pixel)
         pixels[:, top : top + h, left : left + w] = np.ascontiguousarray(image).view(pixel)[..., 0]
