@@ -15,6 +15,7 @@ import numpy as np
 
 from hwbnn.errors import DataError
 from hwbnn.ir.types import InputFormat
+from hwbnn.reference import kernels
 
 
 def code_dtype(levels: int) -> np.dtype:
@@ -68,7 +69,12 @@ class CodeReader:
             divide = self._mode == "divide"
             back_scale = self._divisor if divide else self._step
             low, high = np.float32(self._low), np.float32(self._high)
-            if _compiled.proven_codes(flat, low, high, self._scale, back_scale, divide, out):
+            kernel_fn = (
+                _compiled.proven_codes
+                if flat.size >= kernels.PARALLEL_WORK
+                else _compiled.proven_codes_serial
+            )
+            if kernel_fn(flat, low, high, self._scale, back_scale, divide, out):
                 return out
             return None
         if not (flat.min() >= self._low and flat.max() <= self._high):  # also rejects NaN

@@ -33,6 +33,9 @@ import numpy as np
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 KERNELS = ("numpy", "numba")
+#: Work (word operations, or values read) from which a compiled kernel runs its rows on every
+#: core; below it, on one (hwbnn.reference._compiled: waking a core costs more than it saves).
+PARALLEL_WORK = 1 << 20
 _LANE_WORDS = 31  # 31 words * 8 bits per byte lane = 248 < 256: byte lanes never carry
 _TEMP_ELEMENTS = 1 << 15  # (MH, rows) uint64 temporaries of the NumPy kernel: 256 KiB each
 _M8 = np.uint64(0x00FF00FF00FF00FF)
@@ -73,7 +76,10 @@ def mismatches(x_words: np.ndarray, w_words: np.ndarray, kernel: str = "numpy") 
             raise ValueError("the numba kernel needs numba (pip install numba)")
         from hwbnn.reference import _compiled
 
-        return _compiled.mismatches(
+        rows, words = x_words.shape
+        parallel = rows * words * w_words.shape[0] >= PARALLEL_WORK
+        kernel_fn = _compiled.mismatches if parallel else _compiled.mismatches_serial
+        return kernel_fn(
             np.ascontiguousarray(x_words, dtype=np.uint64),
             np.ascontiguousarray(w_words.T, dtype=np.uint64),
         )
@@ -97,7 +103,10 @@ def mismatches_within(
         raise ValueError("the numba kernel needs numba (pip install numba)")
     from hwbnn.reference import _compiled
 
-    return _compiled.mismatches_within(
+    rows, words = x_words.shape
+    parallel = rows * words * w_words.shape[0] >= PARALLEL_WORK
+    kernel_fn = _compiled.mismatches_within if parallel else _compiled.mismatches_within_serial
+    return kernel_fn(
         np.ascontiguousarray(x_words, dtype=np.uint64),
         np.ascontiguousarray(w_words.T, dtype=np.uint64),
         np.ascontiguousarray(limit, dtype=np.int64),

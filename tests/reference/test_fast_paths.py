@@ -12,9 +12,16 @@ from naive_model import naive_outputs
 
 from hwbnn.data import DataError, code_values
 from hwbnn.ir.types import InputFormat, MatrixVector, Network
-from hwbnn.reference import Reference, to_codes
+from hwbnn.reference import Reference, kernels, to_codes
 from hwbnn.reference.codes import CodeReader, _general_codes
-from hwbnn.reference.kernels import HAVE_NUMBA, KERNELS, mismatches, mismatches_within, pack_bits
+from hwbnn.reference.kernels import (
+    HAVE_NUMBA,
+    KERNELS,
+    PARALLEL_WORK,
+    mismatches,
+    mismatches_within,
+    pack_bits,
+)
 from hwbnn.sim.random_graphs import BLOCKS, random_graph_net
 from hwbnn.sim.random_nets import ConvSpec, random_conv_net, random_mlp
 
@@ -51,10 +58,12 @@ def test_kernels_equal_the_definition(seed, rows, mh, n):
     weights = rng.random((mh, n)) < 0.5
     expected = (bits[:, None, :] != weights[None, :, :]).sum(axis=2)  # mismatching elements
     limit = rng.integers(-1, n + 1, mh)
-    for kernel in AVAILABLE:
-        got = mismatches(pack_bits(bits), pack_bits(weights), kernel)
+    for kernel, parallel_work in [(k, w) for k in AVAILABLE for w in (0, PARALLEL_WORK)]:
+        with pytest.MonkeyPatch.context() as patch:  # 0: the compiled rows on every core
+            patch.setattr(kernels, "PARALLEL_WORK", parallel_work)
+            got = mismatches(pack_bits(bits), pack_bits(weights), kernel)
+            within = mismatches_within(pack_bits(bits), pack_bits(weights), limit, kernel)
         assert got.shape == (rows, mh) and np.array_equal(got, expected), kernel
-        within = mismatches_within(pack_bits(bits), pack_bits(weights), limit, kernel)
         assert np.array_equal(within, expected <= limit), kernel
 
 
@@ -80,9 +89,11 @@ FORMATS = [
 ]
 
 
+@pytest.mark.parametrize("parallel_work", [0, PARALLEL_WORK])
 @pytest.mark.parametrize("kernel", AVAILABLE)
 @pytest.mark.parametrize("values", FORMATS, ids=lambda v: f"{len(v)}levels")
-def test_proven_codes_equal_the_general_path(values, kernel):
+def test_proven_codes_equal_the_general_path(values, kernel, parallel_work, monkeypatch):
+    monkeypatch.setattr(kernels, "PARALLEL_WORK", parallel_work)  # 0: rows on every core
     fmt = InputFormat((3, 4), values)
     reader = CodeReader(fmt, kernel)
     rng = np.random.default_rng(len(values))
