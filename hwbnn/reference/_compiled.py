@@ -147,3 +147,26 @@ def or_pool(image, kernel, stride, oh, ow):
                         for j in range(n):
                             out[f, y, x, j] |= image[f, y * stride + dy, x * stride + dx, j]
     return out
+
+
+@njit(cache=True, nogil=True)
+def pack_bool_rows(bits, words):
+    """hwbnn.reference.kernels.pack_bits of (R, n) bool into (R, words) uint64: element i at
+    bit i % 64 of word i // 64."""
+    rows, n = bits.shape
+    out = np.zeros((rows, words), dtype=np.uint64)
+    for r in range(rows):
+        for i in range(n):
+            out[r, i >> 6] |= np.uint64(bits[r, i]) << np.uint64(i & 63)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def pad_byte_rows(row_bytes, words):
+    """(R, nb) bytes into (R, 8 * words) bytes, zero after byte nb (rows of whole words)."""
+    rows, nb = row_bytes.shape
+    out = np.zeros((rows, 8 * words), dtype=np.uint8)
+    for r in range(rows):
+        for j in range(nb):
+            out[r, j] = row_bytes[r, j]
+    return out

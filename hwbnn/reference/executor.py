@@ -121,13 +121,22 @@ class _PackedLayer:
         """The input rows as (rows, W) words: packed bytes padded to whole words, or bits
         packed."""
         mw, words = self.layer.mw, self.words.shape[1]
+        compiled = self.kernel == "numba"  # the same words, packed in compiled loops
+        if compiled:
+            from hwbnn.reference import _compiled
         if not isinstance(x, PackedBits) or mw % 8:
-            return pack_bits(unpacked(x).reshape(rows, mw).astype(bool, copy=False))
+            bits = unpacked(x).reshape(rows, mw).astype(bool, copy=False)
+            if compiled and mw < 64:  # np.packbits is faster on whole bytes
+                return _compiled.pack_bool_rows(np.ascontiguousarray(bits), words)
+            return pack_bits(bits)
         row_bytes = x.data.reshape(rows, mw // 8)
         if row_bytes.shape[1] != 8 * words:
-            whole = np.zeros((rows, 8 * words), dtype=np.uint8)
-            whole[:, : row_bytes.shape[1]] = row_bytes
-            row_bytes = whole
+            if compiled:
+                row_bytes = _compiled.pad_byte_rows(np.ascontiguousarray(row_bytes), words)
+            else:
+                whole = np.zeros((rows, 8 * words), dtype=np.uint8)
+                whole[:, : row_bytes.shape[1]] = row_bytes
+                row_bytes = whole
         return np.ascontiguousarray(row_bytes).view("<u8")
 
 

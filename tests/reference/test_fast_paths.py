@@ -45,6 +45,20 @@ def test_pack_bits_equals_bit_by_bit_packing(n):
     assert np.array_equal(pack_bits(bits), _plain_pack(bits))
 
 
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the compiled kernels need numba (hwbnn[fast])")
+@pytest.mark.parametrize("n", [1, 9, 63, 64, 65, 144, 784])
+def test_compiled_packing_equals_pack_bits(n):
+    from hwbnn.reference import _compiled
+
+    bits = np.random.default_rng(n).random((7, n)) < 0.5
+    words = (n + 63) // 64
+    assert np.array_equal(_compiled.pack_bool_rows(bits, words), pack_bits(bits))
+    if n % 8 == 0:  # byte rows padded to whole words
+        row_bytes = np.packbits(bits, axis=1, bitorder="little")
+        padded = _compiled.pad_byte_rows(row_bytes, words).view("<u8")
+        assert np.array_equal(padded, pack_bits(bits))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.integers(0, 2**32 - 1),
