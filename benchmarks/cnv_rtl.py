@@ -17,7 +17,8 @@ the last layer has PE 5 as in FINN (BNN-PYNQ pads the 10 classes to 64 and uses 
 pools (StreamingMaxPool) have no folding; ours run at SIMD 32 and 16.
 
     python3 benchmarks/cnv_rtl.py                      # table, estimate
-    python3 benchmarks/cnv_rtl.py --sim verilator      # + RTL simulation (slow to compile)
+    python3 benchmarks/cnv_rtl.py --sim verilator      # + RTL simulation (cocotb bench)
+    python3 benchmarks/cnv_rtl.py --sim fast --frames 200   # + the fast engine, gaps/backpressure
     python3 benchmarks/cnv_rtl.py --bitstream DIR      # + yosys/nextpnr on ULX3S-85F
 """
 
@@ -35,6 +36,7 @@ from hwbnn.fpga.boards import LFE5U_85F
 from hwbnn.fpga.estimate import estimate
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, initiation_interval, layer_cycles
 from hwbnn.ir.types import Network
+from hwbnn.plan import load_plan
 from hwbnn.sim.random_nets import random_cnv
 
 #: BNN-PYNQ cnvW1A1 (PE, SIMD) per layer name of random_conv_net's CNV
@@ -87,12 +89,22 @@ def simulate(net: Network, folding: Folding, build: Path, simulator: str, frames
     write_build(net, folding, build)
     codes = np.random.default_rng(1).integers(0, 256, (frames, net.input.elements))
     start = time.perf_counter()
-    cfg = SimConfig(simulator=simulator, gap_prob=0.0, backpressure_prob=0.0, ii_frames=frames)
+    if simulator == "fast":  # the fast engine, under random gaps and backpressure
+        cfg = SimConfig(
+            "verilator", seed=2, gap_prob=0.2, backpressure_prob=0.3, ii_frames=4, fast=True
+        )
+    else:
+        cfg = SimConfig(simulator, gap_prob=0.0, backpressure_prob=0.0, ii_frames=frames)
     report = verify_rtl(build, codes, cfg)
+    if not report.ok:
+        raise SystemExit(f"CNV RTL differs from the reference: {report.problem}")
     return {
+        "frames": report.frames,
         "cycles_per_frame": report.cycles_per_frame,
         "spacings": report.details["cycle_spacings"],
         "latency_cycles": report.latency_cycles,
+        "plan_latency_estimate": load_plan(build).latency_cycles,
+        "sim_frames_per_second": report.details.get("sim_frames_per_second"),
         "seconds": round(time.perf_counter() - start, 1),
     }
 
@@ -109,8 +121,12 @@ def bitstream(net: Network, folding: Folding, build: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sim", choices=["icarus", "verilator"], help="simulate the RTL")
-    parser.add_argument("--frames", type=int, default=5, help="frames back to back (--sim)")
+    parser.add_argument(
+        "--sim",
+        choices=["icarus", "verilator", "fast"],
+        help="simulate the RTL (fast: the fast engine under random gaps and backpressure)",
+    )
+    parser.add_argument("--frames", type=int, default=5, help="frames (--sim)")
     parser.add_argument("--bitstream", type=Path, help="build directory for ECP5-85F P&R")
     parser.add_argument("--work", type=Path, default=Path("cnv_build"), help="sim build dir")
     args = parser.parse_args(argv)
