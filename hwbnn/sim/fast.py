@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -39,7 +38,7 @@ from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
 from hwbnn.ir.serialize import load_network
 from hwbnn.plan import load_plan
-from hwbnn.sim.runner import BUILD_LOG, SIM_LOG, SimulatorNotFound, first_error
+from hwbnn.sim.runner import BUILD_LOG, SIM_LOG, SimulatorNotFound, first_error, frame_bar
 from hwbnn.sim.runner import verilator_environment as _verilator_environment
 from hwbnn.sim.stimulus import Stimulus, make_stimulus
 from hwbnn.sim.top import (
@@ -198,11 +197,7 @@ def build_harness(build: Path, sizes: dict[str, int], *, verbose: bool = False) 
 
 def _run(exe: Path, args: list[str], log: Path, total: int, progress: bool) -> None:
     """Run the harness; stdout's progress lines move a tqdm bar (when ``progress``)."""
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, desc=f"{ENGINE} {TOP}", unit="frame", file=sys.stderr, leave=False)
+    bar = frame_bar(total, f"{ENGINE} {TOP}") if progress else None
     with log.open("w") as err:
         proc = subprocess.Popen(
             [str(exe), *args], stdout=subprocess.PIPE, stderr=err, text=True, cwd=exe.parent

