@@ -384,6 +384,7 @@ def compile(  # noqa: A001
     folding: Path | str | None = None,
     input_levels: int | None = None,
     input_range: tuple[float, float] = (0.0, 1.0),
+    board: str | None = None,
     say: Say = _quiet,
     command: str = "",
 ) -> Build:
@@ -391,7 +392,11 @@ def compile(  # noqa: A001
     thresholds, a folding (``folding`` file, ``target_cycles`` or ``target_fps`` at
     ``clock_mhz``; default the fully folded design), the hardware plan and ``target``'s code
     (``ir``, ``rtl``, ``hls`` or ``hls4ml``). An existing build is updated in place; what the new
-    compile makes stale is removed and named through ``say``."""
+    compile makes stale is removed and named through ``say``.
+
+    With ``board`` (a name of ``hwbnn.fpga.boards.BOARDS``) the resource estimate of the board
+    top must fit that board; its use per resource is told through ``say``, and a folding that
+    does not fit raises hwbnn.fpga.nextpnr.DesignTooLarge before anything is written."""
     opts = CompileOptions(
         target=target,  # type: ignore[arg-type]  # checked and converted by CompileOptions
         folding=Path(folding) if folding is not None else None,
@@ -403,6 +408,8 @@ def compile(  # noqa: A001
     )
     cfg = RunConfig(out=Path(out), compile=opts)
     ctx = Context(cfg, Path(out), onnx_file=Path(onnx), say=say, command=command)
+    if board is not None:
+        ctx.extra["board"] = board
     run_steps(DEFAULT_FLOW, ctx, "compile", "compile", force=["compile"])
     return Build(out, say)
 

@@ -188,6 +188,30 @@ def test_failed_compile_keeps_previous_build(tmp_path: Path, capsys, digits_bina
     capsys.readouterr()
 
 
+def test_compile_refuses_a_folding_that_cannot_fit_the_board(
+    tmp_path: Path, capsys, digits_binary
+) -> None:
+    """The digits MLP at 64 cycles/frame needs about 6,400 iCE40 logic cells (weight ROMs of
+    64 words become logic): refused before anything is written; 256 cycles/frame fits."""
+    build, onnx_path = tmp_path / "b", str(digits_binary.onnx)
+    args = ["compile", onnx_path, "-o", str(build), "--target", "rtl", "--board", "icebreaker"]
+    code, out, err = _run(capsys, *args, "--target-cycles", "64")
+    assert code == 1 and err.count("\n") == 1, err
+    assert "folding at 64 cycles/frame does not fit icebreaker (iCE40UP5K): logic cells" in err
+    assert "available" in err and "a larger --target-cycles" in err
+    assert any(line.startswith("  estimate on icebreaker (iCE40UP5K):") for line in out)
+    (soft,) = [line for line in out if line.startswith("  memories in logic, not block RAM:")]
+    assert "MatMul_1 weights 64 x " in soft  # 64 words: a LUT ROM on iCE40
+    assert not build.exists()
+    code, out, _ = _run(capsys, *args, "--target-cycles", "256", "--json")
+    assert code == 0 and _last_json(out)["initiation_interval"] == 256
+    (fit,) = [line for line in out if line.startswith("  estimate on icebreaker")]
+    assert "logic cells (LUT4 + FF)" in fit and "/5,280 (" in fit and "block RAM" in fit
+    code, _, _ = _run(capsys, *args, "--target-cycles", "64")
+    assert code == 1  # the build is left without a finished compile step
+    assert "compile" not in json.loads((build / "manifest.json").read_text())["steps"]
+
+
 def test_missing_data_directory(tmp_path: Path, capsys) -> None:
     code, _, err = _run(
         capsys,

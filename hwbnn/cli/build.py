@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from hwbnn.cli.options import clock_option, compile_options, dataset_names
+from hwbnn.cli.options import clock_option, compile_options, dataset_names, fit_board_option
 from hwbnn.errors import ConfigError, DataError
 from hwbnn.units import count, fraction
 
@@ -35,6 +35,7 @@ def cmd_compile(args: argparse.Namespace) -> dict[str, Any]:
         folding=args.folding,
         input_levels=args.input_levels,
         input_range=tuple(args.input_range),
+        board=args.board,
         say=print,
         command=" ".join(["hwbnn", *args.argv]),
     )
@@ -118,6 +119,7 @@ def register(add) -> None:  # noqa: ANN001 - the parser factory of hwbnn.cli.bui
     p.add_argument("-o", "--output", type=Path, required=True)
     compile_options(p, target="ir", target_cycles=None)
     clock_option(p, 100.0, "clock of --target-fps (MHz)")
+    fit_board_option(p)
     p.set_defaults(handler=cmd_compile)
 
     p = add(

@@ -11,7 +11,9 @@ failed run's logs go to ``BUILD/bitstream/<board>.failed/`` (no bitstream in it)
 
 ``report.json`` (see :func:`step_write_report`) records the cells used and available (nextpnr),
 the yosys cell counts, the analytical estimate (:mod:`hwbnn.fpga.estimate`), the requested
-and achieved clock and whether timing was met, the tools and their versions.
+and achieved clock and whether timing was met, the tools and their versions, and the frames/s
+a user gets (``frame_rate``, :class:`hwbnn.fpga.link.FrameRate`): the core's at the board
+clock, the UART's at ``--baud``, the smaller of the two and which one limits.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from hwbnn.fpga.link import LinkFormat
 from hwbnn.fpga.nextpnr import PnrReport, run_nextpnr
 from hwbnn.fpga.tools import Toolchain, ToolFailed, find_toolchain, run_tool, tool_version
 from hwbnn.fpga.yosys import YosysResult, render_script, run_yosys
-from hwbnn.units import count, mhz
+from hwbnn.units import count, mhz, rate
 from hwbnn.units import seconds as fmt_seconds
 
 BITSTREAM_DIR = "bitstream"
@@ -199,6 +201,9 @@ def step_write_report(state: FlowState, cfg: BitstreamConfig) -> FlowState:
         "top": BOARD_TOP,
         "uart": {"baud": cfg.baud, "pins": board.uart, **state.link.to_dict()},
         "initiation_interval": est.initiation_interval,
+        "frame_rate": state.link.frame_rate(
+            board.clock_hz, cfg.baud, est.initiation_interval
+        ).to_dict(),
         "estimate": est.to_dict(),
         "clock": {
             "board_mhz": board.clock_mhz,
@@ -359,6 +364,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"{count(est['brams'], 'block RAMs')}; "
         f"{count(report['initiation_interval'], 'cycles/frame')}"
     )
+    if "frame_rate" in report:
+        lines.append(rate_line(report["frame_rate"]))
     clock = report["clock"]
     if clock["achieved_mhz"] is not None:
         verdict = "met" if clock["timing_met"] else "NOT MET"
@@ -378,3 +385,15 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     else:
         lines.append(f"wrote {report['dir']}: {report.get('note', '')}")
     return lines
+
+
+def rate_line(fr: dict[str, Any]) -> str:
+    """``frames/s: core 187,500 at 12.0 MHz, UART 180 at 115,385 baud (64 bytes in, 12 out per
+    frame): a user gets 180 frames/s (the UART limits)`` from a report's ``frame_rate``."""
+    core, link = rate(fr["core"], "").strip(), rate(fr["link"], "").strip()
+    return (
+        f"  frames/s: core {core} at {mhz(fr['clock_mhz'])}, UART {link} at "
+        f"{count(round(fr['baud']), 'baud')} "
+        f"({fr['frame_in_bytes']} bytes in, {fr['frame_out_bytes']} out per frame): a user gets "
+        f"{rate(fr['user'])} (the {fr['bottleneck']} limits)"
+    )

@@ -15,8 +15,9 @@ from typing import Any
 from hwbnn import __version__
 from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
-from hwbnn.fpga.link import LinkFormat
+from hwbnn.fpga.link import LinkFormat, uart_baud
 from hwbnn.resources import rtl_files, share_dir
+from hwbnn.units import count, rate
 
 BOARD_TOP = "hwbnn_board_top"
 UART_MODULES = (
@@ -75,6 +76,8 @@ def render_board_top(
         **link.to_dict(),
         in_beat_bytes=link.in_beat_bytes,
         out_beat_bytes=link.out_beat_bytes,
+        uart_baud=count(round(uart_baud(clk_hz, baud))),
+        link_fps=rate(link.link_frames_per_second(uart_baud(clk_hz, baud)), "").strip(),
     )
 
 

@@ -14,6 +14,12 @@ sides must agree on the sizes below, which come from the build's hardware plan (
 A line break (the host holds its transmit line low for longer than a character) resets the
 board top: its byte counters, the accelerator and the transmitter start afresh, so a host that
 lost count can always recover.
+
+Frames/s a user gets (:class:`FrameRate`): the accelerator takes a frame every initiation
+interval, the UART carries ``baud / (10 * max(frame_in_bytes, frame_out_bytes))`` frames/s
+(8N1 is 10 bits a byte; both directions run at once, and the driver keeps the input line
+busy, :mod:`hwbnn.driver`), and the slower of the two is what the host sees, before any
+latency of its USB-serial adapter.
 """
 
 from __future__ import annotations
@@ -30,6 +36,40 @@ from hwbnn.ir.folding import Folding
 from hwbnn.ir.types import Network
 from hwbnn.plan import Plan, build_plan, load_plan
 from hwbnn.plan.packing import pack_beats, unpack_beats
+
+#: bits on the line per byte, 8N1: a start bit, 8 data bits, a stop bit
+UART_BITS_PER_BYTE = 10
+
+
+def uart_baud(clk_hz: int, baud: int) -> float:
+    """The bit rate the board top's UART really runs at: ``clk_hz`` over its rounded clocks
+    per bit (hwbnn_uart_rx/tx: ``CLKS_PER_BIT = (CLK_HZ + BAUD/2) / BAUD``)."""
+    return clk_hz / ((clk_hz + baud // 2) // baud)
+
+
+@dataclass(frozen=True)
+class FrameRate:
+    """Frames/s of the accelerator (``core``: clock / initiation interval) and of the UART
+    (``link``) on a board; a user gets the smaller, and ``bottleneck`` names it."""
+
+    core: float
+    link: float
+    baud: float
+    clock_mhz: float
+    initiation_interval: int
+    frame_in_bytes: int
+    frame_out_bytes: int
+
+    @property
+    def user(self) -> float:
+        return min(self.core, self.link)
+
+    @property
+    def bottleneck(self) -> str:
+        return "UART" if self.link < self.core else "core"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "user": self.user, "bottleneck": self.bottleneck}
 
 
 @dataclass(frozen=True)
@@ -108,6 +148,23 @@ class LinkFormat:
                     f"gives {getattr(link, name)}; recompile the build"
                 )
         return link
+
+    def link_frames_per_second(self, baud: float) -> float:
+        """Frames/s a UART of ``baud`` bits/s carries: the busier direction sets it."""
+        return baud / (UART_BITS_PER_BYTE * max(self.frame_in_bytes, self.frame_out_bytes))
+
+    def frame_rate(self, clk_hz: int, baud: int, initiation_interval: int) -> FrameRate:
+        """The core's and the UART's frames/s for the board top at ``clk_hz`` and ``baud``."""
+        actual = uart_baud(clk_hz, baud)
+        return FrameRate(
+            core=clk_hz / initiation_interval,
+            link=self.link_frames_per_second(actual),
+            baud=actual,
+            clock_mhz=clk_hz / 1e6,
+            initiation_interval=initiation_interval,
+            frame_in_bytes=self.frame_in_bytes,
+            frame_out_bytes=self.frame_out_bytes,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)

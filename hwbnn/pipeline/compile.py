@@ -36,6 +36,7 @@ from hwbnn.ir.serialize import save_network
 from hwbnn.ir.types import Network
 from hwbnn.pipeline.config import CompileOptions, Target
 from hwbnn.plan import Plan, load_plan
+from hwbnn.units import count
 from hwbnn.verify.record import Level, clear_results
 
 CHECKPOINT_KEY = "hwbnn.checkpoint"
@@ -89,18 +90,67 @@ def _remove_stale(build: Path, target: Target, design_changed: bool) -> list[str
     return removed
 
 
+def check_board_fit(
+    net: Network, folding: Folding, board_name: str, say: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    """The estimate of the board top for ``board_name`` (:func:`hwbnn.fpga.estimate.board_fit`),
+    told through ``say``; DesignTooLarge naming the first resource over capacity."""
+    from hwbnn.fpga.boards import get_board
+    from hwbnn.fpga.estimate import board_fit, estimate_plan
+    from hwbnn.fpga.link import LinkFormat
+    from hwbnn.fpga.nextpnr import DesignTooLarge
+    from hwbnn.plan import build_plan
+
+    board = get_board(board_name)
+    plan = build_plan(net, folding)
+    est = estimate_plan(plan, board.device)
+    fits = board_fit(est, board.device, LinkFormat.from_plan(plan))
+    if say is not None:
+        say(
+            f"  estimate on {board.name} ({board.device.name}): "
+            + ", ".join(
+                f"{f.name} {count(f.estimated)}/{count(f.available)} ({100 * f.fraction:.0f}%)"
+                for f in fits
+            )
+        )
+        soft = sorted(
+            (m.cost.luts, f"{layer.name} {m.name} {m.depth} x {m.width}")
+            for layer in est.layers
+            for m in layer.memories
+            if m.cost.kind != "bram" and m.cost.luts >= 64
+        )[::-1]
+        if soft:
+            shown = ", ".join(f"{what} ({count(luts, 'LUTs')})" for luts, what in soft[:4])
+            more = f" and {len(soft) - 4} more" if len(soft) > 4 else ""
+            say(f"  memories in logic, not block RAM: {shown}{more}")
+    over = next((f for f in fits if not f.fits), None)
+    if over is not None:
+        raise DesignTooLarge(
+            f"folding at {count(plan.initiation_interval, 'cycles/frame')} does not fit "
+            f"{board.name} ({board.device.name}): {over.name} {count(over.estimated)} estimated, "
+            f"{count(over.available)} available ({100 * over.fraction:.0f}%); fold it further "
+            f"(a larger --target-cycles) or pick a larger board"
+        )
+    return [{"resource": f.name, "estimated": f.estimated, "available": f.available} for f in fits]
+
+
 def compile_onnx(
     onnx_path: Path,
     build: Path,
     cfg: CompileOptions,
     say: Callable[[str], None] | None = None,
+    board: str | None = None,
 ) -> dict[str, Any]:
-    """Lower ``onnx_path`` into ``build``: IR, folding, plan and ``cfg.target``'s code."""
+    """Lower ``onnx_path`` into ``build``: IR, folding, plan and ``cfg.target``'s code.
+
+    With ``board``, the folding's estimate must fit that board (:func:`check_board_fit`)
+    before anything is written: DesignTooLarge otherwise, and ``build`` stays as it was."""
     onnx_path, build = Path(onnx_path), Path(build)
     qmodel = load_qonnx(onnx_path)
     spec = InputSpec(cfg.input_levels, *cfg.input_range)
     net = lower(qmodel, spec, str(onnx_path))
     folding = resolve_folding(net, cfg)
+    fit = check_board_fit(net, folding, board, say) if board is not None else None
     meta = {p.key: p.value for p in qmodel.model.metadata_props}
     fields = {
         "source": str(onnx_path.resolve()),
@@ -135,6 +185,7 @@ def compile_onnx(
     return {
         "build": str(build),
         "target": cfg.target.value,
+        "board_fit": fit,
         "branch_fifos": _branch_fifos(plan),
         "initiation_interval": plan.initiation_interval,
         "latency_cycles": plan.latency_cycles,

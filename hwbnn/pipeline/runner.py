@@ -55,7 +55,8 @@ class Context:
     command: str = ""  # the command line, recorded with verification results
     say: Callable[[str], None] = print
     #: per-command options: "frames"/"labels" (given inputs), "frames_id" (their identity, part
-    #: of the digests), "rounding", "dut" (a Vitis export), "no_onnx"/"no_torch" (eval)
+    #: of the digests), "rounding", "dut" (a Vitis export), "no_onnx"/"no_torch" (eval),
+    #: "board" (compile: the board whose fit the estimate must pass)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

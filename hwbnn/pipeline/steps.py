@@ -122,7 +122,7 @@ def run_export(ctx: Context) -> StepResult:
 def run_compile(ctx: Context) -> StepResult:
     from hwbnn.pipeline.compile import compile_onnx
 
-    info = compile_onnx(ctx.onnx, ctx.build, ctx.cfg.compile, say=ctx.say)
+    info = compile_onnx(ctx.onnx, ctx.build, ctx.cfg.compile, ctx.say, ctx.extra.get("board"))
     ctx.extra["compile"] = info
     keys = ("target", "initiation_interval", "latency_cycles", "layers", "branch_fifos")
     summary = {k: info[k] for k in keys}

@@ -54,6 +54,7 @@ from hwbnn.report.plots import (
     plot_layer_cycles,
     plot_sweep,
 )
+from hwbnn.units import count, mhz, rate
 from hwbnn.verify.record import Level, VerificationRecord, read_results
 
 REPORT_DIR = "report"
@@ -178,6 +179,19 @@ def sweep(net: Network, device: Device, points: int) -> list[SweepPoint]:
     return out
 
 
+def _rate_cells(fr: dict[str, Any] | None) -> dict[str, str] | None:
+    """A report's ``frame_rate`` as the texts of its table cells (None for older reports)."""
+    if not fr:
+        return None
+    return {
+        "core": f"{rate(fr['core'])} at {mhz(fr['clock_mhz'])}",
+        "link": f"{rate(fr['link'])} at {count(round(fr['baud']), 'baud')}",
+        "bytes": f"{fr['frame_in_bytes']} in, {fr['frame_out_bytes']} out",
+        "user": rate(fr["user"]),
+        "bottleneck": fr["bottleneck"],
+    }
+
+
 def bitstream_rows(build: Path) -> list[dict[str, Any]]:
     rows = []
     root = build / "bitstream"
@@ -198,6 +212,7 @@ def bitstream_rows(build: Path) -> list[dict[str, Any]]:
                 "bitstream": doc.get("bitstream"),
                 "note": doc.get("note", ""),
                 "fps": doc.get("frames_per_second_at_fmax"),
+                "rate": _rate_cells(doc.get("frame_rate")),
             }
         )
     return rows

@@ -68,7 +68,7 @@ def test_digits_bitstream_ice40_up5k(digits_rtl_default: Path, capsys) -> None:
     build = digits_rtl_default
     assert main(["bitstream", str(build), "--board", "icebreaker", "--clock-mhz", "12"]) == 0
     out = capsys.readouterr().out
-    assert "clock: achieved" in out and "timing" in out
+    assert "clock: achieved" in out and "timing" in out and "frames/s: core" in out
     report = json.loads((bitstream_dir(build, "icebreaker") / "report.json").read_text())
     check_report(report, "icebreaker", "hwbnn_board_top.bin")
     assert report["device"] == "iCE40UP5K" and report["resources"]["bram"]["available"] == 30
@@ -84,6 +84,13 @@ def test_vivado_project_for_pynq(digits_rtl_default: Path, capsys) -> None:
     assert not list(final.glob("*.bit"))
     report = json.loads((final / "report.json").read_text())
     assert report["bitstream"] is None and report["clock"]["achieved_mhz"] is None
+    rate = report["frame_rate"]  # the fully folded MLP at the board's 125 MHz, 115,200 baud
+    assert rate["core"] == 125e6 / report["initiation_interval"]
+    assert rate["link"] == rate["baud"] / (
+        10 * max(rate["frame_in_bytes"], rate["frame_out_bytes"])
+    )
+    assert rate["user"] == min(rate["core"], rate["link"]) and rate["bottleneck"] == "UART"
+    assert f"a user gets {round(rate['link'])} frames/s (the UART limits)" in out
     tcl = (final / "build.tcl").read_text()
     assert "set part xc7z020clg400-1" in tcl
     order = [

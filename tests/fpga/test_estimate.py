@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 
 from hwbnn.fpga.boards import ICE40UP5K, LFE5U_85F, XC7Z020
-from hwbnn.fpga.estimate import adder_tree_luts, estimate, estimate_plan, memory_cost
+from hwbnn.fpga.estimate import (
+    MemoryCost,
+    adder_tree_luts,
+    board_fit,
+    bridge_cost,
+    estimate,
+    estimate_plan,
+    memory_cost,
+    memory_resources,
+)
+from hwbnn.fpga.link import LinkFormat
 from hwbnn.ir.folding import choose_folding, max_cycles
 from hwbnn.plan import UnitKind, build_plan
 from hwbnn.sim.random_graphs import random_graph_net
@@ -18,15 +28,59 @@ from hwbnn.sim.random_nets import random_mlp
     [
         (LFE5U_85F, 16384, 1, (1, 0)),  # one DP16KD as 16384 x 1
         (LFE5U_85F, 512, 64, (2, 0)),  # two 512 x 36
-        (ICE40UP5K, 8192, 1, (4, 0)),  # four 2048 x 2 (one bit used)
+        (ICE40UP5K, 8192, 1, (2, 0)),  # two 2048 x 2, two words in each entry
         (ICE40UP5K, 256, 32, (2, 0)),  # two 256 x 16
         (XC7Z020, 1024, 72, (2, 0)),  # 1024 x 36 twice
         (LFE5U_85F, 64, 8, (0, 32)),  # small: 4 LUT4s of 16 entries per bit
         (XC7Z020, 64, 8, (0, 8)),  # small: one LUT6 of 64 entries per bit
+        # yosys memory_libmap: block RAM only when cheaper than logic at 1/16 per ROM bit;
+        # the LUT counts below were measured (yosys 0.70, random contents)
+        (ICE40UP5K, 64, 128, (0, 896)),  # 8 blocks cost 512 = logic 512: logic (904 LUT4)
+        (ICE40UP5K, 64, 16, (0, 112)),  # 4 leaves + 3 multiplexers a bit (136 LUT4)
+        (ICE40UP5K, 32, 64, (0, 192)),  # (213 LUT4)
+        (ICE40UP5K, 16, 64, (0, 64)),  # (65 LUT4)
+        (ICE40UP5K, 128, 16, (1, 0)),  # one block, 64 < logic 128
+        (LFE5U_85F, 64, 128, (0, 512)),  # 4 blocks cost 512 = logic 512: logic (512 LUT4)
+        (LFE5U_85F, 128, 16, (0, 128)),  # PFUMX/L6MUX21 join 8 LUT4s (128 LUT4)
+        (LFE5U_85F, 64, 36, (1, 0)),  # one block, 128 < logic 144
+        (LFE5U_85F, 64, 144, (4, 0)),  # 4 blocks, 512 < logic 576
     ],
 )
 def test_memory_cost(device, depth: int, width: int, expected: tuple[int, int]) -> None:
     assert memory_cost(depth, width, device) == expected
+
+
+def test_writable_memories() -> None:
+    """RAMs cost 1 per bit in logic: small ones become registers (iCE40) or LUT RAM (ECP5)."""
+    assert memory_resources(2, 64, ICE40UP5K, writable=True) == MemoryCost("registers", 0, 64, 128)
+    assert memory_resources(128, 1, ICE40UP5K, writable=True) == MemoryCost("bram", 1, 0, 0)
+    assert memory_resources(2, 64, LFE5U_85F, writable=True) == MemoryCost("lutram", 0, 64, 0)
+    assert memory_resources(1024, 36, LFE5U_85F, writable=True).kind == "bram"
+    assert memory_resources(64, 128, ICE40UP5K).kind == "logic"  # the same shape as a ROM
+
+
+def test_board_fit_counts_ice40_logic_cells() -> None:
+    """iCE40: logic cells are LUT4s plus half the FFs, the UART bridge included; ECP5 checks
+    LUT4s and FFs apart."""
+    net = random_mlp(np.random.default_rng(0), 64, (128, 128), 10)
+    plan = build_plan(net, choose_folding(net, 64))
+    link = LinkFormat.from_plan(plan)
+    bridge_luts, bridge_ffs = bridge_cost(link)
+    ice = estimate_plan(plan, ICE40UP5K)
+    logic, ffs, brams = board_fit(ice, ICE40UP5K, link)
+    assert logic.estimated == ice.luts + bridge_luts + -(-(ice.ffs + bridge_ffs) // 2)
+    assert (ffs.estimated, brams.estimated) == (ice.ffs + bridge_ffs, ice.brams)
+    assert logic.available == ICE40UP5K.luts and not logic.fits and logic.fraction > 1
+    for layer in ice.layers:  # per memory: where it goes, and the layer's totals from them
+        assert layer.brams == sum(m.cost.brams for m in layer.memories)
+        assert layer.memory_bits == sum(m.depth * m.width for m in layer.memories)
+        for m in layer.memories:
+            if m.name == "weights":  # 64 words: never block RAM on iCE40
+                assert m.depth == 64 and m.cost == memory_resources(64, m.width, ICE40UP5K)
+                assert m.cost.kind == "logic" and m.cost.luts == 7 * m.width
+    ecp5 = estimate_plan(plan, LFE5U_85F)
+    lut4, _, _ = board_fit(ecp5, LFE5U_85F, link)
+    assert (lut4.name, lut4.estimated) == ("LUT4", ecp5.luts + bridge_luts) and lut4.fits
 
 
 def test_adder_tree() -> None:

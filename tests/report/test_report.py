@@ -87,6 +87,17 @@ def test_report_with_results(build: Path, corrupt: bool) -> None:
                 "clock": {"requested_mhz": 25, "achieved_mhz": 143.47, "timing_met": True},
                 "bitstream": "hwbnn_board_top.bit",
                 "frames_per_second_at_fmax": 8756.9,
+                "frame_rate": {
+                    "core": 25e6 / 16384,
+                    "link": 115200 / 640,
+                    "baud": 115200.0,
+                    "clock_mhz": 25.0,
+                    "initiation_interval": 16384,
+                    "frame_in_bytes": 64,
+                    "frame_out_bytes": 20,
+                    "user": 115200 / 640,
+                    "bottleneck": "UART",
+                },
             }
         )
     )
@@ -96,6 +107,9 @@ def test_report_with_results(build: Path, corrupt: bool) -> None:
     assert ">pass<" in row and "360 frames, 0 mismatching, accuracy 0.9300" in row
     assert "`hwbnn eval B`" in row
     assert "1206 / 83640" in html and "143.47" in html and "hwbnn_board_top.bit" in html
+    rates = html[html.index("<th>a user gets</th>") :].split("</table>")[0]
+    assert "1,526 frames/s at 25.0 MHz" in rates and "180 frames/s at 115,200 baud" in rates
+    assert "64 in, 20 out" in rates and "<td>UART</td>" in rates
     row = html[html.index("L4 RTL simulation (icarus)") :].split("</tr>")[0]
     assert "4,096.0 cycles/frame, latency 12,345 cycles" in row
     if corrupt:
