@@ -25,6 +25,10 @@
 // in = IN_H*IN_W*CF and out = OUT_H*OUT_W*KERNEL^2*CF (the unit test measures it). Between
 // other layers running at the same rate, its row-wise input and window-wise output are bursty:
 // the generated top puts small FIFOs between the layers of image networks.
+// Control: the window's position is counters plus registered "last" flags, and "the writer is
+// past the window's last pixel" is the sign of a counter (pixels written minus that pixel's
+// index + 1, both counted across frames), so the issue decision depends on registers through
+// a few LUTs, with no comparison or carry chain in between (docs/benchmarks.md: digits-cnn).
 // Timing: one beat per cycle in and out. Latency: the first beat of a window is valid on
 // m_axis 3 cycles after the input beat that completes its last pixel was accepted (issue,
 // memory read, output register). m_axis_tdata, m_axis_tvalid, m_axis_tlast and s_axis_tready
@@ -76,9 +80,22 @@ module hwbnn_sliding_window #(
     localparam FRAME_INC = IN_H - ((LAST_TOP > 0) ? LAST_TOP : 0);
     localparam integer FRAME_SLOTS = (((IN_H - (OUT_H - 1) * STRIDE) % ROWS) + ROWS) % ROWS;
     localparam integer TOP_SLOT = ((ROWS - PAD_TOP) % ROWS);          // slot of row -PAD_TOP
-    // Frames the writer is ahead of the reader: at most AHEAD_MAX, and -1 when the reader has
-    // finished a frame whose last rows are not used (floor mode) before they came in.
-    localparam AHEAD_MAX = 1 + (ROWS - 1) / IN_H;
+    // The last image pixel of the first and of the last window of a row (columns) and of a
+    // column (rows), its index in the frame for the first and the last window of a frame, and
+    // the step of that index from a row's last window to the next row's first.
+    localparam integer PX_MAX = PAD_LEFT + IN_W - 1;                  // last image column
+    localparam integer PY_MAX = PAD_TOP + IN_H - 1;                   // last image row
+    localparam integer PXL0 = (KERNEL - 1 < PX_MAX) ? KERNEL - 1 : PX_MAX;
+    localparam integer PYL0 = (KERNEL - 1 < PY_MAX) ? KERNEL - 1 : PY_MAX;
+    localparam integer PXLN = ((OUT_W - 1) * STRIDE + KERNEL - 1 < PX_MAX)
+                              ? (OUT_W - 1) * STRIDE + KERNEL - 1 : PX_MAX;
+    localparam integer PYLN = ((OUT_H - 1) * STRIDE + KERNEL - 1 < PY_MAX)
+                              ? (OUT_H - 1) * STRIDE + KERNEL - 1 : PY_MAX;
+    localparam integer NEED0 = (PYL0 - PAD_TOP) * IN_W + PXL0 - PAD_LEFT;
+    localparam integer NEEDN = (PYLN - PAD_TOP) * IN_W + PXLN - PAD_LEFT;
+    localparam integer AHEAD0 = -(NEED0 + 1);                         // before any pixel
+    localparam integer NFRAME_STEP = NEEDN - NEED0 - IN_H * IN_W;     // - step to next frame
+    localparam integer ROW_BACK = PXL0 - PXLN;                        // <= 0
     // Counter widths.
     localparam CW  = $clog2(PH + PW + KERNEL + STRIDE + 2);           // pixel coordinates
     localparam JW  = (KCF > 1) ? $clog2(KCF) : 1;                     // beat in a window row
@@ -88,15 +105,17 @@ module hwbnn_sliding_window #(
     localparam PCW0 = $clog2(PW * CF + KCF + 1);
     localparam PCW = (PCW0 > AW) ? PCW0 : AW;                         // padded column words
     localparam DW  = $clog2(ROWS + PH + PW + KERNEL + STRIDE + 2) + 1;  // free-row credits
-    localparam HW  = $clog2(AHEAD_MAX + 2);                           // frames ahead + 1
+    localparam EW  = $clog2((ROWS + 2 * IN_H + 2) * IN_W + 1) + 1;    // pixels ahead, signed
     // Sized constants.
-    localparam integer KCF_M1 = KCF - 1;
-    localparam integer K_M1   = KERNEL - 1;
+    // (*_PEN: the value one step before the last, where a flag "at the last" is set.)
+    localparam integer J_PEN_I  = (KCF > 1) ? KCF - 2 : 0;
+    localparam integer KY_PEN_I = (KERNEL > 1) ? KERNEL - 2 : 0;
     localparam integer CF_M1  = CF - 1;
-    localparam integer OW_LAST = (OUT_W - 1) * STRIDE;                // last window column
-    localparam integer OH_LAST = (OUT_H - 1) * STRIDE;                // last window row
-    localparam integer PY_MAX = PAD_TOP + IN_H - 1;                   // last image row
-    localparam integer PX_MAX = PAD_LEFT + IN_W - 1;                  // last image column
+    localparam integer CTOP_PEN_I = (OUT_W > 1) ? (OUT_W - 2) * STRIDE * CF : 0;  // pcol0
+    localparam integer RTOP_PEN_I = (OUT_H > 1) ? (OUT_H - 2) * STRIDE : 0;
+    localparam integer XROOM0 = PX_MAX - PXL0;
+    localparam integer FRAME_INC_M1 = FRAME_INC - 1;
+    localparam integer YROOM0 = PY_MAX - PYL0;
     localparam integer PCOL_LO = PAD_LEFT * CF;                       // first image word
     localparam integer PCOL_HI = (PAD_LEFT + IN_W) * CF;              // past the last
     localparam integer STRIDE_CF = STRIDE * CF;
@@ -105,13 +124,13 @@ module hwbnn_sliding_window #(
     localparam integer FRAME_STEP = FRAME_SLOTS * ROW_WORDS;
     localparam integer TOP_ADDR = TOP_SLOT * ROW_WORDS;
     localparam integer MEM_M1 = MEM_WORDS - 1;
-    localparam [JW-1:0]  J_LAST   = KCF_M1[JW-1:0];
-    localparam [KW-1:0]  KY_LAST  = K_M1[KW-1:0];
+    localparam [JW-1:0]  J_PEN    = J_PEN_I[JW-1:0];
+    localparam [KW-1:0]  KY_PEN   = KY_PEN_I[KW-1:0];
     localparam [FW-1:0]  WC_LAST  = CF_M1[FW-1:0];
-    localparam [CW-1:0]  CTOP_LAST = OW_LAST[CW-1:0];
-    localparam [CW-1:0]  RTOP_LAST = OH_LAST[CW-1:0];
+    localparam [CW-1:0]  RTOP_PEN = RTOP_PEN_I[CW-1:0];
     localparam [CW-1:0]  C_STRIDE = STRIDE[CW-1:0];
-    localparam [CW-1:0]  C_K_M1   = K_M1[CW-1:0];
+    localparam [CW-1:0]  C_XROOM0 = XROOM0[CW-1:0];
+    localparam [CW-1:0]  C_YROOM0 = YROOM0[CW-1:0];
     localparam [CW-1:0]  C_PT     = PAD_TOP[CW-1:0];
     localparam [CW-1:0]  C_PL     = PAD_LEFT[CW-1:0];
     localparam [CW-1:0]  C_PY_MAX = PY_MAX[CW-1:0];
@@ -119,8 +138,13 @@ module hwbnn_sliding_window #(
     localparam [PCW-1:0] P_LO     = PCOL_LO[PCW-1:0];
     localparam [PCW-1:0] P_HI     = PCOL_HI[PCW-1:0];
     localparam [PCW-1:0] P_STRIDE = STRIDE_CF[PCW-1:0];
+    localparam [PCW-1:0] P_CTOP_PEN = CTOP_PEN_I[PCW-1:0];
     localparam [DW-1:0]  D_ROWS   = ROWS[DW-1:0];
     localparam [DW-1:0]  D_FRAME  = FRAME_INC[DW-1:0];
+    localparam [DW-1:0]  D_ONE    = 1;
+    localparam [DW-1:0]  D_FRAME_M1 = FRAME_INC_M1[DW-1:0];
+    localparam [EW-1:0]  E_NFRAME_STEP = NFRAME_STEP[EW-1:0];
+    localparam [EW-1:0]  E_AHEAD0 = AHEAD0[EW-1:0];
     localparam [AW:0]    A_MEM    = MEM_WORDS[AW:0];
     localparam [AW:0]    A_ROW    = ROW_STEP[AW:0];
     localparam [AW:0]    A_WIN    = WIN_STEP[AW:0];
@@ -163,12 +187,10 @@ module hwbnn_sliding_window #(
     // ---------------------------------------------------------------- writer
     reg  [FW-1:0] wc;     // beat of the pixel being written
     reg  [CW-1:0] wpx;    // its column + PAD_LEFT
-    reg  [CW-1:0] wpy;    // its row + PAD_TOP
     reg  [AW-1:0] waddr;  // line buffer word (consecutive mod MEM_WORDS)
     wire          accept    = s_axis_tvalid && s_axis_tready;
     wire          wpix_end  = (wc == WC_LAST);
     wire          wrow_end  = wpix_end && (wpx == C_PX_MAX);
-    wire          wframe_end = wrow_end && (wpy == C_PY_MAX);
 
     always @(posedge clk) begin
         if (accept) begin
@@ -177,30 +199,36 @@ module hwbnn_sliding_window #(
     end
 
     // ---------------------------------------------------------------- reader (issue stage)
+    // The window position: counters plus registered flags (last beat of a window row, last
+    // window row, last window of a row, last row of windows) that the issue decision uses.
     reg  [JW-1:0]  j;      // beat within the window row: kx*CF + c/SIMD
     reg  [KW-1:0]  ky;     // window row
-    reg  [CW-1:0]  ctop;   // ox*STRIDE: padded column of the window's left edge
     reg  [CW-1:0]  rtop;   // oy*STRIDE: padded row of the window's top edge
     reg  [CW-1:0]  pry;    // rtop + ky: padded row being read
-    reg  [PCW-1:0] pcol0;  // ctop*CF: padded column word of the window's left edge
+    reg  [PCW-1:0] pcol0;  // ox*STRIDE*CF: padded column word of the window's left edge
     reg  [PCW-1:0] pcol;   // pcol0 + j: padded column word being read
     reg  [AW-1:0]  top_addr;  // slot address of real row rtop - PAD_TOP
     reg  [AW-1:0]  row_addr;  // slot address of real row pry - PAD_TOP
-    reg  [HW-1:0]  ahead1;  // 1 + frames the writer is ahead of the reader (0 .. AHEAD_MAX+1)
-    reg  [DW-1:0]  credits;  // rows the writer may still start (see header)
+    reg  [DW-1:0]  credits;   // rows the writer may still start (see header)
+    reg            j_end;      // j == KCF-1
+    reg            ky_last;    // ky == KERNEL-1
+    reg            ctop_last;  // last window of the row: ox == OUT_W-1
+    reg            rtop_last;  // last row of windows: oy == OUT_H-1
+    reg            win_start;  // j == 0 and ky == 0
+    // The window's last image pixel (py_last, px_last) = (min(rtop+KERNEL-1, PY_MAX),
+    // min(ox*STRIDE+KERNEL-1, PX_MAX)) as the room left to the image's edge.
+    reg  [CW-1:0]  xroom;  // PX_MAX - px_last
+    reg  [CW-1:0]  yroom;  // PY_MAX - py_last
+    // Pixels the writer has completed minus (index of the window's last pixel + 1), both
+    // counted across frames: the window may start when it is >= 0 (the writer is past that
+    // pixel); moving to the next window subtracts the step of that index. It stays within
+    // (ROWS + 1) * IN_W (the line buffer) above and two frames (the reader ahead) below.
+    reg  [EW-1:0]  ahead;
 
-    wire [CW-1:0]  py_end  = rtop + C_K_M1;
-    wire [CW-1:0]  px_end  = ctop + C_K_M1;
-    wire [CW-1:0]  py_last = (py_end > C_PY_MAX) ? C_PY_MAX : py_end;  // last image row used
-    wire [CW-1:0]  px_last = (px_end > C_PX_MAX) ? C_PX_MAX : px_end;  // ... and column
-    wire win_start = (ky == {KW{1'b0}}) && (j == {JW{1'b0}});
-    wire same_frame = (ahead1 == {{(HW - 1){1'b0}}, 1'b1});
-    wire win_ready  = (ahead1 > {{(HW - 1){1'b0}}, 1'b1})
-                      || (same_frame && ((wpy > py_last) || ((wpy == py_last) && (wpx > px_last))));
-    wire j_end     = (j == J_LAST);
-    wire win_end   = j_end && (ky == KY_LAST);
-    wire row_end   = win_end && (ctop == CTOP_LAST);
-    wire frame_end = row_end && (rtop == RTOP_LAST);
+    wire win_end   = j_end && ky_last;
+    wire row_end   = win_end && ctop_last;
+    wire frame_end = row_end && rtop_last;
+    wire win_ready = !ahead[EW-1];
     // (Comparisons with a zero padding are constant; that is intended.)
     /* verilator lint_off UNSIGNED */
     wire pad       = (pry < C_PT) || (pry > C_PY_MAX) || (pcol < P_LO) || (pcol >= P_HI);
@@ -218,15 +246,82 @@ module hwbnn_sliding_window #(
     wire en_b  = !b_valid || en_c;
     wire issue = en_b && (!win_start || win_ready);
 
-    // Free-row credits: real rows the first window row still to be read starts at, plus ROWS,
-    // minus the writer's row. Advancing a row of windows frees max(rtop+STRIDE-PAD_TOP, 0) -
-    // max(rtop-PAD_TOP, 0) rows; the end of a frame frees FRAME_INC.
-    wire [DW-1:0] row_free = (rtop >= C_PT) ? STRIDE[DW-1:0]
-                           : (rtop + C_STRIDE > C_PT) ? {{(DW - CW){1'b0}}, rtop + C_STRIDE - C_PT}
-                           : {DW{1'b0}};
+    // Steps of the window's last pixel (next window in the row: min(xroom, STRIDE); next row
+    // of windows: min(yroom, STRIDE) rows) and the rows freed at the end of a row of windows
+    // (max(rtop+STRIDE-PAD_TOP, 0) - max(rtop-PAD_TOP, 0)), as lookups on equalities with
+    // constants (LUTs only; the small values are the only ones that differ).
+    /* verilator lint_off UNUSEDSIGNAL */
+    function [CW-1:0] min_stride;  // min(v, STRIDE)
+        input [CW-1:0] v;
+        integer t;
+        begin
+            min_stride = C_STRIDE;
+            for (t = 0; t < STRIDE; t = t + 1) begin
+                if (v == t[CW-1:0]) min_stride = t[CW-1:0];
+            end
+        end
+    endfunction
+    function [EW-1:0] neg_step;  // -(pixels from the last pixel of this window to the next's)
+        input [CW-1:0] v;        // xroom, or yroom at a row's end
+        input          row_step;  // the window is the last of its row
+        integer t, n;
+        begin
+            n = row_step ? -(STRIDE * IN_W + ROW_BACK) : -STRIDE;
+            for (t = 0; t < STRIDE; t = t + 1) begin
+                if (v == t[CW-1:0]) n = row_step ? -(t * IN_W + ROW_BACK) : -t;
+            end
+            neg_step = n[EW-1:0];
+        end
+    endfunction
+    function [DW-1:0] row_free;  // rows freed at the end of the row of windows at rtop r, - m1
+        input [CW-1:0] r;
+        input          m1;
+        integer t, n;
+        begin
+            n = STRIDE;
+            for (t = 0; t < PAD_TOP; t = t + 1) begin
+                if (r == t[CW-1:0]) n = (t + STRIDE > PAD_TOP) ? t + STRIDE - PAD_TOP : 0;
+            end
+            n = n - m1;
+            row_free = n[DW-1:0];
+        end
+    endfunction
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [EW-1:0] ndec_c = (ctop_last && rtop_last) ? E_NFRAME_STEP : neg_step(
+                               ctop_last ? yroom : xroom, ctop_last);  // minus the step
+    wire [DW-1:0] free_c = rtop_last ? D_FRAME : row_free(rtop, 1'b0);
+    wire [DW-1:0] free_m1_c = rtop_last ? D_FRAME_M1 : row_free(rtop, 1'b1);
     /* verilator lint_on UNSIGNED */
-    wire [DW-1:0] freed = !(issue && row_end) ? {DW{1'b0}} : frame_end ? D_FRAME : row_free;
-    wire [DW-1:0] credits_next = credits + freed - {{(DW - 1){1'b0}}, accept && wrow_end};
+    // Both only matter on a window's (a row's) last beat: with two or more beats per window
+    // (per row) a copy registered every cycle is up to date by then and cuts the path.
+    reg  [EW-1:0] ndec_r;
+    reg  [DW-1:0] free_r;
+    reg  [DW-1:0] free_m1_r;
+    always @(posedge clk) begin
+        ndec_r    <= ndec_c;
+        free_r    <= free_c;
+        free_m1_r <= free_m1_c;
+    end
+    wire [EW-1:0] ndec    = (KERNEL * KCF > 1) ? ndec_r : ndec_c;  // minus the step
+    wire [DW-1:0] free    = (OUT_W * KERNEL * KCF > 1) ? free_r : free_c;
+    wire [DW-1:0] free_m1 = (OUT_W * KERNEL * KCF > 1) ? free_m1_r : free_m1_c;
+
+    // Free-row credits: real rows the first window row still to be read starts at, plus ROWS,
+    // minus the writer's row. s_axis_tready is credits_next != 0, decided without the sum
+    // (credits >= 1 whenever a beat is accepted).
+    wire          freeing = issue && row_end;
+    wire          taking  = accept && wrow_end;
+    wire [DW-1:0] credit_add = freeing ? (taking ? free_m1 : free)
+                             : (taking ? {DW{1'b1}} : {DW{1'b0}});
+    wire          credits_next_nz = (freeing && (free != {DW{1'b0}}))
+                                    || (taking ? (credits != D_ONE) : (credits != {DW{1'b0}}));
+    // ahead + (a pixel's last beat accepted) - (the step, on a window's last beat) as one carry
+    // chain: {a, 1} + {b, c} = 2(a + b + c) + 1 - c, bits [EW:1] are a + b + c.
+    wire          pixel_done = accept && wpix_end;
+    wire [EW-1:0] ahead_add  = (issue && win_end) ? ndec : {EW{1'b0}};
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [EW:0]   ahead_sum  = {ahead, 1'b1} + {ahead_add, pixel_done};
+    /* verilator lint_on UNUSEDSIGNAL */
 
     function [AW-1:0] wrap_add;  // (a + step) mod MEM_WORDS for a < MEM_WORDS, step < it
         input [AW-1:0] a;
@@ -245,20 +340,25 @@ module hwbnn_sliding_window #(
         if (rst) begin
             wc            <= {FW{1'b0}};
             wpx           <= C_PL;
-            wpy           <= C_PT;
             waddr         <= {AW{1'b0}};
             j             <= {JW{1'b0}};
             ky            <= {KW{1'b0}};
-            ctop          <= {CW{1'b0}};
             rtop          <= {CW{1'b0}};
             pry           <= {CW{1'b0}};
             pcol0         <= {PCW{1'b0}};
             pcol          <= {PCW{1'b0}};
             top_addr      <= A_TOP;
             row_addr      <= A_TOP;
-            ahead1        <= {{(HW - 1){1'b0}}, 1'b1};
             credits       <= D_ROWS;
             s_axis_tready <= 1'b1;
+            j_end         <= (KCF == 1);
+            ky_last       <= (KERNEL == 1);
+            ctop_last     <= (OUT_W == 1);
+            rtop_last     <= (OUT_H == 1);
+            win_start     <= 1'b1;
+            xroom         <= C_XROOM0;
+            yroom         <= C_YROOM0;
+            ahead         <= E_AHEAD0;
         end else begin
             if (accept) begin
                 waddr <= (waddr == A_LAST) ? {AW{1'b0}} : waddr + 1'b1;
@@ -266,42 +366,50 @@ module hwbnn_sliding_window #(
                 if (wpix_end) begin
                     wpx <= (wpx == C_PX_MAX) ? C_PL : wpx + 1'b1;
                 end
-                if (wrow_end) begin
-                    wpy <= (wpy == C_PY_MAX) ? C_PT : wpy + 1'b1;
-                end
             end
-            ahead1 <= ahead1 + {{(HW - 1){1'b0}}, accept && wframe_end}
-                     - {{(HW - 1){1'b0}}, issue && frame_end};
-            credits       <= credits_next;
-            s_axis_tready <= (credits_next != {DW{1'b0}});
+            credits       <= credits + credit_add;
+            s_axis_tready <= credits_next_nz;
+            ahead         <= ahead_sum[EW:1];
             if (issue) begin
+                win_start <= win_end;
                 if (!j_end) begin
-                    j    <= j + 1'b1;
-                    pcol <= pcol + 1'b1;
+                    j     <= j + 1'b1;
+                    pcol  <= pcol + 1'b1;
+                    j_end <= (j == J_PEN);
                 end else if (!win_end) begin  // next row of the window
                     j        <= {JW{1'b0}};
                     pcol     <= pcol0;
                     ky       <= ky + 1'b1;
                     pry      <= pry + 1'b1;
                     row_addr <= wrap_add(row_addr, A_ROW);
+                    j_end    <= (KCF == 1);
+                    ky_last  <= (ky == KY_PEN);
                 end else if (!row_end) begin  // next window in the row
-                    j        <= {JW{1'b0}};
-                    ky       <= {KW{1'b0}};
-                    ctop     <= ctop + C_STRIDE;
-                    pcol0    <= pcol0 + P_STRIDE;
-                    pcol     <= pcol0 + P_STRIDE;
-                    pry      <= rtop;
-                    row_addr <= top_addr;
+                    j         <= {JW{1'b0}};
+                    ky        <= {KW{1'b0}};
+                    pcol0     <= pcol0 + P_STRIDE;
+                    pcol      <= pcol0 + P_STRIDE;
+                    pry       <= rtop;
+                    row_addr  <= top_addr;
+                    j_end     <= (KCF == 1);
+                    ky_last   <= (KERNEL == 1);
+                    ctop_last <= (pcol0 == P_CTOP_PEN);
+                    xroom     <= xroom - min_stride(xroom);
                 end else begin  // next row of windows, or the next frame
-                    j        <= {JW{1'b0}};
-                    ky       <= {KW{1'b0}};
-                    ctop     <= {CW{1'b0}};
-                    pcol0    <= {PCW{1'b0}};
-                    pcol     <= {PCW{1'b0}};
-                    rtop     <= frame_end ? {CW{1'b0}} : rtop + C_STRIDE;
-                    pry      <= frame_end ? {CW{1'b0}} : rtop + C_STRIDE;
-                    top_addr <= wrap_add(top_addr, frame_end ? A_FRAME : A_WIN);
-                    row_addr <= wrap_add(top_addr, frame_end ? A_FRAME : A_WIN);
+                    j         <= {JW{1'b0}};
+                    ky        <= {KW{1'b0}};
+                    pcol0     <= {PCW{1'b0}};
+                    pcol      <= {PCW{1'b0}};
+                    rtop      <= frame_end ? {CW{1'b0}} : rtop + C_STRIDE;
+                    pry       <= frame_end ? {CW{1'b0}} : rtop + C_STRIDE;
+                    top_addr  <= wrap_add(top_addr, frame_end ? A_FRAME : A_WIN);
+                    row_addr  <= wrap_add(top_addr, frame_end ? A_FRAME : A_WIN);
+                    j_end     <= (KCF == 1);
+                    ky_last   <= (KERNEL == 1);
+                    ctop_last <= (OUT_W == 1);
+                    rtop_last <= frame_end ? (OUT_H == 1) : (rtop == RTOP_PEN);
+                    xroom     <= C_XROOM0;
+                    yroom     <= frame_end ? C_YROOM0 : yroom - min_stride(yroom);
                 end
             end
         end

@@ -187,6 +187,7 @@ CASES = [
     Case(4, 5, 3, 2, pad=(1, 0, 0, 1), levels=3, pad_code=1),  # 2-bit codes, pad code 1
     Case(2, 2, 2, 2, s=2, simd=2, frames=10),  # one window per frame
     Case(1, 6, 2, 3, pad=(2, 1, 0, 1), simd=2, frames=6),  # a one-row image
+    Case(3, 1, 2, 1, simd=2, frames=8),  # one beat per window and per row of windows
     # Timed: frames back to back at max(in, out) beats per frame.
     Case(8, 8, 4, 3, pad=(1, 1, 1, 1), simd=4, **NO_STALL),  # out-bound
     Case(8, 8, 4, 2, s=2, simd=2, **NO_STALL),  # pool: in == out
@@ -195,6 +196,7 @@ CASES = [
     Case(8, 8, 2, 1, s=2, **NO_STALL),  # in-bound
     Case(7, 7, 3, 3, pad=(0, 1, 2, 0), simd=3, levels=16, pad_code=5, **NO_STALL),
     Case(6, 6, 1, 3, **NO_STALL),  # no padding: the next frame's rows load during the last
+    Case(4, 1, 3, 1, s=2, simd=3, **NO_STALL),  # one beat per row of windows, rows skipped
     Case(2, 2, 2, 2, s=2, simd=2, gap_prob=0.0, backpressure_prob=0.0, frames=12),
 ]
 SLOW_CASES = [
