@@ -10,7 +10,8 @@ clock of ``clk``.
     python benchmarks/mvau_fmax.py --out /work/scratch/mvau [--cases 3136x64x1x16,...] [--rtl F]
 
 A case is ``MWxMHxPExSIMD`` (XNOR-popcount input, threshold output) or
-``MWxMHxPExSIMDxBITS`` (BITS-bit integer input, accumulator output).
+``MWxMHxPExSIMDxBITS`` (BITS-bit integer input, accumulator output). LUT4 per lane is the whole
+unit's LUT4 over its PE*SIMD lanes (control, memories and accumulators included).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ DEFAULT_CASES = (
     "3136x16x1x64",
     "3136x16x1x196",
     "3136x16x4x64",
+    "4096x16x1x256",
+    "4096x16x1x1024",
     "784x16x4x16x8",
 )
 FREQ_MHZ = 200.0
@@ -119,16 +122,22 @@ def main() -> None:
     )
     args = parser.parse_args()
     rows = []
-    print("| MW | MH | PE | SIMD | input bits | LUT4 | FF | DP16KD | Fmax MHz | run s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| MW | MH | PE | SIMD | input bits | LUT4 | LUT4 per lane | FF | DP16KD "
+        "| Fmax MHz | run s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for case in args.cases.split(","):
         params = parse_case(case)
         row = run_case(case, params, args.out.resolve(), args.seed, args.rtl)
         rows.append(row)
         fmax = f"{row['fmax_mhz']:.1f}" if row["fmax_mhz"] is not None else "-"
+        lanes = row["PE"] * row["SIMD"]
+        per_lane = f"{row['lut4'] / lanes:.2f}" if row["lut4"] is not None else "-"
         print(
             f"| {row['MW']} | {row['MH']} | {row['PE']} | {row['SIMD']} | {row['INPUT_BITS']} "
-            f"| {row['lut4']} | {row['ff']} | {row['dp16kd']} | {fmax} | {row['seconds']} |",
+            f"| {row['lut4']} | {per_lane} | {row['ff']} | {row['dp16kd']} | {fmax} "
+            f"| {row['seconds']} |",
             flush=True,
         )
     if args.json:

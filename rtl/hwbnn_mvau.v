@@ -44,8 +44,8 @@
 // first output beat (localparam LATENCY): MW/SIMD + 5 + TREE_REGS cycles, where
 // TREE_REGS = floor((ceil(log2(SIMD)) - 1) / 3) (0 for SIMD <= 8, 1 up to 64, 2 up to 512).
 // Pipeline: synchronous weight ROM and input buffer read, their output registers, per PE a
-// balanced adder tree over the SIMD lanes (hwbnn_adder_tree, TREE_REGS registers), the
-// lane-sum register, accumulate, compare (synchronous threshold ROM read), output register.
+// lane-sum tree (hwbnn_popcount or hwbnn_adder_tree, TREE_REGS registers), the lane-sum
+// register, accumulate, compare (synchronous threshold ROM read), output register.
 // It stalls as a whole while the output register holds a beat that is not taken;
 // m_axis_tvalid and s_axis_tready come from registers only (neither depends on the other side).
 `default_nettype none
@@ -92,6 +92,7 @@ module hwbnn_mvau #(
     localparam LANE_WIDTH   = (INPUT_BITS == 1) ? 1 : INPUT_BITS + 1;
     localparam TREE_DEPTH   = (SIMD > 1) ? $clog2(SIMD) : 0;
     localparam TREE_LEVELS_PER_REG = 3;
+    localparam POPCOUNT_SIMD = 16;  // XNOR lane sums of at least this many lanes: hwbnn_popcount
     localparam TREE_WIDTH   = LANE_WIDTH + TREE_DEPTH;
     // Registers in the tree (its derived REGS, checked there), and the cycles from a vector's
     // last input beat to its first output beat without stalls (read back by the testbench).
@@ -255,8 +256,9 @@ module hwbnn_mvau #(
     end
 
     // ---------------------------------------------------------------- stage 2: lane sums
-    // Per PE one term per lane, the XNOR bit (INPUT_BITS = 1) or the +-code in INPUT_BITS+1
-    // bits (INPUT_BITS > 1), summed by hwbnn_adder_tree; valid and control travel alongside.
+    // Per PE the lane sum, valid and control alongside: XNOR bits (INPUT_BITS = 1) counted by
+    // hwbnn_popcount (SIMD >= POPCOUNT_SIMD) or hwbnn_adder_tree, +-codes in INPUT_BITS+1 bits
+    // summed by hwbnn_adder_tree; both have TREE_REGS registers.
     wire [PE*SUM_WIDTH-1:0] partial;
     // {valid, control word} of the pair, through each PE's tree; PE 0's is used (the others
     // are identical copies that synthesis merges).
@@ -269,40 +271,37 @@ module hwbnn_mvau #(
     genvar gp, gn;
     generate
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
-            wire [SIMD*LANE_WIDTH-1:0] terms;
-            if (INPUT_BITS == 1) begin : g_xnor
-                // one XNOR per lane, written on the whole word (a few word operations in
-                // simulation; the same gates in synthesis)
-                assign terms = ~(b_w[gp*SIMD +: SIMD] ^ b_x);
-            end else begin : g_code
-                for (gn = 0; gn < SIMD; gn = gn + 1) begin : g_lane
-                    wire wb = b_w[gp*SIMD + gn];
-                    wire [LANE_WIDTH-1:0] code = {1'b0, b_x[gn*INPUT_BITS +: INPUT_BITS]};
-                    assign terms[gn*LANE_WIDTH +: LANE_WIDTH] = wb ? code : -code;
-                end
-            end
             // The lane sum in SUM_WIDTH bits (it fits: |sum| <= SIMD*(2^B-1) <= MAX_ABS); the
             // tree's top bits are unused where SUM_WIDTH < TREE_WIDTH (they repeat the sign or 0).
             /* verilator lint_off UNUSEDSIGNAL */
             wire [TREE_WIDTH-1:0] total;
             /* verilator lint_on UNUSEDSIGNAL */
-            hwbnn_adder_tree #(
-                .N(SIMD),
-                .OPERAND_WIDTH(LANE_WIDTH),
-                .SIGNED((INPUT_BITS > 1) ? 1 : 0),
-                .LEVELS_PER_REG(TREE_LEVELS_PER_REG),
-                .TAG_WIDTH(CTRL_WIDTH + 1),
-                .SUM_WIDTH(TREE_WIDTH),
-                .REGS(TREE_REGS)
-            ) u_tree (
-                .clk(clk),
-                .rst(rst),
-                .en(en),
-                .in_data(terms),
-                .in_tag({b_valid, b_ctrl}),
-                .sum(total),
-                .tag(t_tags[gp*(CTRL_WIDTH+1) +: CTRL_WIDTH+1])
-            );
+            wire [CTRL_WIDTH:0] tag;
+            assign t_tags[gp*(CTRL_WIDTH+1) +: CTRL_WIDTH+1] = tag;
+            if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD) begin : g_popcount
+                // a full-adder tree with the XNORs in its first cells (fewer LUTs)
+                hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(TREE_LEVELS_PER_REG),
+                    .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(TREE_WIDTH), .REGS(TREE_REGS)
+                ) u_popcount (.clk(clk), .rst(rst), .en(en), .in_a(b_w[gp*SIMD +: SIMD]),
+                    .in_b(b_x), .in_tag({b_valid, b_ctrl}), .sum(total), .tag(tag));
+            end else begin : g_adder_tree
+                wire [SIMD*LANE_WIDTH-1:0] terms;
+                if (INPUT_BITS == 1) begin : g_xnor
+                    // one XNOR per lane, on the whole word (a few word operations in simulation)
+                    assign terms = ~(b_w[gp*SIMD +: SIMD] ^ b_x);
+                end else begin : g_code
+                    for (gn = 0; gn < SIMD; gn = gn + 1) begin : g_lane
+                        wire wb = b_w[gp*SIMD + gn];
+                        wire [LANE_WIDTH-1:0] code = {1'b0, b_x[gn*INPUT_BITS +: INPUT_BITS]};
+                        assign terms[gn*LANE_WIDTH +: LANE_WIDTH] = wb ? code : -code;
+                    end
+                end
+                hwbnn_adder_tree #(.N(SIMD), .OPERAND_WIDTH(LANE_WIDTH),
+                    .SIGNED((INPUT_BITS > 1) ? 1 : 0), .LEVELS_PER_REG(TREE_LEVELS_PER_REG),
+                    .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(TREE_WIDTH), .REGS(TREE_REGS)
+                ) u_tree (.clk(clk), .rst(rst), .en(en), .in_data(terms),
+                    .in_tag({b_valid, b_ctrl}), .sum(total), .tag(tag));
+            end
             if (TREE_WIDTH >= SUM_WIDTH) begin : g_cut
                 assign partial[gp*SUM_WIDTH +: SUM_WIDTH] = total[SUM_WIDTH-1:0];
             end else begin : g_extend

@@ -60,7 +60,8 @@ STIMULUS_FILE = "stimulus.npz"
 HASH_FILE = "harness.sha256"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 #: Verilator options of the harness build (speed: no assertions, X as fast as possible; the
-#: XNOR popcounts summed by word, rtl/hwbnn_adder_tree.v's simulation model; the model split
+#: XNOR popcounts summed by word, the simulation model of rtl/hwbnn_popcount.v and
+#: rtl/hwbnn_adder_tree.v; the model split
 #: into C++ files small enough for both compile jobs to share the work).
 VERILATOR_FLAGS = (
     "-O3",

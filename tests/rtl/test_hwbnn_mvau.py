@@ -271,6 +271,8 @@ CASES = [
     Case(128, 4, 2, 64, frames=8, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
     Case(50, 4, 2, 25, input_bits=8, output_mode=1, frames=10),
     Case(34, 6, 3, 17, frames=10),
+    # hwbnn_popcount from SIMD 16 (POPCOUNT_SIMD); SIMD 8 above keeps hwbnn_adder_tree.
+    Case(48, 4, 2, 16, output_mode=1, frames=8),
 ]
 SLOW_CASES = [
     Case(256, 64, 16, 32, frames=12),
@@ -296,6 +298,7 @@ def test_hwbnn_mvau_large(tmp_path: Path, case: Case) -> None:
 VERILATOR_CASES = [
     Case(16, 8, 2, 4, frames=10),
     Case(16, 8, 2, 4, frames=4, vectors=3),
+    Case(32, 4, 2, 16, frames=6),  # hwbnn_popcount
     pytest.param(Case(12, 6, 3, 4, input_bits=4, output_mode=1), marks=pytest.mark.slow),
 ]
 

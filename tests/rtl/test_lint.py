@@ -76,6 +76,13 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"N": 64, "LEVELS_PER_REG": 1, "TAG_WIDTH": 5},
         {"N": 300, "OPERAND_WIDTH": 9, "SIGNED": 1, "LEVELS_PER_REG": 2},
     ],
+    "hwbnn_popcount": [
+        {"N": 1},
+        {"N": 3, "TAG_WIDTH": 4},
+        {"N": 17, "LEVELS_PER_REG": 1},
+        {"N": 196, "CHAIN_LEVEL": 2},
+    ],
+    "hwbnn_popcount_cell": [{"KIND": 0}, {"KIND": 2}, {"KIND": 3}],
     "hwbnn_fork": [{"WIDTH": 1, "OUTPUTS": 2}, {"WIDTH": 48, "OUTPUTS": 5}],
     "hwbnn_add_join": [
         {"SIMD": 1, "A_BITS": 1, "A_BIPOLAR": 1, "B_BITS": 1, "B_BIPOLAR": 1, "OUT_BITS": 3},
@@ -144,6 +151,12 @@ ILLEGAL: list[tuple[str, Params, str, str]] = [
         {"SIGNED": 2},
         "u_check_mode",
         "(SIGNED=2, LEVELS_PER_REG=3, TAG_WIDTH=1)",
+    ),
+    (
+        "hwbnn_popcount",
+        {"N": 8, "REGS": 1},
+        "u_check_derived",
+        "SUM_WIDTH and REGS are derived, do not override them (SUM_WIDTH=4, REGS=1)",
     ),
     ("hwbnn_fork", {"OUTPUTS": 1}, "u_check_outputs", "OUTPUTS must be at least 2 (OUTPUTS=1)"),
     (
@@ -314,6 +327,7 @@ SYNTH_CASES: list[tuple[str, Params]] = [
         "hwbnn_mvau",
         {"MW": 36, "MH": 8, "PE": 2, "SIMD": 9, "INPUT_BITS": 1, "OUTPUT_MODE": 0, "VECTORS": 25},
     ),
+    ("hwbnn_popcount", {"N": 100, "LEVELS_PER_REG": 2}),
     ("hwbnn_fork", {"WIDTH": 8, "OUTPUTS": 3}),
     (
         "hwbnn_add_join",
