@@ -209,6 +209,7 @@ def _run(exe: Path, args: list[str], log: Path, total: int, progress: bool) -> N
                 bar.update(min(int(line.split()[1]), total) - bar.n)
         status = proc.wait()
     if bar is not None:
+        bar.refresh()  # the final count, also where redraws are rare (a log)
         bar.close()
     if status != 0:
         reason = first_error(log) or log.read_text(errors="replace").strip()[:200]

@@ -331,6 +331,7 @@ class FrameProgress:
             self._update()
             if exc_type is None and self.total:
                 self._bar.update(self.total - self._bar.n)
+            self._bar.refresh()  # the final count, also where redraws are rare (a log)
             self._bar.close()
 
 
