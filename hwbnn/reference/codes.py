@@ -63,17 +63,11 @@ class CodeReader:
         if self._mode is None or flat.size == 0:
             return None
         if self.kernel == "numba":  # the same float32 operations in one compiled pass
-            from hwbnn.reference import _compiled
-
             out = np.empty(flat.shape, dtype=self.dtype)
             divide = self._mode == "divide"
             back_scale = self._divisor if divide else self._step
             low, high = np.float32(self._low), np.float32(self._high)
-            kernel_fn = (
-                _compiled.proven_codes
-                if flat.size >= kernels.PARALLEL_WORK
-                else _compiled.proven_codes_serial
-            )
+            kernel_fn = kernels.compiled_kernel("proven_codes", flat.size)
             if kernel_fn(flat, low, high, self._scale, back_scale, divide, out):
                 return out
             return None

@@ -26,6 +26,7 @@ Two implementations of that sum:
 from __future__ import annotations
 
 import importlib.util
+from typing import Any
 
 import numpy as np
 
@@ -72,14 +73,8 @@ def mismatches(x_words: np.ndarray, w_words: np.ndarray, kernel: str = "numpy") 
     if x_words.shape[1] != w_words.shape[1]:
         raise ValueError(f"{x_words.shape[1]} input words against {w_words.shape[1]} weight words")
     if kernel == "numba":
-        if not HAVE_NUMBA:
-            raise ValueError("the numba kernel needs numba (pip install numba)")
-        from hwbnn.reference import _compiled
-
         rows, words = x_words.shape
-        parallel = rows * words * w_words.shape[0] >= PARALLEL_WORK
-        kernel_fn = _compiled.mismatches if parallel else _compiled.mismatches_serial
-        return kernel_fn(
+        return compiled_kernel("mismatches", rows * words * w_words.shape[0])(
             np.ascontiguousarray(x_words, dtype=np.uint64),
             np.ascontiguousarray(w_words.T, dtype=np.uint64),
         )
@@ -99,18 +94,22 @@ def mismatches_within(
         return mismatches(x_words, w_words, kernel) <= limit[None, :]
     if x_words.shape[1] != w_words.shape[1]:
         raise ValueError(f"{x_words.shape[1]} input words against {w_words.shape[1]} weight words")
-    if not HAVE_NUMBA:
-        raise ValueError("the numba kernel needs numba (pip install numba)")
-    from hwbnn.reference import _compiled
-
     rows, words = x_words.shape
-    parallel = rows * words * w_words.shape[0] >= PARALLEL_WORK
-    kernel_fn = _compiled.mismatches_within if parallel else _compiled.mismatches_within_serial
-    return kernel_fn(
+    return compiled_kernel("mismatches_within", rows * words * w_words.shape[0])(
         np.ascontiguousarray(x_words, dtype=np.uint64),
         np.ascontiguousarray(w_words.T, dtype=np.uint64),
         np.ascontiguousarray(limit, dtype=np.int64),
     )
+
+
+def compiled_kernel(name: str, work: int) -> Any:
+    """The compiled kernel ``name`` of hwbnn.reference._compiled for ``work`` word operations
+    (or values): its rows on every core from PARALLEL_WORK up, else its ``_serial`` form."""
+    if not HAVE_NUMBA:
+        raise ValueError("the numba kernel needs numba (pip install numba)")
+    from hwbnn.reference import _compiled
+
+    return getattr(_compiled, name if work >= PARALLEL_WORK else f"{name}_serial")
 
 
 def default_kernel() -> str:
