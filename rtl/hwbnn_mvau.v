@@ -28,14 +28,15 @@
 // nf*PE .. nf*PE+PE-1: channel nf*PE+p at bit p (OUTPUT_MODE 0) or at bits
 // [p*ACC_WIDTH +: ACC_WIDTH] in two's complement (OUTPUT_MODE 1).
 //
-// Weight memory (WEIGHT_FILE, $readmemh): (MH/PE)*(MW/SIMD) words of PE*SIMD bits, the PE
-// weight memories side by side. Word nf*(MW/SIMD)+sf holds at bit p*SIMD+s the weight of row
-// nf*PE+p, column sf*SIMD+s.
-// Threshold memory (THRESH_FILE, OUTPUT_MODE 0 only): MH/PE words of PE*THRESH_WIDTH bits;
-// word nf holds T of channel nf*PE+p at bits [p*THRESH_WIDTH +: THRESH_WIDTH], unsigned for
-// INPUT_BITS = 1, two's complement otherwise.
-// hwbnn.codegen.memfiles.write_mvau_memfiles writes both files. An empty file name sets the
-// memory to 0 and prints a warning at time 0 (for lint and synthesis trials).
+// Weights: (MH/PE)*(MW/SIMD) words of PE*SIMD bits, the PE weight memories side by side. Word
+// nf*(MW/SIMD)+sf holds at bit p*SIMD+s the weight of row nf*PE+p, column sf*SIMD+s. They live
+// where WEIGHT_STORAGE says (hwbnn_mvau_weights): a ROM (block RAM or logic, synthesis' or the
+// plan's choice) loaded from WEIGHT_FILE ($readmemh), or, for 1 or 2 words, constants: the parameter WEIGHTS = {word 1,
+// word 0}, folded into the lanes (hwbnn_popcount's CONST_A: no XNOR LUTs, no memory).
+// Threshold memory (THRESH_FILE, OUTPUT_MODE 0 only): MH/PE words of PE*THRESH_WIDTH bits; word
+// nf holds T of channel nf*PE+p at bits [p*THRESH_WIDTH +: THRESH_WIDTH], unsigned for
+// INPUT_BITS = 1, two's complement otherwise. hwbnn.codegen.memfiles writes the files; an
+// empty name sets the memory to 0 with a warning at time 0 (for lint and synthesis trials).
 //
 // Schedule: the input vector is buffered (two banks, so the next vector loads while the
 // current one is computed) and reused for each of the MH/PE neuron folds; each cycle one
@@ -59,6 +60,9 @@ module hwbnn_mvau #(
     parameter OUTPUT_MODE = 0,   // 0: threshold bit per channel; 1: signed accumulator
     parameter VECTORS     = 1,   // input vectors per frame (output pixels of a convolution)
     parameter WEIGHT_FILE = "",  // $readmemh file with the weights (layout above)
+    parameter WEIGHT_STORAGE = 0,  // 0: ROM, 1: block RAM, 2: LUT ROM, 3: constant (<= 2 words)
+    // WEIGHT_STORAGE 3: the (MH/PE)*(MW/SIMD) words, {word 1, word 0} (layout above)
+    parameter [((WEIGHT_STORAGE == 3) ? MW * MH : 1)-1:0] WEIGHTS = 0,
     parameter THRESH_FILE = "",  // $readmemh file with the thresholds (OUTPUT_MODE 0)
     // Derived, do not override (checked):
     parameter ACC_WIDTH   = $clog2(MW * ((1 << INPUT_BITS) - 1) + 1) + 1,  // signed acc bits
@@ -133,22 +137,6 @@ module hwbnn_mvau #(
         .RULE("ACC_WIDTH and OUT_WIDTH are derived, do not override them"),
         .NAME0("ACC_WIDTH"), .VALUE0(ACC_WIDTH), .NAME1("OUT_WIDTH"), .VALUE1(OUT_WIDTH)
     ) u_check_derived ();
-
-    // ---------------------------------------------------------------- weight memory
-    reg [PE*SIMD-1:0] wmem [0:NF*SF-1];
-    generate
-        if (WEIGHT_FILE != "") begin : g_load_weights
-            initial $readmemh(WEIGHT_FILE, wmem);
-        end else begin : g_no_weights
-            integer i;
-            initial begin
-                $display("WARNING: %m: WEIGHT_FILE is empty, all weights are -1");
-                for (i = 0; i < NF * SF; i = i + 1) begin
-                    wmem[i] = {(PE * SIMD){1'b0}};
-                end
-            end
-        end
-    endgenerate
 
     // ---------------------------------------------------------------- input vector buffer
     // Two banks of SF words: bank b holds words b*SF .. b*SF+SF-1.
@@ -237,28 +225,34 @@ module hwbnn_mvau #(
     end
 
     // ---------------------------------------------------------------- stage 1: operands
-    // Synchronous reads of the weight ROM and the input buffer (a_*), then their output
+    // Synchronous reads of the weights and the input buffer (a_*), then their output
     // registers (b_*), so the block RAM's clock-to-out never meets the adder tree.
-    reg [PE*SIMD-1:0]  a_w, b_w;
+    /* verilator lint_off UNUSEDSIGNAL */  // constant weights in the popcount use b_sel only
+    wire [PE*SIMD-1:0] b_w;    // the pair's weights
+    wire               b_sel;  // waddr[0] of the pair (constant weights: the word)
+    /* verilator lint_on UNUSEDSIGNAL */
     reg [IN_WIDTH-1:0] a_x, b_x;
     reg                a_valid, b_valid;
     reg [CTRL_WIDTH-1:0] a_ctrl, b_ctrl;  // {first, last, flast, nf} of the pair
 
     always @(posedge clk) begin
         if (en) begin
-            a_w    <= wmem[waddr];
             a_x    <= ibuf[ibuf_raddr];
             a_ctrl <= {c_sf == {SF_WIDTH{1'b0}}, c_sf == SF_LAST, bank_flast[rd_bank], c_nf};
-            b_w    <= a_w;
             b_x    <= a_x;
             b_ctrl <= a_ctrl;
         end
     end
 
+    hwbnn_mvau_weights #(.DEPTH(NF * SF), .WIDTH(PE * SIMD), .STORAGE(WEIGHT_STORAGE),
+        .WEIGHT_FILE(WEIGHT_FILE), .WEIGHTS(WEIGHTS)
+    ) u_weights (.clk(clk), .en(en), .addr(waddr), .w(b_w), .sel(b_sel));
+
     // ---------------------------------------------------------------- stage 2: lane sums
     // Per PE the lane sum, valid and control alongside: XNOR bits (INPUT_BITS = 1) counted by
-    // hwbnn_popcount (SIMD >= POPCOUNT_SIMD) or hwbnn_adder_tree, +-codes in INPUT_BITS+1 bits
-    // summed by hwbnn_adder_tree; both have TREE_REGS registers.
+    // hwbnn_popcount (SIMD >= POPCOUNT_SIMD; a full-adder tree with the XNORs, or constant
+    // weights, in its first cells) or hwbnn_adder_tree, +-codes in INPUT_BITS+1 bits summed by
+    // hwbnn_adder_tree; both have TREE_REGS registers.
     wire [PE*SUM_WIDTH-1:0] partial;
     // {valid, control word} of the pair, through each PE's tree; PE 0's is used (the others
     // are identical copies that synthesis merges).
@@ -278,12 +272,21 @@ module hwbnn_mvau #(
             /* verilator lint_on UNUSEDSIGNAL */
             wire [CTRL_WIDTH:0] tag;
             assign t_tags[gp*(CTRL_WIDTH+1) +: CTRL_WIDTH+1] = tag;
-            if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD) begin : g_popcount
-                // a full-adder tree with the XNORs in its first cells (fewer LUTs)
+            if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD && WEIGHT_STORAGE == 3) begin : g_const
+                localparam integer WORD1 = (NF * SF > 1) ? PE * SIMD : 0;  // word 1's offset
+                hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(TREE_LEVELS_PER_REG),
+                    .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(TREE_WIDTH), .REGS(TREE_REGS),
+                    .CONST_A(1), .A_ROWS({WEIGHTS[WORD1 + gp*SIMD +: SIMD],
+                                          WEIGHTS[gp*SIMD +: SIMD]})
+                ) u_popcount (.clk(clk), .rst(rst), .en(en), .in_a({SIMD{1'b0}}),
+                    .in_sel(b_sel), .in_b(b_x), .in_tag({b_valid, b_ctrl}), .sum(total),
+                    .tag(tag));
+            end else if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD) begin : g_popcount
                 hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(TREE_LEVELS_PER_REG),
                     .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(TREE_WIDTH), .REGS(TREE_REGS)
                 ) u_popcount (.clk(clk), .rst(rst), .en(en), .in_a(b_w[gp*SIMD +: SIMD]),
-                    .in_b(b_x), .in_tag({b_valid, b_ctrl}), .sum(total), .tag(tag));
+                    .in_sel(1'b0), .in_b(b_x), .in_tag({b_valid, b_ctrl}), .sum(total),
+                    .tag(tag));
             end else begin : g_adder_tree
                 wire [SIMD*LANE_WIDTH-1:0] terms;
                 if (INPUT_BITS == 1) begin : g_xnor
@@ -379,12 +382,8 @@ module hwbnn_mvau #(
                 initial $readmemh(THRESH_FILE, tmem);
             end else begin : g_no_thresholds
                 integer i;
-                initial begin
-                    $display("WARNING: %m: THRESH_FILE is empty, all thresholds are 0");
-                    for (i = 0; i < NF; i = i + 1) begin
-                        tmem[i] = {(PE * THRESH_WIDTH){1'b0}};
-                    end
-                end
+                initial $display("WARNING: %m: THRESH_FILE is empty, all thresholds are 0");
+                initial for (i = 0; i < NF; i = i + 1) tmem[i] = {(PE * THRESH_WIDTH){1'b0}};
             end
             always @(posedge clk) begin
                 if (en) begin

@@ -18,6 +18,12 @@
 // valid REGS enabled cycles after the operands; tag is in_tag delayed alike, its registers
 // reset by rst.
 //
+// Constant weights (CONST_A = 1): the first operands are not a port but the parameter A_ROWS,
+// row in_sel: in_a[i] = A_ROWS[in_sel*N + i] (in_a is unused). A lane then takes two signals
+// (x and the select), so level 1 is one full adder of three lanes (KIND 4 cells, 2 LUT4 per
+// three lanes) and the XNOR of a carry-in lane folds into its cell or its LUT: the count needs
+// about a third fewer LUT4 (synthesis folds in_sel away when both rows are equal).
+//
 // Simulation model: with `HWBNN_FAST_POPCOUNT defined (the fast engine's Verilator build)
 // the count is $countones of the XNOR word, delayed through REGS enabled registers: the same
 // sum and tag on every cycle (tests/rtl/test_hwbnn_popcount.py checks both forms).
@@ -28,6 +34,8 @@ module hwbnn_popcount #(
     parameter LEVELS_PER_REG = 3,   // adder levels per pipeline register, at least 1
     parameter TAG_WIDTH      = 1,   // bits of the tag that travels alongside, at least 1
     parameter CHAIN_LEVEL    = 4,   // levels from this one (at least 2) up: carry-chain sums
+    parameter CONST_A        = 0,   // 1: the first operands are row in_sel of A_ROWS (above)
+    parameter [2*N-1:0] A_ROWS = {(2 * N){1'b0}},  // CONST_A: {row 1, row 0}, N bits each
     // Derived, do not override (checked):
     parameter SUM_WIDTH = ((N > 1) ? $clog2(N) : 0) + 1,  // bits of sum
     parameter REGS = ((N > 1) ? $clog2(N) : 0) > 0
@@ -38,13 +46,24 @@ module hwbnn_popcount #(
     input  wire                 rst,      // synchronous, active high: clears the tag
     input  wire                 en,       // clock enable of the pipeline registers
     /* verilator lint_on UNUSEDSIGNAL */
-    input  wire [N-1:0]         in_a,     // the lanes' first operands
+    /* verilator lint_off UNUSEDSIGNAL */  // in_a is unused with CONST_A, in_sel without
+    input  wire [N-1:0]         in_a,     // the lanes' first operands (CONST_A = 0)
+    input  wire                 in_sel,   // the row of A_ROWS (CONST_A = 1)
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [N-1:0]         in_b,     // the lanes' second operands
     input  wire [TAG_WIDTH-1:0] in_tag,   // a tag of the operands
     output wire [SUM_WIDTH-1:0] sum,      // the lanes whose operands are equal, REGS cycles later
     output wire [TAG_WIDTH-1:0] tag       // in_tag, REGS enabled cycles later
 );
     localparam LOG_N = (N > 1) ? $clog2(N) : 0;
+    localparam [N-1:0] A0 = A_ROWS[N-1:0];    // CONST_A: the first operands at in_sel = 0
+    localparam [N-1:0] A1 = A_ROWS[2*N-1:N];  // and at in_sel = 1
+    // The lanes' first operands: in_a, or in_sel on every lane (a lane then holds {x, in_sel}).
+    wire [N-1:0] a_in = (CONST_A != 0) ? {N{in_sel}} : in_a;
+    // the lanes' XNORs on the word (the fast model and a tree of one lane)
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [N-1:0] xnor_word = (CONST_A != 0) ? ~((in_sel ? A1 : A0) ^ in_b) : ~(in_a ^ in_b);
+    /* verilator lint_on UNUSEDSIGNAL */
 
     // first carry-in lane of level l of a tree with k leaves (level DEPTH+1: lanes it takes)
     function integer lane_offset(input integer k, input integer level);
@@ -103,6 +122,8 @@ module hwbnn_popcount #(
     ) u_check_registers ();
     hwbnn_param_check #(.OK(CHAIN_LEVEL >= 2), .RULE("CHAIN_LEVEL must be at least 2"),
         .NAME0("CHAIN_LEVEL"), .VALUE0(CHAIN_LEVEL)) u_check_chain ();
+    hwbnn_param_check #(.OK(CONST_A == 0 || CONST_A == 1), .RULE("CONST_A must be 0 or 1"),
+        .NAME0("CONST_A"), .VALUE0(CONST_A)) u_check_const ();
     hwbnn_param_check #(.OK(SUM_WIDTH == LOG_N + 1
                             && REGS == ((LOG_N > 0) ? (LOG_N - 1) / LEVELS_PER_REG : 0)),
         .RULE("SUM_WIDTH and REGS are derived, do not override them"),
@@ -114,7 +135,7 @@ module hwbnn_popcount #(
 `ifdef HWBNN_FAST_POPCOUNT
         if (1) begin : g_word
             /* verilator lint_off UNUSEDSIGNAL */  // a count needs at most SUM_WIDTH bits
-            wire [31:0] count = $countones(~(in_a ^ in_b));
+            wire [31:0] count = $countones(xnor_word);
             /* verilator lint_on UNUSEDSIGNAL */
             if (REGS == 0) begin : g_now
                 assign sum = count[SUM_WIDTH-1:0];
@@ -151,7 +172,7 @@ module hwbnn_popcount #(
                 if (gl == 0) begin : g_leaves
                     // a leaf is its lane's operands (level 1 reads them from ra, rb); its XNOR
                     // is the sum of a tree of one lane
-                    assign v = ~(in_a[NODES-1:0] ^ in_b[NODES-1:0]);
+                    assign v = xnor_word[NODES-1:0];
                 end else begin : g_sums
                     for (gn = 0; gn < NODES; gn = gn + 1) begin : g_node
                         localparam HAS_B = (2 * gn + 1 < NP) ? 1 : 0;  // a second node
@@ -162,7 +183,20 @@ module hwbnn_popcount #(
                         /* verilator lint_off UNUSEDSIGNAL */  // without a lane: unused
                         wire [1:0] lc = {g_level[gl-1].rb[LC], g_level[gl-1].ra[LC]};
                         /* verilator lint_on UNUSEDSIGNAL */
-                        if (gl == 1) begin : g_first
+                        // CONST_A: lane k's weights {at select 1, at 0}; an absent lane is
+                        // x = 0 with weight 1 at both selects, so it counts 0
+                        localparam [1:0] WA = {A1[LA], A0[LA]};
+                        localparam [1:0] WB = (HAS_B != 0) ? {A1[LB], A0[LB]} : 2'b11;
+                        localparam [1:0] WC = (HAS_C != 0) ? {A1[LC], A0[LC]} : 2'b11;
+                        if (gl == 1 && CONST_A != 0) begin : g_first_const
+                            // three constant-weight lanes: one full adder (KIND 4)
+                            wire xb = (HAS_B != 0) ? g_level[0].rb[LB] : 1'b0;
+                            wire xc = (HAS_C != 0) ? lc[1] : 1'b0;
+                            hwbnn_popcount_cell #(.KIND(4),
+                                .W({WC[1], WB[1], WA[1], WC[0], WB[0], WA[0]})
+                            ) u_abc (.in({g_level[0].ra[LA], xc, xb, g_level[0].rb[LA]}),
+                                .out(v[gn*W +: W]));
+                        end else if (gl == 1) begin : g_first
                             // three lanes: a half adder of a, b, then the third lane
                             wire [1:0] la = {g_level[0].rb[LA], g_level[0].ra[LA]};
                             wire [1:0] lb = {g_level[0].rb[LB], g_level[0].ra[LB]};
@@ -187,11 +221,18 @@ module hwbnn_popcount #(
                                 assign v[gn*W +: W] = {1'b0, a};
                             end else begin : g_ripple
                                 wire [WP:0] k;  // carries
-                                // bit 0 with the lane (KIND 1, also when there is none: it
-                                // costs the same two LUTs)
-                                wire [1:0] l0 = (HAS_C != 0) ? lc : 2'b01;  // xnor(0,1) = 0
-                                hwbnn_popcount_cell #(.KIND(1)) u_bit0 (
-                                    .in({l0, b[0], a[0]}), .out({k[1], v[gn*W]}));
+                                // bit 0 with the lane (KIND 1, or 5 with CONST_A; also when
+                                // there is none: it costs the same two LUTs)
+                                if (CONST_A != 0) begin : g_const_bit0
+                                    hwbnn_popcount_cell #(.KIND(5),
+                                        .W({2'b00, WC[1], 2'b00, WC[0]})
+                                    ) u_bit0 (.in({lc[0], (HAS_C != 0) ? lc[1] : 1'b0, b[0],
+                                        a[0]}), .out({k[1], v[gn*W]}));
+                                end else begin : g_bit0
+                                    wire [1:0] l0 = (HAS_C != 0) ? lc : 2'b01;  // xnor(0,1) = 0
+                                    hwbnn_popcount_cell #(.KIND(1)) u_bit0 (
+                                        .in({l0, b[0], a[0]}), .out({k[1], v[gn*W]}));
+                                end
                                 for (gb = 1; gb < WP; gb = gb + 1) begin : g_bit
                                     hwbnn_popcount_cell #(.KIND(3)) u_bit (
                                         .in({1'b0, k[gb], b[gb], a[gb]}),
@@ -204,7 +245,10 @@ module hwbnn_popcount #(
                             wire [WP-1:0] a = g_level[gl-1].q[LA*WP +: WP];
                             wire [WP-1:0] b = (HAS_B != 0) ? g_level[gl-1].q[LB*WP +: WP]
                                                            : {WP{1'b0}};
-                            wire c = (HAS_C != 0) ? ~(lc[0] ^ lc[1]) : 1'b0;
+                            // (CONST_A: lc is {x, select}, the weight a constant of the select)
+                            wire c = (HAS_C == 0) ? 1'b0
+                                   : (CONST_A != 0) ? ~(lc[1] ^ (lc[0] ? WC[1] : WC[0]))
+                                   : ~(lc[0] ^ lc[1]);
                             // the carry-in as a bit below both operands: one two-operand sum,
                             // one carry chain (bit 0 is c + c = 2c, unused)
                             /* verilator lint_off UNUSEDSIGNAL */
@@ -230,7 +274,7 @@ module hwbnn_popcount #(
                 end else begin : g_wire
                     assign q = v;
                     if (gl == 0) begin : g_in
-                        assign ra = in_a;
+                        assign ra = a_in;
                         assign rb = in_b;
                     end else begin : g_pass
                         assign ra = g_level[gl-1].ra;

@@ -100,6 +100,13 @@ def weight_memory_words(weights: np.ndarray, pe: int, simd: int) -> list[int]:
     return pack_fields(lanes.transpose(1, 0, 2).reshape(lanes.shape[1], pe * simd), 1)
 
 
+def weight_constant(weights: np.ndarray, pe: int, simd: int) -> int:
+    """Bool weights (MH, MW) as one integer: the words of :func:`weight_memory_words` side by
+    side, word ``k`` at bits ``[k*PE*SIMD, (k+1)*PE*SIMD)`` (rtl/hwbnn_mvau's ``WEIGHTS``)."""
+    width = pe * simd
+    return sum(word << (k * width) for k, word in enumerate(weight_memory_words(weights, pe, simd)))
+
+
 def value_lanes(values: np.ndarray, lanes: int) -> np.ndarray:
     """Per-channel values (n,) as ``[lane][fold]``: element ``f*lanes + l`` at ``[l][f]``."""
     return np.asarray(values, dtype=np.int64).reshape(-1, lanes).T

@@ -64,6 +64,20 @@ class SimulationFailed(AssertionError):
 
 
 @dataclass(frozen=True)
+class Bits:
+    """A parameter value of a given width (a sized literal, ``WIDTH'hVALUE``): values wider
+    than 32 bits must be sized for Verilator, and of the parameter's declared width."""
+
+    value: int
+    width: int
+
+    def literal(self) -> str:
+        if not 0 <= self.value < 1 << self.width:
+            raise ValueError(f"{self.value} does not fit in {self.width} bits")
+        return f"{self.width}'h{self.value:x}"
+
+
+@dataclass(frozen=True)
 class SimResult:
     """Outcome of a passing run: number of cocotb tests and where their results are."""
 
@@ -131,7 +145,7 @@ def run_cocotb(
     toplevel: str,
     test_module: Path,
     build_dir: Path,
-    parameters: Mapping[str, int | str] | None = None,
+    parameters: Mapping[str, int | str | Bits] | None = None,
     defines: Sequence[str] = (),
     simulator: str = "icarus",
     tb_args: Mapping[str, Any] | None = None,
@@ -152,7 +166,8 @@ def run_cocotb(
         test_module: path of the Python file holding the cocotb tests; its directory is put
             on the simulator's Python path, its stem is the module name.
         build_dir: directory for everything the run writes (created when missing).
-        parameters: top-level parameters; a ``str`` becomes a Verilog string literal.
+        parameters: top-level parameters; a ``str`` becomes a Verilog string literal, a
+            :class:`Bits` a sized literal.
         defines: Verilog macros defined for the build (as ``+define+NAME``).
         simulator: ``"icarus"`` or ``"verilator"``.
         tb_args: JSON-serialisable values for the testbench, read with `get_tb_args`.
@@ -184,7 +199,11 @@ def run_cocotb(
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     hdl_parameters = {
-        name: as_sv_literal(value) if isinstance(value, str) else int(value)
+        name: as_sv_literal(value)
+        if isinstance(value, str)
+        else value.literal()
+        if isinstance(value, Bits)
+        else int(value)
         for name, value in (parameters or {}).items()
     }
     # Passed through os.environ: cocotb lets the caller's environment override extra_env.

@@ -7,7 +7,9 @@ are read back from the DUT. Thresholds include both extremes (always +1 / always
 values next to attained accumulator values; some weight rows are all +1 / all -1 and some
 input vectors all 0 / all max, so the accumulators reach both ends of their range. Cases with
 VECTORS > 1 send frames of several vectors (tlast only at the end of each frame) and check
-that output tlast marks only the last beat of each frame's last vector.
+that output tlast marks only the last beat of each frame's last vector. Cases with ``storage``
+set WEIGHT_STORAGE: a ROM forced to block RAM or logic, or constant WEIGHTS (one or two words;
+the weight file then holds nothing the DUT reads: it gets no WEIGHT_FILE).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import pytest
 
 from hwbnn.codegen.memfiles import mvau_threshold_range, mvau_widths, write_mvau_memfiles
 from hwbnn.ir.types import MatrixVector
+from hwbnn.plan.packing import weight_constant
 from hwbnn.reference import run_layer
 from hwbnn.resources import rtl_files
 from hwbnn.sim.axis import axis_streams, received, send_words
 from hwbnn.sim.packing import pack_beats, unpack_beats
-from hwbnn.sim.runner import get_tb_args, run_cocotb, simulator_available
+from hwbnn.sim.runner import Bits, get_tb_args, run_cocotb, simulator_available
 from hwbnn.sim.tb import param, start_clock_and_reset
 
 
@@ -176,6 +179,7 @@ class Case:
     gap_prob: float = 0.3
     backpressure_prob: float = 0.4
     measure_ii: bool = False
+    storage: int = 0  # WEIGHT_STORAGE: 0 ROM, 1 block RAM, 2 LUT ROM, 3 constant
 
     @property
     def id(self) -> str:
@@ -185,6 +189,7 @@ class Case:
             + (f"-v{self.vectors}" if self.vectors > 1 else "")
             + ("-ii" if self.measure_ii else "")
             + ("-nostall" if self.gap_prob == self.backpressure_prob == 0 else "")
+            + (f"-s{self.storage}" if self.storage else "")
         )
 
 
@@ -222,7 +227,7 @@ def run_case(case: Case, tmp_path: Path, simulator: str = "icarus") -> None:
     )
     expected = mvau_model(x, w, t, case.input_bits)
     np.savez(tmp_path / "data.npz", inputs=x, expected=expected)
-    parameters: dict[str, int | str] = {
+    parameters: dict[str, int | str | Bits] = {
         "MW": case.mw,
         "MH": case.mh,
         "PE": case.pe,
@@ -231,7 +236,11 @@ def run_case(case: Case, tmp_path: Path, simulator: str = "icarus") -> None:
         "OUTPUT_MODE": case.output_mode,
         "VECTORS": case.vectors,
         "WEIGHT_FILE": str(weight_file),
+        "WEIGHT_STORAGE": case.storage,
     }
+    if case.storage == 3:
+        del parameters["WEIGHT_FILE"]
+        parameters["WEIGHTS"] = Bits(weight_constant(w, case.pe, case.simd), case.mw * case.mh)
     if thresh_file is not None:
         parameters["THRESH_FILE"] = str(thresh_file)
     tb_args = asdict(case) | {"data": str(tmp_path / "data.npz"), "seed": seed}
@@ -273,6 +282,17 @@ CASES = [
     Case(34, 6, 3, 17, frames=10),
     # hwbnn_popcount from SIMD 16 (POPCOUNT_SIMD); SIMD 8 above keeps hwbnn_adder_tree.
     Case(48, 4, 2, 16, output_mode=1, frames=8),
+    # Weight storage: ROMs forced to block RAM / logic, constants of one and two words in the
+    # popcount (SIMD >= 16), in the adder tree and with integer inputs, over several vectors.
+    Case(16, 8, 2, 4, frames=6, storage=1),
+    Case(16, 8, 2, 4, frames=6, storage=2),
+    Case(32, 8, 8, 32, frames=20, storage=3),  # one word: fully parallel, II = 1
+    Case(64, 6, 6, 32, frames=10, storage=3),  # two words (SF = 2)
+    Case(34, 8, 4, 34, frames=10, storage=3),  # two words (NF = 2), SIMD 34
+    Case(8, 12, 12, 8, frames=10, storage=3),  # adder tree
+    Case(10, 6, 3, 10, input_bits=3, frames=10, storage=3),  # integer input, two words
+    Case(16, 8, 8, 16, frames=4, vectors=3, output_mode=1, storage=3),
+    Case(32, 8, 8, 32, frames=20, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True, storage=3),
 ]
 SLOW_CASES = [
     Case(256, 64, 16, 32, frames=12),
@@ -299,6 +319,7 @@ VERILATOR_CASES = [
     Case(16, 8, 2, 4, frames=10),
     Case(16, 8, 2, 4, frames=4, vectors=3),
     Case(32, 4, 2, 16, frames=6),  # hwbnn_popcount
+    Case(64, 6, 6, 32, frames=10, storage=3),  # constant weights (two words)
     pytest.param(Case(12, 6, 3, 4, input_bits=4, output_mode=1), marks=pytest.mark.slow),
 ]
 

@@ -11,7 +11,9 @@ hwbnn_adder_tree's for the same N (the MVAU's latency does not depend on which o
 lone nodes, lanes left for the upper levels), registers per level and carry-chain levels;
 ``test_word_popcount_model_equals_the_tree`` runs the same checks on the simulation model that
 ``HWBNN_FAST_POPCOUNT`` selects (the fast engine's Verilator build), so both forms meet one
-model cycle by cycle.
+model cycle by cycle. With ``CONST_A`` the first operands are row ``in_sel`` of the parameter
+``A_ROWS`` (random rows, a random select each cycle; ``in_a`` is driven with noise that must not
+matter): ``test_constant_rows`` runs both forms over the same sizes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pytest
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from hwbnn.resources import rtl_files
-from hwbnn.sim.runner import get_tb_args, run_cocotb
+from hwbnn.sim.runner import Bits, get_tb_args, run_cocotb
 from hwbnn.sim.tb import param, start_clock_and_reset
 
 
@@ -55,8 +57,10 @@ async def popcount_sums(dut):
     rng = random.Random(args["seed"])
     cycles = args["cycles"] + 2 * n
 
+    rows = args.get("rows")  # CONST_A: (row 0, row 1)
     dut.en.value = 0
     dut.in_a.value = 0
+    dut.in_sel.value = 0
     dut.in_b.value = 0
     dut.in_tag.value = 0
     await start_clock_and_reset(dut)
@@ -66,11 +70,17 @@ async def popcount_sums(dut):
     checked = 0
     for cycle in range(cycles):
         a, b = operand_words(n, cycle, rng)
+        if rows is not None:  # the select picks the row; in_a gets noise
+            select = rng.getrandbits(1)
+            dut.in_sel.value = select
+            a, b = rows[select], (b ^ a ^ rows[select])  # keep the extremes' equal lanes
+            dut.in_a.value = rng.getrandbits(n)
         count = n - bin(a ^ b).count("1")
         tag = rng.getrandbits(tag_width)
         en = cycle < 2 * n + 2 or rng.random() < args["en_prob"]
         rst = cycle == reset_at
-        dut.in_a.value = a
+        if rows is None:
+            dut.in_a.value = a
         dut.in_b.value = b
         dut.in_tag.value = tag
         dut.en.value = int(en)
@@ -134,4 +144,41 @@ def test_word_popcount_model_equals_the_tree(
         defines=["HWBNN_FAST_POPCOUNT"],
         simulator="verilator",
         tb_args={"seed": n, "cycles": 200, "en_prob": 0.7, "regs": regs},
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "levels_per_reg", "chain_level", "regs", "fast"),
+    [
+        (1, 3, 5, 0, False),
+        (2, 3, 5, 0, False),
+        (7, 1, 5, 2, False),
+        (17, 3, 5, 1, False),
+        (100, 2, 3, 3, False),
+        (196, 3, 2, 2, False),
+        (17, 1, 4, 4, True),
+        (576, 3, 4, 3, True),
+    ],
+)
+def test_constant_rows(
+    tmp_path: Path, n: int, levels_per_reg: int, chain_level: int, regs: int, fast: bool
+) -> None:
+    rng = random.Random(n)
+    rows = (rng.getrandbits(n), rng.getrandbits(n))
+    run_cocotb(
+        sources=rtl_files("hwbnn_popcount"),
+        toplevel="hwbnn_popcount",
+        test_module=Path(__file__),
+        build_dir=tmp_path,
+        parameters={
+            "N": n,
+            "LEVELS_PER_REG": levels_per_reg,
+            "CHAIN_LEVEL": chain_level,
+            "TAG_WIDTH": 3,
+            "CONST_A": 1,
+            "A_ROWS": Bits((rows[1] << n) | rows[0], 2 * n),
+        },
+        defines=["HWBNN_FAST_POPCOUNT"] if fast else [],
+        simulator="verilator" if fast else "icarus",
+        tb_args={"seed": n, "cycles": 200, "en_prob": 0.7, "regs": regs, "rows": rows},
     )

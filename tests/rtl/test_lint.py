@@ -68,6 +68,16 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"MW": 8, "MH": 4, "PE": 4, "SIMD": 8, "VECTORS": 2},
         {"MW": 20, "MH": 4, "PE": 2, "SIMD": 20},  # lane sum narrower than the tree's top
         {"MW": 196, "MH": 4, "PE": 2, "SIMD": 196, "INPUT_BITS": 4, "OUTPUT_MODE": 1},
+        {"MW": 64, "MH": 32, "PE": 4, "SIMD": 16, "WEIGHT_STORAGE": 1, "WEIGHT_FILE": "w.hex"},
+        {"MW": 64, "MH": 32, "PE": 4, "SIMD": 16, "WEIGHT_STORAGE": 2},
+        {"MW": 64, "MH": 8, "PE": 8, "SIMD": 32, "WEIGHT_STORAGE": 3},  # constants, two words
+        {"MW": 8, "MH": 4, "PE": 4, "SIMD": 8, "WEIGHT_STORAGE": 3, "INPUT_BITS": 3},
+    ],
+    "hwbnn_mvau_weights": [
+        {"DEPTH": 1, "WIDTH": 1, "STORAGE": 3},
+        {"DEPTH": 2, "WIDTH": 40, "STORAGE": 3},
+        {"DEPTH": 16, "WIDTH": 8, "STORAGE": 2, "WEIGHT_FILE": "w.hex"},
+        {"DEPTH": 512, "WIDTH": 36, "STORAGE": 1},
     ],
     "hwbnn_adder_tree": [
         {"N": 1},
@@ -81,8 +91,15 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"N": 3, "TAG_WIDTH": 4},
         {"N": 17, "LEVELS_PER_REG": 1},
         {"N": 196, "CHAIN_LEVEL": 2},
+        {"N": 100, "CONST_A": 1, "LEVELS_PER_REG": 2, "CHAIN_LEVEL": 3},
     ],
-    "hwbnn_popcount_cell": [{"KIND": 0}, {"KIND": 2}, {"KIND": 3}],
+    "hwbnn_popcount_cell": [
+        {"KIND": 0},
+        {"KIND": 2},
+        {"KIND": 3},
+        {"KIND": 4, "W": 45},
+        {"KIND": 5, "W": 9},
+    ],
     "hwbnn_fork": [{"WIDTH": 1, "OUTPUTS": 2}, {"WIDTH": 48, "OUTPUTS": 5}],
     "hwbnn_add_join": [
         {"SIMD": 1, "A_BITS": 1, "A_BIPOLAR": 1, "B_BITS": 1, "B_BIPOLAR": 1, "OUT_BITS": 3},
