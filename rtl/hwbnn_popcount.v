@@ -137,21 +137,8 @@ module hwbnn_popcount #(
             /* verilator lint_off UNUSEDSIGNAL */  // a count needs at most SUM_WIDTH bits
             wire [31:0] count = $countones(xnor_word);
             /* verilator lint_on UNUSEDSIGNAL */
-            if (REGS == 0) begin : g_now
-                assign sum = count[SUM_WIDTH-1:0];
-            end else begin : g_delay
-                reg [SUM_WIDTH-1:0] pipe [0:REGS-1];
-                integer k;
-                always @(posedge clk) begin
-                    if (en) begin
-                        for (k = 0; k < REGS; k = k + 1) begin
-                            pipe[k] <= (k == 0) ? count[SUM_WIDTH-1:0]
-                                                : pipe[(k > 0) ? k - 1 : 0];
-                        end
-                    end
-                end
-                assign sum = pipe[REGS-1];
-            end
+            hwbnn_delay #(.WIDTH(SUM_WIDTH), .STAGES(REGS), .RESET(0)) u_sum (.clk(clk),
+                .rst(rst), .en(en), .in(count[SUM_WIDTH-1:0]), .out(sum));
         end
 `else
         if (1) begin : g_tree
@@ -291,25 +278,9 @@ module hwbnn_popcount #(
 `endif
     endgenerate
 
-    // The tag, through REGS registers (tag_pipe[k] after register k).
-    generate
-        if (REGS == 0) begin : g_tag_wire
-            assign tag = in_tag;
-        end else begin : g_tag_regs
-            reg [TAG_WIDTH-1:0] tag_pipe [0:REGS-1];
-            integer k;
-            always @(posedge clk) begin
-                for (k = 0; k < REGS; k = k + 1) begin
-                    if (rst) begin
-                        tag_pipe[k] <= {TAG_WIDTH{1'b0}};
-                    end else if (en) begin
-                        tag_pipe[k] <= (k == 0) ? in_tag : tag_pipe[(k > 0) ? k - 1 : 0];
-                    end
-                end
-            end
-            assign tag = tag_pipe[REGS-1];
-        end
-    endgenerate
+    // The tag, through REGS registers cleared by rst.
+    hwbnn_delay #(.WIDTH(TAG_WIDTH), .STAGES(REGS), .RESET(1)) u_tag (.clk(clk), .rst(rst),
+        .en(en), .in(in_tag), .out(tag));
 endmodule
 
 `default_nettype wire

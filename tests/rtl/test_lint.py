@@ -100,6 +100,11 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"KIND": 4, "W": 45},
         {"KIND": 5, "W": 9},
     ],
+    "hwbnn_delay": [
+        {"WIDTH": 1, "STAGES": 0},
+        {"WIDTH": 7, "STAGES": 1, "RESET": 1},
+        {"WIDTH": 12, "STAGES": 4},
+    ],
     "hwbnn_fork": [{"WIDTH": 1, "OUTPUTS": 2}, {"WIDTH": 48, "OUTPUTS": 5}],
     "hwbnn_add_join": [
         {"SIMD": 1, "A_BITS": 1, "A_BIPOLAR": 1, "B_BITS": 1, "B_BIPOLAR": 1, "OUT_BITS": 3},
