@@ -10,6 +10,7 @@ achieved clock and frames/s per thousand LUTs, beside the analytical estimate. C
 that do not fit or that exceed the time budget are listed as such.
 
     python benchmarks/bitstream_resources.py --out /tmp/bench [--only tfc,sfc] [--budget-s 1800]
+        [--targets 1,2]
 
 Published references for comparison (Xilinx LUT6s; an ECP5 LUT4 holds less logic):
 FINN SFC-max 12.3 M frames/s with 91,131 LUTs at 200 MHz on a ZC706 (Umuroglu et al.,
@@ -137,11 +138,15 @@ def main() -> None:
     parser.add_argument("--only", default="tfc,sfc,lfc", help="comma-separated networks")
     parser.add_argument("--clock-mhz", type=float, default=100.0, help="nextpnr timing target")
     parser.add_argument("--budget-s", type=float, default=1800.0, help="per configuration")
+    parser.add_argument(
+        "--targets", help="cycles/frame targets instead of the defaults, e.g. 1,2 (every net)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.only.split(","):
-        for target in TARGETS[name]:
+        targets = [int(t) for t in args.targets.split(",")] if args.targets else TARGETS[name]
+        for target in targets:
             row = run_with_budget(name, target, args.out, args.clock_mhz, args.budget_s)
             print(json.dumps(row), flush=True)
             rows.append(row)

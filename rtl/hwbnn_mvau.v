@@ -45,7 +45,7 @@
 // first output beat (localparam LATENCY): MW/SIMD + 5 + TREE_REGS cycles, where
 // TREE_REGS = floor((ceil(log2(SIMD)) - 1) / 3) (0 for SIMD <= 8, 1 up to 64, 2 up to 512).
 // Pipeline: synchronous weight ROM and input buffer read, their output registers, per PE a
-// lane-sum tree (hwbnn_popcount or hwbnn_adder_tree, TREE_REGS registers), the lane-sum
+// lane-sum unit (hwbnn_mvau_lanes, TREE_REGS registers), the lane-sum
 // register, accumulate, compare (synchronous threshold ROM read), output register.
 // It stalls as a whole while the output register holds a beat that is not taken;
 // m_axis_tvalid and s_axis_tready come from registers only (neither depends on the other side).
@@ -92,14 +92,11 @@ module hwbnn_mvau #(
     localparam WADDR_WIDTH  = (NF * SF > 1) ? $clog2(NF * SF) : 1;  // weight address bits
     localparam VEC_WIDTH    = (VECTORS > 1) ? $clog2(VECTORS) : 1;  // vector counter bits
     localparam CTRL_WIDTH   = NF_WIDTH + 3;                 // {first, last, flast, nf}
-    // Lane-sum adder tree: bits of one lane's term, levels, levels per register, sum bits.
-    localparam LANE_WIDTH   = (INPUT_BITS == 1) ? 1 : INPUT_BITS + 1;
+    // Lane sums (hwbnn_mvau_lanes): adder levels, levels per register; the registers (its
+    // derived REGS), and the cycles from a vector's last input beat to its first output beat
+    // without stalls (read back by the testbench).
     localparam TREE_DEPTH   = (SIMD > 1) ? $clog2(SIMD) : 0;
     localparam TREE_LEVELS_PER_REG = 3;
-    localparam POPCOUNT_SIMD = 16;  // XNOR lane sums of at least this many lanes: hwbnn_popcount
-    localparam TREE_WIDTH   = LANE_WIDTH + TREE_DEPTH;
-    // Registers in the tree (its derived REGS, checked there), and the cycles from a vector's
-    // last input beat to its first output beat without stalls (read back by the testbench).
     localparam TREE_REGS    = (TREE_DEPTH > 0) ? (TREE_DEPTH - 1) / TREE_LEVELS_PER_REG : 0;
     /* verilator lint_off UNUSEDPARAM */
     localparam LATENCY      = SF + 5 + TREE_REGS;
@@ -249,71 +246,16 @@ module hwbnn_mvau #(
     ) u_weights (.clk(clk), .en(en), .addr(waddr), .w(b_w), .sel(b_sel));
 
     // ---------------------------------------------------------------- stage 2: lane sums
-    // Per PE the lane sum, valid and control alongside: XNOR bits (INPUT_BITS = 1) counted by
-    // hwbnn_popcount (SIMD >= POPCOUNT_SIMD; a full-adder tree with the XNORs, or constant
-    // weights, in its first cells) or hwbnn_adder_tree, +-codes in INPUT_BITS+1 bits summed by
-    // hwbnn_adder_tree; both have TREE_REGS registers.
+    // Per PE the lane sum (hwbnn_mvau_lanes: XNOR popcounts, constant-weight counts or adder
+    // trees of +-codes, TREE_REGS registers), the pair's {valid, control} alongside.
     wire [PE*SUM_WIDTH-1:0] partial;
-    // {valid, control word} of the pair, through each PE's tree; PE 0's is used (the others
-    // are identical copies that synthesis merges).
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [PE*(CTRL_WIDTH+1)-1:0] t_tags;
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire                         t_valid;
-    wire [CTRL_WIDTH-1:0]        t_ctrl;
-    assign {t_valid, t_ctrl} = t_tags[CTRL_WIDTH:0];
-    genvar gp, gn;
-    generate
-        for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
-            // The lane sum in SUM_WIDTH bits (it fits: |sum| <= SIMD*(2^B-1) <= MAX_ABS); the
-            // tree's top bits are unused where SUM_WIDTH < TREE_WIDTH (they repeat the sign or 0).
-            /* verilator lint_off UNUSEDSIGNAL */
-            wire [TREE_WIDTH-1:0] total;
-            /* verilator lint_on UNUSEDSIGNAL */
-            wire [CTRL_WIDTH:0] tag;
-            assign t_tags[gp*(CTRL_WIDTH+1) +: CTRL_WIDTH+1] = tag;
-            if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD && WEIGHT_STORAGE == 3) begin : g_const
-                localparam integer WORD1 = (NF * SF > 1) ? PE * SIMD : 0;  // word 1's offset
-                hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(TREE_LEVELS_PER_REG),
-                    .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(TREE_WIDTH), .REGS(TREE_REGS),
-                    .CONST_A(1), .A_ROWS({WEIGHTS[WORD1 + gp*SIMD +: SIMD],
-                                          WEIGHTS[gp*SIMD +: SIMD]})
-                ) u_popcount (.clk(clk), .rst(rst), .en(en), .in_a({SIMD{1'b0}}),
-                    .in_sel(b_sel), .in_b(b_x), .in_tag({b_valid, b_ctrl}), .sum(total),
-                    .tag(tag));
-            end else if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD) begin : g_popcount
-                hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(TREE_LEVELS_PER_REG),
-                    .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(TREE_WIDTH), .REGS(TREE_REGS)
-                ) u_popcount (.clk(clk), .rst(rst), .en(en), .in_a(b_w[gp*SIMD +: SIMD]),
-                    .in_sel(1'b0), .in_b(b_x), .in_tag({b_valid, b_ctrl}), .sum(total),
-                    .tag(tag));
-            end else begin : g_adder_tree
-                wire [SIMD*LANE_WIDTH-1:0] terms;
-                if (INPUT_BITS == 1) begin : g_xnor
-                    // one XNOR per lane, on the whole word (a few word operations in simulation)
-                    assign terms = ~(b_w[gp*SIMD +: SIMD] ^ b_x);
-                end else begin : g_code
-                    for (gn = 0; gn < SIMD; gn = gn + 1) begin : g_lane
-                        wire wb = b_w[gp*SIMD + gn];
-                        wire [LANE_WIDTH-1:0] code = {1'b0, b_x[gn*INPUT_BITS +: INPUT_BITS]};
-                        assign terms[gn*LANE_WIDTH +: LANE_WIDTH] = wb ? code : -code;
-                    end
-                end
-                hwbnn_adder_tree #(.N(SIMD), .OPERAND_WIDTH(LANE_WIDTH),
-                    .SIGNED((INPUT_BITS > 1) ? 1 : 0), .LEVELS_PER_REG(TREE_LEVELS_PER_REG),
-                    .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(TREE_WIDTH), .REGS(TREE_REGS)
-                ) u_tree (.clk(clk), .rst(rst), .en(en), .in_data(terms),
-                    .in_tag({b_valid, b_ctrl}), .sum(total), .tag(tag));
-            end
-            if (TREE_WIDTH >= SUM_WIDTH) begin : g_cut
-                assign partial[gp*SUM_WIDTH +: SUM_WIDTH] = total[SUM_WIDTH-1:0];
-            end else begin : g_extend
-                wire sign = (INPUT_BITS > 1) ? total[TREE_WIDTH-1] : 1'b0;
-                assign partial[gp*SUM_WIDTH +: SUM_WIDTH] =
-                    {{(SUM_WIDTH - TREE_WIDTH){sign}}, total};
-            end
-        end
-    endgenerate
+    wire                    t_valid;
+    wire [CTRL_WIDTH-1:0]   t_ctrl;
+    hwbnn_mvau_lanes #(.PE(PE), .SIMD(SIMD), .INPUT_BITS(INPUT_BITS), .WORDS(NF * SF),
+        .CONST((WEIGHT_STORAGE == 3) ? 1 : 0), .WEIGHTS(WEIGHTS),
+        .LEVELS_PER_REG(TREE_LEVELS_PER_REG), .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(SUM_WIDTH)
+    ) u_lanes (.clk(clk), .rst(rst), .en(en), .w(b_w), .sel(b_sel), .x(b_x),
+        .in_tag({b_valid, b_ctrl}), .sum(partial), .tag({t_valid, t_ctrl}));
 
     reg [PE*SUM_WIDTH-1:0] s2_partial;
     reg                    s2_valid;

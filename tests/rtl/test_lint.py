@@ -73,6 +73,11 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"MW": 64, "MH": 8, "PE": 8, "SIMD": 32, "WEIGHT_STORAGE": 3},  # constants, two words
         {"MW": 8, "MH": 4, "PE": 4, "SIMD": 8, "WEIGHT_STORAGE": 3, "INPUT_BITS": 3},
     ],
+    "hwbnn_mvau_lanes": [
+        {"PE": 3, "SIMD": 40, "CONST": 1, "WORDS": 1, "SUM_WIDTH": 7},
+        {"PE": 2, "SIMD": 20, "CONST": 1, "WORDS": 2, "SUM_WIDTH": 6},
+        {"PE": 2, "SIMD": 5, "INPUT_BITS": 8, "SUM_WIDTH": 12},
+    ],
     "hwbnn_mvau_weights": [
         {"DEPTH": 1, "WIDTH": 1, "STORAGE": 3},
         {"DEPTH": 2, "WIDTH": 40, "STORAGE": 3},

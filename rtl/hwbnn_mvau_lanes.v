@@ -1,0 +1,202 @@
+// hwbnn_mvau_lanes: the lane sums of hwbnn_mvau's PE processing elements for one (fold, SIMD
+// group) pair, REGS enabled cycles after its operands, with a tag alongside.
+//
+//   INPUT_BITS = 1: sum_p = #{s : x_s == w_(p,s)}                       (XNOR-popcount)
+//   INPUT_BITS > 1: sum_p = sum_s (w_(p,s) ? +k_s : -k_s)  (k_s the unsigned code of lane s)
+// in SUM_WIDTH bits (two's complement for INPUT_BITS > 1), w_(p,s) = bit p*SIMD+s of w.
+//
+// How a PE sums (the cheapest form for its operands):
+// - XNOR bits, SIMD >= POPCOUNT_SIMD: hwbnn_popcount, its XNORs in the first cells;
+// - constant weights of two words (CONST, WORDS 2): hwbnn_popcount's CONST_A, the word chosen
+//   by sel;
+// - constant weights of one word (CONST, WORDS 1): with n1 weights +1 and n0 = SIMD - n1 -1 in
+//   a PE's row and S = #{s : x_s = 1} (one count shared by all PEs),
+//     sum_p = 2*P - S + n0,  P = #{s : w_s = +1, x_s = 1}     when n1 <= n0, else
+//     sum_p = S - 2*P' + n0, P' = #{s : w_s = -1, x_s = 1},
+//   so a PE counts only the min(n1, n0) <= SIMD/2 inputs of its sparser half (wired by a table
+//   built at elaboration): about half the LUTs of a full count;
+// - otherwise (SIMD < POPCOUNT_SIMD, or integer codes) hwbnn_adder_tree on the lanes' terms.
+// Every path has REGS = floor((ceil(log2(SIMD)) - 1) / LEVELS_PER_REG) registers (shorter
+// counts are delayed to match), so the MVAU's latency does not depend on the path.
+`default_nettype none
+
+module hwbnn_mvau_lanes #(
+    parameter PE             = 2,   // processing elements
+    parameter SIMD           = 16,  // lanes per PE
+    parameter INPUT_BITS     = 1,   // 1: bipolar bits; > 1: unsigned codes
+    parameter WORDS          = 1,   // CONST: words of WEIGHTS (1 or 2)
+    parameter CONST          = 0,   // 1: the weights are WEIGHTS (w is unused)
+    // CONST: {word 1, word 0} of PE*SIMD bits each (word 1 only when WORDS is 2)
+    parameter [((CONST != 0) ? WORDS * PE * SIMD : 1)-1:0] WEIGHTS = 0,
+    parameter LEVELS_PER_REG = 3,   // adder levels per pipeline register
+    parameter TAG_WIDTH      = 1,   // bits of the tag
+    parameter SUM_WIDTH      = 8,   // bits of one PE's sum (enough for its range)
+    // Derived, do not override:
+    parameter REGS = ((SIMD > 1) ? $clog2(SIMD) : 0) > 0
+                     ? (((SIMD > 1) ? $clog2(SIMD) : 0) - 1) / LEVELS_PER_REG : 0  // registers
+) (
+    input  wire                       clk,
+    input  wire                       rst,     // clears the tag's registers
+    input  wire                       en,      // clock enable of every register
+    /* verilator lint_off UNUSEDSIGNAL */  // CONST uses sel (two words) and not w
+    input  wire [PE*SIMD-1:0]         w,       // the pair's weights (CONST = 0)
+    input  wire                       sel,     // CONST: the word of WEIGHTS
+    /* verilator lint_on UNUSEDSIGNAL */
+    input  wire [SIMD*INPUT_BITS-1:0] x,       // the pair's inputs
+    input  wire [TAG_WIDTH-1:0]       in_tag,  // a tag of the pair
+    output wire [PE*SUM_WIDTH-1:0]    sum,     // the PE sums, REGS cycles later
+    output wire [TAG_WIDTH-1:0]       tag      // in_tag, REGS cycles later
+);
+    localparam POPCOUNT_SIMD = 16;  // XNOR lane sums of at least this many lanes: hwbnn_popcount
+    localparam LANE_WIDTH = (INPUT_BITS == 1) ? 1 : INPUT_BITS + 1;  // bits of a lane's term
+    localparam DEPTH      = (SIMD > 1) ? $clog2(SIMD) : 0;
+    localparam TREE_WIDTH = LANE_WIDTH + DEPTH;                      // bits of a full sum
+    localparam COUNT_WIDTH = DEPTH + 1;                              // bits of a count 0..SIMD
+    localparam HALF = (CONST != 0 && WORDS == 1 && INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD);
+    localparam IW = (SIMD > 1) ? $clog2(SIMD) : 1;                   // bits of a lane index
+
+    hwbnn_param_check #(.OK(PE >= 1 && SIMD >= 1 && (CONST == 0 || WORDS == 1 || WORDS == 2)),
+        .RULE("PE and SIMD must be at least 1, WORDS 1 or 2 with CONST"),
+        .NAME0("PE"), .VALUE0(PE), .NAME1("SIMD"), .VALUE1(SIMD), .NAME2("WORDS"),
+        .VALUE2(WORDS)) u_check_sizes ();
+    hwbnn_param_check #(.OK(REGS == ((DEPTH > 0) ? (DEPTH - 1) / LEVELS_PER_REG : 0)),
+        .RULE("REGS is derived, do not override it"), .NAME0("REGS"), .VALUE0(REGS)
+    ) u_check_derived ();
+
+    // Lane indices of the ones of m, lowest first: index k at bits [k*IW +: IW].
+    function [SIMD*IW-1:0] ones_table(input [SIMD-1:0] m);
+        integer i, k;
+        begin
+            ones_table = {(SIMD * IW){1'b0}};
+            k = 0;
+            for (i = 0; i < SIMD; i = i + 1) begin
+                if (m[i]) begin
+                    ones_table[k*IW +: IW] = i[IW-1:0];
+                    k = k + 1;
+                end
+            end
+        end
+    endfunction
+    function integer ones(input [SIMD-1:0] m);
+        integer i;
+        begin
+            ones = 0;
+            for (i = 0; i < SIMD; i = i + 1) ones = ones + m[i];
+        end
+    endfunction
+
+    // The tag and, for HALF, S = #{s : x_s = 1}: a popcount of x against all-ones weights.
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [PE*TAG_WIDTH-1:0] tags;  // each PE's tag (the first one is used)
+    wire [COUNT_WIDTH-1:0]  x_ones;
+    /* verilator lint_on UNUSEDSIGNAL */
+    genvar gp, gn;
+    generate
+        if (HALF) begin : g_shared
+            hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(LEVELS_PER_REG), .TAG_WIDTH(TAG_WIDTH),
+                .CONST_A(1), .A_ROWS({(2 * SIMD){1'b1}})
+            ) u_ones (.clk(clk), .rst(rst), .en(en), .in_a({SIMD{1'b0}}), .in_sel(1'b0),
+                .in_b(x), .in_tag(in_tag), .sum(x_ones), .tag(tag));
+        end else begin : g_pe_tag
+            assign x_ones = {COUNT_WIDTH{1'b0}};
+            assign tag = tags[TAG_WIDTH-1:0];
+        end
+
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
+            /* verilator lint_off UNUSEDSIGNAL */  // top bits repeat the sign or are 0
+            wire [TREE_WIDTH-1:0] total;
+            /* verilator lint_on UNUSEDSIGNAL */
+            if (HALF) begin : g_half
+                localparam [SIMD-1:0] ROW = WEIGHTS[gp*SIMD +: SIMD];
+                localparam N1 = ones(ROW);                   // weights +1
+                localparam N0 = SIMD - N1;                   // weights -1
+                localparam POS = (N1 <= N0) ? 1 : 0;         // count the +1 half
+                localparam K = (POS != 0) ? N1 : N0;         // lanes counted
+                localparam [SIMD-1:0] MASK = (POS != 0) ? ROW : ~ROW;
+                localparam [SIMD*IW-1:0] TABLE = ones_table(MASK);
+                localparam KREGS = (K > 1) ? ($clog2(K) - 1) / LEVELS_PER_REG : 0;
+                wire [COUNT_WIDTH-1:0] part;  // P or P'
+                if (K == 0) begin : g_none
+                    assign part = {COUNT_WIDTH{1'b0}};
+                end else begin : g_count
+                    wire [K-1:0] picked;
+                    for (gn = 0; gn < K; gn = gn + 1) begin : g_pick
+                        assign picked[gn] = x[TABLE[gn*IW +: IW]];
+                    end
+                    localparam CW = ((K > 1) ? $clog2(K) : 0) + 1;  // bits of the count
+                    wire [CW-1:0] count, late;
+                    /* verilator lint_off UNUSEDSIGNAL */
+                    wire unused_tag;  // the shared count carries the tag
+                    /* verilator lint_on UNUSEDSIGNAL */
+                    hwbnn_popcount #(.N(K), .LEVELS_PER_REG(LEVELS_PER_REG), .CONST_A(1),
+                        .A_ROWS({(2 * K){1'b1}})
+                    ) u_part (.clk(clk), .rst(rst), .en(en), .in_a({K{1'b0}}), .in_sel(1'b0),
+                        .in_b(picked), .in_tag(1'b0), .sum(count), .tag(unused_tag));
+                    hwbnn_delay #(.WIDTH(CW), .STAGES(REGS - KREGS)) u_align (
+                        .clk(clk), .rst(rst), .en(en), .in(count), .out(late));
+                    assign part = {{(COUNT_WIDTH - CW){1'b0}}, late};
+                end
+                // 2P - S + n0 or S - 2P' + n0, in COUNT_WIDTH + 2 signed bits (in 0..SIMD)
+                localparam integer BASE = N0;
+                wire signed [COUNT_WIDTH+1:0] p2 = $signed({1'b0, part, 1'b0});
+                wire signed [COUNT_WIDTH+1:0] s  = $signed({2'b00, x_ones});
+                wire signed [COUNT_WIDTH+1:0] b  = BASE[COUNT_WIDTH+1:0];
+                /* verilator lint_off UNUSEDSIGNAL */  // v is in 0..SIMD: its top bits are 0
+                wire signed [COUNT_WIDTH+1:0] v  = (POS != 0) ? p2 - s + b : s - p2 + b;
+                /* verilator lint_on UNUSEDSIGNAL */
+                assign total = {{(TREE_WIDTH - COUNT_WIDTH){1'b0}}, v[COUNT_WIDTH-1:0]};
+                assign tags[gp*TAG_WIDTH +: TAG_WIDTH] = {TAG_WIDTH{1'b0}};
+            end else if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD && CONST != 0) begin : g_const
+                localparam integer WORD1 = (WORDS > 1) ? PE * SIMD : 0;  // word 1's offset
+                hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(LEVELS_PER_REG),
+                    .TAG_WIDTH(TAG_WIDTH), .CONST_A(1),
+                    .A_ROWS({WEIGHTS[WORD1 + gp*SIMD +: SIMD], WEIGHTS[gp*SIMD +: SIMD]})
+                ) u_popcount (.clk(clk), .rst(rst), .en(en), .in_a({SIMD{1'b0}}),
+                    .in_sel(sel), .in_b(x), .in_tag(in_tag), .sum(total),
+                    .tag(tags[gp*TAG_WIDTH +: TAG_WIDTH]));
+            end else if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD) begin : g_popcount
+                hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(LEVELS_PER_REG),
+                    .TAG_WIDTH(TAG_WIDTH)
+                ) u_popcount (.clk(clk), .rst(rst), .en(en), .in_a(w[gp*SIMD +: SIMD]),
+                    .in_sel(1'b0), .in_b(x), .in_tag(in_tag), .sum(total),
+                    .tag(tags[gp*TAG_WIDTH +: TAG_WIDTH]));
+            end else begin : g_adder_tree
+                // the PE's weights: w, or the word of WEIGHTS that sel picks (constants that
+                // synthesis folds into the terms)
+                wire [SIMD-1:0] row;
+                if (CONST != 0 && WORDS > 1) begin : g_two
+                    assign row = sel ? WEIGHTS[PE*SIMD + gp*SIMD +: SIMD]
+                                     : WEIGHTS[gp*SIMD +: SIMD];
+                end else if (CONST != 0) begin : g_one
+                    assign row = WEIGHTS[gp*SIMD +: SIMD];
+                end else begin : g_port
+                    assign row = w[gp*SIMD +: SIMD];
+                end
+                wire [SIMD*LANE_WIDTH-1:0] terms;
+                if (INPUT_BITS == 1) begin : g_xnor
+                    // one XNOR per lane, on the whole word (a few word operations in simulation)
+                    assign terms = ~(row ^ x);
+                end else begin : g_code
+                    for (gn = 0; gn < SIMD; gn = gn + 1) begin : g_lane
+                        wire [LANE_WIDTH-1:0] code = {1'b0, x[gn*INPUT_BITS +: INPUT_BITS]};
+                        assign terms[gn*LANE_WIDTH +: LANE_WIDTH] = row[gn] ? code : -code;
+                    end
+                end
+                hwbnn_adder_tree #(.N(SIMD), .OPERAND_WIDTH(LANE_WIDTH),
+                    .SIGNED((INPUT_BITS > 1) ? 1 : 0), .LEVELS_PER_REG(LEVELS_PER_REG),
+                    .TAG_WIDTH(TAG_WIDTH)
+                ) u_tree (.clk(clk), .rst(rst), .en(en), .in_data(terms), .in_tag(in_tag),
+                    .sum(total), .tag(tags[gp*TAG_WIDTH +: TAG_WIDTH]));
+            end
+            // the sum in SUM_WIDTH bits (it fits its range; sign-extended for codes)
+            if (TREE_WIDTH >= SUM_WIDTH) begin : g_cut
+                assign sum[gp*SUM_WIDTH +: SUM_WIDTH] = total[SUM_WIDTH-1:0];
+            end else begin : g_extend
+                wire sign = (INPUT_BITS > 1) ? total[TREE_WIDTH-1] : 1'b0;
+                assign sum[gp*SUM_WIDTH +: SUM_WIDTH] = {{(SUM_WIDTH - TREE_WIDTH){sign}}, total};
+            end
+        end
+    endgenerate
+endmodule
+
+`default_nettype wire
