@@ -95,10 +95,20 @@ def requested_mhz(board: Board, cfg: BitstreamConfig) -> float:
 
 
 def meets_timing(pnr: PnrReport, mhz: float) -> bool:
-    """Every clock met its constraint and the slowest reached ``mhz`` (the board's constraint
-    file fixes the oscillator clock, which overrides nextpnr's --freq, so a higher requested
-    target is checked here)."""
+    """Every clock met its constraint and the slowest reached ``mhz``."""
     return pnr.timing_met and (pnr.achieved_mhz or 0.0) >= mhz
+
+
+def timing_constraints(text: str, mhz: float) -> str:
+    """An ECP5 constraint file with the clock's FREQUENCY set to ``mhz``: the timing target
+    of place and route (an LPF FREQUENCY overrides nextpnr's --freq). The board's oscillator
+    still clocks the design; the target only says how fast place and route must make it."""
+    lines = text.splitlines(keepends=True)
+    found = [i for i, line in enumerate(lines) if line.startswith('FREQUENCY PORT "clk" ')]
+    if len(found) != 1:
+        raise ValueError('the constraint file needs exactly one FREQUENCY PORT "clk" line')
+    lines[found[0]] = f'FREQUENCY PORT "clk" {mhz:g} MHZ;  # place-and-route target\n'
+    return "".join(lines)
 
 
 def step_find_tools(state: FlowState, cfg: BitstreamConfig) -> FlowState:
@@ -121,9 +131,12 @@ def step_prepare(state: FlowState, cfg: BitstreamConfig) -> FlowState:
     if board.family is not Family.XILINX7:
         from hwbnn.resources import share_dir
 
-        shutil.copyfile(
-            share_dir("fpga") / "boards" / board.constraints, state.work / board.constraints
-        )
+        source = share_dir("fpga") / "boards" / board.constraints
+        if board.family is Family.ECP5:
+            text = timing_constraints(source.read_text(), requested_mhz(board, cfg))
+            (state.work / board.constraints).write_text(text)
+        else:
+            shutil.copyfile(source, state.work / board.constraints)
     return replace(state, sources=tuple(names))
 
 

@@ -92,3 +92,16 @@ def test_timing_is_judged_against_the_requested_clock() -> None:
     assert not meets_timing(report, 100.0)
     assert not meets_timing(PnrReport({}, [ClockTiming("clk", 20.0, 25.0)]), 10.0)
     assert not meets_timing(PnrReport({}, []), 1.0)
+
+
+def test_ecp5_constraints_carry_the_requested_clock() -> None:
+    """The LPF's FREQUENCY (which overrides nextpnr's --freq) becomes the requested target."""
+    from hwbnn.fpga.bitstream import timing_constraints
+    from hwbnn.resources import share_dir
+
+    text = (share_dir("fpga") / "boards" / "ulx3s.lpf").read_text()
+    out = timing_constraints(text, 112.5)
+    changed = [line for line in out.splitlines() if line not in text.splitlines()]
+    assert changed == ['FREQUENCY PORT "clk" 112.5 MHZ;  # place-and-route target']
+    with pytest.raises(ValueError, match="exactly one FREQUENCY"):
+        timing_constraints("LOCATE COMP \"clk\" SITE \"G2\";\n", 100.0)
