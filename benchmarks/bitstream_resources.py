@@ -1,20 +1,23 @@
-"""Resources, clock and throughput of TFC/SFC/LFC-shaped MNIST MLPs on ECP5-85F (ULX3S-85F).
+"""Our MLPs and CNV on ECP5-85F (ULX3S-85F) beside FINN SFC-max and BNN-PYNQ LFC/CNV-w1a1.
 
-Each network has random weights and thresholds (hwbnn.sim.random_nets.random_mlp: the
-hardware cost does not depend on the values) and a 28x28 input of 8-bit pixels binarized by
-an input-threshold unit, as FINN's TFC/SFC/LFC-w1a1. For every folding target the folding
-chooser picks PE/SIMD, ``hwbnn bitstream --board ulx3s-85f`` runs yosys + nextpnr with a
-timing target of ``--clock-mhz`` (to make nextpnr work for speed), and the table gets the
-nextpnr counts (LUT4 slots, FFs, DP16KD), the achieved clock, cycles/frame, frames/s at the
-achieved clock and frames/s per thousand LUTs, beside the analytical estimate. Configurations
-that do not fit or that exceed the time budget are listed as such.
+Each network has random weights and thresholds (hwbnn.sim.random_nets: the hardware cost does
+not depend on the values): TFC/SFC/LFC-shaped MLPs on a 28x28 input of 8-bit pixels binarized
+by an input-threshold unit, as FINN's TFC/SFC/LFC-w1a1, and CNV's geometry on 32x32x3 8-bit
+codes. For every folding target the folding chooser picks PE/SIMD (least estimated LUTs on the
+ECP5-85F, as ``hwbnn compile`` does), ``hwbnn bitstream --board ulx3s-85f`` runs yosys +
+nextpnr with a timing target of ``--clock-mhz``, and the table gets the nextpnr counts (LUT4
+slots, FFs, DP16KD), the achieved clock, cycles/frame, frames/s at the achieved clock and
+frames/s per LUT, beside the analytical estimate and the published rows (LUT6s, with the
+accuracy of each topology when trained; ours have random weights). Configurations that do not
+fit or that exceed the time budget are listed as such.
 
-    python benchmarks/bitstream_resources.py --out /tmp/bench [--only tfc,sfc] [--budget-s 1800]
-        [--targets 1,2]
+    python benchmarks/bitstream_resources.py --out /tmp/bench [--only tfc,sfc,lfc,cnv]
+        [--budget-s 1800] [--targets 1,2]
 
-Published references for comparison (Xilinx LUT6s; an ECP5 LUT4 holds less logic):
-FINN SFC-max 12.3 M frames/s with 91,131 LUTs at 200 MHz on a ZC706 (Umuroglu et al.,
-FPGA 2017); BNN-PYNQ LFC-w1a1 356,633 frames/s with 28,360 LUTs at 100 MHz on a PYNQ-Z1.
+Published references (Xilinx LUT6s; an ECP5 LUT4 holds less logic): FINN SFC-max 12.3 M
+frames/s with 91,131 LUTs at 200 MHz on a ZC706 (Umuroglu et al., FPGA 2017); BNN-PYNQ
+LFC-w1a1 356,633 frames/s with 28,360 LUTs and CNV-w1a1 9,150 frames/s with 26,072 LUTs at
+100 MHz on a PYNQ-Z1.
 """
 
 from __future__ import annotations
@@ -38,11 +41,22 @@ TARGETS = {
     "tfc": (50176, 3136, 784),
     "sfc": (65536, 4096, 1024),
     "lfc": (1048576, 65536),
+    "cnv": (4500,),
 }
+#: published designs: name, LUTs (LUT6), MHz, frames/s, accuracy of the topology (the
+#: Brevitas retraining of BNN-PYNQ's networks, brevitas/src/brevitas_examples/bnn_pynq/README.md)
 PUBLISHED = [
-    ("FINN SFC-max (ZC706, LUT6)", 91131, 200.0, 12.3e6),
-    ("BNN-PYNQ LFC-w1a1 (PYNQ-Z1, LUT6)", 28360, 100.0, 356633.0),
+    ("FINN SFC-max (ZC706)", 91131, 200.0, 12.3e6, "97.81% (SFC_1W1A, MNIST)"),
+    ("BNN-PYNQ LFC-w1a1 (PYNQ-Z1)", 28360, 100.0, 356633.0, "98.88% (LFC_1W1A, MNIST)"),
+    ("BNN-PYNQ CNV-w1a1 (PYNQ-Z1)", 26072, 100.0, 9150.0, "84.22% (CNV_1W1A, CIFAR-10)"),
 ]
+#: accuracy of our rows' topologies when trained (the weights here are random)
+TOPOLOGY_ACCURACY = {
+    "tfc": "93.17% (TFC_1W1A)",
+    "sfc": "97.81% (SFC_1W1A)",
+    "lfc": "98.88% (LFC_1W1A)",
+    "cnv": "84.22% (CNV_1W1A)",
+}
 
 
 def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, Any]:
@@ -50,12 +64,17 @@ def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, An
     from hwbnn.fpga.bitstream import BitstreamConfig, run_bitstream_flow
     from hwbnn.fpga.boards import LFE5U_85F
     from hwbnn.fpga.estimate import estimate
+    from hwbnn.fpga.estimate_cost import estimate_cost
     from hwbnn.fpga.synthetic import write_network_build
     from hwbnn.ir.folding import choose_folding
-    from hwbnn.sim.random_nets import random_mlp
+    from hwbnn.sim.random_nets import random_cnv, random_mlp
 
-    net = random_mlp(np.random.default_rng(0), 784, SHAPES[name], 10, input_shape=(28, 28))
-    folding = choose_folding(net, target)
+    rng = np.random.default_rng(0)
+    if name == "cnv":  # CNV's geometry on 32x32x3 8-bit codes
+        net = random_cnv(rng)
+    else:
+        net = random_mlp(rng, 784, SHAPES[name], 10, input_shape=(28, 28))
+    folding = choose_folding(net, target, estimate_cost(net, LFE5U_85F))
     est = estimate(net, folding, LFE5U_85F)
     row: dict[str, Any] = {
         "net": name,
@@ -83,7 +102,6 @@ def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, An
         fps=fmax * 1e6 / est.initiation_interval,
         seconds=round(time.perf_counter() - start),
     )
-    row["fps_per_klut"] = row["fps"] / (row["luts"] / 1000)
     return row
 
 
@@ -105,29 +123,33 @@ def run_with_budget(name: str, target: int, out: Path, clock: float, budget: flo
 
 
 def table(rows: list[dict[str, Any]]) -> str:
+    """Our rows (nextpnr's counts) beside the published ones; frames/s per LUT is frames/s
+    over the LUT count of its kind (an ECP5 LUT4 slot holds less logic than a LUT6)."""
     lines = [
-        "| net | target | cycles/frame | PE,SIMD per layer | LUT4 | FF | DP16KD | est. LUT / BRAM "
-        "| Fmax MHz | frames/s | frames/s per kLUT | run s |",
+        "| design | cycles/frame | PE,SIMD per layer | LUTs | FF | block RAM | est. LUT / BRAM "
+        "| Fmax MHz | frames/s | frames/s per LUT | accuracy (trained topology) | run s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         fold = " ".join(f"{p},{s}" for p, s in r.get("folding", []))
-        est = f"{r.get('estimate_luts', '-')} / {r.get('estimate_brams', '-')}"
+        est = f"{r.get('estimate_luts', 0):,} / {r.get('estimate_brams', '-')}"
+        name = f"{r['net']} at {r['target']:,} (ULX3S-85F)"
+        accuracy = f"random weights; {TOPOLOGY_ACCURACY[r['net']]}"
         if "error" in r:
             lines.append(
-                f"| {r['net']} | {r['target']} | {r.get('cycles', '-')} | {fold} | - | - | - "
-                f"| {est} | - | - | - | {r.get('seconds', '-')} ({r['error']}) |"
+                f"| {name} | {r.get('cycles', '-')} | {fold} | - | - | - | {est} | - | - | - "
+                f"| {accuracy} | {r.get('seconds', '-')} ({r['error']}) |"
             )
             continue
         lines.append(
-            f"| {r['net']} | {r['target']} | {r['cycles']} | {fold} | {r['luts']} | {r['ffs']} "
-            f"| {r['brams']} | {est} | {r['fmax_mhz']:.1f} | {r['fps']:,.0f} "
-            f"| {r['fps_per_klut']:,.0f} | {r['seconds']} |"
+            f"| {name} | {r['cycles']:,} | {fold} | {r['luts']:,} LUT4 | {r['ffs']:,} "
+            f"| {r['brams']} DP16KD | {est} | {r['fmax_mhz']:.1f} | {r['fps']:,.0f} "
+            f"| {r['fps'] / r['luts']:,.1f} | {accuracy} | {r['seconds']:,} |"
         )
-    for name, luts, mhz, fps in PUBLISHED:
+    for name, luts, mhz, fps, accuracy in PUBLISHED:
         lines.append(
-            f"| {name} | | | | {luts:,} (LUT6) | | | | {mhz:.0f} | {fps:,.0f} "
-            f"| {fps / (luts / 1000):,.0f} | |"
+            f"| {name} | | | {luts:,} LUT6 | | | | {mhz:.0f} | {fps:,.0f} "
+            f"| {fps / luts:,.1f} | {accuracy} | |"
         )
     return "\n".join(lines)
 

@@ -10,8 +10,10 @@ clock of ``clk``.
     python benchmarks/mvau_fmax.py --out /work/scratch/mvau [--cases 3136x64x1x16,...] [--rtl F]
 
 A case is ``MWxMHxPExSIMD`` (XNOR-popcount input, threshold output) or
-``MWxMHxPExSIMDxBITS`` (BITS-bit integer input, accumulator output). LUT4 per lane is the whole
-unit's LUT4 over its PE*SIMD lanes (control, memories and accumulators included).
+``MWxMHxPExSIMDxBITS`` (BITS-bit integer input, accumulator output); a trailing ``c`` wires the
+weights as constants (WEIGHT_STORAGE 3, at most two words: PE*SIMD*2 >= MW*MH). LUT4 per
+lane is the whole unit's LUT4 over its PE*SIMD lanes (control, memories and accumulators
+included).
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ FREQ_MHZ = 200.0
 
 
 def parse_case(text: str) -> dict[str, int]:
-    values = [int(v) for v in text.lower().split("x")]
+    constant = text.lower().endswith("c")  # constant weights (WEIGHT_STORAGE 3)
+    values = [int(v) for v in text.lower().removesuffix("c").split("x")]
     if len(values) not in (4, 5):
         raise SystemExit(f"case {text!r}: expected MWxMHxPExSIMD[xBITS]")
     mw, mh, pe, simd = values[:4]
@@ -50,6 +53,7 @@ def parse_case(text: str) -> dict[str, int]:
         "SIMD": simd,
         "INPUT_BITS": bits,
         "OUTPUT_MODE": 0 if bits == 1 else 1,
+        "WEIGHT_STORAGE": 3 if constant else 0,
     }
 
 
@@ -63,6 +67,7 @@ def run_case(
     from hwbnn.fpga.nextpnr import read_report
     from hwbnn.fpga.tools import find_toolchain, run_tool
     from hwbnn.fpga.yosys import render_script, run_yosys
+    from hwbnn.plan.packing import weight_constant
     from hwbnn.resources import rtl_files
 
     work = out / name
@@ -84,6 +89,9 @@ def run_case(
     # Files first: each chparam elaborates the module again, and without a file the memory is
     # cleared by an initial loop that yosys unrolls (minutes for a deep memory).
     hdl: list[tuple[str, str | int]] = [("WEIGHT_FILE", f'"{wfile.name}"')]
+    if params["WEIGHT_STORAGE"] == 3:  # the weights as the WEIGHTS literal, no file
+        value = weight_constant(w, params["PE"], params["SIMD"])
+        hdl = [("WEIGHTS", f"{mw * mh}'h{value:x}")]
     if tfile is not None:
         hdl.append(("THRESH_FILE", f'"{tfile.name}"'))
     hdl += list(params.items())

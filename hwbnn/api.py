@@ -408,8 +408,7 @@ def compile(  # noqa: A001
     )
     cfg = RunConfig(out=Path(out), compile=opts)
     ctx = Context(cfg, Path(out), onnx_file=Path(onnx), say=say, command=command)
-    if board is not None:
-        ctx.extra["board"] = board
+    ctx.extra["board"] = board  # None: no fit check (not the bitstream step's board)
     run_steps(DEFAULT_FLOW, ctx, "compile", "compile", force=["compile"])
     return Build(out, say)
 

@@ -10,7 +10,10 @@
 // The partial ORs of the CF channel groups wait in a CF-word shift register (CHANNELS
 // flip-flops): each input beat takes the oldest word, ORs itself into it (or starts it, at
 // the first position of a window) and pushes the result, or, at the last position, sends it
-// out. Timing: one input beat per cycle, an output beat one cycle after the input beat that
+// out. With SIMD = MMV*CHANNELS (MMV dividing KERNEL*KERNEL: hwbnn_sliding_window's MMV
+// positions per beat) an input beat carries MMV whole positions (position i at bits
+// [i*CHANNELS +: CHANNELS]), ORed together before the same steps (KERNEL*KERNEL/MMV beats per
+// window), and an output beat is one window's CHANNELS bits. Timing: one input beat per cycle, an output beat one cycle after the input beat that
 // completes it. m_axis_tdata, m_axis_tvalid and m_axis_tlast are registers; s_axis_tready
 // depends combinationally on m_axis_tready (at the last position of a window only), as in
 // hwbnn_axis_width_converter.
@@ -19,21 +22,23 @@
 module hwbnn_window_or #(
     parameter CHANNELS = 4,  // channels per pixel
     parameter KERNEL   = 2,  // window rows and columns (KERNEL*KERNEL positions are ORed)
-    parameter SIMD     = 2   // channels per beat; divides CHANNELS
+    parameter SIMD     = 2   // channels per input beat; divides CHANNELS, or MMV*CHANNELS
 ) (
-    input  wire            clk,
-    input  wire            rst,
-    input  wire [SIMD-1:0] s_axis_tdata,
-    input  wire            s_axis_tvalid,
-    output wire            s_axis_tready,
-    input  wire            s_axis_tlast,
-    output reg  [SIMD-1:0] m_axis_tdata,
-    output reg             m_axis_tvalid,
-    input  wire            m_axis_tready,
-    output reg             m_axis_tlast
+    input  wire                clk,
+    input  wire                rst,
+    input  wire [SIMD-1:0]     s_axis_tdata,
+    input  wire                s_axis_tvalid,
+    output wire                s_axis_tready,
+    input  wire                s_axis_tlast,
+    output reg  [SIMD_OUT-1:0] m_axis_tdata,
+    output reg                 m_axis_tvalid,
+    input  wire                m_axis_tready,
+    output reg                 m_axis_tlast
 );
-    localparam CF        = (SIMD > 0) ? CHANNELS / SIMD : 1;        // beats per position
-    localparam POSITIONS = KERNEL * KERNEL;                         // positions per window
+    localparam SIMD_OUT  = (SIMD > CHANNELS) ? CHANNELS : SIMD;     // channels per output beat
+    localparam MMV       = (SIMD > CHANNELS && CHANNELS > 0) ? SIMD / CHANNELS : 1;
+    localparam CF        = (SIMD_OUT > 0) ? CHANNELS / SIMD_OUT : 1;  // beats per position
+    localparam POSITIONS = KERNEL * KERNEL / MMV;                   // beats of CF per window
     localparam FW = (CF > 1) ? $clog2(CF) : 1;                      // beat counter bits
     localparam PW = (POSITIONS > 1) ? $clog2(POSITIONS) : 1;        // position counter bits
     localparam integer CF_M1  = CF - 1;
@@ -43,18 +48,28 @@ module hwbnn_window_or #(
 
     // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
     // at elaboration, each naming the instance and the offending values).
-    hwbnn_param_check #(.OK(SIMD >= 1 && CHANNELS >= 1 && CHANNELS % SIMD == 0),
-        .RULE("SIMD must divide CHANNELS"), .NAME0("SIMD"), .VALUE0(SIMD),
-        .NAME1("CHANNELS"), .VALUE1(CHANNELS)) u_check_simd ();
+    hwbnn_param_check #(.OK(SIMD >= 1 && CHANNELS >= 1 && (CHANNELS % SIMD == 0
+                            || (SIMD % CHANNELS == 0 && (KERNEL * KERNEL) % MMV == 0))),
+        .RULE("SIMD must divide CHANNELS or be MMV*CHANNELS with MMV dividing KERNEL*KERNEL"),
+        .NAME0("SIMD"), .VALUE0(SIMD), .NAME1("CHANNELS"), .VALUE1(CHANNELS),
+        .NAME2("KERNEL"), .VALUE2(KERNEL)) u_check_simd ();
     hwbnn_param_check #(.OK(KERNEL >= 1), .RULE("KERNEL must be at least 1"),
         .NAME0("KERNEL"), .VALUE0(KERNEL)) u_check_kernel ();
 
     reg  [FW-1:0]   f;    // channel group of the current beat
     reg  [PW-1:0]   pos;  // window position of the current beat
-    wire [SIMD-1:0] head;  // partial OR of channel group f (oldest word)
-    wire            first  = (pos == {PW{1'b0}});
-    wire            emit   = (pos == P_LAST);
-    wire [SIMD-1:0] value  = first ? s_axis_tdata : (s_axis_tdata | head);
+    wire [SIMD_OUT-1:0] head;  // partial OR of channel group f (oldest word)
+    reg  [SIMD_OUT-1:0] beat;  // OR of the beat's MMV positions
+    wire                first  = (pos == {PW{1'b0}});
+    wire                emit   = (pos == P_LAST);
+    wire [SIMD_OUT-1:0] value  = first ? beat : (beat | head);
+    integer i;
+    always @(*) begin
+        beat = {SIMD_OUT{1'b0}};
+        for (i = 0; i < MMV; i = i + 1) begin
+            beat = beat | s_axis_tdata[i*SIMD_OUT +: SIMD_OUT];
+        end
+    end
     wire            accept = s_axis_tvalid && s_axis_tready;
 
     assign s_axis_tready = !emit || !m_axis_tvalid || m_axis_tready;
@@ -62,14 +77,14 @@ module hwbnn_window_or #(
     generate
         if (CF > 1) begin : g_shift
             reg [CHANNELS-1:0] partial;  // CF words, the oldest in the low bits
-            assign head = partial[SIMD-1:0];
+            assign head = partial[SIMD_OUT-1:0];
             always @(posedge clk) begin
                 if (accept) begin
-                    partial <= {value, partial[CHANNELS-1:SIMD]};
+                    partial <= {value, partial[CHANNELS-1:SIMD_OUT]};
                 end
             end
         end else begin : g_single
-            reg [SIMD-1:0] partial;
+            reg [SIMD_OUT-1:0] partial;
             assign head = partial;
             always @(posedge clk) begin
                 if (accept) begin

@@ -23,6 +23,9 @@
 /// most one: a beat is read when its slot no longer holds a row the current output row needs;
 /// a window beat is written when it is padding or its pixel has been read in an earlier
 /// iteration (so the buffer's read and write port never touch the same word in one iteration).
+///
+/// sliding_window_mmv: the same windows with SIMD = MMV*C whole window positions per output
+/// beat (MMV dividing K*K), one pixel per input beat.
 #ifndef HWBNN_SWG_HPP
 #define HWBNN_SWG_HPP
 
@@ -162,6 +165,131 @@ void sliding_window(
           if (!detail::step(ox, T::OW)) {  // next window of this output row
             x0 += int(S);
           } else {  // first window of the next output row
+            x0 = -int(PAD_LEFT);
+            r0 += int(S);
+            slot0 = (slot0 + S % ROWS) % ROWS;
+          }
+        }
+      }
+    }
+  }
+}
+
+/// Sizes and types of sliding_window_mmv (template parameters as for sliding_window, but
+/// SIMD = MMV * C with MMV > 1 dividing K*K); instantiating it checks them.
+template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned PAD_TOP,
+          unsigned PAD_LEFT, unsigned PAD_BOTTOM, unsigned PAD_RIGHT, unsigned SIMD,
+          unsigned BITS, unsigned PAD_CODE>
+struct SwgMmvTypes {
+  static_assert(SIMD > C && divides(C, SIMD) && divides(quotient(SIMD, C), K * K),
+                "hwbnn::sliding_window_mmv: SIMD must be MMV*C with MMV > 1 dividing K*K");
+  /// The geometry and input side: one pixel (C elements) per input beat.
+  typedef SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, C, BITS, PAD_CODE>
+      Pixel;
+  /// Window positions per output beat, and output beats per window.
+  static constexpr unsigned MMV = quotient(SIMD, C);
+  static constexpr unsigned BEATS = quotient(K * K, MMV);
+  static constexpr unsigned OH = Pixel::OH, OW = Pixel::OW, PIXELS = Pixel::PIXELS;
+  static constexpr unsigned IN_BEATS = Pixel::IN_BEATS;
+  static constexpr unsigned OUT_BEATS = PIXELS * BEATS;
+  static constexpr unsigned ROWS = Pixel::ROWS;
+  typedef typename Pixel::word_t word_t;  // an input beat: one pixel
+  typedef ap_uint<SIMD * BITS> out_t;     // an output beat: MMV window positions
+};
+
+/// sliding_window with MMV = SIMD / C whole window positions per output beat (FINN's MMV):
+/// the same windows in the same element order, output beat b of a window carrying positions
+/// b*MMV .. b*MMV + MMV-1 (position i of the beat, all C channels, at bits
+/// [i*C*BITS, (i+1)*C*BITS)); the input is one pixel (C elements) per beat. One loop iteration
+/// reads at most one input beat and writes at most one output beat, so a frame takes
+/// max(H*W, OH*OW*K*K/MMV) iterations plus the start-up; a beat is written once every position
+/// in it is padding or a pixel read in an earlier iteration. The line buffer is split by rows
+/// and by columns mod K, so the MMV positions of a beat (at most K consecutive columns of a
+/// row) read distinct banks.
+/// \param in    H*W beats per frame
+/// \param out   OH*OW*K*K/MMV beats per frame
+/// \param reps  number of frames
+template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned PAD_TOP,
+          unsigned PAD_LEFT, unsigned PAD_BOTTOM, unsigned PAD_RIGHT, unsigned SIMD,
+          unsigned BITS, unsigned PAD_CODE>
+void sliding_window_mmv(
+    hls::stream<typename SwgMmvTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT,
+                                     SIMD, BITS, PAD_CODE>::word_t> &in,
+    hls::stream<typename SwgMmvTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT,
+                                     SIMD, BITS, PAD_CODE>::out_t> &out,
+    unsigned reps) {
+  typedef SwgMmvTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD, BITS,
+                      PAD_CODE>
+      T;
+  typedef typename T::word_t word_t;
+  typedef typename T::out_t out_t;
+  constexpr unsigned ROWS = T::ROWS, MMV = T::MMV;
+
+  word_t buffer[ROWS][W];
+#pragma HLS ARRAY_PARTITION variable=buffer complete dim=1
+#pragma HLS ARRAY_PARTITION variable=buffer cyclic factor=K dim=2
+  // a word is only read in iterations after the one that wrote it (see above)
+#pragma HLS DEPENDENCE variable=buffer type=inter dependent=false
+#pragma HLS DEPENDENCE variable=buffer type=intra dependent=false
+
+  word_t pad = 0;
+  for (unsigned s = 0; s < C; s++) {
+#pragma HLS UNROLL
+    pad.range(s * BITS + BITS - 1, s * BITS) = PAD_CODE;
+  }
+
+  for (unsigned rep = 0; rep < reps; rep++) {
+    // read side as in sliding_window (one pixel per beat); write side: beat q of the ox-th
+    // window of an output row, the window at image row r0 and column x0, row r0 in slot slot0
+    unsigned reads = 0, rr = 0, rc = 0, rslot = 0;
+    unsigned writes = 0, ox = 0, q = 0;
+    int r0 = -int(PAD_TOP), x0 = -int(PAD_LEFT);
+    unsigned slot0 = (ROWS - PAD_TOP % ROWS) % ROWS;
+    while (reads < T::IN_BEATS || writes < T::OUT_BEATS) {
+#pragma HLS PIPELINE II=1
+      bool emit = writes < T::OUT_BEATS;
+      for (unsigned i = 0; i < MMV; i++) {
+#pragma HLS UNROLL
+        const unsigned p = q * MMV + i;
+        const int iy = r0 + int(p / K), ix = x0 + int(p % K);
+        const bool inside = iy >= 0 && iy < int(H) && ix >= 0 && ix < int(W);
+        emit = emit && (!inside || unsigned(iy) < rr || (unsigned(iy) == rr && unsigned(ix) < rc));
+      }
+      const unsigned first_needed = r0 > 0 ? unsigned(r0) : 0u;
+      const bool take =
+          reads < T::IN_BEATS && (writes == T::OUT_BEATS || rr < first_needed + ROWS);
+
+      out_t y = 0;
+      for (unsigned i = 0; i < MMV; i++) {
+#pragma HLS UNROLL
+        const unsigned p = q * MMV + i, ky = p / K;
+        const int iy = r0 + int(ky), ix = x0 + int(p % K);
+        const bool inside = iy >= 0 && iy < int(H) && ix >= 0 && ix < int(W);
+        word_t v = pad;
+        if (emit && inside) {
+          const unsigned slot = slot0 + ky;  // < 2 * ROWS as ky < K < ROWS
+          v = buffer[slot >= ROWS ? slot - ROWS : slot][ix];
+        }
+        y.range((i + 1) * C * BITS - 1, i * C * BITS) = v;
+      }
+      if (take) {
+        buffer[rslot][rc] = in.read();
+        reads++;
+        if (rc == W - 1) {
+          rc = 0;
+          rr++;
+          rslot = (rslot == ROWS - 1) ? 0 : rslot + 1;
+        } else {
+          rc++;
+        }
+      }
+      if (emit) {
+        out.write(y);
+        writes++;
+        if (detail::step(q, T::BEATS)) {  // the window's last beat
+          if (!detail::step(ox, T::OW)) {
+            x0 += int(S);
+          } else {
             x0 = -int(PAD_LEFT);
             r0 += int(S);
             slot0 = (slot0 + S % ROWS) % ROWS;

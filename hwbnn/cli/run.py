@@ -1,5 +1,10 @@
 """``hwbnn run``: the whole flow (hwbnn.pipeline.steps.DEFAULT_FLOW) into one build directory,
-resumable; every option of the single commands is reachable here, and from ``--config``."""
+resumable; every option of the single commands is reachable here, and from ``--config``.
+
+With a board (``--board``, not ``none``) and ``--target rtl``, the compile step folds for that
+board as ``hwbnn compile --board`` does: the chooser minimises the estimate on the board's
+device and a folding whose estimate cannot fit stops the run at compile, before simulation and
+synthesis (hwbnn.pipeline.steps.fit_board); the bitstream step checks it again first."""
 
 from __future__ import annotations
 

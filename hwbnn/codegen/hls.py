@@ -18,7 +18,8 @@ Generated files (all logic stays in the library; these are only sizes, memories 
   SIMD elements of the other units) differs from the next layer's input beat (its SIMD).
   Convolutional networks (images in stream order, hwbnn.ir.types): a SlidingWindow is
   ``hwbnn::sliding_window`` (line buffer, stride, padding with its pad code; ``BITS`` = the
-  following unit's input bits), the MatrixVector behind it an ``hwbnn::mvau`` with ``PIXELS``
+  following unit's input bits; ``hwbnn::sliding_window_mmv`` at SIMD = m*C, m window
+  positions per output beat), the MatrixVector behind it an ``hwbnn::mvau`` with ``PIXELS``
   vectors per frame, and a MaxPool the pair ``hwbnn::sliding_window`` (no padding) ->
   ``hwbnn::pool_or``, two stages of the dataflow joined by the channel ``<layer>_windows``.
 - ``hwbnn_tb.cpp``: a testbench ``hwbnn_tb INPUT OUTPUT [EXPECTED]``; INPUT is ``FRAMES
@@ -185,14 +186,18 @@ def unit_calls(
     elif u.kind is UnitKind.SLIDING_WINDOW:
         names = ("H", "W", "C", "K", "S", "PAD_TOP", "PAD_LEFT", "PAD_BOTTOM", "PAD_RIGHT")
         targs = (*(k(n) for n in names), k("SIMD"), k("BITS"), k("PAD_CODE"))
-        calls = [Call("sliding_window", targs, (ins[0], outs[0]))]
+        # SIMD = m*C: m window positions per output beat, one pixel per input beat
+        function = "sliding_window_mmv" if u.simd > u.in_per_beat else "sliding_window"
+        calls = [Call(function, targs, (ins[0], outs[0]))]
     elif u.kind is UnitKind.MAX_POOL:
         windows = f"{c}_windows"
         channels.append(Channel(windows, k("IN_W")))
-        window = (*(k(n) for n in ("H", "W", "C", "K", "S")), "0", "0", "0", "0", k("SIMD"))
+        # (at SIMD = m*C the library pools one position per beat: WORD_SIMD = C)
+        simd = k("WORD_SIMD")
+        window = (*(k(n) for n in ("H", "W", "C", "K", "S")), "0", "0", "0", "0", simd)
         calls = [
             Call("sliding_window", (*window, "1", "0"), (ins[0], windows)),
-            Call("pool_or", (k("K"), k("C"), k("SIMD"), k("PIXELS")), (windows, outs[0])),
+            Call("pool_or", (k("K"), k("C"), simd, k("PIXELS")), (windows, outs[0])),
         ]
     elif u.kind is UnitKind.MVAU:
         names = ("MW", "MH", "PE", "SIMD", "Product", "Activation", "PIXELS")

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hwbnn.ir.folding import WeightStorage
 from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, Threshold
 from hwbnn.plan import UnitPlan
 from hwbnn.plan.packing import memory_words, pack_fields, value_lanes, weight_memory_words
@@ -50,7 +51,7 @@ __all__ = [
 
 def write_unit_memories(unit: UnitPlan, layer: Layer, out_dir: Path) -> list[Path]:
     """Write the memory files of one planned unit (none for image stages), named
-    ``<unit.ident>_*.hex``; return their paths (weights first)."""
+    ``<unit.ident>_*.hex``; return their paths (weights first; constant weights have none)."""
     if isinstance(layer, InputThreshold):
         path = write_input_threshold_memfile(
             layer.thresholds, unit.simd, unit.in_bits, out_dir, unit.ident
@@ -60,7 +61,11 @@ def write_unit_memories(unit: UnitPlan, layer: Layer, out_dir: Path) -> list[Pat
         weights, thresholds = write_mvau_memfiles(
             layer.weights, layer.thresholds, unit.pe, unit.simd, unit.in_bits, out_dir, unit.ident
         )
-        return [weights] if thresholds is None else [weights, thresholds]
+        files = [weights] if thresholds is None else [weights, thresholds]
+        if unit.weights is not None and unit.weights.storage is WeightStorage.CONSTANT:
+            weights.unlink()  # the top holds them (the WEIGHTS parameter): no file to edit
+            files = files[1:]
+        return files
     if isinstance(layer, Threshold):
         path = out_dir / f"{unit.ident}_thresholds.hex"
         write_threshold_memfile(path, layer.thresholds, unit.simd, unit.threshold_bits)

@@ -16,17 +16,30 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwbnn.codegen.memfiles import write_unit_memories
-from hwbnn.ir.types import Network
+from hwbnn.ir.folding import WeightStorage
+from hwbnn.ir.types import Layer, MatrixVector, Network
 from hwbnn.plan import Plan, UnitKind, UnitPlan
+from hwbnn.plan.packing import weight_constant
 
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of an instance: an integer, or a memory file name (under MEM_DIR)."""
+    """One parameter of an instance: an integer, a memory file name (under MEM_DIR), or a
+    Verilog literal (the constant weights)."""
 
     name: str
     value: int | None = None
     file: str | None = None
+    literal: str | None = None
+
+
+#: rtl/hwbnn_mvau.v's WEIGHT_STORAGE code of each storage
+STORAGE_CODES = {
+    WeightStorage.ROM: 0,
+    WeightStorage.BLOCK_RAM: 1,
+    WeightStorage.LUT_ROM: 2,
+    WeightStorage.CONSTANT: 3,
+}
 
 
 @dataclass(frozen=True)
@@ -91,7 +104,21 @@ def _window_params(u: UnitPlan) -> tuple[Param, ...]:
     )
 
 
-def _instances(u: UnitPlan, files: list[str]) -> tuple[tuple[Unit, ...], str]:
+def _memory_params(u: UnitPlan, layer: Layer, files: list[str]) -> tuple[Param, ...]:
+    """WEIGHT_STORAGE, the weight file or (constant weights) the WEIGHTS literal, and the
+    threshold file if any (``files``: the unit's memory files, weights first if stored)."""
+    assert u.weights is not None and isinstance(layer, MatrixVector)
+    storage = u.weights.storage
+    code = Param("WEIGHT_STORAGE", STORAGE_CODES[storage])
+    if storage is not WeightStorage.CONSTANT:
+        weights, thresholds = Param("WEIGHT_FILE", file=files[0]), files[1:]
+    else:
+        value = weight_constant(layer.weights, u.pe, u.simd)
+        weights, thresholds = Param("WEIGHTS", literal=f"{u.mw * u.mh}'h{value:x}"), files
+    return (code, weights, *(Param("THRESH_FILE", file=file) for file in thresholds))
+
+
+def _instances(u: UnitPlan, files: list[str], layer: Layer) -> tuple[tuple[Unit, ...], str]:
     """The module instances of a unit and its summary line."""
     params: tuple[Param, ...]
     if u.kind is UnitKind.INPUT_THRESHOLD:
@@ -104,7 +131,6 @@ def _instances(u: UnitPlan, files: list[str]) -> tuple[tuple[Unit, ...], str]:
         summary = f"input thresholds N={u.mw} SIMD={u.simd} INPUT_BITS={u.in_bits}"
         return (Unit("hwbnn_input_threshold", "", params, u.out_width),), summary
     if u.kind is UnitKind.MVAU:
-        names = ("WEIGHT_FILE", "THRESH_FILE")
         params = (
             Param("MW", u.mw),
             Param("MH", u.mh),
@@ -113,12 +139,13 @@ def _instances(u: UnitPlan, files: list[str]) -> tuple[tuple[Unit, ...], str]:
             Param("INPUT_BITS", u.in_bits),
             Param("OUTPUT_MODE", 1 if u.emits_acc or u.is_output else 0),
             Param("VECTORS", u.pixels),
-            *(Param(name, file=file) for name, file in zip(names, files, strict=False)),
+            *_memory_params(u, layer, files),
         )
         summary = (
             f"mvau MW={u.mw} MH={u.mh} PE={u.pe} SIMD={u.simd} INPUT_BITS={u.in_bits}"
             + (f" VECTORS={u.pixels}" if u.pixels > 1 else "")
             + f" -> {'accumulators' if u.emits_acc or u.is_output else 'thresholds'}"
+            + (f", weights {u.weights.storage.value}" if u.weights is not None else "")
         )
         return (Unit("hwbnn_mvau", "", params, u.out_width),), summary
     if u.kind in _GRAPH_UNITS:
@@ -134,7 +161,7 @@ def _instances(u: UnitPlan, files: list[str]) -> tuple[tuple[Unit, ...], str]:
     reduce = (Param("CHANNELS", g.c), Param("KERNEL", g.kernel), Param("SIMD", u.simd))
     summary = f"max pool (OR) {g.h}x{g.w}x{g.c} K={g.kernel} S={g.stride} SIMD={u.simd}"
     return (
-        Unit("hwbnn_sliding_window", "_window", _window_params(u), u.in_width),
+        Unit("hwbnn_sliding_window", "_window", _window_params(u), u.simd * u.in_bits),
         Unit("hwbnn_window_or", "", reduce, u.out_width),
     ), summary
 
@@ -206,6 +233,6 @@ def plan_stages(plan: Plan, net: Network, out_dir: Path) -> list[Stage]:
     stages = []
     for unit, layer in zip(plan.units, net.layers, strict=True):
         files = [path.name for path in write_unit_memories(unit, layer, out_dir)]
-        instances, summary = _instances(unit, files)
+        instances, summary = _instances(unit, files, layer)
         stages.append(Stage(unit, instances, summary))
     return stages

@@ -1,39 +1,36 @@
 """Analytical resource model of a folded network (LUTs, FFs, block RAMs) for a device.
 
-Per matrix-vector unit with fan-in MW, MH outputs, PE x SIMD lanes, B input bits:
+Per matrix-vector unit (rtl/hwbnn_mvau.v) with fan-in MW, MH outputs, PE x SIMD lanes, B
+input bits:
 
-- lanes: ``PE * SIMD``. A K-input LUT holds the XNOR and the first adder level of
-  ``g = K // 2`` lanes (g = 2 for LUT4, 3 for LUT6) and emits their 2-bit count, so the lanes
-  cost ``2 * ceil(SIMD / g)`` LUTs per PE (B > 1: a +-code adder of B+1 bits per lane);
-- popcount adder tree: the ``ceil(SIMD / g)`` partial counts are added pairwise, level by level,
-  one LUT per result bit (carry-chain adders), until one popcount of
-  ``ceil(log2(SIMD + 1))`` bits is left;
+- lane sums, per PE: XNOR lanes from SIMD 16 go to hwbnn_popcount (full-adder cells with the
+  XNORs inside, carry chains above level 3): :data:`POPCOUNT_LUTS_PER_LANE` LUT4 per lane.
+  Below SIMD 16 (hwbnn_adder_tree), a K-input LUT holds the XNOR and the first adder level of
+  ``g = K // 2`` lanes and emits their 2-bit count (``2 * ceil(SIMD / g)`` LUTs), then the
+  partial counts are added pairwise, one LUT per result bit. With B > 1: a +-code adder of
+  B+1 bits per lane, then the pairwise tree;
 - accumulator, comparison: one LUT per bit of the running sum and of the threshold compare,
-  per PE; FFs: two stages of operand registers (PE*SIMD weight bits, SIMD*B input bits; yosys
-  on the digits MLP at 64 cycles/frame: a_w/b_w and a_x/b_x), the lane sums, the
-  accumulators, the output register, and about 40 FFs of control per unit;
-- a width converter after the unit (:func:`converter_cost`) is counted with it;
-- memories: the weight ROM (``MH*MW`` bits, words of ``PE*SIMD``), the threshold ROM (``MH``
-  thresholds, words of ``PE*THRESH_WIDTH``) and the double-buffered input vector
-  (``2*MW*B`` bits, a RAM), priced by :func:`memory_resources`.
+  per PE, and the unit's control (:data:`MVAU_CONTROL_LUTS`, more for a unit that emits
+  accumulators);
+- FFs: two stages of operand registers (PE*SIMD weight bits, SIMD*B input bits: a_w/b_w and
+  a_x/b_x; a block RAM holds the first weight stage), the trees' pipeline registers (one
+  after every third adder level: about SIMD/2 per PE after level 3, SIMD/8 after each later
+  one, and the control word beside them), the accumulators and the output register per PE,
+  the counters and addresses, and :data:`MVAU_CONTROL_FFS` of control;
+- a width converter (:func:`converter_cost`) and a FIFO (:func:`fifo_estimate`) after the
+  unit are counted with it;
+- memories: the weight ROM (``MH*MW`` bits, words of ``PE*SIMD``) where the plan stores it
+  (``Memory.storage``: a ROM whose kind the cost decides, or forced to block RAM or LUTs),
+  the threshold ROM (``MH`` thresholds, words of ``PE*THRESH_WIDTH``) and the
+  double-buffered input vector (``2*MW*B`` bits, a RAM), priced by :func:`memory_resources`.
+  Constant weights (at most two words: PE*SIMD covers the layer or half of it) have no
+  memory and no weight registers, and their lanes no XNOR
+  (:data:`CONSTANT_POPCOUNT_LUTS_PER_LANE`).
 
-Memories follow yosys' ``memory_libmap`` (the pass synth_ecp5 and synth_ice40 run): a memory
-goes to block RAM only when the blocks cost strictly less than the soft logic it replaces,
-where a block costs 128 (ECP5 DP16KD/PDPW16KD) or 64 (iCE40 SB_RAM40_4K), tiled on the
-block's cheapest aspect ratio (width 1, 2, 4, 9, 18, 36 for ECP5; 2, 4, 8, 16 for iCE40, where
-narrower words share an entry: 8192 x 1 takes two blocks) plus
-half a LUT per output bit for each extra address range, and soft logic costs 1/16 per ROM bit
-and 1 per RAM bit (ECP5 RAMs may also go to 16x4 LUT RAMs of cost 4). So on iCE40 a ROM of
-64 words or fewer never takes block RAM (64 x 128 bits: 8 blocks cost 512, logic 512, logic
-wins the tie), nor on ECP5 a 64 x 128 ROM (4 blocks cost 512). A ROM in logic costs, per
-output bit, one LUT4 per 16 words plus, on iCE40 (no wide multiplexers), a LUT4 per 2:1
-multiplexer joining them (64 words: 7 LUT4; ECP5's PFUMX/L6MUX21 join up to 128 words for
-free); a RAM in logic costs its bits in FFs and a 2:1 multiplexer LUT per bit and extra word.
-Measured with yosys 0.70 (YoWASP), registered-read ROMs of random contents: iCE40 64 x 128
-904 LUT4, 64 x 16 136, 32 x 64 213, 16 x 64 65, 128 x 16 one SB_RAM40_4K; ECP5 64 x 128 512
-LUT4, 128 x 16 128 LUT4, 64 x 36 and 64 x 144 block RAM (1 and 4 DP16KD).
-7-series keeps the older rule (no yosys flow here): block RAM from a quarter block up, else
-LUT6s of 64 words per output bit.
+The constants were fitted to yosys (0.70, YoWASP; the project's synth_ecp5 / synth_ice40
+scripts, flattened designs) on the digits MLP and a small conv net at several foldings
+(benchmarks/estimate_accuracy.py; the table in docs/benchmarks.md);
+tests/fpga/test_estimate_synth.py keeps the ECP5 estimate within 15% of them.
 
 An input-threshold unit costs a (B+1)-bit comparison per SIMD lane and its threshold ROM.
 
@@ -55,11 +52,21 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from hwbnn.fpga.boards import Device, Family
-from hwbnn.fpga.link import LinkFormat
-from hwbnn.ir.folding import Folding
+from hwbnn.fpga.estimate_memory import (
+    BRAM_COST,
+    BRAM_SHAPES,
+    LOGIC_ROM_WORDS,
+    MemoryCost,
+    MemoryUse,
+    memory_cost,
+    memory_resources,
+    memory_use,
+)
+from hwbnn.ir.folding import Folding, WeightStorage
 from hwbnn.ir.types import Network
 from hwbnn.plan import (
     Converter,
+    Memory,
     Plan,
     UnitKind,
     UnitPlan,
@@ -68,44 +75,36 @@ from hwbnn.plan import (
     line_buffer_rows,
 )
 
-#: block RAM aspect ratios (width, depth) per family
-BRAM_SHAPES: dict[Family, tuple[tuple[int, int], ...]] = {
-    Family.ECP5: ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)),
-    Family.ICE40: ((2, 2048), (4, 1024), (8, 512), (16, 256)),
-    Family.XILINX7: (
-        (1, 32768),
-        (2, 16384),
-        (4, 8192),
-        (9, 4096),
-        (18, 2048),
-        (36, 1024),
-        (72, 512),
-    ),
-}
 CONTROL_LUTS = 40
 CONTROL_FFS = 40
-
-
-@dataclass(frozen=True)
-class MemoryCost:
-    """Where a memory goes and what it costs: ``kind`` is ``bram``, ``lutram``, ``logic``
-    (a ROM as LUTs) or ``registers`` (a RAM as FFs and multiplexers)."""
-
-    kind: str
-    brams: int
-    luts: int
-    ffs: int
-
-
-@dataclass(frozen=True)
-class MemoryUse:
-    """One memory of a unit (``weights``, ``thresholds``, ``input buffer``, ``line buffer``),
-    its shape and where it goes (:func:`memory_resources`)."""
-
-    name: str
-    depth: int
-    width: int
-    cost: MemoryCost
+#: an hwbnn_axis_fifo's handshakes and flags, beside 4 LUTs per pointer bit (yosys synth_ecp5
+#: of the digits CNN: 20-36 LUT4 for FIFOs of 2-4 beats)
+FIFO_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 4, Family.ICE40: 20}
+#: a sliding window's LUTs per bit of a pixel coordinate (hwbnn_sliding_window_ctrl: about
+#: 200 LUT4 on ECP5 and 140 on iCE40 for an 8x8 image)
+WINDOW_COORD_LUTS: dict[Family, int] = {Family.ECP5: 24, Family.ICE40: 16}
+#: a sliding window's flip-flops beside its coordinates, addresses and data registers
+WINDOW_CONTROL_FFS = 20
+#: an MVAU's counters, input buffer banks, ROM addresses and handshakes (yosys synth_ecp5 of
+#: the digits MLP and a small conv net, 2026-12-06), and the accumulator output's extra
+#: logic (2*popcount - MW, signed) of a unit that emits accumulators
+MVAU_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 90, Family.ICE40: 45}
+MVAU_CONTROL_FFS: dict[Family, int] = {Family.ECP5: 40, Family.ICE40: 60}
+MVAU_OUTPUT_LUTS: dict[Family, int] = {Family.ECP5: 40, Family.ICE40: 0}
+#: hwbnn_popcount (rtl/hwbnn_popcount.v), chosen by hwbnn_mvau for XNOR lanes from SIMD 16:
+#: lane logic per lane (docs/benchmarks.md: 2.42-2.47 LUT4 per lane at 64 to 1,024 lanes)
+POPCOUNT_SIMD = 16
+POPCOUNT_LUTS_PER_LANE = 2.45
+#: the same with constant weights (hwbnn_popcount CONST_A: no XNOR, commit 42c9134: 1.9 LUT4
+#: per lane at 256 lanes out of context); with one word a PE counts only the inputs of its
+#: sparser weight half and adds one count of all inputs that the PEs share (hwbnn_mvau_lanes)
+CONSTANT_POPCOUNT_LUTS_PER_LANE = 1.9
+#: adder levels per pipeline register of the lane-sum trees (hwbnn_mvau TREE_LEVELS_PER_REG)
+TREE_LEVELS_PER_REG = 3
+#: an input-threshold unit's fixed logic (yosys: 98 LUT4 on ECP5, 84 on iCE40 and 14 FFs at
+#: SIMD 1, 6-bit thresholds of 64 inputs)
+THRESHOLD_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 70, Family.ICE40: 36}
+THRESHOLD_CONTROL_FFS = 8
 
 
 @dataclass(frozen=True)
@@ -160,73 +159,6 @@ class Estimate:
         }
 
 
-#: yosys memory_libmap cost of one block RAM, per family (lattice/brams_16kd.txt,
-#: ice40/brams.txt); soft logic costs 1/16 per ROM bit and 1 per RAM bit
-BRAM_COST: dict[Family, int] = {Family.ECP5: 128, Family.ICE40: 64}
-#: words of a ROM column that one LUT (and, on ECP5, its free wide multiplexers) holds
-LOGIC_ROM_WORDS: dict[Family, int] = {Family.ECP5: 128, Family.ICE40: 16}
-
-
-def _bram_tiling(depth: int, width: int, family: Family) -> tuple[int, float]:
-    """(blocks, memory_libmap cost) of the cheapest block RAM tiling."""
-    best: tuple[int, float] | None = None
-    for w, d in BRAM_SHAPES[family]:
-        words = d * max(1, w // width)  # narrow words share a wide port's entries
-        ranges = math.ceil(depth / words)
-        blocks = math.ceil(width / w) * ranges
-        cost = BRAM_COST.get(family, 0) * blocks + 0.5 * (ranges - 1) * width
-        if best is None or cost < best[1]:
-            best = (blocks, cost)
-    assert best is not None
-    return best
-
-
-def memory_resources(depth: int, width: int, device: Device, writable: bool = False) -> MemoryCost:
-    """Where a ``depth`` x ``width`` memory goes on ``device`` and what it costs (see the
-    module docstring): a ROM (``writable`` False, contents from a file) or a RAM written at
-    run time (input buffers, line buffers)."""
-    bits = depth * width
-    family = device.family
-    if bits == 0:
-        return MemoryCost("logic", 0, 0, 0)
-    if family not in BRAM_COST:  # 7-series: the quarter-block rule
-        if bits * 4 >= device.bram_bits:
-            blocks = min(
-                math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM_SHAPES[family]
-            )
-            return MemoryCost("bram", blocks, 0, 0)
-        return MemoryCost("logic", 0, math.ceil(depth / (1 << device.lut_inputs)) * width, 0)
-    blocks, block_cost = _bram_tiling(depth, width, family)
-    lut_words = 1 << device.lut_inputs
-    if writable:
-        candidates = [(float(bits), "registers")]
-        if family is Family.ECP5:  # TRELLIS_DPR16X4: 16 words x 4 bits, cost 4
-            ranges = math.ceil(depth / 16)
-            lutram = 4 * ranges * math.ceil(width / 4) + 0.5 * (ranges - 1) * width
-            candidates.append((lutram, "lutram"))
-        logic_cost, kind = min(candidates)
-        if block_cost < int(logic_cost):
-            return MemoryCost("bram", blocks, 0, 0)
-        if kind == "lutram":
-            return MemoryCost("lutram", 0, math.ceil(depth / lut_words) * width, 0)
-        return MemoryCost("registers", 0, width * (depth - 1), bits)
-    if block_cost < int(bits / 16):
-        return MemoryCost("bram", blocks, 0, 0)
-    leaves = math.ceil(depth / lut_words)
-    joins = math.ceil(depth / LOGIC_ROM_WORDS[family]) - 1
-    return MemoryCost("logic", 0, (leaves + joins) * width, 0)
-
-
-def memory_cost(depth: int, width: int, device: Device, writable: bool = False) -> tuple[int, int]:
-    """(block RAMs, LUTs) of :func:`memory_resources`."""
-    cost = memory_resources(depth, width, device, writable)
-    return cost.brams, cost.luts
-
-
-def _memory(name: str, depth: int, width: int, device: Device, writable: bool = False) -> MemoryUse:
-    return MemoryUse(name, depth, width, memory_resources(depth, width, device, writable))
-
-
 def adder_tree_luts(operands: int, width: int) -> int:
     """LUTs of a pairwise tree adding ``operands`` numbers of ``width`` bits (one per bit)."""
     total = 0
@@ -239,18 +171,19 @@ def adder_tree_luts(operands: int, width: int) -> int:
 
 
 __all__ = [
+    "BRAM_COST",
+    "BRAM_SHAPES",
+    "LOGIC_ROM_WORDS",
     "Estimate",
-    "ResourceFit",
     "LayerEstimate",
     "MemoryCost",
     "MemoryUse",
     "adder_tree_luts",
-    "board_fit",
-    "bridge_cost",
     "converter_cost",
     "estimate",
     "estimate_plan",
     "estimate_unit",
+    "fifo_estimate",
     "line_buffer_rows",
     "memory_cost",
     "memory_resources",
@@ -258,16 +191,23 @@ __all__ = [
 
 
 def _window_estimate(u: UnitPlan, device: Device) -> tuple[int, int, MemoryUse]:
-    """(LUTs, FFs, line buffer) of hwbnn_sliding_window for a planned unit."""
+    """(LUTs, FFs, line buffer) of hwbnn_sliding_window for a planned unit; at SIMD = m*C
+    (m window positions per beat) the line buffer is m identical memories, one per position."""
     g = u.window
     assert g is not None
-    words = g.rows * g.w * g.c // u.simd
+    reads = u.in_per_beat
+    copies = u.simd // reads
+    words = g.rows * g.w * g.c // reads
     width = u.in_width
     coord = clog2(2 * (g.h + g.w) + g.kernel + g.stride + 2)
     addr = max(1, clog2(words))
-    ram = _memory("line buffer", words, width, device, writable=True)
-    luts = 24 * coord + 8 * addr + width + CONTROL_LUTS + ram.cost.luts
-    ffs = 9 * coord + 3 * addr + 2 * width + CONTROL_FFS + ram.cost.ffs
+    one = memory_use("line buffer", words, width, device, writable=True)
+    c = one.cost
+    cost = replace(c, brams=copies * c.brams, luts=copies * c.luts, ffs=copies * c.ffs)
+    ram = replace(one, width=copies * width, cost=cost)
+    per_coord = WINDOW_COORD_LUTS.get(device.family, 24)
+    luts = per_coord * coord + 8 * addr * copies + u.out_width + CONTROL_LUTS + ram.cost.luts
+    ffs = 9 * coord + 3 * addr * copies + 2 * u.out_width + WINDOW_CONTROL_FFS + ram.cost.ffs
     return luts, ffs, ram
 
 
@@ -288,7 +228,7 @@ def _graph_estimate(u: UnitPlan, device: Device) -> LayerEstimate:
     else:
         rom = u.thresholds
         assert rom is not None
-        memories = (_memory("thresholds", rom.depth, rom.word_bits, device),)
+        memories = (memory_use("thresholds", rom.depth, rom.word_bits, device),)
         selections = 2 if u.side else 1
         compare = u.simd * u.steps * (u.threshold_bits + 1) * selections
         luts = compare + u.simd * u.out_bits + memories[0].cost.luts + CONTROL_LUTS // 2
@@ -320,12 +260,15 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
     if u.kind is UnitKind.INPUT_THRESHOLD:
         rom = u.thresholds
         assert rom is not None
-        tmem = _memory("thresholds", rom.depth, rom.word_bits, device)
+        tmem = memory_use("thresholds", rom.depth, rom.word_bits, device)
         layer = LayerEstimate(
             u.name,
             lanes=u.simd,
-            luts=u.simd * u.threshold_bits + tmem.cost.luts + CONTROL_LUTS // 2,
-            ffs=u.simd * u.threshold_bits + CONTROL_FFS // 2,
+            luts=u.simd * u.threshold_bits
+            + tmem.cost.luts
+            + THRESHOLD_CONTROL_LUTS.get(device.family, CONTROL_LUTS),
+            # the thresholds of a beat in a register (folded into the compare at 1-2 words)
+            ffs=u.simd * (u.threshold_bits if rom.depth > 2 else 1) + THRESHOLD_CONTROL_FFS,
             brams=0,
             memory_bits=0,
             cycles=u.cycles,
@@ -333,27 +276,60 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
         return _with_memories(layer, (tmem,))
     pe, simd, b = u.pe, u.simd, u.in_bits
     binary = b == 1
+    assert u.weights is not None
+    constant = u.weights.storage is WeightStorage.CONSTANT
     sum_width = u.popcount_bits if binary else u.acc_bits
-    if binary:
+    tree_regs = (clog2(simd) - 1) // TREE_LEVELS_PER_REG if simd > 1 else 0
+    tree_ffs = 0
+    shared = 0  # logic shared by the PEs
+    if binary and simd >= POPCOUNT_SIMD:  # hwbnn_popcount, the XNORs in its cells
+        per_lane = CONSTANT_POPCOUNT_LUTS_PER_LANE if constant else POPCOUNT_LUTS_PER_LANE
+        lane_luts, tree = math.ceil(per_lane * simd), 0
+        if constant and u.weights.depth == 1:
+            # hwbnn_mvau_lanes: a PE counts the inputs of its sparser weight half (at most
+            # SIMD/2, no XNOR) and adds the count of all inputs, shared by the PEs
+            lane_luts = math.ceil(CONSTANT_POPCOUNT_LUTS_PER_LANE * simd / 2) + sum_width
+            shared = math.ceil(CONSTANT_POPCOUNT_LUTS_PER_LANE * simd)
+        if tree_regs:  # half the lanes' sums after level 3, an eighth after each later one
+            counted = simd // 2 if constant and u.weights.depth == 1 else simd
+            tree_ffs = counted // 2 + (tree_regs - 1) * counted // 8
+    elif binary:
         group = max(1, device.lut_inputs // 2)
         groups = math.ceil(simd / group)
         lane_luts = 2 * groups
         tree = adder_tree_luts(groups, 2)
+        tree_ffs = tree_regs * math.ceil(simd / 8) * 4
     else:
         lane_luts = simd * (b + 1)
         tree = adder_tree_luts(simd, b + 1)
+        tree_ffs = tree_regs * math.ceil(simd / 8) * (b + 4)
     compare = 0 if u.is_output else u.threshold_bits + 1
-    luts = pe * (lane_luts + tree + sum_width + compare) + CONTROL_LUTS
-    # two stages of operand registers (weights and inputs), the sums, the output register
-    ffs = 2 * (pe * simd + simd * b) + pe * (2 * sum_width + u.out_bits) + CONTROL_FFS
-    weights = u.weights
-    assert weights is not None
-    memories = [_memory("weights", weights.depth, weights.word_bits, device)]
+    control = MVAU_CONTROL_LUTS.get(device.family, CONTROL_LUTS)
+    if u.emits_acc:
+        control += MVAU_OUTPUT_LUTS.get(device.family, 0)
+    luts = pe * (lane_luts + tree + sum_width + compare) + shared + control
+    # two stages of operand registers (weights and inputs), the trees' pipeline registers
+    # and the control word travelling with them, the accumulators, the output register
+    tag = (max(1, clog2(u.nf)) + 4) * tree_regs
+    memories = [] if constant else [_weight_memory(u.weights, device)]
+    # the weights' two register stages (a block RAM holds the first, and yosys registers the
+    # address instead of the word of a ROM in logic of at most 8 words, as measured on the
+    # digits CNN; constant weights have only the word select), the inputs' two, the counters
+    # and addresses
+    words = u.weights.depth
+    if constant or memories[0].cost.kind == "bram":
+        first = 0
+    else:
+        first = clog2(words) if words <= 8 else pe * simd
+    stages = 0 if constant else pe * simd + first
+    ffs = stages + 2 + 2 * simd * b + pe * (tree_ffs + sum_width + u.out_bits)
+    counters = 2 * (clog2(u.nf) + clog2(u.sf)) + clog2(u.nf * u.sf) + clog2(u.pixels)
+    ffs += tag + MVAU_CONTROL_FFS.get(device.family, CONTROL_FFS) + counters
     if u.thresholds is not None:
         rom = u.thresholds
-        memories.append(_memory("thresholds", rom.depth, rom.word_bits, device))
+        memories.append(memory_use("thresholds", rom.depth, rom.word_bits, device))
     # the double-buffered input vector, written at run time
-    memories.append(_memory("input buffer", 2 * u.sf, u.in_width, device, writable=True))
+    memories.append(memory_use("input buffer", 2 * u.sf, u.in_width, device, writable=True))
     layer = LayerEstimate(
         u.name,
         lanes=pe * simd,
@@ -366,24 +342,75 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
     return _with_memories(layer, tuple(memories))
 
 
+def _weight_memory(weights: Memory | None, device: Device) -> MemoryUse:
+    """The weight ROM where the plan stores it: synthesis' choice, or forced to block RAM or
+    logic (constant weights have no memory)."""
+    assert weights is not None and weights.storage is not WeightStorage.CONSTANT
+    style = {WeightStorage.BLOCK_RAM: "block", WeightStorage.LUT_ROM: "logic"}
+    return memory_use(
+        "weights", weights.depth, weights.word_bits, device, rom_style=style.get(weights.storage)
+    )
+
+
 def converter_cost(c: Converter) -> tuple[int, int]:
     """(LUTs, FFs) of a width converter (hwbnn_axis_width_converter): the partial word and
     the output word in registers, a load multiplexer per output bit and a beat counter."""
     wide, narrow = max(c.in_width, c.out_width), min(c.in_width, c.out_width)
     counter = clog2(wide // narrow + 1)
-    return wide + 4 * counter, 2 * wide - narrow + counter + 3
+    ffs = 2 * wide - narrow + counter + 3
+    if c.in_width < c.out_width:  # narrow to wide: the word fills by enables, no multiplexer
+        return 3 * counter + 1, ffs
+    return 2 * wide + 8 * counter, ffs
+
+
+def fifo_estimate(depth: int, width: int, device: Device) -> tuple[int, int, MemoryUse]:
+    """(LUTs, FFs, memory) of an hwbnn_axis_fifo of ``depth`` beats of ``width`` bits: a RAM
+    of the next power of two words of ``width + 1`` bits (tlast beside tdata), two pointers
+    and their compare, the output register and flags."""
+    words = 1 << clog2(depth)
+    ram = memory_use("FIFO", words, width + 1, device, writable=True)
+    addr = max(1, clog2(words))
+    luts = FIFO_CONTROL_LUTS.get(device.family, CONTROL_LUTS // 2) + 4 * addr + ram.cost.luts
+    ffs = 2 * addr + width + 1 + 3 + ram.cost.ffs
+    return luts, ffs, ram
+
+
+def _fifos(plan: Plan) -> dict[int, list[tuple[int, int]]]:
+    """(depth, width) of the FIFOs after each unit: a chain's ``fifo_depth`` (never after the
+    last unit), a graph's edges."""
+    after: dict[int, list[tuple[int, int]]] = {}
+    if plan.edges:
+        for e in plan.edges:
+            if e.fifo_depth and e.src >= 0:
+                after.setdefault(e.src, []).append((e.fifo_depth, e.src_width))
+        return after
+    for u in plan.units[:-1]:
+        if u.fifo_depth:
+            after[u.index] = [(u.fifo_depth, u.out_width)]
+    return after
 
 
 def estimate_plan(plan: Plan, device: Device) -> Estimate:
-    """The analytical estimate of a hardware plan on ``device``; a width converter is counted
-    with the unit it follows."""
+    """The analytical estimate of a hardware plan on ``device``; a width converter and the
+    FIFOs (:func:`fifo_estimate`) are counted with the unit they follow."""
     layers = []
+    fifos = _fifos(plan)
     for index, u in enumerate(plan.units):
         layer = estimate_unit(u, device)
         converter = plan.converter_after(index)
         if converter is not None:
             luts, ffs = converter_cost(converter)
             layer = replace(layer, luts=layer.luts + luts, ffs=layer.ffs + ffs)
+        for depth, width in fifos.get(u.index, []):
+            luts, ffs, ram = fifo_estimate(depth, width, device)
+            layer = replace(
+                layer,
+                luts=layer.luts + luts,
+                ffs=layer.ffs + ffs,
+                brams=layer.brams + ram.cost.brams,
+                memory_bits=layer.memory_bits + ram.depth * ram.width,
+                memories=(*layer.memories, ram),
+            )
         layers.append(layer)
     return Estimate(device.name, tuple(layers), plan.initiation_interval)
 
@@ -391,48 +418,3 @@ def estimate_plan(plan: Plan, device: Device) -> Estimate:
 def estimate(net: Network, folding: Folding, device: Device) -> Estimate:
     """The analytical estimate of ``net`` folded as ``folding`` on ``device``."""
     return estimate_plan(build_plan(net, folding), device)
-
-
-def bridge_cost(link: LinkFormat) -> tuple[int, int]:
-    """(LUTs, FFs) of the board top's UART bridge around ``hwbnn_top`` (receiver, transmitter,
-    byte/beat packers, power-on reset): measured 150 LUT4 and 162 FFs on iCE40 with 5-bit input
-    and 45-bit output beats, most of it fixed, the rest one or two registers per beat bit."""
-    return 110 + link.in_width + link.out_width, 80 + 2 * (link.in_width + link.out_width)
-
-
-@dataclass(frozen=True)
-class ResourceFit:
-    """One resource of a board: the estimate of the whole board top and what the FPGA has."""
-
-    name: str
-    estimated: int
-    available: int
-
-    @property
-    def fraction(self) -> float:
-        return self.estimated / self.available
-
-    @property
-    def fits(self) -> bool:
-        return self.estimated <= self.available
-
-
-def board_fit(est: Estimate, device: Device, link: LinkFormat) -> tuple[ResourceFit, ...]:
-    """The estimate of the board top (``est`` plus the UART bridge, :func:`bridge_cost`)
-    against ``device``, per resource: LUT4 (LUT6 on 7-series), FFs and block RAMs.
-
-    On iCE40 a logic cell holds one LUT4 and one FF, which share it only when the LUT drives
-    the FF, so the logic resource is logic cells, counted as LUT4s plus half the FFs (nextpnr:
-    6,406 cells for 4,667 LUT4 + 2,725 FFs, digits MLP at 64 cycles/frame; 811 for 586 + 432
-    fully folded). ECP5 slices hold LUT4s and FFs apart, so they are checked apart."""
-    bridge_luts, bridge_ffs = bridge_cost(link)
-    luts, ffs = est.luts + bridge_luts, est.ffs + bridge_ffs
-    if device.family is Family.ICE40:
-        logic = ResourceFit("logic cells (LUT4 + FF)", luts + math.ceil(ffs / 2), device.luts)
-    else:
-        logic = ResourceFit(f"LUT{device.lut_inputs}", luts, device.luts)
-    return (
-        logic,
-        ResourceFit("FF", ffs, device.ffs),
-        ResourceFit("block RAM", est.brams, device.brams),
-    )

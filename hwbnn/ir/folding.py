@@ -3,26 +3,36 @@
 For a matrix-vector unit with MH outputs and MW inputs, PE must divide MH and SIMD must divide
 MW; one frame takes ``(MH / PE) * (MW / SIMD) * pixels`` cycles. An input-thresholding unit
 handles SIMD elements per cycle (``N / SIMD`` cycles per frame; its PE is 1). A sliding window
-or a max pool moves SIMD elements of one pixel per beat (PE 1, SIMD divides the channels C); it
-takes ``max(in, out) / SIMD`` cycles per frame, where ``out`` counts every K*K*C window element
-it emits (a max pool is a sliding window followed by an OR over each window). Forks, add-joins
-and thresholds move SIMD elements per beat (SIMD divides the channels of their input), a
-concatenation SIMD elements of its output (SIMD divides every input's channels); each takes
-``elements / SIMD`` cycles. A node's output stream carries PE (MVAU) or SIMD (the others)
+or a max pool moves SIMD elements of one pixel per beat (PE 1, SIMD divides the channels C),
+or, with SIMD = m*C where m divides K*K, its window stream carries m whole window positions
+(all C channels each) per beat, in window order, while it still reads at most one input pixel
+per beat (``min(SIMD, C)`` elements; a pool also writes ``min(SIMD, C)``). Either takes
+``max(in / min(SIMD, C), out / SIMD)`` cycles per frame, where ``in`` counts the input elements
+and ``out`` every K*K*C window element it emits (a max pool is a sliding window followed by an
+OR over each window).
+Forks, add-joins and thresholds move SIMD elements per beat (SIMD divides the channels of their
+input), a concatenation SIMD elements of its output (SIMD divides every input's channels); each
+takes ``elements / SIMD`` cycles. A node's output stream carries PE (MVAU) or SIMD (the others)
 elements per beat and each reader reads its own SIMD per beat; a width converter joins them, so
 one of the two must divide the other. The network's initiation interval is the slowest node's
 cycle count.
 
-The chooser picks, for a target cycles/frame, the per-node (PE, SIMD) with the fewest lanes in
-total (PE * SIMD, the XNOR-popcount lane count) such that every node meets the target,
-preferring fewer PEs and wider SIMD (one shared input word) on ties: exactly for a chain, node
-by node in topological order for a graph.
+The chooser picks, for a target cycles/frame, the per-node (PE, SIMD) of least total cost such
+that every node meets the target: exactly for a chain (dynamic programming over the previous
+node's output width), node by node in topological order for a graph. A cost is a tuple of
+numbers per node (:data:`LayerCost`), summed element by element over the nodes and compared
+lexicographically; the default, :func:`lanes_cost`, counts lanes (PE * SIMD, the
+XNOR-popcount lane count), then PEs, then prefers wider SIMD (one shared input word), so this
+layer needs nothing above it. The pipeline passes the resource estimate of its device instead
+(:func:`hwbnn.fpga.estimate_cost.estimate_cost`: LUTs, then block RAMs).
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +50,26 @@ from hwbnn.ir.types import (
 )
 
 
+class WeightStorage(enum.Enum):
+    """Where a matrix-vector unit's weight words live (FINN's ``mem_mode``/``ram_style``).
+
+    ROM: a ROM whose block RAM or logic synthesis picks by its own cost; BLOCK_RAM / LUT_ROM:
+    that ROM forced to block RAM / LUTs; CONSTANT: at most two words (PE*SIMD covers the layer,
+    or half of it), wired as constants into the XNOR-popcount lanes, no memory.
+    """
+
+    ROM = "rom"
+    BLOCK_RAM = "block_ram"
+    LUT_ROM = "lut_rom"
+    CONSTANT = "constant"
+
+
 @dataclass(frozen=True)
 class LayerFolding:
     pe: int
     simd: int
+    #: where an MVAU's weights live; None: the plan decides (hwbnn.plan.build.weight_storage)
+    weights: WeightStorage | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +81,7 @@ class Folding:
     def to_json(self, net: Network) -> str:
         rows = [
             {"layer": layer.name, "pe": f.pe, "simd": f.simd}
+            | ({"weights": f.weights.value} if f.weights is not None else {})
             for layer, f in zip(net.layers, self.layers, strict=True)
         ]
         return json.dumps({"layers": rows}, indent=2) + "\n"
@@ -69,11 +96,10 @@ def layer_cycles(layer: Layer, fold: LayerFolding, net: Network | None = None) -
     thresholds need their network (their sizes are their streams')."""
     if isinstance(layer, InputThreshold):
         return layer.in_elements // fold.simd
-    if isinstance(layer, SlidingWindow):
-        return max(layer.in_elements, layer.out_elements) // fold.simd
-    if isinstance(layer, MaxPool):
+    if isinstance(layer, SlidingWindow | MaxPool):
         emitted = layer.pixels * layer.kernel * layer.kernel * layer.channels
-        return max(layer.in_elements, emitted) // fold.simd
+        reads = layer.in_elements // min(fold.simd, layer.channels)
+        return max(reads, emitted // fold.simd)
     if isinstance(layer, MatrixVector):
         return (layer.mh // fold.pe) * (layer.mw // fold.simd) * layer.pixels
     if net is None:
@@ -82,7 +108,8 @@ def layer_cycles(layer: Layer, fold: LayerFolding, net: Network | None = None) -
 
 
 def vector_width(layer: Layer, net: Network | None = None) -> int:
-    """Elements SIMD must divide: the channels of an image stage, MW of an MVAU, the channels
+    """Elements SIMD must divide: the channels of an image stage (or, for a sliding window,
+    be m times with m dividing K*K: :func:`window_positions`), MW of an MVAU, the channels
     of a fork's, join's or threshold's input (every input's for a concat), else all."""
     if isinstance(layer, SlidingWindow | MaxPool):
         return layer.channels
@@ -99,8 +126,36 @@ def vector_width(layer: Layer, net: Network | None = None) -> int:
 
 
 def out_width(layer: Layer, fold: LayerFolding) -> int:
-    """Elements per beat of a layer's output stream."""
-    return fold.pe if isinstance(layer, MatrixVector) else fold.simd
+    """Elements per beat of a layer's output stream: PE of an MVAU, ``min(SIMD, C)`` of a max
+    pool (one output pixel per beat at most), SIMD otherwise."""
+    if isinstance(layer, MatrixVector):
+        return fold.pe
+    if isinstance(layer, MaxPool):
+        return min(fold.simd, layer.channels)
+    return fold.simd
+
+
+def in_width(layer: Layer, fold: LayerFolding) -> int:
+    """Elements per beat of a layer's input stream: ``min(SIMD, C)`` for a sliding window or
+    max pool (one input pixel per beat at most), SIMD otherwise."""
+    if isinstance(layer, SlidingWindow | MaxPool):
+        return min(fold.simd, layer.channels)
+    return fold.simd
+
+
+def window_positions(layer: SlidingWindow | MaxPool, simd: int) -> int:
+    """Window positions m per beat of a sliding window's (a max pool's window) stream at
+    ``simd``: ``simd // C`` for SIMD = m*C with m dividing K*K, else 1 (SIMD divides C).
+    Raises ConfigError naming the layer for any other SIMD."""
+    c, positions = layer.channels, layer.kernel * layer.kernel
+    if simd >= 1 and c % simd == 0:
+        return 1
+    if simd % c == 0 and positions % (simd // c) == 0:
+        return simd // c
+    raise ConfigError(
+        f"layer {layer.name}: SIMD={simd} does not divide C={c} and is not m*C with m "
+        f"dividing K*K={positions} (m whole window positions per beat)"
+    )
 
 
 _WHAT = {
@@ -134,16 +189,19 @@ def check_folding(net: Network, folding: Folding) -> None:
         elif layer.mh % fold.pe:
             raise ConfigError(f"layer {layer.name}: PE={fold.pe} does not divide MH={layer.mh}")
         width = vector_width(layer, net)
-        if width % fold.simd:
+        if isinstance(layer, SlidingWindow | MaxPool):
+            window_positions(layer, fold.simd)
+        elif width % fold.simd:
             what = "MW" if isinstance(layer, MatrixVector | InputThreshold) else "C"
             raise ConfigError(
                 f"layer {layer.name}: SIMD={fold.simd} does not divide {what}={width}"
             )
         for src in net.inputs_of(layer.name):
             produced = widths.get(src)
-            if produced is not None and produced % fold.simd and fold.simd % produced:
+            reads = in_width(layer, fold)
+            if produced is not None and produced % reads and reads % produced:
                 raise ConfigError(
-                    f"layer {layer.name}: SIMD={fold.simd} and the output width {produced} of "
+                    f"layer {layer.name}: SIMD={reads} and the output width {produced} of "
                     f"{src} do not divide one another (no width converter between them)"
                 )
         widths[layer.name] = out_width(layer, fold)
@@ -164,6 +222,10 @@ def initiation_interval(net: Network, folding: Folding) -> int:
 
 
 def _options(layer: Layer, net: Network) -> list[LayerFolding]:
+    if isinstance(layer, SlidingWindow | MaxPool):
+        c, positions = layer.channels, layer.kernel * layer.kernel
+        wide = [m * c for m in _divisors(positions) if m > 1]
+        return [LayerFolding(1, s) for s in [*_divisors(c), *wide]]
     if not isinstance(layer, MatrixVector):
         return [LayerFolding(1, s) for s in _divisors(vector_width(layer, net))]
     return [LayerFolding(p, s) for p in _divisors(layer.mh) for s in _divisors(layer.mw)]
@@ -173,31 +235,54 @@ def _compatible(previous: int | None, simd: int) -> bool:
     return previous is None or previous % simd == 0 or simd % previous == 0
 
 
-def choose_folding(net: Network, target_cycles: int) -> Folding:
-    """The folding with the fewest lanes in total (sum of PE * SIMD) that has every layer at or
-    below ``target_cycles`` cycles per frame and width-compatible neighbours.
+#: the cost of one node at one folding: a tuple of numbers, summed element by element over the
+#: nodes and compared lexicographically (first element first)
+LayerCost = Callable[[Layer, LayerFolding], Sequence[float]]
+
+
+def lanes_cost(layer: Layer, fold: LayerFolding) -> tuple[int, int, int]:
+    """The default cost: lanes (PE * SIMD), then PEs, then wider SIMD (negated)."""
+    return (fold.pe * fold.simd, fold.pe, -fold.simd)
+
+
+def _add(total: tuple[float, ...], cost: Sequence[float]) -> tuple[float, ...]:
+    if not total:
+        return tuple(cost)
+    if len(total) != len(cost):
+        raise ValueError(f"a folding cost must keep its length: {len(total)} then {len(cost)}")
+    return tuple(a + b for a, b in zip(total, cost, strict=True))
+
+
+def _meeting(layer: Layer, net: Network, target_cycles: int) -> list[LayerFolding]:
+    return [f for f in _options(layer, net) if layer_cycles(layer, f, net) <= target_cycles]
+
+
+def choose_folding(net: Network, target_cycles: int, cost: LayerCost = lanes_cost) -> Folding:
+    """The folding of least total ``cost`` (default :func:`lanes_cost`: the fewest lanes, then
+    fewer PEs, then wider SIMD) that has every layer at or below ``target_cycles`` cycles per
+    frame and width-compatible neighbours.
 
     Feasible whenever every layer can meet the target on its own, except that an image stage's
     SIMD must also divide its channels (raises ConfigError when nothing fits). Solved
-    exactly by dynamic programming over the previous layer's output width; ties go to fewer PEs,
-    then to wider SIMD.
+    exactly for a chain by dynamic programming over the previous layer's output width (the
+    optimum over every combination of per-layer foldings; ``cost`` is called once per layer
+    and folding); a graph node by node (:func:`_choose_graph_folding`).
     """
     if target_cycles < 1:
         raise ConfigError(f"target cycles per frame must be >= 1, got {target_cycles}")
     if not net.is_chain:
-        return _choose_graph_folding(net, target_cycles)
-    # previous output width -> (cost key, choices so far)
-    states: dict[int | None, tuple[tuple[int, int, int], tuple[LayerFolding, ...]]] = {
-        None: ((0, 0, 0), ())
-    }
+        return _choose_graph_folding(net, target_cycles, cost)
+    # previous output width -> (total cost, choices so far)
+    Total = tuple[tuple[float, ...], tuple[LayerFolding, ...]]
+    states: dict[int | None, Total] = {None: ((), ())}
     for layer in net.layers:
-        meeting = [f for f in _options(layer, net) if layer_cycles(layer, f, net) <= target_cycles]
-        following: dict[int | None, tuple[tuple[int, int, int], tuple[LayerFolding, ...]]] = {}
-        for previous, ((lanes, pes, simds), chosen) in states.items():
-            for fold in meeting:
-                if not _compatible(previous, fold.simd):
+        priced = [(f, tuple(cost(layer, f))) for f in _meeting(layer, net, target_cycles)]
+        following: dict[int | None, Total] = {}
+        for previous, (total, chosen) in states.items():
+            for fold, price in priced:
+                if not _compatible(previous, in_width(layer, fold)):
                     continue
-                key = (lanes + fold.pe * fold.simd, pes + fold.pe, simds - fold.simd)
+                key = _add(total, price)
                 width = out_width(layer, fold)
                 if width not in following or key < following[width][0]:
                     following[width] = (key, (*chosen, fold))
@@ -213,24 +298,25 @@ def choose_folding(net: Network, target_cycles: int) -> Folding:
     return folding
 
 
-def _choose_graph_folding(net: Network, target_cycles: int) -> Folding:
-    """Node by node in topological order: the cheapest folding (fewest lanes, then fewer PEs,
-    then wider SIMD) meeting the target whose SIMD fits every input's stream width."""
+def _choose_graph_folding(
+    net: Network, target_cycles: int, cost: LayerCost = lanes_cost
+) -> Folding:
+    """Node by node in topological order: the cheapest folding (least ``cost``) meeting the
+    target whose input width fits every input's stream width."""
     widths: dict[str, int] = {}
     chosen: list[LayerFolding] = []
     for layer in net.layers:
-        options = _options(layer, net)
-        meeting = [f for f in options if layer_cycles(layer, f, net) <= target_cycles]
+        meeting = _meeting(layer, net, target_cycles)
         produced = [widths[s] for s in net.inputs_of(layer.name) if s != INPUT]
-        fitting = [f for f in meeting if all(_compatible(w, f.simd) for w in produced)]
+        fitting = [f for f in meeting if all(_compatible(w, in_width(layer, f)) for w in produced)]
         if not fitting:
-            best = min(layer_cycles(layer, f, net) for f in options)
+            best = min(layer_cycles(layer, f, net) for f in _options(layer, net))
             raise ConfigError(
                 f"layer {layer.name}: no folding reaches {target_cycles} cycles/frame with "
                 f"stream widths that divide its inputs' {produced} (best alone: {best}); raise "
                 f"the target or give a folding file"
             )
-        fold = min(fitting, key=lambda f: (f.pe * f.simd, f.pe, -f.simd))
+        fold = min(fitting, key=lambda f: tuple(cost(layer, f)))
         chosen.append(fold)
         widths[layer.name] = out_width(layer, fold)
     folding = Folding(tuple(chosen))
@@ -238,12 +324,27 @@ def _choose_graph_folding(net: Network, target_cycles: int) -> Folding:
     return folding
 
 
+def _layer_folding(row: dict[str, object]) -> LayerFolding:
+    storage = row.get("weights")
+    choices = [s.value for s in WeightStorage]
+    if storage is not None and storage not in choices:
+        raise ValueError(f"layer {row.get('layer')!r}: weights {storage!r} is not one of {choices}")
+    pe, simd = row["pe"], row["simd"]
+    return LayerFolding(
+        int(pe),  # type: ignore[call-overload]
+        int(simd),  # type: ignore[call-overload]
+        WeightStorage(storage) if storage is not None else None,
+    )
+
+
 def load_folding(path: Path, net: Network) -> Folding:
-    """Read a folding file: ``{"layers": [{"layer": NAME, "pe": P, "simd": S}, ...]}``."""
+    """Read a folding file: ``{"layers": [{"layer": NAME, "pe": P, "simd": S}, ...]}``, each
+    row optionally with ``"weights"``: a :class:`WeightStorage` value (``"constant"``,
+    ``"lut_rom"``, ``"block_ram"``, ``"rom"``) that overrides the plan's choice."""
     try:
         doc = json.loads(Path(path).read_text())
         rows = doc["layers"]
-        by_name = {row["layer"]: LayerFolding(int(row["pe"]), int(row["simd"])) for row in rows}
+        by_name = {row["layer"]: _layer_folding(row) for row in rows}
     except FileNotFoundError:
         raise ConfigError(f"{path}: folding file not found") from None
     except (ValueError, KeyError, TypeError) as exc:

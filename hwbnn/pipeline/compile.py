@@ -23,6 +23,7 @@ from typing import Any
 from hwbnn.build import MANIFEST, atomic_build, read_manifest, update_manifest, write_manifest
 from hwbnn.codegen import generate
 from hwbnn.export import load_qonnx
+from hwbnn.fpga.boards import LFE5U_85F
 from hwbnn.frontend.lower import InputSpec, lower
 from hwbnn.ir.folding import (
     Folding,
@@ -50,15 +51,42 @@ TARGET_LEVELS: dict[Target, tuple[Level, ...]] = {
     Target.HLS4ML: (Level.L3,),
 }
 BITSTREAM_DIR = "bitstream"
+#: the device whose estimate the folding chooser minimises when no board is given
+DEFAULT_DEVICE = LFE5U_85F
 
 
-def resolve_folding(net: Network, cfg: CompileOptions) -> Folding:
-    """An explicit folding file wins; else the chooser meets the cycle budget (default: the
-    fully folded design's slowest layer, i.e. PE = SIMD = 1 everywhere it fits)."""
+def resolve_folding(
+    net: Network,
+    cfg: CompileOptions,
+    board: str | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Folding:
+    """An explicit folding file wins. Without a cycle budget the design is fully folded (PE =
+    SIMD = 1 wherever that fits: :func:`hwbnn.ir.folding.choose_folding` at the slowest
+    layer's cycles, fewest lanes). With one, the chooser meets it at the least estimated LUTs,
+    then block RAM (:func:`hwbnn.fpga.estimate_cost.estimate_cost`) of ``board``'s device, or
+    of an ECP5-85F (:data:`DEFAULT_DEVICE`) without a board.
+
+    With ``board``, the folding must also fit the board: without a budget the cheapest folding
+    that fits replaces a fully folded design that does not; DesignTooLarge otherwise
+    (:func:`check_board_fit`, which names the fewest cycles/frame that fit)."""
     if cfg.folding is not None:
         return load_folding(cfg.folding, net)
+    from hwbnn.fpga.boards import get_board
+    from hwbnn.fpga.estimate_cost import board_fits, choose_for_board, estimate_cost
+
     budget = cfg.cycles_budget
-    return choose_folding(net, budget if budget is not None else max_cycles(net))
+    if budget is None:
+        folded = choose_folding(net, max_cycles(net))
+        if board is None or all(f.fits for f in board_fits(net, folded, get_board(board))):
+            return folded
+    target = budget if budget is not None else max_cycles(net)
+    if board is None:
+        return choose_folding(net, target, estimate_cost(net, DEFAULT_DEVICE))
+    choice = choose_for_board(net, target, get_board(board))
+    if not choice.fits:
+        check_board_fit(net, choice.folding, board, say, choice.fastest_fitting)
+    return choice.folding
 
 
 def _design_digest(build: Path) -> str | None:
@@ -91,12 +119,20 @@ def _remove_stale(build: Path, target: Target, design_changed: bool) -> list[str
 
 
 def check_board_fit(
-    net: Network, folding: Folding, board_name: str, say: Callable[[str], None] | None = None
+    net: Network,
+    folding: Folding,
+    board_name: str,
+    say: Callable[[str], None] | None = None,
+    fastest_fitting: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The estimate of the board top for ``board_name`` (:func:`hwbnn.fpga.estimate.board_fit`),
-    told through ``say``; DesignTooLarge naming the first resource over capacity."""
+    """The estimate of the board top for ``board_name``
+    (:func:`hwbnn.fpga.estimate_cost.board_fit`), told through ``say``; DesignTooLarge naming
+    the first resource over capacity and, when the chooser searched them
+    (:func:`hwbnn.fpga.estimate_cost.choose_for_board`), the fewest cycles/frame that fit
+    (``fastest_fitting``; None: not even the fully folded design)."""
     from hwbnn.fpga.boards import get_board
-    from hwbnn.fpga.estimate import board_fit, estimate_plan
+    from hwbnn.fpga.estimate import estimate_plan
+    from hwbnn.fpga.estimate_cost import board_fit
     from hwbnn.fpga.link import LinkFormat
     from hwbnn.fpga.nextpnr import DesignTooLarge
     from hwbnn.plan import build_plan
@@ -125,11 +161,19 @@ def check_board_fit(
             say(f"  memories in logic, not block RAM: {shown}{more}")
     over = next((f for f in fits if not f.fits), None)
     if over is not None:
+        if fastest_fitting is not None:
+            advice = (
+                f"fold it further (a larger --target-cycles: {fastest_fitting} fits) or pick "
+                f"a larger board"
+            )
+        elif plan.initiation_interval < max_cycles(net):
+            advice = "fold it further (a larger --target-cycles) or pick a larger board"
+        else:
+            advice = "even fully folded it does not fit; pick a larger board"
         raise DesignTooLarge(
             f"folding at {count(plan.initiation_interval, 'cycles/frame')} does not fit "
             f"{board.name} ({board.device.name}): {over.name} {count(over.estimated)} estimated, "
-            f"{count(over.available)} available ({100 * over.fraction:.0f}%); fold it further "
-            f"(a larger --target-cycles) or pick a larger board"
+            f"{count(over.available)} available ({100 * over.fraction:.0f}%); {advice}"
         )
     return [{"resource": f.name, "estimated": f.estimated, "available": f.available} for f in fits]
 
@@ -149,7 +193,7 @@ def compile_onnx(
     qmodel = load_qonnx(onnx_path)
     spec = InputSpec(cfg.input_levels, *cfg.input_range)
     net = lower(qmodel, spec, str(onnx_path))
-    folding = resolve_folding(net, cfg)
+    folding = resolve_folding(net, cfg, board, say)
     fit = check_board_fit(net, folding, board, say) if board is not None else None
     meta = {p.key: p.value for p in qmodel.model.metadata_props}
     fields = {

@@ -56,7 +56,8 @@ class Context:
     say: Callable[[str], None] = print
     #: per-command options: "frames"/"labels" (given inputs), "frames_id" (their identity, part
     #: of the digests), "rounding", "dut" (a Vitis export), "no_onnx"/"no_torch" (eval),
-    #: "board" (compile: the board whose fit the estimate must pass)
+    #: "board" (compile: the board whose fit the estimate must pass, None for none; absent in
+    #: ``hwbnn run``, where the bitstream step's board is used: steps.fit_board)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

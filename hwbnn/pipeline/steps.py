@@ -119,10 +119,22 @@ def run_export(ctx: Context) -> StepResult:
     )
 
 
+def fit_board(ctx: Context) -> str | None:
+    """The board the compiled folding must fit (:func:`hwbnn.pipeline.compile.check_board_fit`):
+    the compile command's ``--board`` (``ctx.extra['board']``, None for none), else, in
+    ``hwbnn run``, the board of the bitstream step when that step applies, so a folding that
+    cannot fit stops the run at compile, before simulation and synthesis."""
+    if "board" in ctx.extra:
+        board: str | None = ctx.extra["board"]
+        return board
+    cfg = ctx.cfg
+    return cfg.bitstream.board if cfg.compile.target is Target.RTL else None
+
+
 def run_compile(ctx: Context) -> StepResult:
     from hwbnn.pipeline.compile import compile_onnx
 
-    info = compile_onnx(ctx.onnx, ctx.build, ctx.cfg.compile, ctx.say, ctx.extra.get("board"))
+    info = compile_onnx(ctx.onnx, ctx.build, ctx.cfg.compile, ctx.say, fit_board(ctx))
     ctx.extra["compile"] = info
     keys = ("target", "initiation_interval", "latency_cycles", "layers", "branch_fifos")
     summary = {k: info[k] for k in keys}
@@ -250,9 +262,15 @@ def run_simulate(ctx: Context) -> StepResult:
 def run_bitstream(ctx: Context) -> StepResult:
     """The board top (UART bridge + accelerator) through yosys and nextpnr to a bitstream."""
     from hwbnn.fpga.bitstream import BitstreamConfig, run_bitstream_flow
+    from hwbnn.ir.folding import load_folding
+    from hwbnn.ir.serialize import load_network
+    from hwbnn.pipeline.compile import check_board_fit
 
     opts = ctx.cfg.bitstream
     assert opts.board is not None
+    # the fit check of the compile step, for a build compiled for another board or none
+    net = load_network(ctx.build)
+    check_board_fit(net, load_folding(ctx.build / "folding.json", net), opts.board, ctx.say)
     report = run_bitstream_flow(
         ctx.build,
         BitstreamConfig(
@@ -301,7 +319,7 @@ DEFAULT_FLOW: tuple[Step, ...] = (
         "compile",
         "lower, fold, plan and generate code",
         run_compile,
-        config=lambda ctx: ctx.cfg.compile,
+        config=lambda ctx: (ctx.cfg.compile, fit_board(ctx)),
         inputs=lambda ctx: (
             [ctx.onnx] + ([ctx.cfg.compile.folding] if ctx.cfg.compile.folding else [])
         ),

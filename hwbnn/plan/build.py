@@ -7,9 +7,12 @@ Per layer (hwbnn.ir.types, folded as hwbnn.ir.folding):
 - matrix-vector unit: SIMD elements of INPUT_BITS bits in, PE bits out (PE accumulators of
   ``acc_bits`` for the output layer); weights in PE lanes of (MH/PE)*(MW/SIMD) words of SIMD
   bits, thresholds in PE lanes of MH/PE words (widths: :func:`hwbnn.plan.widths.mvau_widths`);
-- sliding window: SIMD elements of one pixel per beat, in and out; elements are bits, or the
-  input codes (B bits) for an integer first layer;
-- max pool: a sliding window without padding on bits, then an OR over each window.
+- sliding window: SIMD elements of one pixel per beat, in and out, or at SIMD = m*C (m
+  dividing K*K) C elements (one pixel) in and m window positions out per beat; elements are
+  bits, or the input codes (B bits) for an integer first layer;
+- max pool: a sliding window without padding on bits, then an OR over each window; at
+  SIMD = m*C the window stream between them carries m positions per beat, and the pool reads
+  and writes one pixel (C bits) per beat.
 
 Between unit i (PE_i or SIMD_i elements out) and unit i+1 (SIMD_{i+1} in), a width converter
 where the beat widths differ. The FIFO depth after every unit but the last is ``fifo_depth``;
@@ -34,7 +37,14 @@ from typing import Any
 import numpy as np
 
 from hwbnn.errors import ConfigError
-from hwbnn.ir.folding import Folding, LayerFolding, check_folding, initiation_interval, layer_cycles
+from hwbnn.ir.folding import (
+    Folding,
+    LayerFolding,
+    WeightStorage,
+    check_folding,
+    initiation_interval,
+    layer_cycles,
+)
 from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, MaxPool, Network, SlidingWindow
 from hwbnn.plan.model import (
     Converter,
@@ -73,7 +83,7 @@ def auto_fifo_depth(net: Network, folding: Folding) -> int:
     if net.is_dense:
         return 0
     bursts = [
-        layer.channels // fold.simd
+        max(1, layer.channels // fold.simd)
         for layer, fold in zip(net.layers, folding.layers, strict=True)
         if isinstance(layer, MaxPool)
     ]
@@ -131,6 +141,21 @@ def threshold_unit(
     )
 
 
+def weight_storage(layer: MatrixVector, fold: LayerFolding, depth: int) -> WeightStorage:
+    """Where the ``depth`` weight words of ``layer`` live: the folding's choice if it gives
+    one, else CONSTANT for at most two words (every lane sees one or two weights, which the
+    popcount's cells absorb: no memory and no XNOR LUTs), else a ROM whose kind (block RAM or
+    logic) synthesis picks by its cost. PlanError for CONSTANT on more than two words."""
+    if fold.weights is None:
+        return WeightStorage.CONSTANT if depth <= 2 else WeightStorage.ROM
+    if fold.weights is WeightStorage.CONSTANT and depth > 2:
+        raise PlanError(
+            f"layer {layer.name}: constant weights need at most 2 words per lane, this folding "
+            f"has {depth} (MH/PE * MW/SIMD); raise PE or SIMD or choose a ROM"
+        )
+    return fold.weights
+
+
 def mvau_unit(index: int, layer: MatrixVector, fold: LayerFolding, fifo: int) -> UnitPlan:
     """The matrix-vector unit of ``layer``: its widths, memories and beats."""
     pe, simd, bits = fold.pe, fold.simd, layer.input_bits
@@ -167,7 +192,9 @@ def mvau_unit(index: int, layer: MatrixVector, fold: LayerFolding, fifo: int) ->
         out_width=pe * out_bits,
         in_beats=layer.pixels * sf,
         out_beats=layer.pixels * nf,
-        weights=Memory(MemoryKind.WEIGHTS, pe, nf * sf, simd),
+        weights=Memory(
+            MemoryKind.WEIGHTS, pe, nf * sf, simd, storage=weight_storage(layer, fold, nf * sf)
+        ),
         thresholds=thresholds,
     )
 
@@ -179,6 +206,7 @@ def image_unit(
     h, w, c = layer.in_shape
     oh, ow, _ = layer.out_shape
     simd = fold.simd
+    reads = min(simd, c)  # elements per input beat (one pixel at most)
     if isinstance(layer, SlidingWindow):
         padding, pad_code, kind = layer.padding, layer.pad_code, UnitKind.SLIDING_WINDOW
         out_elements, inner = layer.out_elements, 0
@@ -198,10 +226,10 @@ def image_unit(
         pixels=oh * ow,
         in_bits=bits,
         out_bits=bits,
-        in_width=simd * bits,
-        out_width=simd * bits,
-        in_beats=h * w * c // simd,
-        out_beats=out_elements // simd,
+        in_width=reads * bits,
+        out_width=(simd if isinstance(layer, SlidingWindow) else reads) * bits,
+        in_beats=h * w * c // reads,
+        out_beats=out_elements // (simd if isinstance(layer, SlidingWindow) else reads),
         window=Window(h, w, c, layer.kernel, layer.stride, padding, pad_code, oh, ow, rows),
     )
 
@@ -276,9 +304,9 @@ def build_chain_plan(net: Network, folding: Folding, *, fifo_depth: int | None =
         in_elements=net.input.elements,
         in_levels=net.input.levels,
         in_bits=first.in_bits,
-        in_simd=first.simd,
+        in_simd=first.in_per_beat,
         in_width=first.in_width,
-        in_beats=net.input.elements // first.simd,
+        in_beats=net.input.elements // first.in_per_beat,
         classes=net.classes,
         out_pe=final.pe,
         acc_width=final.out_bits,

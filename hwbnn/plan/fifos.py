@@ -124,7 +124,7 @@ def _edge_latency(units: list[UnitPlan], src: int, dst: UnitPlan, interval: int)
         return 0
     producer = units[src]
     port = dst.inputs.index(src)
-    ratio = (dst.simd * dst.port_bits[port]) // max(1, producer.out_width)
+    ratio = (dst.in_per_beat * dst.port_bits[port]) // max(1, producer.out_width)
     if ratio <= 1:
         return 0
     return (ratio - 1) * interval // max(1, producer.out_beats)
@@ -182,7 +182,7 @@ def port_lags(net: Network, units: list[UnitPlan], interval: int) -> dict[tuple[
         join_need = needs[node.name]
         for port, (src, name) in enumerate(zip(u.inputs, sources, strict=True)):
             edge = net.edge(name)
-            per_beat = units[src].out_per_beat if src >= 0 else units[0].simd
+            per_beat = units[src].out_per_beat if src >= 0 else units[0].in_per_beat
             beats_per_pixel = max(1, edge.channels // per_beat)
             pixels = lag_pixels(join_need, needs.get(name, join_need), frame)
             others = [

@@ -206,7 +206,7 @@ def build_graph_plan(net: Network, folding: Folding, depth: int) -> Plan:
         for port, src in enumerate(u.inputs):
             src_port = next_port.get(src, 0)
             next_port[src] = src_port + 1
-            dst_width = u.simd * u.port_bits[port]
+            dst_width = u.in_per_beat * u.port_bits[port]
             if src < 0:
                 edges.append(Edge(src, 0, u.index, port, dst_width, dst_width, u.in_beats, 0))
                 continue
@@ -238,9 +238,9 @@ def build_graph_plan(net: Network, folding: Folding, depth: int) -> Plan:
         in_elements=net.input.elements,
         in_levels=net.input.levels,
         in_bits=first.port_bits[first.inputs.index(-1)],
-        in_simd=first.simd,
-        in_width=first.simd * first.port_bits[first.inputs.index(-1)],
-        in_beats=net.input.elements // first.simd,
+        in_simd=first.in_per_beat,
+        in_width=first.in_per_beat * first.port_bits[first.inputs.index(-1)],
+        in_beats=net.input.elements // first.in_per_beat,
         classes=net.classes,
         out_pe=final.pe,
         acc_width=final.out_bits,

@@ -16,6 +16,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 from hwbnn.errors import ConfigError
+from hwbnn.ir.folding import WeightStorage
 
 #: Version of plan.json (2: graphs, with ``edges``); a reader takes 1 (a chain) and 2.
 PLAN_FORMAT = 2
@@ -43,13 +44,16 @@ class MemoryKind(enum.Enum):
 @dataclass(frozen=True)
 class Memory:
     """A ROM of a unit: ``lanes`` memories of ``depth`` words of ``lane_bits`` bits side by
-    side (layouts in :mod:`hwbnn.plan.packing`); ``signed`` values in two's complement."""
+    side (layouts in :mod:`hwbnn.plan.packing`); ``signed`` values in two's complement;
+    ``storage`` where it lives (weights: the plan's choice, thresholds: always a ROM whose
+    kind synthesis picks)."""
 
     kind: MemoryKind
     lanes: int
     depth: int
     lane_bits: int
     signed: bool = False
+    storage: WeightStorage = WeightStorage.ROM
 
     @property
     def word_bits(self) -> int:
@@ -157,8 +161,21 @@ class UnitPlan:
 
     @property
     def out_per_beat(self) -> int:
-        """Elements per output beat: PE of an MVAU, SIMD otherwise."""
+        """Elements per output beat: PE of an MVAU, ``min(SIMD, C)`` of a max pool (at
+        SIMD = m*C its window stream carries m positions per beat, its output one pixel),
+        SIMD otherwise."""
+        if self.kind is UnitKind.MAX_POOL:
+            return min(self.simd, self.mw)
         return self.pe if self.kind is UnitKind.MVAU else self.simd
+
+    @property
+    def in_per_beat(self) -> int:
+        """Elements per input beat: ``min(SIMD, C)`` for a sliding window or max pool (at
+        SIMD = m*C its window stream carries m positions per beat, its input one pixel), SIMD
+        otherwise."""
+        if self.kind in (UnitKind.SLIDING_WINDOW, UnitKind.MAX_POOL):
+            return min(self.simd, self.mw)
+        return self.simd
 
     @property
     def nf(self) -> int:
@@ -297,6 +314,7 @@ class Plan:
             for name in ("weights", "thresholds"):
                 if unit[name] is not None:
                     unit[name]["kind"] = unit[name]["kind"].value
+                    unit[name]["storage"] = unit[name]["storage"].value
         return {"format": PLAN_FORMAT, **doc}
 
     def to_json(self) -> str:
@@ -314,7 +332,10 @@ class Plan:
             for name in ("weights", "thresholds"):
                 if unit.get(name) is not None:
                     memory = _only(Memory, unit[name])
-                    unit[name] = Memory(**{**memory, "kind": MemoryKind(memory["kind"])})
+                    storage = WeightStorage(memory.get("storage", WeightStorage.ROM.value))
+                    unit[name] = Memory(
+                        **{**memory, "kind": MemoryKind(memory["kind"]), "storage": storage}
+                    )
             if unit.get("window") is not None:
                 window = _only(Window, unit["window"])
                 unit["window"] = Window(**{**window, "padding": tuple(window["padding"])})

@@ -28,6 +28,7 @@ from hwbnn.build import read_manifest
 from hwbnn.errors import ConfigError
 from hwbnn.fpga.boards import LFE5U_85F, Device
 from hwbnn.fpga.estimate import estimate
+from hwbnn.fpga.estimate_cost import estimate_cost
 from hwbnn.ir.folding import (
     Folding,
     choose_folding,
@@ -161,8 +162,9 @@ def sweep(net: Network, device: Device, points: int) -> list[SweepPoint]:
     ]
     out = []
     seen = set()
+    cost = estimate_cost(net, device)  # the chooser hwbnn compile uses
     for target in targets:
-        folding = choose_folding(net, target)
+        folding = choose_folding(net, target, cost)
         est = estimate(net, folding, device)
         if est.initiation_interval in seen:
             continue

@@ -38,7 +38,14 @@ from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
 from hwbnn.ir.serialize import load_network
 from hwbnn.plan import load_plan
-from hwbnn.sim.runner import BUILD_LOG, SIM_LOG, SimulatorNotFound, first_error, frame_bar
+from hwbnn.sim.runner import (
+    BUILD_LOG,
+    MAX_NUM_WIDTH,
+    SIM_LOG,
+    SimulatorNotFound,
+    first_error,
+    frame_bar,
+)
 from hwbnn.sim.runner import verilator_environment as _verilator_environment
 from hwbnn.sim.stimulus import Stimulus, make_stimulus
 from hwbnn.sim.top import (
@@ -62,9 +69,11 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 #: Verilator options of the harness build (speed: no assertions, X as fast as possible; the
 #: XNOR popcounts summed by word, the simulation model of rtl/hwbnn_popcount.v and
 #: rtl/hwbnn_adder_tree.v; the model split
-#: into C++ files small enough for both compile jobs to share the work).
+#: into C++ files small enough for both compile jobs to share the work; literals as wide as a
+#: layer's constant weights).
 VERILATOR_FLAGS = (
     "-O3",
+    *MAX_NUM_WIDTH,
     "+define+HWBNN_FAST_POPCOUNT",
     "--x-assign",
     "fast",

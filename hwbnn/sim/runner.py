@@ -63,6 +63,11 @@ class SimulationFailed(AssertionError):
     """The HDL did not build, the simulator crashed, or a cocotb test failed."""
 
 
+#: Verilator option: number literals up to 1 Mbit (a layer's constant weights are one literal;
+#: Verilator's default limit is 64 kbit)
+MAX_NUM_WIDTH = ("--max-num-width", str(1 << 20))
+
+
 @dataclass(frozen=True)
 class Bits:
     """A parameter value of a given width (a sized literal, ``WIDTH'hVALUE``): values wider
@@ -225,7 +230,7 @@ def run_cocotb(
     if simulator == "verilator":
         # first: cocotb takes the last source's language for the top's
         build_sources.insert(0, VerilatorControlFile(_top_public_config(build_dir, toplevel)))
-        build_args = ["--no-public-flat-rw"]
+        build_args = ["--no-public-flat-rw", *MAX_NUM_WIDTH]
     with _environment(env_add), _python_path(test_module.parent):
         runner = get_runner(simulator)
         try:

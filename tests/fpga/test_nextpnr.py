@@ -104,4 +104,4 @@ def test_ecp5_constraints_carry_the_requested_clock() -> None:
     changed = [line for line in out.splitlines() if line not in text.splitlines()]
     assert changed == ['FREQUENCY PORT "clk" 112.5 MHZ;  # place-and-route target']
     with pytest.raises(ValueError, match="exactly one FREQUENCY"):
-        timing_constraints("LOCATE COMP \"clk\" SITE \"G2\";\n", 100.0)
+        timing_constraints('LOCATE COMP "clk" SITE "G2";\n', 100.0)

@@ -1,9 +1,10 @@
-// C-simulation testbench of hwbnn::sliding_window, configured by the defines
+// C-simulation testbench of hwbnn::sliding_window (hwbnn::sliding_window_mmv when TB_SIMD >
+// TB_C: TB_SIMD / TB_C window positions per output beat), configured by the defines
 //   TB_H, TB_W, TB_C               image height, width, channels
 //   TB_K, TB_S                     kernel size, stride
 //   TB_PT, TB_PL, TB_PB, TB_PR     padding top, left, bottom, right
 //   TB_SIMD, TB_BITS, TB_PAD_CODE  elements per beat, bits per element, code of the padding
-// stdin (whitespace separated): reps; reps*H*W*C/SIMD input beats in hex.
+// stdin (whitespace separated): reps; reps*H*W*C/min(SIMD, C) input beats in hex.
 // stdout: the reps*OH*OW*K*K*C/SIMD output beats in hex, one a line.
 // Exits with status 1 if the unit leaves input unread or writes another number of beats.
 #include <hwbnn/swg.hpp>
@@ -11,16 +12,26 @@
 #include <iostream>
 #include <string>
 
+#if TB_SIMD > TB_C
+typedef hwbnn::SwgMmvTypes<TB_H, TB_W, TB_C, TB_K, TB_S, TB_PT, TB_PL, TB_PB, TB_PR, TB_SIMD,
+                           TB_BITS, TB_PAD_CODE>
+    Types;
+typedef Types::out_t out_t;
+#define TB_WINDOWS hwbnn::sliding_window_mmv
+#else
 typedef hwbnn::SwgTypes<TB_H, TB_W, TB_C, TB_K, TB_S, TB_PT, TB_PL, TB_PB, TB_PR, TB_SIMD,
                         TB_BITS, TB_PAD_CODE>
     Types;
+typedef Types::word_t out_t;
+#define TB_WINDOWS hwbnn::sliding_window
+#endif
 typedef Types::word_t word_t;
 
 int main() {
   unsigned reps = 0;
   std::cin >> reps;
   hls::stream<word_t> in("in");
-  hls::stream<word_t> out("out");
+  hls::stream<out_t> out("out");
   for (unsigned i = 0; i < reps * Types::IN_BEATS; i++) {
     std::string token;
     std::cin >> token;
@@ -30,8 +41,8 @@ int main() {
     std::cerr << "swg_tb: stdin ended early" << std::endl;
     return 2;
   }
-  hwbnn::sliding_window<TB_H, TB_W, TB_C, TB_K, TB_S, TB_PT, TB_PL, TB_PB, TB_PR, TB_SIMD, TB_BITS,
-                        TB_PAD_CODE>(in, out, reps);
+  TB_WINDOWS<TB_H, TB_W, TB_C, TB_K, TB_S, TB_PT, TB_PL, TB_PB, TB_PR, TB_SIMD, TB_BITS,
+             TB_PAD_CODE>(in, out, reps);
   if (!in.empty()) {
     std::cerr << "swg_tb: " << in.size() << " input beats left unread" << std::endl;
     return 1;

@@ -82,12 +82,20 @@ CASES = [
     SwgCase(5, 4, 2, 3, 2, (1, 0, 2, 1), 1, 3, 5, 4),  # 3-bit codes, pad code 4
     SwgCase(8, 8, 1, 3, 1, (1, 1, 1, 1), 1, 5, 17, 16),  # digits' 5-bit codes, pad code 16
     SwgCase(4, 5, 4, 2, 1, (1, 1, 0, 0), 2, 2, 4, 3),  # 2-bit codes, 2 per beat
+    # SIMD = m*C (sliding_window_mmv): m whole window positions per output beat
+    SwgCase(6, 7, 3, 3, 1, (1, 1, 1, 1), 9),  # m = 3: a window row per beat
+    SwgCase(6, 7, 2, 3, 1, (1, 0, 2, 1), 18),  # m = 9: the whole window
+    SwgCase(8, 8, 4, 3, 2, (1, 1, 1, 1), 12),  # stride 2
+    SwgCase(7, 8, 2, 2, 3, (0, 0, 0, 0), 8),  # stride > kernel, m = 4
+    SwgCase(2, 3, 2, 3, 1, (1, 1, 1, 1), 6),  # image smaller than the kernel
+    SwgCase(6, 6, 3, 3, 1, (0, 0, 0, 0), 27, 8, 256, 0),  # CNV's first layer, m = 9
+    SwgCase(5, 4, 2, 3, 2, (1, 0, 2, 1), 6, 3, 5, 4),  # 3-bit codes, pad code 4
 ]
 
 
 def simulate(exe: Path, case: SwgCase, codes: np.ndarray) -> np.ndarray:
     """Run the testbench on (frames, H*W*C) codes; return (frames, OH*OW*K*K*C) codes."""
-    beats = pack_words(codes.reshape(-1, case.simd), case.bits)
+    beats = pack_words(codes.reshape(-1, min(case.simd, case.c)), case.bits)
     words = run_testbench(exe, [len(codes), *hex_tokens(beats)])
     return unpack_words(words, case.simd, case.bits, signed=False).reshape(len(codes), -1)
 
@@ -139,3 +147,49 @@ def test_sliding_window_rejects_bad_instantiation(
         compiler.compile(source, tmp_path / "build")
     first_error = str(failure.value).splitlines()[1]
     assert f"static assertion failed: hwbnn::sliding_window: {BROKEN[case]}" in first_error
+
+
+def test_sliding_window_mmv_rejects_positions_not_dividing_the_window(
+    tmp_path: Path, compiler: Compiler
+) -> None:
+    """SIMD = 4*C with a 3x3 kernel (4 does not divide 9) stops compilation, named."""
+    args = "6, 6, 2, 3, 1, 0, 0, 0, 0, 8, 1, 0"
+    source = tmp_path / "broken.cpp"
+    source.write_text(
+        "#include <hwbnn/swg.hpp>\n"
+        f"typedef hwbnn::SwgMmvTypes<{args}> T;\n"
+        "hls::stream<T::word_t> in;\nhls::stream<T::out_t> out;\n"
+        f"int main() {{ hwbnn::sliding_window_mmv<{args}>(in, out, 1); }}\n"
+    )
+    with pytest.raises(CompileError) as failure:
+        compiler.compile(source, tmp_path / "build")
+    first_error = str(failure.value).splitlines()[1]
+    assert "hwbnn::sliding_window_mmv: SIMD must be MMV*C with MMV > 1 dividing K*K" in first_error
+
+
+def test_generated_top_with_window_positions_per_beat(tmp_path: Path) -> None:
+    """SIMD = m*C (m whole window positions per beat: windows m = 9 and 3, a pool's window
+    m = 4): the generated HLS top calls sliding_window_mmv and is exact against the reference
+    in C simulation (the pool runs its library window at SIMD = C)."""
+    from hwbnn.build import write_manifest
+    from hwbnn.codegen.hls import generate_hls
+    from hwbnn.ir.folding import Folding, LayerFolding
+    from hwbnn.ir.serialize import save_network
+    from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+    from hwbnn.verify.csim import verify_csim
+
+    convs = (ConvSpec(4, 3, 1, 1), ConvSpec(8, 3, 1, 0, pool=2))
+    net = random_conv_net(np.random.default_rng(5), (3, 8, 8), convs, (), 4, 256, False)
+    folds = {"swg0": (1, 27), "conv0": (4, 27), "swg1": (1, 12), "conv1": (8, 12)}
+    folds |= {"pool1": (1, 32), "fc0": (4, 72)}  # the pool's window: m = 4, a whole window
+    folding = Folding(tuple(LayerFolding(*folds[layer.name]) for layer in net.layers))
+    build = tmp_path / "build"
+    save_network(net, build)
+    write_manifest(build, target="hls", layers=[layer.name for layer in net.layers])
+    generate_hls(net, folding, build / "model.onnx", build)
+    top = (build / "hls" / "hwbnn_top.cpp").read_text()
+    assert top.count("hwbnn::sliding_window_mmv<") == 2
+    codes = np.random.default_rng(6).integers(0, 256, (6, net.input.elements))
+    report = verify_csim(build, codes)
+    assert report.ok, report.first_mismatch
+    assert report.frames == 6

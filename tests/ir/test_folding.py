@@ -14,12 +14,15 @@ from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import (
     Folding,
     LayerFolding,
+    WeightStorage,
     check_folding,
     choose_folding,
+    in_width,
     initiation_interval,
     layer_cycles,
     load_folding,
     max_cycles,
+    out_width,
 )
 from hwbnn.ir.types import InputThreshold, MatrixVector, Network
 from hwbnn.sim.random_nets import random_mlp
@@ -124,6 +127,21 @@ def test_load_folding_round_trip(tmp_path: Path) -> None:
     assert load_folding(_write(tmp_path / "rev.json", rows), net) == folding
 
 
+def test_folding_file_weight_storage(tmp_path: Path) -> None:
+    """A row's optional "weights" overrides the plan's storage and survives to_json."""
+    net = _net()
+    rows = json.loads(Folding(tuple(LayerFolding(1, 1) for _ in net.layers)).to_json(net))
+    assert all("weights" not in row for row in rows["layers"])
+    rows["layers"][1]["weights"] = "lut_rom"
+    folding = load_folding(_write(tmp_path / "f.json", rows["layers"]), net)
+    assert folding.layers[1] == LayerFolding(1, 1, WeightStorage.LUT_ROM)
+    assert folding.layers[2].weights is None
+    assert json.loads(folding.to_json(net))["layers"][1]["weights"] == "lut_rom"
+    rows["layers"][1]["weights"] = "distributed"
+    with pytest.raises(ConfigError, match="weights 'distributed' is not one of"):
+        load_folding(_write(tmp_path / "g.json", rows["layers"]), net)
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -215,10 +233,24 @@ def test_image_layers_fold_by_channels_and_count_pixels():
     folding = choose_folding(net, 400)
     check_folding(net, folding)
     assert initiation_interval(net, folding) <= 400
-    # the window emits at most C=2 elements per cycle: 36 * 18 / 2 = 324 cycles
-    with pytest.raises(ConfigError, match="layer swg: no folding reaches 200 cycles/frame"):
-        choose_folding(net, 200)
+    # SIMD = m*C with m | K*K: m window positions per output beat, one input pixel per beat
+    assert layer_cycles(swg, LayerFolding(1, 2)) == 36 * 18 // 2
+    assert layer_cycles(swg, LayerFolding(1, 6)) == 36 * 18 // 6
+    assert layer_cycles(swg, LayerFolding(1, 18)) == 36  # input-bound: 36 pixels
+    assert choose_folding(net, 200).layers[0] == LayerFolding(1, 6)
+    assert choose_folding(net, 36).layers[0] == LayerFolding(1, 18)
+    with pytest.raises(ConfigError, match="layer swg: no folding reaches 35 cycles/frame"):
+        choose_folding(net, 35)
     with pytest.raises(ConfigError, match="layer swg: SIMD=4 does not divide C=2"):
         check_folding(net, Folding((LayerFolding(1, 4), *folding.layers[1:])))
+    with pytest.raises(ConfigError, match="layer swg: SIMD=12 does not divide C=2 and is not"):
+        check_folding(net, Folding((LayerFolding(1, 12), *folding.layers[1:])))
+    # a pool at SIMD = m*C: m positions per window beat, one pixel (C) in and out per beat
+    assert layer_cycles(pool, LayerFolding(1, 8)) == 144 // 4
+    assert out_width(pool, LayerFolding(1, 8)) == in_width(pool, LayerFolding(1, 8)) == 4
+    fc_at_4 = LayerFolding(3, 4)  # reads the pool's 4-element beats
+    check_folding(net, Folding((*folding.layers[:2], LayerFolding(1, 16), fc_at_4)))
+    with pytest.raises(ConfigError, match="layer pool: SIMD=12 does not divide C=4 and is not"):
+        check_folding(net, Folding((*folding.layers[:2], LayerFolding(1, 12), fc_at_4)))
     with pytest.raises(ConfigError, match="layer pool: max pooling has PE=1"):
         check_folding(net, Folding((*folding.layers[:2], LayerFolding(2, 1), folding.layers[3])))

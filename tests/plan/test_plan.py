@@ -15,7 +15,7 @@ from hwbnn.codegen import generate
 from hwbnn.codegen.cxx import CompileError, ap_types_dir, compile_executable
 from hwbnn.codegen.hls import render_hls
 from hwbnn.errors import ConfigError
-from hwbnn.ir.folding import Folding, LayerFolding, choose_folding, max_cycles
+from hwbnn.ir.folding import Folding, LayerFolding, WeightStorage, choose_folding, max_cycles
 from hwbnn.ir.types import InputFormat, MatrixVector, Network, SlidingWindow
 from hwbnn.plan import (
     PLAN_FILE,
@@ -285,3 +285,32 @@ def test_packing() -> None:
     t = np.array([-1, 2, 3, -4])
     # lane p of word nf is channel nf*2 + p, two's complement in 3 bits
     assert memory_words(value_lanes(t, 2).tolist(), 3) == [0b010111, 0b100011]
+
+
+def test_weight_storage_is_chosen_recorded_and_overridable(tmp_path: Path) -> None:
+    """At most two weight words per lane: constants (in the top as WEIGHTS, no weight file);
+    else a ROM; a folding's choice wins, and constants on more than two words are refused."""
+    net = dense_net()  # input_threshold 64, fc0 32x64, fc1 16x32, fc2 10x16
+    folding = _fold((1, 64), (32, 64), (8, 32), (1, 1))  # fc0 one word, fc1 two, fc2 160
+    plan = build_plan(net, folding)
+    storage = [u.weights.storage for u in plan.units if u.weights is not None]
+    assert storage == [WeightStorage.CONSTANT, WeightStorage.CONSTANT, WeightStorage.ROM]
+    write_plan(plan, tmp_path)
+    assert load_plan(tmp_path) == plan
+    doc = json.loads((tmp_path / PLAN_FILE).read_text())
+    assert doc["units"][3]["weights"]["storage"] == "rom"
+    del doc["units"][1]["weights"]["storage"]  # a plan.json written before storage existed
+    assert Plan.from_dict(doc).units[1].weights.storage is WeightStorage.ROM
+    (tmp_path / "b").mkdir()
+    generate("rtl", net, folding, Path("m.onnx"), tmp_path / "b")
+    top = (tmp_path / "b" / "rtl" / "hwbnn_top.v").read_text()
+    params = _instances(top)
+    fc0, fc2 = (params[f"u_l{i}_{name}"] for i, name in ((1, "fc0"), (3, "fc2")))
+    assert fc0["WEIGHT_STORAGE"] == "3" and fc0["WEIGHTS"].startswith("2048'h")
+    assert "WEIGHT_FILE" not in fc0 and not (tmp_path / "b/rtl/l1_fc0_weights.hex").exists()
+    assert fc2["WEIGHT_STORAGE"] == "0" and "l3_fc2_weights.hex" in fc2["WEIGHT_FILE"]
+    override = Folding((*folding.layers[:3], LayerFolding(1, 1, WeightStorage.LUT_ROM)))
+    assert build_plan(net, override).units[3].weights.storage is WeightStorage.LUT_ROM
+    bad = Folding((*folding.layers[:3], LayerFolding(1, 1, WeightStorage.CONSTANT)))
+    with pytest.raises(PlanError, match="layer fc2: constant weights need at most 2 words"):
+        build_plan(net, bad)

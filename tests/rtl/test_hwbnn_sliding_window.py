@@ -53,11 +53,12 @@ async def sliding_window_stream(dut):
     data = np.load(args["data"])
     x, expected = data["inputs"], data["expected"]
     simd, bits = param(dut, "SIMD"), param(dut, "ELEM_BITS")
-    cf, k = param(dut, "CF"), param(dut, "KERNEL")
+    c, k = param(dut, "CHANNELS"), param(dut, "KERNEL")
+    simd_in = param(dut, "SIMD_IN")  # min(SIMD, C): one pixel per input beat at most
     out_h, out_w = param(dut, "OUT_H"), param(dut, "OUT_W")
-    assert x.shape[1] == param(dut, "IN_H") * param(dut, "IN_W") * param(dut, "CHANNELS")
-    in_beats = x.shape[1] // simd
-    out_beats = out_h * out_w * k * k * cf
+    assert x.shape[1] == param(dut, "IN_H") * param(dut, "IN_W") * c
+    in_beats = x.shape[1] // simd_in
+    out_beats = out_h * out_w * k * k * c // simd
     assert expected.shape[1] == out_beats * simd, "IR and DUT disagree on the output size"
     assert param(dut, "ROWS") == args["rows"], "line buffer rows differ from the estimate's"
 
@@ -71,7 +72,7 @@ async def sliding_window_stream(dut):
         seed=int(rng.integers(2**31)),
     )
     for frame in x:
-        send_words(source, pack_beats(frame, bits, simd))
+        send_words(source, pack_beats(frame, bits, simd_in))
     budget = 12 * len(x) * max(in_beats, out_beats) + 1000
     await probe.wait_frames(len(x), timeout_cycles=budget)
     await probe.settle(2 * max(in_beats, out_beats) + 20)
@@ -84,10 +85,10 @@ async def sliding_window_stream(dut):
     got = unpack_beats([b.data for b in probe.beats], bits, simd).reshape(expected.shape)
     if not np.array_equal(got, expected):
         frame, element = np.argwhere(got != expected)[0]
-        pixel, inner = divmod(int(element), k * k * cf * simd)
-        (ky, kx), c = divmod(inner // (cf * simd), k), inner % (cf * simd)
+        pixel, inner = divmod(int(element), k * k * c)
+        (ky, kx), ch = divmod(inner // c, k), inner % c
         raise AssertionError(
-            f"frame {frame} output pixel {divmod(pixel, out_w)} (ky, kx, c) = {(ky, kx, c)}: "
+            f"frame {frame} output pixel {divmod(pixel, out_w)} (ky, kx, c) = {(ky, kx, ch)}: "
             f"got {got[frame, element]}, expected {expected[frame, element]}"
         )
     if args["measure"]:
@@ -199,6 +200,20 @@ CASES = [
     Case(4, 1, 3, 1, s=2, simd=3, **NO_STALL),  # one beat per row of windows, rows skipped
     Case(2, 2, 2, 2, s=2, simd=2, gap_prob=0.0, backpressure_prob=0.0, frames=12),
 ]
+# SIMD = m*C: m window positions per output beat (m | K*K), one input pixel per beat.
+MMV_CASES = [
+    Case(6, 7, 4, 3, pad=(1, 1, 1, 1), simd=12),  # m = 3: a window row per beat
+    Case(6, 7, 2, 3, pad=(1, 0, 2, 1), simd=18),  # m = 9: a window per beat
+    Case(8, 8, 2, 3, s=2, pad=(1, 1, 1, 1), simd=6),
+    Case(7, 5, 3, 3, s=2, pad=(0, 1, 1, 0), simd=27, levels=256, pad_code=7),
+    Case(3, 3, 2, 3, pad=(2, 2, 2, 2), simd=18),  # padding KERNEL-1 on every side
+    Case(5, 6, 4, 2, s=2, simd=8),  # 2x2 pool windows, m = 2
+    Case(5, 6, 4, 2, s=2, simd=16),  # m = 4
+    # Timed: frames back to back at max(in, out) beats per frame.
+    Case(8, 8, 3, 3, simd=27, levels=256, **NO_STALL),  # in-bound: 64 pixels, 36 windows
+    Case(8, 8, 4, 3, pad=(1, 1, 1, 1), simd=12, **NO_STALL),  # out-bound: 192 beats
+    Case(8, 8, 4, 2, s=2, simd=16, **NO_STALL),  # in-bound pool windows
+]
 SLOW_CASES = [
     # CNV-like first layer: RGB, 8-bit codes, no padding, SIMD 3.
     Case(16, 16, 3, 3, simd=3, levels=256, frames=4, gap_prob=0.0, backpressure_prob=0.0),
@@ -208,6 +223,11 @@ SLOW_CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_hwbnn_sliding_window(tmp_path: Path, case: Case) -> None:
+    run_case(case, tmp_path)
+
+
+@pytest.mark.parametrize("case", MMV_CASES, ids=lambda c: c.id)
+def test_hwbnn_sliding_window_mmv(tmp_path: Path, case: Case) -> None:
     run_case(case, tmp_path)
 
 
@@ -238,17 +258,23 @@ STATIC_CASES = [
     ("hwbnn_sliding_window", {"PAD_TOP": 2, "PAD_LEFT": 1, "PAD_RIGHT": 2, "STRIDE": 2}),
     ("hwbnn_sliding_window", {"IN_H": 32, "IN_W": 32, "CHANNELS": 3, "SIMD": 3, "ELEM_BITS": 8}),
     ("hwbnn_sliding_window", {"IN_H": 30, "IN_W": 30, "CHANNELS": 64, "SIMD": 32}),
+    ("hwbnn_sliding_window", {"IN_H": 32, "IN_W": 32, "CHANNELS": 3, "SIMD": 27, "ELEM_BITS": 8}),
+    ("hwbnn_sliding_window", {"PAD_TOP": 1, "PAD_RIGHT": 2, "STRIDE": 2, "SIMD": 12}),
+    ("hwbnn_sliding_window", {"IN_H": 3, "IN_W": 3, "KERNEL": 2, "CHANNELS": 1, "SIMD": 4}),
     ("hwbnn_window_or", {"KERNEL": 1, "CHANNELS": 1, "SIMD": 1}),
     ("hwbnn_window_or", {"KERNEL": 3, "CHANNELS": 256, "SIMD": 32}),
+    ("hwbnn_window_or", {"KERNEL": 3, "CHANNELS": 4, "SIMD": 36}),
 ]
 ILLEGAL = [
     ("hwbnn_sliding_window", {"CHANNELS": 6, "SIMD": 4}, "SIMD must divide CHANNELS"),
+    ("hwbnn_sliding_window", {"CHANNELS": 2, "SIMD": 6, "KERNEL": 2}, "MMV dividing KERNEL*KERNEL"),
     ("hwbnn_sliding_window", {"PAD_LEFT": 3}, "PAD_TOP/LEFT/BOTTOM/RIGHT"),
     ("hwbnn_sliding_window", {"IN_H": 2, "KERNEL": 3}, "KERNEL is larger than the padded image"),
     ("hwbnn_sliding_window", {"PAD_CODE": 2}, "PAD_CODE must fit"),
     ("hwbnn_sliding_window", {"STRIDE": 0}, "must be at least 1"),
     ("hwbnn_window_or", {"CHANNELS": 6, "SIMD": 4}, "SIMD must divide CHANNELS"),
     ("hwbnn_window_or", {"KERNEL": 0}, "KERNEL must be at least 1"),
+    ("hwbnn_window_or", {"CHANNELS": 2, "SIMD": 6, "KERNEL": 2}, "MMV dividing KERNEL*KERNEL"),
 ]
 
 

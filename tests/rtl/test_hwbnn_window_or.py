@@ -5,8 +5,9 @@ stream as the pool's sliding windows (hwbnn.reference.run_layer of a SlidingWind
 padding: what hwbnn_sliding_window feeds the module in a generated top) and takes the expected
 output from run_layer of the MaxPool. The cocotb test streams the windows (tlast at each frame
 end) and compares every output beat and tlast. Sizes are read back from the DUT. Cases cover
-kernels 1..3, strides 1..3 (overlapping and not), channels 1..12 and SIMD from 1 to all
-channels; the cases without gaps and backpressure must take one cycle per input beat.
+kernels 1..3, strides 1..3 (overlapping and not), channels 1..12, SIMD from 1 to all
+channels and SIMD = m*C (m window positions per beat, m | K*K); the cases without gaps and
+backpressure must take one cycle per input beat.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ async def window_or_stream(dut):
     data = np.load(args["data"])
     windows, expected = data["windows"], data["expected"]
     simd, k, c = param(dut, "SIMD"), param(dut, "KERNEL"), param(dut, "CHANNELS")
+    simd_out = param(dut, "SIMD_OUT")  # min(SIMD, C): SIMD = m*C ORs m positions per beat
     assert windows.shape[1] * c == expected.shape[1] * k * k * c
-    in_beats, out_beats = windows.shape[1] // simd, expected.shape[1] // simd
+    in_beats, out_beats = windows.shape[1] // simd, expected.shape[1] // simd_out
 
     await start_clock_and_reset(dut)
     rng = np.random.default_rng(args["seed"])
@@ -56,7 +58,7 @@ async def window_or_stream(dut):
     assert not probe.protocol_errors, probe.protocol_errors[:3]
     assert len(probe.beats) == len(windows) * out_beats, f"{len(probe.beats)} beats"
     assert [b.last for b in probe.beats] == ([False] * (out_beats - 1) + [True]) * len(windows)
-    got = unpack_beats([b.data for b in probe.beats], 1, simd).reshape(expected.shape)
+    got = unpack_beats([b.data for b in probe.beats], 1, simd_out).reshape(expected.shape)
     if not np.array_equal(got, expected):
         frame, element = np.argwhere(got != expected)[0]
         pixel, channel = divmod(int(element), c)
@@ -115,6 +117,12 @@ CASES = [
     Case(3, 3, 3, 1, 1, simd=1),  # 1x1: every beat is a whole window
     Case(8, 8, 8, 2, 2, simd=2, gap_prob=0.0, backpressure_prob=0.0),
     Case(4, 4, 4, 1, 1, simd=4, gap_prob=0.0, backpressure_prob=0.0),
+    # SIMD = m*C: m window positions per input beat, one window's C bits per output beat
+    Case(6, 6, 4, 2, 2, simd=8),  # K = 2, m = 2
+    Case(7, 6, 3, 2, 2, simd=12),  # K = 2, m = 4: a whole window per beat
+    Case(7, 5, 6, 3, 2, simd=18),  # K = 3, m = 3, overlapping windows
+    Case(6, 6, 2, 3, 1, simd=18),  # K = 3, m = 9
+    Case(8, 8, 4, 3, 1, simd=12, gap_prob=0.0, backpressure_prob=0.0),
 ]
 
 

@@ -19,7 +19,7 @@ import pytest
 from hwbnn.codegen import write_build
 from hwbnn.codegen.rtl import TOP
 from hwbnn.errors import ConfigError
-from hwbnn.ir.folding import Folding, LayerFolding, choose_folding
+from hwbnn.ir.folding import Folding, LayerFolding, WeightStorage, choose_folding
 from hwbnn.ir.types import Network
 from hwbnn.plan import load_plan
 from hwbnn.reference import Reference
@@ -44,15 +44,23 @@ def _codes(net: Network, frames: int, seed: int) -> np.ndarray:
     return codes
 
 
-def _dense(tmp_path: Path, name: str) -> tuple[Network, Path]:
+def _dense(tmp_path: Path, name: str, rom_output: bool = False) -> tuple[Network, Path]:
+    """A dense net and its build; ``rom_output`` keeps the output layer's weights in a ROM
+    (a file read at run time) where the plan would wire them as constants."""
     if name == "dense-wide":  # s_axis 20 codes x 4 bits, m_axis 10 accumulators: > 64 bits
         net = random_mlp(np.random.default_rng(7), 40, [20], 10, 16, True)
-        folds = ((1, 20), (10, 20), (10, 10))
+        folds = ((1, 20), (10, 20), (10, 10))  # fc1: two words, constant weights
+    elif name == "dense-parallel":  # one frame per cycle: every MVAU's weights constant
+        net = random_mlp(np.random.default_rng(6), 48, [40, 24], 10, 4, True)
+        folds = ((1, 48), (40, 48), (24, 40), (10, 24))
     else:  # s_axis 12 codes x 4 bits (48), m_axis 2 accumulators
         net = random_mlp(np.random.default_rng(8), 24, [8, 6], 4, 16, False)
         folds = ((4, 12), (2, 4), (2, 6))
     build = tmp_path / name
-    write_build(net, Folding(tuple(LayerFolding(pe, simd) for pe, simd in folds)), build)
+    layers = [LayerFolding(pe, simd) for pe, simd in folds]
+    if rom_output:
+        layers[-1] = LayerFolding(*folds[-1], WeightStorage.ROM)
+    write_build(net, Folding(tuple(layers)), build)
     return net, build
 
 
@@ -123,9 +131,12 @@ def test_errors_without_rtl_or_verilator(tmp_path: Path, monkeypatch: pytest.Mon
 @pytest.mark.verilator
 @pytest.mark.slow
 @needs_verilator
-@pytest.mark.parametrize("name", ["dense-wide", "dense-48", "conv"])
+@pytest.mark.parametrize("name", ["dense-wide", "dense-48", "dense-parallel", "conv"])
 def test_fast_and_cocotb_agree_beat_for_beat(tmp_path: Path, name: str) -> None:
     net, build = _conv(tmp_path) if name == "conv" else _dense(tmp_path, name)
+    storage = [u.weights.storage for u in load_plan(build).units if u.weights is not None]
+    constant = {"dense-wide": 1, "dense-48": 1, "dense-parallel": 3}.get(name, 0)
+    assert storage.count(WeightStorage.CONSTANT) == constant, storage
     codes = _codes(net, 10, 1)
     expected = Reference(net).run_codes(codes).accumulators
     cfg = SimConfig(seed=5, gap_prob=0.4, backpressure_prob=0.5, ii_frames=5)
@@ -146,13 +157,15 @@ def test_fast_and_cocotb_agree_beat_for_beat(tmp_path: Path, name: str) -> None:
         assert starts.tolist() == raw["accepted"][:: sizes["IN_BEATS"]], raw["name"]
     assert bench.cycle_spacings == run.cycle_spacings
     assert bench.latency_cycles == run.latency_cycles
+    if name == "dense-parallel":
+        assert run.cycles_per_frame == 1
 
 
 @pytest.mark.verilator
 @pytest.mark.slow
 @needs_verilator
 def test_fast_engine_exact_on_many_frames_and_reused(tmp_path: Path) -> None:
-    net, build = _dense(tmp_path, "dense-48")
+    net, build = _dense(tmp_path, "dense-48", rom_output=True)
     cfg = SimConfig(seed=2, gap_prob=0.5, backpressure_prob=0.6, ii_frames=8, fast=True)
     record = verify_rtl(build, _codes(net, 300, 4), cfg)
     assert record.ok, record.problem

@@ -1,0 +1,169 @@
+"""The folding chooser's cost from the resource estimate, and the chooser for a board.
+
+:func:`estimate_cost` prices one node at one folding with :func:`hwbnn.fpga.estimate.
+estimate_unit` on a device: ``(LUTs, block RAMs)`` (on iCE40 LUTs plus half the FFs, the logic
+cells a design needs; see :func:`board_fit`), so
+:func:`hwbnn.ir.folding.choose_folding` minimises the estimated LUTs, then block RAMs, instead
+of lanes. Width converters between nodes are not priced (the chooser's cost is per node).
+Graph nodes (forks, joins, concatenations, thresholds) are priced one LUT per bit of an input
+beat (SIMD times the element bits), which orders their foldings as their estimate does.
+
+:func:`choose_for_board` adds the board's capacity: the cheapest folding meeting the target
+whose estimate of the whole board top fits, or the fewest cycles/frame that fit (the
+pipeline's error names them: hwbnn.pipeline.compile.check_board_fit).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hwbnn.errors import ConfigError
+from hwbnn.fpga.boards import Board, Device, Family
+from hwbnn.fpga.estimate import Estimate, estimate_plan, estimate_unit
+from hwbnn.fpga.link import LinkFormat
+from hwbnn.ir.folding import Folding, LayerCost, LayerFolding, choose_folding, max_cycles
+from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, MaxPool, Network, SlidingWindow
+from hwbnn.plan import UnitPlan, build_plan
+from hwbnn.plan.build import element_bits, image_unit, mvau_unit, threshold_unit
+
+
+def bridge_cost(link: LinkFormat) -> tuple[int, int]:
+    """(LUTs, FFs) of the board top's UART bridge around ``hwbnn_top`` (receiver, transmitter,
+    byte/beat packers, power-on reset): measured 150 LUT4 and 162 FFs on iCE40 with 5-bit input
+    and 45-bit output beats, most of it fixed, the rest one or two registers per beat bit."""
+    return 110 + link.in_width + link.out_width, 80 + 2 * (link.in_width + link.out_width)
+
+
+@dataclass(frozen=True)
+class ResourceFit:
+    """One resource of a board: the estimate of the whole board top and what the FPGA has."""
+
+    name: str
+    estimated: int
+    available: int
+
+    @property
+    def fraction(self) -> float:
+        return self.estimated / self.available
+
+    @property
+    def fits(self) -> bool:
+        return self.estimated <= self.available
+
+
+def board_fit(est: Estimate, device: Device, link: LinkFormat) -> tuple[ResourceFit, ...]:
+    """The estimate of the board top (``est`` plus the UART bridge, :func:`bridge_cost`)
+    against ``device``, per resource: LUT4 (LUT6 on 7-series), FFs and block RAMs.
+
+    On iCE40 a logic cell holds one LUT4 and one FF, which share it only when the LUT drives
+    the FF, so the logic resource is logic cells, counted as LUT4s plus half the FFs (nextpnr:
+    6,406 cells for 4,667 LUT4 + 2,725 FFs, digits MLP at 64 cycles/frame; 811 for 586 + 432
+    fully folded). ECP5 slices hold LUT4s and FFs apart, so they are checked apart."""
+    bridge_luts, bridge_ffs = bridge_cost(link)
+    luts, ffs = est.luts + bridge_luts, est.ffs + bridge_ffs
+    if device.family is Family.ICE40:
+        logic = ResourceFit("logic cells (LUT4 + FF)", luts + math.ceil(ffs / 2), device.luts)
+    else:
+        logic = ResourceFit(f"LUT{device.lut_inputs}", luts, device.luts)
+    return (
+        logic,
+        ResourceFit("FF", ffs, device.ffs),
+        ResourceFit("block RAM", est.brams, device.brams),
+    )
+
+
+def unit_of(net: Network, layer: Layer, fold: LayerFolding) -> UnitPlan | None:
+    """The planned unit of a chain node (input thresholds, MVAU, window, pool) at ``fold``
+    without the rest of the plan; None for graph nodes."""
+    if isinstance(layer, InputThreshold):
+        return threshold_unit(0, layer, fold, element_bits(net, layer), 0)
+    if isinstance(layer, MatrixVector):
+        return mvau_unit(0, layer, fold, 0)
+    if isinstance(layer, SlidingWindow | MaxPool):
+        return image_unit(0, layer, fold, element_bits(net, layer), 0)
+    return None
+
+
+def estimate_cost(net: Network, device: Device) -> LayerCost:
+    """The chooser's cost of a node of ``net`` on ``device``: ``(LUTs, block RAMs)`` of its
+    estimate (see the module docstring), each computed once and kept."""
+    prices: dict[tuple[str, LayerFolding], tuple[float, float]] = {}
+    half_ffs = device.family is Family.ICE40
+
+    def cost(layer: Layer, fold: LayerFolding) -> tuple[float, float]:
+        key = (layer.name, fold)
+        if key not in prices:
+            unit = unit_of(net, layer, fold)
+            if unit is None:
+                bits = max(e.bits for e in net.in_edges(layer.name))
+                prices[key] = (float(fold.simd * bits), 0.0)
+            else:
+                est = estimate_unit(unit, device)
+                logic = est.luts + (math.ceil(est.ffs / 2) if half_ffs else 0)
+                prices[key] = (float(logic), float(est.brams))
+        return prices[key]
+
+    return cost
+
+
+def _swap(cost: LayerCost) -> LayerCost:
+    """``cost`` with its first two elements swapped (block RAMs first)."""
+
+    def swapped(layer: Layer, fold: LayerFolding) -> tuple[float, ...]:
+        first, second, *rest = cost(layer, fold)
+        return (second, first, *rest)
+
+    return swapped
+
+
+def board_fits(net: Network, folding: Folding, board: Board) -> tuple[ResourceFit, ...]:
+    """The estimate of the board top of ``net`` folded as ``folding`` against ``board``."""
+    plan = build_plan(net, folding)
+    est = estimate_plan(plan, board.device)
+    return board_fit(est, board.device, LinkFormat.from_plan(plan))
+
+
+@dataclass(frozen=True)
+class BoardChoice:
+    """What :func:`choose_for_board` found: ``folding`` fits the board when ``fits``; else it
+    is the cheapest folding meeting the target, and ``fastest_fitting`` the fewest
+    cycles/frame at which the chooser finds one that fits (None: not even fully folded)."""
+
+    folding: Folding
+    fits: bool
+    fastest_fitting: int | None = None
+
+
+def choose_for_board(net: Network, target_cycles: int, board: Board) -> BoardChoice:
+    """The cheapest folding (:func:`estimate_cost`) meeting ``target_cycles`` whose board top
+    fits ``board``: least LUTs first, else least block RAM. When neither fits, the fewest
+    cycles/frame that fit are searched by bisection between the target and the fully folded
+    design (ConfigError from the chooser when no folding meets the target at all)."""
+    cost = estimate_cost(net, board.device)
+
+    def fitting(target: int) -> Folding | None:
+        for order in (cost, _swap(cost)):
+            try:
+                folding = choose_folding(net, target, order)
+            except ConfigError:
+                return None
+            if all(f.fits for f in board_fits(net, folding, board)):
+                return folding
+        return None
+
+    cheapest = choose_folding(net, target_cycles, cost)
+    found = fitting(target_cycles)
+    if found is not None:
+        return BoardChoice(found, True)
+    top = max_cycles(net)
+    if top <= target_cycles or fitting(top) is None:
+        return BoardChoice(cheapest, False, None)
+    low, high = target_cycles, top  # low does not fit, high does
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fitting(middle) is None:
+            low = middle
+        else:
+            high = middle
+    return BoardChoice(cheapest, False, high)

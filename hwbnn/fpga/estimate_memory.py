@@ -1,0 +1,156 @@
+"""Where a memory of a unit goes (block RAM, LUT RAM, LUT logic, registers) and what it costs.
+
+Memories follow yosys' ``memory_libmap`` (the pass synth_ecp5 and synth_ice40 run): a memory
+goes to block RAM only when the blocks cost strictly less than the soft logic it replaces,
+where a block costs 128 (ECP5 DP16KD/PDPW16KD) or 64 (iCE40 SB_RAM40_4K), tiled on the
+block's cheapest aspect ratio (width 1, 2, 4, 9, 18, 36 for ECP5; 2, 4, 8, 16 for iCE40, where
+narrower words share an entry: 8192 x 1 takes two blocks) plus
+half a LUT per output bit for each extra address range, and soft logic costs 1/16 per ROM bit
+and 1 per RAM bit (ECP5 RAMs may also go to 16x4 LUT RAMs of cost 4: a
+TRELLIS_DPR16X4 takes 4 LUT4 slots, and joining several 16-word ranges half a LUT per bit
+and extra range). So on iCE40 a ROM of
+64 words or fewer never takes block RAM (64 x 128 bits: 8 blocks cost 512, logic 512, logic
+wins the tie), nor on ECP5 a 64 x 128 ROM (4 blocks cost 512). A ROM in logic costs, per
+output bit, one LUT4 per 16 words plus, on iCE40 (no wide multiplexers), a LUT4 per 2:1
+multiplexer joining them (64 words: 7 LUT4; ECP5's PFUMX/L6MUX21 join up to 128 words for
+free); a RAM in logic costs its bits in FFs and a 2:1 multiplexer LUT per bit and extra word.
+Measured with yosys 0.70 (YoWASP), registered-read ROMs of random contents: iCE40 64 x 128
+904 LUT4, 64 x 16 136, 32 x 64 213, 16 x 64 65, 128 x 16 one SB_RAM40_4K; ECP5 64 x 128 512
+LUT4, 128 x 16 128 LUT4, 64 x 36 and 64 x 144 block RAM (1 and 4 DP16KD).
+7-series keeps the older rule (no yosys flow here): block RAM from a quarter block up, else
+LUT6s of 64 words per output bit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hwbnn.fpga.boards import Device, Family
+
+#: block RAM aspect ratios (width, depth) per family
+BRAM_SHAPES: dict[Family, tuple[tuple[int, int], ...]] = {
+    Family.ECP5: ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024), (36, 512)),
+    Family.ICE40: ((2, 2048), (4, 1024), (8, 512), (16, 256)),
+    Family.XILINX7: (
+        (1, 32768),
+        (2, 16384),
+        (4, 8192),
+        (9, 4096),
+        (18, 2048),
+        (36, 1024),
+        (72, 512),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class MemoryCost:
+    """Where a memory goes and what it costs: ``kind`` is ``bram``, ``lutram``, ``logic``
+    (a ROM as LUTs) or ``registers`` (a RAM as FFs and multiplexers)."""
+
+    kind: str
+    brams: int
+    luts: int
+    ffs: int
+
+
+@dataclass(frozen=True)
+class MemoryUse:
+    """One memory of a unit (``weights``, ``thresholds``, ``input buffer``, ``line buffer``),
+    its shape and where it goes (:func:`memory_resources`)."""
+
+    name: str
+    depth: int
+    width: int
+    cost: MemoryCost
+
+
+#: yosys memory_libmap cost of one block RAM, per family (lattice/brams_16kd.txt,
+#: ice40/brams.txt); soft logic costs 1/16 per ROM bit and 1 per RAM bit
+BRAM_COST: dict[Family, int] = {Family.ECP5: 128, Family.ICE40: 64}
+#: a ROM in logic of at most this many words: its equal columns share one LUT (8 x 288 bits
+#: of random weights took 135 LUT4 on ECP5, not 288)
+SHARED_COLUMN_DEPTH = 8
+#: words of a ROM column that one LUT (and, on ECP5, its free wide multiplexers) holds
+LOGIC_ROM_WORDS: dict[Family, int] = {Family.ECP5: 128, Family.ICE40: 16}
+
+
+def _bram_tiling(depth: int, width: int, family: Family) -> tuple[int, float, int]:
+    """(blocks, memory_libmap cost, read multiplexer LUTs) of the cheapest block RAM tiling.
+    The multiplexer picks a word of ``k`` sharing an entry among ``ranges`` address ranges:
+    about 3/4 LUT4 per 2:1 step and output bit (sfc's 50,176 x 4 weights on 11 PDPW16KD, 9
+    words an entry: 308 LUT4)."""
+    best: tuple[int, float, int] | None = None
+    for w, d in BRAM_SHAPES[family]:
+        shared = max(1, w // width)  # narrow words share a wide port's entries
+        ranges = math.ceil(depth / (d * shared))
+        blocks = math.ceil(width / w) * ranges
+        cost = BRAM_COST.get(family, 0) * blocks + 0.5 * (ranges - 1) * width
+        mux = math.ceil(0.75 * (min(shared, math.ceil(depth / d)) * ranges - 1) * width)
+        if best is None or cost < best[1]:
+            best = (blocks, cost, mux)
+    assert best is not None
+    return best
+
+
+def memory_resources(
+    depth: int, width: int, device: Device, writable: bool = False, rom_style: str | None = None
+) -> MemoryCost:
+    """Where a ``depth`` x ``width`` memory goes on ``device`` and what it costs (see the
+    module docstring): a ROM (``writable`` False, contents from a file) or a RAM written at
+    run time (input buffers, line buffers). A ROM's ``rom_style`` ``block`` or ``logic``
+    forces block RAM or LUTs (the RTL's rom_style attribute); None lets the cost decide."""
+    bits = depth * width
+    family = device.family
+    if bits == 0 or (depth == 1 and not writable):  # one word: constants
+        return MemoryCost("logic", 0, 0, 0)
+    if rom_style not in (None, "block", "logic"):
+        raise ValueError(f"rom_style must be 'block', 'logic' or None, got {rom_style!r}")
+    if family not in BRAM_COST:  # 7-series: the quarter-block rule
+        blocks = min(math.ceil(width / w) * math.ceil(depth / d) for w, d in BRAM_SHAPES[family])
+        if rom_style == "block" or (rom_style is None and bits * 4 >= device.bram_bits):
+            return MemoryCost("bram", blocks, 0, 0)
+        return MemoryCost("logic", 0, math.ceil(depth / (1 << device.lut_inputs)) * width, 0)
+    blocks, block_cost, mux = _bram_tiling(depth, width, family)
+    lut_words = 1 << device.lut_inputs
+    if writable:
+        candidates = [(float(bits), "registers")]
+        if family is Family.ECP5:  # TRELLIS_DPR16X4: 16 words x 4 bits, cost 4
+            ranges = math.ceil(depth / 16)
+            lutram = 4 * ranges * math.ceil(width / 4) + 0.5 * (ranges - 1) * width
+            candidates.append((lutram, "lutram"))
+        logic_cost, kind = min(candidates)
+        if block_cost < int(logic_cost):
+            return MemoryCost("bram", blocks, mux, 0)
+        if kind == "lutram":
+            return MemoryCost("lutram", 0, math.ceil(logic_cost), 0)
+        return MemoryCost("registers", 0, width * (depth - 1), bits)
+    if rom_style == "block" or (rom_style is None and block_cost < int(bits / 16)):
+        return MemoryCost("bram", blocks, mux, 0)
+    leaves = math.ceil(depth / lut_words)
+    joins = math.ceil(depth / LOGIC_ROM_WORDS[family]) - 1
+    columns = width
+    if depth <= SHARED_COLUMN_DEPTH:  # equal columns share their LUT: the expected distinct
+        functions = 1 << depth  # columns of random contents, of 2^depth possible
+        columns = math.ceil(functions * (1 - (1 - 1 / functions) ** width))
+    return MemoryCost("logic", 0, (leaves + joins) * columns, 0)
+
+
+def memory_cost(depth: int, width: int, device: Device, writable: bool = False) -> tuple[int, int]:
+    """(block RAMs, LUTs) of :func:`memory_resources`."""
+    cost = memory_resources(depth, width, device, writable)
+    return cost.brams, cost.luts
+
+
+def memory_use(
+    name: str,
+    depth: int,
+    width: int,
+    device: Device,
+    writable: bool = False,
+    rom_style: str | None = None,
+) -> MemoryUse:
+    """The memory ``name`` of a unit with where it goes (:func:`memory_resources`)."""
+    cost = memory_resources(depth, width, device, writable, rom_style)
+    return MemoryUse(name, depth, width, cost)
