@@ -14,7 +14,9 @@
 //     sum_p = 2*P - S + n0,  P = #{s : w_s = +1, x_s = 1}     when n1 <= n0, else
 //     sum_p = S - 2*P' + n0, P' = #{s : w_s = -1, x_s = 1},
 //   so a PE counts only the min(n1, n0) <= SIMD/2 inputs of its sparser half (wired by a table
-//   built at elaboration): about half the LUTs of a full count;
+//   built at elaboration): about half the LUTs of a full count. From 64 lanes a count is padded
+//   with zero lanes to a multiple of 8, so that PEs share its module (synthesis elaborates each
+//   distinct count size once: about 10 s each in Yosys at 400 lanes) for a few LUTs;
 // - otherwise (SIMD < POPCOUNT_SIMD, or integer codes) hwbnn_adder_tree on the lanes' terms.
 // Every path has REGS = floor((ceil(log2(SIMD)) - 1) / LEVELS_PER_REG) registers (shorter
 // counts are delayed to match), so the MVAU's latency does not depend on the path.
@@ -114,23 +116,28 @@ module hwbnn_mvau_lanes #(
                 localparam K = (POS != 0) ? N1 : N0;         // lanes counted
                 localparam [SIMD-1:0] MASK = (POS != 0) ? ROW : ~ROW;
                 localparam [SIMD*IW-1:0] TABLE = ones_table(MASK);
-                localparam KREGS = (K > 1) ? ($clog2(K) - 1) / LEVELS_PER_REG : 0;
+                localparam KN = (K >= 64) ? (K + 7) / 8 * 8 : K;  // lanes of the count
+                localparam KREGS = (KN > 1) ? ($clog2(KN) - 1) / LEVELS_PER_REG : 0;
                 wire [COUNT_WIDTH-1:0] part;  // P or P'
                 if (K == 0) begin : g_none
                     assign part = {COUNT_WIDTH{1'b0}};
                 end else begin : g_count
-                    wire [K-1:0] picked;
-                    for (gn = 0; gn < K; gn = gn + 1) begin : g_pick
-                        assign picked[gn] = x[TABLE[gn*IW +: IW]];
+                    wire [KN-1:0] picked;  // the half's inputs, then zero lanes
+                    for (gn = 0; gn < KN; gn = gn + 1) begin : g_pick
+                        if (gn < K) begin : g_in
+                            assign picked[gn] = x[TABLE[gn*IW +: IW]];
+                        end else begin : g_zero
+                            assign picked[gn] = 1'b0;
+                        end
                     end
-                    localparam CW = ((K > 1) ? $clog2(K) : 0) + 1;  // bits of the count
+                    localparam CW = ((KN > 1) ? $clog2(KN) : 0) + 1;  // bits of the count
                     wire [CW-1:0] count, late;
                     /* verilator lint_off UNUSEDSIGNAL */
                     wire unused_tag;  // the shared count carries the tag
                     /* verilator lint_on UNUSEDSIGNAL */
-                    hwbnn_popcount #(.N(K), .LEVELS_PER_REG(LEVELS_PER_REG), .CONST_A(1),
-                        .A_ROWS({(2 * K){1'b1}})
-                    ) u_part (.clk(clk), .rst(rst), .en(en), .in_a({K{1'b0}}), .in_sel(1'b0),
+                    hwbnn_popcount #(.N(KN), .LEVELS_PER_REG(LEVELS_PER_REG), .CONST_A(1),
+                        .A_ROWS({(2 * KN){1'b1}})
+                    ) u_part (.clk(clk), .rst(rst), .en(en), .in_a({KN{1'b0}}), .in_sel(1'b0),
                         .in_b(picked), .in_tag(1'b0), .sum(count), .tag(unused_tag));
                     hwbnn_delay #(.WIDTH(CW), .STAGES(REGS - KREGS)) u_align (
                         .clk(clk), .rst(rst), .en(en), .in(count), .out(late));
