@@ -1,19 +1,24 @@
 """Distribution loss (Ding, Chin, Liu and Marculescu, "Regularizing Activation Distribution for
-Training Binarized Deep Networks", CVPR 2019) on the pre-sign outputs of the hidden layers
-(after their BatchNorm, i.e. the values the sign sees).
+Training Binarized Deep Networks", CVPR 2019), as the authors' code defines it
+(github.com/ruizhoud/DistributionLoss, ``models/distrloss_layer.py`` and the models that call
+it), on the pre-sign outputs of the hidden layers (after their BatchNorm: what the sign sees).
 
-For channel c of a hidden layer, with batch mean ``mu_c`` and standard deviation ``sigma_c`` of
-its pre-activations, the bulk ``[mu_c - k sigma_c, mu_c + k sigma_c]`` must avoid three shapes:
+For channel c of a hidden layer, ``mu_c`` and ``sigma_c`` are the mean and the biased standard
+deviation of its pre-activations over the batch (and over the positions of a feature map),
+``sigma_c = sqrt(var_c + 1e-10)``. The three terms:
 
-- degeneration (almost every value has the same sign): ``L_D = ReLU(|mu_c| - k sigma_c)^2``,
-- saturation (the bulk reaches far beyond the STE's range [-1, 1], where the gradient is 0):
-  ``L_S = ReLU(|mu_c| + k sigma_c - s)^2``,
-- gradient mismatch (the whole bulk inside (-1, 1), where the STE's identity gradient is far
-  from the sign's): ``L_M = ReLU(1 - |mu_c| - k sigma_c)^2``,
+- gradient mismatch (the bulk inside the STE's range, where its identity gradient is far from the
+  sign's): ``L_M = ReLU(2 - |mu_c| - sigma_c)^2`` (the code's ``min(2 - mu - sigma,
+  2 + mu - sigma)`` clamped at 0);
+- saturation (the bulk far outside the STE's range, where its gradient is 0):
+  ``L_S = ReLU(sigma_c - 4)^2``;
+- degeneration (almost every value has the same sign): ``L_D = ReLU(mu_c^2 - sigma_c^2)``.
 
-``L_DL = lambda * sum_layers mean_c (L_D + L_S + L_M)``. ``sigma`` is the biased batch
-estimate (BatchNorm's); ``k`` and ``s`` are the paper's kind of hyper-parameters (our defaults).
-Training-only: the exported graph is the baseline's.
+Each is averaged over the channels of a layer, the layer's sum ``mean_c L_M + mean_c L_S +
+mean_c L_D`` is averaged over the hidden layers, and the trainer adds
+``lam * mean_layers(...)`` to the cross-entropy (the authors' ``--distrloss`` weight, 2.0 in
+their AlexNet command) in the first ``epochs`` epochs (their ``--distr_epoch``: 60 of 67; 0
+here means every epoch). Training-only: the exported graph is the baseline's.
 """
 
 from __future__ import annotations
@@ -27,45 +32,53 @@ from torch.utils.hooks import RemovableHandle
 from hwbnn.train.methods.base import Batch, Method, TrainContext, arg, check
 from hwbnn.train.methods.hooks import activation_modules, capture_inputs
 
+#: the bulk's edges and saturation bound of the authors' code, in units of the pre-activations
+MISMATCH_EDGE = 2.0
+SATURATION_SIGMA = 4.0
+#: added to the variance before the square root (the authors' code)
+VARIANCE_EPS = 1e-10
 
-def distribution_terms(
-    a: torch.Tensor, k: float, s: float
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-channel ``(L_D, L_S, L_M)`` of pre-activations ``a`` of shape (N, C, ...)."""
+
+def channel_moments(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and biased standard deviation of ``a`` of shape (N, C, ...), over the
+    batch and every position."""
     per_channel = a.transpose(0, 1).reshape(a.shape[1], -1)
     mu = per_channel.mean(dim=1)
-    sigma = per_channel.var(dim=1, unbiased=False).add(1e-10).sqrt()
-    spread = k * sigma
-    degeneration = F.relu(mu.abs() - spread) ** 2
-    saturation = F.relu(mu.abs() + spread - s) ** 2
-    mismatch = F.relu(1.0 - mu.abs() - spread) ** 2
-    return degeneration, saturation, mismatch
+    sigma = (per_channel.var(dim=1, unbiased=False) + VARIANCE_EPS).sqrt()
+    return mu, sigma
 
 
-def distribution_loss(pre_activations: list[torch.Tensor], k: float, s: float) -> torch.Tensor:
-    """``sum_layers mean_c (L_D + L_S + L_M)``."""
-    terms = []
-    for a in pre_activations:
-        degeneration, saturation, mismatch = distribution_terms(a, k, s)
-        terms.append((degeneration + saturation + mismatch).mean())
-    return torch.stack(terms).sum()
+def distribution_terms(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-channel ``(L_M, L_S, L_D)`` of pre-activations ``a`` of shape (N, C, ...)."""
+    mu, sigma = channel_moments(a)
+    mismatch = F.relu(MISMATCH_EDGE - mu.abs() - sigma) ** 2
+    saturation = F.relu(sigma - SATURATION_SIGMA) ** 2
+    degeneration = F.relu(mu**2 - sigma**2)
+    return mismatch, saturation, degeneration
+
+
+def distribution_loss(pre_activations: list[torch.Tensor]) -> torch.Tensor:
+    """``mean_layers(mean_c L_M + mean_c L_S + mean_c L_D)`` (module docstring)."""
+    per_layer = [
+        m.mean() + s.mean() + d.mean() for m, s, d in map(distribution_terms, pre_activations)
+    ]
+    return torch.stack(per_layer).mean()
 
 
 class DistributionLoss(Method):
     name = "distribution_loss"
-    summary = "Ding et al. distribution loss on pre-sign BatchNorm outputs"
+    summary = "Ding et al. distribution loss (their code's three terms) on pre-sign BN outputs"
 
     @dataclass(frozen=True)
     class Args:
-        lam: float = arg(1.0, "weight lambda of the distribution loss")
-        k: float = arg(1.0, "bulk half-width in standard deviations")
-        s: float = arg(3.0, "saturation bound of the bulk")
+        lam: float = arg(2.0, "weight of the loss (the authors' --distrloss)")
+        epochs: int = arg(0, "first epochs with the loss, 0: all (the authors' --distr_epoch)")
 
     def __init__(self, args: Args | None = None) -> None:
         super().__init__(args)
         a = self.args
-        check(a.lam >= 0 and a.k > 0, self.name, "needs lam >= 0 and k > 0")
-        check(a.s > 1, self.name, f"s must be > 1 (the STE range), got {a.s}")
+        check(a.lam >= 0, self.name, f"lam must be >= 0, got {a.lam}")
+        check(a.epochs >= 0, self.name, f"epochs must be >= 0, got {a.epochs}")
         self._store: list[torch.Tensor] = []
         self._handles: list[RemovableHandle] = []
 
@@ -74,9 +87,9 @@ class DistributionLoss(Method):
 
     def loss(self, ctx: TrainContext, batch: Batch) -> torch.Tensor | None:
         pre, self._store[:] = list(self._store), []
-        if not pre:
+        if not pre or (self.args.epochs and ctx.epoch >= self.args.epochs):
             return None
-        return self.args.lam * distribution_loss(pre, self.args.k, self.args.s)
+        return self.args.lam * distribution_loss(pre)
 
     def finish(self, ctx: TrainContext) -> None:
         for handle in self._handles:

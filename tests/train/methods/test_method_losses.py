@@ -4,6 +4,7 @@ projection / kernel loss with centre loss, knowledge distillation."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -20,18 +21,37 @@ def test_distribution_terms_by_hand() -> None:
     # channel 0: values (1, 3): mu 2, sigma 1; channel 1: (-1, 1): mu 0, sigma 1;
     # channel 2: (0.1, -0.1): mu 0, sigma 0.1; channel 3: (0, 10): mu 5, sigma 5
     a = torch.tensor([[1.0, -1.0, 0.1, 0.0], [3.0, 1.0, -0.1, 10.0]])
-    d, s, m = distribution_terms(a, k=1.0, s=3.0)
-    assert torch.allclose(d, torch.tensor([1.0, 0.0, 0.0, 0.0]))  # ReLU(|mu| - k sigma)^2
-    assert torch.allclose(s, torch.tensor([0.0, 0.0, 0.0, 49.0]))  # ReLU(|mu| + k sigma - s)^2
-    assert torch.allclose(m, torch.tensor([0.0, 0.0, 0.81, 0.0]))  # ReLU(1 - |mu| - k sigma)^2
-    total = distribution_loss([a, a[:, :2]], k=1.0, s=3.0)
-    assert total.item() == pytest.approx((1 + 49 + 0.81) / 4 + 1 / 2, rel=1e-6)
+    m, s, d = distribution_terms(a)
+    mu = torch.tensor([2.0, 0.0, 0.0, 5.0])
+    sigma = torch.tensor([1.0, 1.0, 0.1, 5.0])
+    # the authors' form of the mismatch term: min(2 - mu - sigma, 2 + mu - sigma) clamped at 0
+    by_code = torch.minimum(2 - mu - sigma, 2 + mu - sigma).clamp(min=0) ** 2
+    assert torch.allclose(m, by_code)
+    assert torch.allclose(m, torch.tensor([0.0, 1.0, 3.61, 0.0]))  # ReLU(2 - |mu| - sigma)^2
+    assert torch.allclose(s, torch.tensor([0.0, 0.0, 0.0, 1.0]))  # ReLU(sigma - 4)^2
+    assert torch.allclose(d, torch.tensor([3.0, 0.0, 0.0, 0.0]))  # ReLU(mu^2 - sigma^2)
+    # layers averaged: (1.1525 + 0.25 + 0.75) for all four channels, (0.5 + 0 + 1.5) for two
+    total = distribution_loss([a, a[:, :2]])
+    assert total.item() == pytest.approx((2.1525 + 2.0) / 2, rel=1e-6)
 
 
 def test_distribution_terms_of_conv_maps_pool_over_positions() -> None:
     a = torch.tensor([1.0, 3.0]).reshape(1, 1, 1, 2)  # one channel, two positions: mu 2, sigma 1
-    d, _, _ = distribution_terms(a, k=1.0, s=3.0)
-    assert d.tolist() == pytest.approx([1.0])
+    _, _, d = distribution_terms(a)
+    assert d.tolist() == pytest.approx([3.0])
+
+
+def test_distribution_loss_stops_after_its_epochs() -> None:
+    method = build_method("distribution_loss", ["lam=0.5", "epochs=2"])
+    a = torch.tensor([[1.0, -1.0], [3.0, 1.0]])
+    batch = Batch(a, torch.zeros(2, dtype=torch.long), a)
+    ctx = SimpleNamespace(epoch=1)
+    method._store[:] = [a]
+    assert method.loss(ctx, batch).item() == pytest.approx(0.5 * (0.5 + 0 + 1.5))
+    ctx.epoch = 2  # the third epoch: no loss, and the captured activations are dropped
+    method._store[:] = [a]
+    assert method.loss(ctx, batch) is None
+    assert method._store == []
 
 
 def test_weight_quantization_loss_and_gradient() -> None:

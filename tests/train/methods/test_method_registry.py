@@ -99,13 +99,13 @@ def test_cli_method_arguments_bind_in_order() -> None:
             "--method",
             "two_stage",
             "--method-arg",
-            "distribution_loss.k=2",
+            "distribution_loss.epochs=2",
             "--method-arg",
             "patience=3",
         ]
     )
     assert args.methods == [
         ("approxsign", []),
-        ("distribution_loss", ["lam=0.5", "k=2"]),
+        ("distribution_loss", ["lam=0.5", "epochs=2"]),
         ("two_stage", ["patience=3"]),
     ]
