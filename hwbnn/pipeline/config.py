@@ -184,7 +184,10 @@ class SimOptions:
             )
         for name in ("gap_prob", "backpressure_prob"):
             if not 0.0 <= getattr(self, name) < 1.0:
-                raise ConfigError(f"sim.{name} must be in [0, 1), got {getattr(self, name)}")
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(
+                    f"{flag} (sim.{name}) must be in [0, 1), got {getattr(self, name)}"
+                )
 
 
 @dataclass(frozen=True)

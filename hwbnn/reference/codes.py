@@ -125,9 +125,13 @@ def _general_codes(
         frame, element = divmod(bad, flat.shape[1])
         frame += first_frame
         element = int(fmt.stream_index()[element])  # numbered as in the ONNX input
-        hint = "NaN has no nearest code" if rounding else "pass rounding to take the nearest code"
+        hint = (
+            "NaN has no nearest code"
+            if rounding
+            else "pass rounding (hwbnn eval --round) to take the nearest code"
+        )
         raise DataError(
-            f"input frame {frame} element {element}: value {flat.flat[bad]!r} is not one "
+            f"input frame {frame} element {element}: value {float(flat.flat[bad])!r} is not one "
             f"of the model's {len(values)} input codes (in [{values[0]}, {values[-1]}]); {hint}"
         )
     return codes
