@@ -16,7 +16,10 @@ binary convolution. A stage with ``padding = p > 0`` pads the sign output with t
 ``Pad`` with constant -1 that lowering turns into a sliding window with pad code 0. The first
 convolution of an integer input pads with 0, the value of input code 0.
 
-Every weight and activation quantizer has scale 1 (:mod:`hwbnn.nn.quantizers`), so each
+With ``dbf_bases > 0`` every convolution and dense layer is a Deterministic Binary Filter layer
+(:mod:`hwbnn.nn.dbf`): fixed +-1 bases, then a 1x1 combination with integer coefficients.
+
+Every binary weight and activation quantizer has scale 1 (:mod:`hwbnn.nn.quantizers`), so each
 convolution and dense product is an exact integer in float32, and the float model equals the
 integer hardware model bit for bit.
 """
@@ -31,6 +34,7 @@ from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
 from torch import nn
 
 from hwbnn.catalog import InputMode
+from hwbnn.nn.dbf import BasisCodes, DBFConv2d, DBFLinear, check_dbf
 from hwbnn.nn.mlp import InputScale, InputShift, coerce_enums, plain_dict
 from hwbnn.nn.quantizers import BinaryActQuant, BinaryWeightQuant, unsigned_input_quant
 
@@ -67,9 +71,13 @@ class ConvConfig:
     input_mode: InputMode = InputMode.BINARY
     levels: int = 17
     input_bits: int = 5
+    dbf_bases: int = 0  # > 0: DBF layers with this many bases (hwbnn.nn.dbf)
+    dbf_codes: BasisCodes = BasisCodes.OVSF
+    dbf_alpha_bits: int = 4
 
     def __post_init__(self) -> None:
-        coerce_enums(self, {"input_mode": InputMode})
+        coerce_enums(self, {"input_mode": InputMode, "dbf_codes": BasisCodes})
+        check_dbf(self.dbf_bases, self.dbf_alpha_bits)
         if len(self.input_shape) != 3 or min(self.input_shape) < 1:
             raise ValueError(f"input_shape must be (C, H, W), got {self.input_shape}")
         if not self.stages:
@@ -168,7 +176,7 @@ class BinaryConvNet(nn.Module):
             if stage.padding:
                 blocks.append(PadConstant(stage.padding, pad_value))
             blocks += [
-                binary_conv(channels, stage.channels, stage.kernel),
+                self._conv(channels, stage.channels, stage.kernel),
                 nn.BatchNorm2d(stage.channels),
                 sign(),
             ]
@@ -179,10 +187,22 @@ class BinaryConvNet(nn.Module):
         widths = (config.in_features, *config.dense)
         dense: list[nn.Module] = []
         for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
-            dense += [binary_linear(fan_in, fan_out), nn.BatchNorm1d(fan_out), sign()]
+            dense += [self._linear(fan_in, fan_out), nn.BatchNorm1d(fan_out), sign()]
         self.hidden = nn.Sequential(*dense)
-        self.classifier = binary_linear(widths[-1], config.classes)
+        self.classifier = self._linear(widths[-1], config.classes)
         self.output_norm = nn.BatchNorm1d(config.classes)
+
+    def _conv(self, fan_in: int, fan_out: int, kernel: int) -> nn.Module:
+        c = self.config
+        if c.dbf_bases:
+            return DBFConv2d(fan_in, fan_out, kernel, c.dbf_bases, c.dbf_alpha_bits, c.dbf_codes)
+        return binary_conv(fan_in, fan_out, kernel)
+
+    def _linear(self, fan_in: int, fan_out: int) -> nn.Module:
+        c = self.config
+        if c.dbf_bases:
+            return DBFLinear(fan_in, fan_out, c.dbf_bases, c.dbf_alpha_bits, c.dbf_codes)
+        return binary_linear(fan_in, fan_out)
 
     def activations(self) -> list[nn.Module]:
         """The hidden sign activations (conv stages, then dense layers), in order."""

@@ -22,6 +22,10 @@ above, module for module):
   help binary training?", 2019): ``"batch"`` (BatchNorm), ``"center"`` (``x - mu + beta``: mean
   subtraction with a learned bias, no division by the standard deviation) or ``"none"``. The
   output layer keeps its BatchNorm (the per-class affine of the logits) in every variant.
+- ``dbf_bases > 0``: every binary Linear is a Deterministic Binary Filter layer
+  (:mod:`hwbnn.nn.dbf`, Tseng et al., IJCAI 2018): ``dbf_bases`` fixed +-1 ``dbf_codes`` bases,
+  then a combination with ``dbf_alpha_bits``-bit integer coefficients (0: plain +-1 weights);
+  a ``scaling`` scale follows the combination (``mean_abs``: the mean ``|alpha_c|``).
 - ``precision="float"``: the full-precision baseline of the same topology and input stage:
   float weights and ReLU instead of sign in the hidden layers. It is not deployable (lowering
   rejects its float weights); it exists to measure the accuracy gap.
@@ -37,6 +41,7 @@ from brevitas.nn import QuantIdentity, QuantLinear
 from torch import nn
 
 from hwbnn.catalog import InputMode, parse_enum
+from hwbnn.nn.dbf import BasisCodes, DBFLinear, check_dbf
 from hwbnn.nn.quantizers import BinaryActQuant, BinaryWeightQuant, unsigned_input_quant
 
 
@@ -95,14 +100,26 @@ class MLPConfig:
     scaling: Scaling = Scaling.NONE
     norm: Norm = Norm.BATCH
     precision: Precision = Precision.BINARY
+    dbf_bases: int = 0
+    dbf_codes: BasisCodes = BasisCodes.OVSF
+    dbf_alpha_bits: int = 4
 
     def __post_init__(self) -> None:
         coerce_enums(
             self,
-            {"input_mode": InputMode, "scaling": Scaling, "norm": Norm, "precision": Precision},
+            {
+                "input_mode": InputMode,
+                "scaling": Scaling,
+                "norm": Norm,
+                "precision": Precision,
+                "dbf_codes": BasisCodes,
+            },
         )
         if self.precision == Precision.FLOAT and self.scaling != Scaling.NONE:
             raise ValueError("a full-precision model has no binary layers to scale")
+        check_dbf(self.dbf_bases, self.dbf_alpha_bits)
+        if self.dbf_bases and self.precision == Precision.FLOAT:
+            raise ValueError("a full-precision model has no binary layers to build from bases")
         if not self.hidden or any(h < 1 for h in self.hidden):
             raise ValueError(f"hidden widths must be positive, got {self.hidden}")
         if self.levels > 2**self.input_bits:
@@ -191,7 +208,10 @@ class MeanCenter(nn.Module):
         return x - mean + self.bias
 
 
-def _scale(config: MLPConfig, linear: nn.Linear) -> list[nn.Module]:
+def _scale(config: MLPConfig, linear: nn.Module) -> list[nn.Module]:
+    if isinstance(linear, DBFLinear):  # the scale follows the combination (weights alpha)
+        linear = linear.combine
+    assert isinstance(linear, nn.Linear)
     if config.scaling == Scaling.MEAN_ABS:
         return [MeanAbsScale(linear)]
     if config.scaling == Scaling.LEARNED:
@@ -234,9 +254,14 @@ class BinaryMLP(nn.Module):
             self.output_scale = scales[0]
         self.output_norm = nn.BatchNorm1d(config.classes)
 
-    def _linear(self, fan_in: int, fan_out: int) -> nn.Linear:
-        if self.config.precision == Precision.FLOAT:
+    def _linear(self, fan_in: int, fan_out: int) -> nn.Module:
+        config = self.config
+        if config.precision == Precision.FLOAT:
             return nn.Linear(fan_in, fan_out, bias=False)
+        if config.dbf_bases:
+            return DBFLinear(
+                fan_in, fan_out, config.dbf_bases, config.dbf_alpha_bits, config.dbf_codes
+            )
         return QuantLinear(fan_in, fan_out, bias=False, weight_quant=BinaryWeightQuant)
 
     def _act(self) -> nn.Module:

@@ -14,7 +14,7 @@ slot       methods
 ========== ==================================================================
 estimator  ste (the default clipped STE), approxsign, swishsign
 scale      xnor, xnorpp
-weights    binaryrelax, admm, bwnh, cbcn (they own the forward weights / init)
+weights    binaryrelax, admm, bwnh, cbcn, dbf (they own the forward weights / init)
 lr         two_stage (it owns the learning rate and the clipping)
 norm       bn
 precision  fp (composes only with bn and two_stage)
@@ -36,6 +36,7 @@ from hwbnn.train.methods.binaryrelax import BinaryRelax
 from hwbnn.train.methods.bn import BatchNormVariant
 from hwbnn.train.methods.bwnh import BWNH
 from hwbnn.train.methods.cbcn import CBCN
+from hwbnn.train.methods.dbf import DeterministicBinaryFilters
 from hwbnn.train.methods.distill import Distill
 from hwbnn.train.methods.distribution_loss import DistributionLoss
 from hwbnn.train.methods.fp import FullPrecision
@@ -65,6 +66,7 @@ METHODS: dict[str, type[Method]] = {
         TwoStage,
         BWNH,
         CBCN,
+        DeterministicBinaryFilters,
         FullPrecision,
     )
 }
