@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from hwbnn.build import read_manifest
+from hwbnn.build import read_manifest, require_complete
 from hwbnn.errors import ConfigError
 from hwbnn.pipeline.config import (
     BitstreamOptions,
@@ -143,6 +143,7 @@ class Build:
         value that is not an input code is an error unless ``rounding``."""
         from hwbnn.reference import Reference
 
+        require_complete(self.path)  # not from a half-written IR
         result = Reference(self.net).run(np.asarray(x), rounding=rounding)
         return Prediction(result.accumulators, result.labels)
 
@@ -364,6 +365,7 @@ class Build:
         """Write ``BUILD/report/index.html`` with its plots, from the build's records."""
         from hwbnn.report import write_build_report
 
+        require_complete(self.path)  # a killed or running step: its records may be missing
         info = write_build_report(self.path, sweep_points=sweep_points)
         return BuildReport(Path(info["index"]), [Path(p) for p in info["plots"]], self.results())
 

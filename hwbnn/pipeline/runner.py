@@ -3,7 +3,9 @@
 A step is a plain function ``run(ctx) -> StepResult`` with a declared digest of what it reads:
 the part of the configuration that affects it (``config``), the build files it reads
 (``inputs``, hashed by content) and the steps it follows (``after``: their recorded digests).
-The build's manifest records every finished step with that digest (hwbnn.build.record_step).
+The build's manifest records every finished step with that digest, the sha256 of each input
+it read and the versions of the tools it ran (hwbnn.build.record_step), and the status of every
+step of the flow: pending, running, done or failed (hwbnn.build module docstring).
 
 :func:`run_steps` runs a slice of a flow. A step whose digest equals the recorded one and whose
 outputs exist is reused; any other step runs, its old record removed first, so a run that
@@ -11,6 +13,13 @@ failed or was interrupted (Ctrl-C) resumes at the first step whose inputs change
 not finish. ``start`` runs again even when reusable (``hwbnn run --from STEP``); ``force``
 names steps that run even when reusable and may run on a build whose earlier steps were not
 recorded by the runner (the single commands, on any build directory).
+
+A build is marked before each step starts (``running``, with this process's id), so a step
+killed half-way, even by SIGKILL, leaves the build ``incomplete``; a step stopped by SIGINT or
+SIGTERM is marked ``interrupted`` (also incomplete), one that raised an error ``failed``. A
+forced step (a single command) refuses a build in which another step did not finish
+(hwbnn.build.require_complete): its files may be half written; ``hwbnn run`` resumes such a
+build, and any run refuses a build that another live process is working on.
 
 Contract of a step function: it reads only the build directory, the files its config names
 and the data sets, writes only inside the build (its declared outputs, logs), raises an
@@ -28,9 +37,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hwbnn.build import forget_steps, record_step, step_records
+from hwbnn.build import (
+    FAILED,
+    INTERRUPTED,
+    PENDING,
+    RUNNING,
+    fail_step,
+    flow_status,
+    has_manifest,
+    plan_steps,
+    record_step,
+    require_complete,
+    require_not_running,
+    start_step,
+    step_records,
+)
 from hwbnn.errors import ConfigError
 from hwbnn.pipeline.config import RunConfig, to_dict
+from hwbnn.pipeline.provenance import input_label, package_versions, sha256_path
 from hwbnn.units import seconds as fmt_seconds
 
 
@@ -40,6 +64,9 @@ class StepResult:
 
     message: str
     summary: dict[str, Any] = field(default_factory=dict)
+    #: what the step read besides its declared input files, by name -> sha256 (data sets,
+    #: frames given on the command line)
+    inputs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -86,6 +113,10 @@ class Step:
     after: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     applies: Callable[[RunConfig], bool] = lambda cfg: True
+    #: Python distributions whose versions the manifest records for this step
+    packages: tuple[str, ...] = ()
+    #: versions of the programs the step ran (simulator, compiler, yosys, nextpnr), by name
+    programs: Callable[[Context, StepResult], dict[str, str]] = lambda ctx, result: {}
 
     def __str__(self) -> str:
         return self.name
@@ -157,6 +188,18 @@ def select(flow: Sequence[Step], start: str | None, stop: str | None) -> list[St
     return list(flow[first : last + 1])
 
 
+def _input_hashes(step: Step, ctx: Context) -> dict[str, str]:
+    """The sha256 of each declared input of ``step`` (they exist: step_digest checked them)."""
+    return {input_label(path, ctx.build): sha256_path(path) for path in step.inputs(ctx)}
+
+
+def _error_line(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return str(getattr(exc, "signal_name", "SIGINT"))
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
 def run_steps(
     flow: Sequence[Step],
     ctx: Context,
@@ -166,7 +209,15 @@ def run_steps(
 ) -> list[StepRun]:
     """Run ``flow[start..stop]`` on ``ctx.build``, reusing finished steps; see the module doc."""
     steps = select(flow, start, stop)
+    order = [s.name for s in flow]
     rerun = {*force, *([start] if start else [])}
+    if force:
+        require_complete(ctx.build, allow=force)
+    else:  # hwbnn run: the build and the plan of its steps exist from the start
+        require_not_running(ctx.build)
+        ctx.build.mkdir(parents=True, exist_ok=True)
+        planned = [s.name for s in steps if s.applies(ctx.cfg)]
+        plan_steps(ctx.build, planned, order, ctx.command)
     runs: list[StepRun] = []
     width = max(len(s.name) for s in flow)
     for step in steps:
@@ -182,33 +233,68 @@ def run_steps(
             ctx.say(f"  {step.name:<{width}}  reused ({_when(old)})  {message}".rstrip())
             runs.append(StepRun(step.name, "reused", 0.0, message, old.get("summary", {})))
             continue
-        forget_steps(ctx.build, [step.name])
-        ctx.say(f"  {step.name:<{width}}  {step.title} ...")
-        begin = time.perf_counter()
-        try:
-            result = step.run(ctx)
-        except KeyboardInterrupt:
-            ctx.say(f"interrupted in step {step.name}; rerun the same command to resume there")
-            raise
-        seconds = time.perf_counter() - begin
-        summary = {**result.summary, "message": result.message}
-        # the digest after the run: a step may create inputs of its own (none do today)
-        record_step(ctx.build, step.name, digest, seconds, summary)
-        ctx.say(f"  {step.name:<{width}}  done in {fmt_seconds(seconds)}  {result.message}")
-        runs.append(StepRun(step.name, "ran", seconds, result.message, result.summary))
+        runs.append(_run_step(step, ctx, digest, order, width))
     return runs
+
+
+def _run_step(step: Step, ctx: Context, digest: str, order: list[str], width: int) -> StepRun:
+    """Run one step: marked running before, done (with its record) or failed after."""
+    inputs = _input_hashes(step, ctx)
+    if has_manifest(ctx.build):  # a fresh build is made atomically by its step (compile)
+        start_step(ctx.build, step.name, order, ctx.command)  # also removes its old record
+    ctx.say(f"  {step.name:<{width}}  {step.title} ...")
+    begin = time.perf_counter()
+    try:
+        result = step.run(ctx)
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        if interrupted:
+            ctx.say(f"interrupted in step {step.name}; rerun the same command to resume there")
+        if has_manifest(ctx.build):
+            fail_step(ctx.build, step.name, order, _error_line(exc), interrupted, ctx.command)
+        raise
+    seconds = time.perf_counter() - begin
+    summary = {**result.summary, "message": result.message}
+    tools = {**package_versions(step.packages), **step.programs(ctx, result)}
+    record_step(
+        ctx.build,
+        step.name,
+        digest,
+        seconds,
+        summary,
+        inputs={**inputs, **result.inputs},
+        tools=tools,
+        order=order,
+    )
+    ctx.say(f"  {step.name:<{width}}  done in {fmt_seconds(seconds)}  {result.message}")
+    return StepRun(step.name, "ran", seconds, result.message, result.summary)
+
+
+def _state(entry: dict[str, Any] | None) -> str | None:
+    """How ``--list-steps`` shows a step that has not finished, from its status entry."""
+    if entry is None or entry.get("status") not in (RUNNING, INTERRUPTED, FAILED, PENDING):
+        return None
+    if entry["status"] == RUNNING:
+        return f"running or killed (started {str(entry.get('started', '?'))[:16]})"
+    if entry["status"] == INTERRUPTED:
+        return f"interrupted ({entry.get('error')})"
+    if entry["status"] == FAILED:
+        return f"failed: {entry.get('error')}"
+    return "pending"
 
 
 def describe(flow: Sequence[Step], ctx: Context) -> list[str]:
     """``hwbnn run --list-steps``: each step, whether it applies, its state in the build."""
     records = step_records(ctx.build) if ctx.build.is_dir() else {}
+    status = {e["step"]: e for e in flow_status(ctx.build)} if ctx.build.is_dir() else {}
     width = max(len(s.name) for s in flow)
     lines = []
     for step in flow:
+        unfinished = _state(status.get(step.name))
         if not step.applies(ctx.cfg):
             state = "not applicable with this config"
         elif step.name not in records:
-            state = "not run"
+            state = unfinished or "not run"
         else:
             try:
                 current = step_digest(step, ctx, records) == records[step.name]["digest"]

@@ -25,6 +25,7 @@ import numpy as np
 
 from hwbnn.errors import ConfigError, HwbnnError
 from hwbnn.pipeline.config import Target, TrainOptions
+from hwbnn.pipeline.provenance import compiler_version, simulator_version
 from hwbnn.pipeline.runner import Context, Step, StepResult
 from hwbnn.units import count, fraction, mhz
 
@@ -63,7 +64,20 @@ def train_to_dir(out: Path, opts: TrainOptions, progress: bool = True) -> dict[s
     save_checkpoint(
         out / "model.pt", result.model, opts.dataset, {"test_accuracy": result.test_accuracy}
     )
-    return {"checkpoint": str(out / "model.pt"), "test_accuracy": result.test_accuracy}
+    return {
+        "checkpoint": str(out / "model.pt"),
+        "test_accuracy": result.test_accuracy,
+        "data_sha256": _data_sha256(data),
+    }
+
+
+def _data_sha256(data: Any, test_only: bool = False) -> str:
+    """The sha256 of a data set's arrays (hwbnn.pipeline.provenance.sha256_arrays)."""
+    from hwbnn.pipeline.provenance import sha256_arrays
+
+    if test_only:
+        return sha256_arrays([data.x_test, data.y_test])
+    return sha256_arrays([data.x_train, data.y_train, data.x_test, data.y_test])
 
 
 def export_checkpoint(checkpoint: Path, onnx_path: Path, data_dir: Path | None) -> dict[str, Any]:
@@ -101,6 +115,8 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path, data_dir: Path | None) 
         "check_frames": check.frames,
         "check_label_mismatches": check.label_mismatches,
         "check_max_abs_logit_diff": check.max_abs_logit_diff,
+        "dataset": ckpt["dataset"],
+        "data_sha256": _data_sha256(data, test_only=True),
     }
 
 
@@ -109,13 +125,17 @@ def export_checkpoint(checkpoint: Path, onnx_path: Path, data_dir: Path | None) 
 
 def run_train(ctx: Context) -> StepResult:
     info = train_to_dir(ctx.checkpoint.parent, ctx.cfg.train, progress=ctx.progress)
-    return StepResult(f"test accuracy {fraction(info['test_accuracy'])}", info)
+    data = {f"data:{ctx.cfg.train.dataset}": info.pop("data_sha256")}
+    return StepResult(f"test accuracy {fraction(info['test_accuracy'])}", info, data)
 
 
 def run_export(ctx: Context) -> StepResult:
     info = export_checkpoint(ctx.checkpoint, ctx.onnx, ctx.cfg.train.data_dir)
+    data = {f"data:{info['dataset']}:test": info.pop("data_sha256")}
     return StepResult(
-        f"execute_onnx labels == torch labels on {count(info['check_frames'])} test images", info
+        f"execute_onnx labels == torch labels on {count(info['check_frames'])} test images",
+        info,
+        data,
     )
 
 
@@ -197,7 +217,15 @@ def run_verify(ctx: Context) -> StepResult:
         f"{levels} agree on {count(len(x))} test images"
         + (f"; accuracy {fraction(accuracy)}" if accuracy is not None else ""),
         {"records": [r.to_dict() for r in records]},
+        _frames_input("verify", x, y),
     )
+
+
+def _frames_input(step: str, *arrays: np.ndarray | None) -> dict[str, str]:
+    """The frames (and labels) a verification step checked, as a manifest input."""
+    from hwbnn.pipeline.provenance import sha256_arrays
+
+    return {f"frames:{step}": sha256_arrays(arrays)}
 
 
 def _codes(ctx: Context, frames: int) -> np.ndarray:
@@ -213,12 +241,13 @@ def run_csim(ctx: Context) -> StepResult:
     """L3: g++ C-simulation of the HLS (or hls4ml) code, exactly against the reference."""
     from hwbnn.verify.csim import verify_csim
 
-    record = verify_csim(
-        ctx.build, _codes(ctx, ctx.cfg.sim.frames), command=ctx.command, progress=ctx.progress
-    )
+    codes = _codes(ctx, ctx.cfg.sim.frames)
+    record = verify_csim(ctx.build, codes, command=ctx.command, progress=ctx.progress)
     _raise_if_failed([record])
     return StepResult(
-        f"{record.engine} C-sim exact on {count(record.frames, 'frames')}", record.to_dict()
+        f"{record.engine} C-sim exact on {count(record.frames, 'frames')}",
+        record.to_dict(),
+        _frames_input("csim", codes),
     )
 
 
@@ -256,6 +285,7 @@ def run_simulate(ctx: Context) -> StepResult:
     return StepResult(
         f"{record.engine} simulation exact on {count(record.frames, 'frames')}{timing}",
         record.to_dict(),
+        _frames_input("simulate", codes),
     )
 
 
@@ -299,6 +329,32 @@ def _target(*targets: Target):  # noqa: ANN202 - a predicate on RunConfig
     return lambda cfg: cfg.compile.target in targets
 
 
+# --- the programs each step ran, for the manifest ------------------------------------------
+
+
+def _flow_tools(ctx: Context, result: StepResult) -> dict[str, str]:
+    """yosys and nextpnr as the bitstream report recorded them (``origin``: yowasp/system)."""
+    tools = result.summary.get("tools", {})
+    return {str(k): str(v) for k, v in tools.items()} if isinstance(tools, dict) else {}
+
+
+def _built(*names: str):  # noqa: ANN202 - the inputs callable of a Step
+    """Build files a step reads, those that exist: a missing one is the step's own one-line
+    error (e.g. ``simulate`` on a build without rtl/), not the runner's generic one."""
+    return lambda ctx: [ctx.build / n for n in names if (ctx.build / n).exists()]
+
+
+def _verify_inputs(ctx: Context) -> list[Path]:
+    """The IR, the QONNX model (L1) and the checkpoint (L0), when present."""
+    paths = _built("ir.json", "ir.npz", "model.onnx")(ctx)
+    return paths + ([ctx.checkpoint] if ctx.checkpoint.is_file() else [])
+
+
+IR = ("ir.json", "ir.npz", "folding.json", "plan.json")
+TORCH = ("numpy", "torch", "brevitas")
+ONNX = ("onnx", "qonnx", "onnxruntime")
+
+
 DEFAULT_FLOW: tuple[Step, ...] = (
     Step(
         "train",
@@ -306,6 +362,7 @@ DEFAULT_FLOW: tuple[Step, ...] = (
         run_train,
         config=lambda ctx: ctx.cfg.train,
         outputs=("train/model.pt",),
+        packages=TORCH,
     ),
     Step(
         "export",
@@ -314,6 +371,7 @@ DEFAULT_FLOW: tuple[Step, ...] = (
         config=lambda ctx: ctx.cfg.train.data_dir,
         inputs=lambda ctx: [ctx.checkpoint],
         outputs=("model.onnx",),
+        packages=TORCH + ONNX,
     ),
     Step(
         "compile",
@@ -324,39 +382,51 @@ DEFAULT_FLOW: tuple[Step, ...] = (
             [ctx.onnx] + ([ctx.cfg.compile.folding] if ctx.cfg.compile.folding else [])
         ),
         outputs=("ir.json", "folding.json"),
+        packages=("numpy", *ONNX, "jinja2"),
     ),
     Step(
         "verify",
         "check L0 == L1 == L2 on the test set",
         run_verify,
         config=lambda ctx: (ctx.cfg.train.dataset, ctx.cfg.train.data_dir, ctx.cfg.verify),
-        inputs=lambda ctx: [ctx.build / "ir.json", ctx.build / "ir.npz"],
+        inputs=_verify_inputs,
         after=("compile",),
+        packages=TORCH + ONNX,
     ),
     Step(
         "csim",
         "C-simulate the HLS code (L3)",
         run_csim,
         config=lambda ctx: (ctx.cfg.train.dataset, ctx.cfg.train.data_dir, ctx.cfg.sim.frames),
+        inputs=_built(*IR, "hls"),  # not hls4ml/: its C-sim compiles into it
         after=("compile",),
         applies=_target(Target.HLS, Target.HLS4ML),
+        packages=("numpy", "hls4ml"),
+        programs=lambda ctx, result: compiler_version("g++"),
     ),
     Step(
         "simulate",
         "simulate the RTL (L4)",
         run_simulate,
         config=lambda ctx: (ctx.cfg.train.dataset, ctx.cfg.train.data_dir, ctx.cfg.sim),
+        inputs=_built(*IR, "rtl"),
         after=("compile",),
         applies=_target(Target.RTL),
+        packages=("numpy", "cocotb"),
+        programs=lambda ctx, result: simulator_version(
+            "verilator" if ctx.cfg.sim.fast else ctx.cfg.sim.simulator.value
+        ),
     ),
     Step(
         "bitstream",
         "synthesize, place and route for the board",
         run_bitstream,
         config=lambda ctx: ctx.cfg.bitstream,
+        inputs=_built(*IR, "rtl"),
         after=("compile",),
         outputs=("bitstream",),
         applies=lambda cfg: cfg.compile.target is Target.RTL and cfg.bitstream.board is not None,
+        programs=_flow_tools,
     ),
 )
 

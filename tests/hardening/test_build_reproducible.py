@@ -1,0 +1,59 @@
+"""Two builds of the same model are byte-identical, wherever they are made: every file the
+compiler writes (IR, folding, plan, RTL and memory files, HLS C++), and the manifest up to the
+times it records. Bitstreams: see docs/RELIABILITY.md (yosys + nextpnr runs are too long for
+this suite; measured identical across build directories with the default --pnr-seed)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import hwbnn
+
+#: manifest fields that hold when a step ran and how long it took
+TIMES = ("finished", "started", "seconds")
+
+
+def sha256_tree(root: Path) -> dict[str, str]:
+    """Relative path -> sha256 of every file under ``root``."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def without_times(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: without_times(v) for k, v in value.items() if k not in TIMES}
+    if isinstance(value, list):
+        return [without_times(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("target", ["rtl", "hls"])
+def test_two_compiles_of_one_model_are_byte_identical(
+    tmp_path: Path, digits_binary: Any, target: str
+) -> None:
+    first, second = tmp_path / "a" / "build", tmp_path / "b" / "deeper" / "build"
+    for out in (first, second):
+        hwbnn.compile(digits_binary.onnx, out, target=target, target_cycles=64)
+    a, b = sha256_tree(first), sha256_tree(second)
+    assert sorted(a) == sorted(b)
+    code = [name for name in a if name.startswith(f"{target}/")]
+    assert len(code) >= 5 and {"ir.json", "ir.npz", "folding.json", "plan.json"} <= set(a)
+    differ = sorted(name for name in a if a[name] != b[name])
+    assert differ in ([], ["manifest.json"])  # only the times, checked next
+    manifests = [json.loads((out / "manifest.json").read_text()) for out in (first, second)]
+    assert without_times(manifests[0]) == without_times(manifests[1])
+    source = digits_binary.onnx.resolve()
+    assert manifests[0]["inputs"] == {str(source): hashlib.sha256(source.read_bytes()).hexdigest()}
+    assert {"hwbnn", "python", "numpy", "onnx", "qonnx", "onnxruntime", "jinja2"} <= set(
+        manifests[0]["tools"]
+    )
+    assert [(e["step"], e["status"]) for e in manifests[0]["flow"]] == [("compile", "complete")]
+    assert manifests[0]["state"] == "complete"
