@@ -9,17 +9,8 @@ from typing import Any
 import numpy as np
 
 from hwbnn.cli.options import clock_option, compile_options, dataset_names, fit_board_option
-from hwbnn.errors import ConfigError, DataError
+from hwbnn.cli.verify import N_HELP, check_count, note_frames
 from hwbnn.units import count, fraction
-
-
-def load_array(path: Path, what: str) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise DataError(f"{path}: {what} file not found") from None
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: not a readable .npy file ({exc})") from None
 
 
 def cmd_compile(args: argparse.Namespace) -> dict[str, Any]:
@@ -73,14 +64,22 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
     import hwbnn.api as api
 
     build = api.open(args.build, say=print, progress=not args.json)
+    check_count(args.n)
     if args.inputs is not None:
-        x = load_array(args.inputs, "inputs")
+        from hwbnn.build import require_complete
+        from hwbnn.verify.inputs import check_frames, check_labels, load_npy
+
+        require_complete(build.path)  # before reading its IR: a killed step may have left it half
+        x = load_npy(args.inputs, "inputs")
+        check_frames(x, build.net.input, args.round, str(args.inputs))
+        y = None if args.labels is None else load_npy(args.labels, "labels")
+        if y is not None:
+            check_labels(y, len(x), build.net.classes, str(args.labels))
+        note_frames(args.n, len(x), str(args.inputs))
+        x, y = x[: args.n], None if y is None else y[: args.n]
         prediction = build.predict(x, rounding=args.round)
         info: dict[str, Any] = {"frames": len(x)}
-        if args.labels is not None:
-            y = load_array(args.labels, "labels")
-            if len(y) != len(x):
-                raise DataError(f"{args.labels}: {len(y)} labels for {len(x)} inputs")
+        if y is not None:
             info["accuracy"] = float(np.mean(prediction.labels == y))
             print(f"accuracy {fraction(info['accuracy'])} on {count(len(x), 'frames')}")
         if args.save is not None:
@@ -88,8 +87,6 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
             info["saved"] = str(args.save)
             print(f"wrote {args.save}")
         return info
-    if args.n is not None and args.n < 1:
-        raise ConfigError(f"--n must be >= 1, got {args.n}")
     records = build.verify(
         "L2",
         dataset=args.dataset,
@@ -99,6 +96,9 @@ def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
         onnx=not args.no_onnx,
         torch=not args.no_torch,
         command=" ".join(["hwbnn", *args.argv]),
+    )
+    note_frames(
+        args.n, max((r.frames for r in records), default=0), f"the {args.dataset} test split"
     )
     for record in records:
         accuracy = "" if record.accuracy is None else f", accuracy {fraction(record.accuracy)}"
@@ -130,7 +130,7 @@ def register(add) -> None:  # noqa: ANN001 - the parser factory of hwbnn.cli.bui
     p.add_argument("build", type=Path)
     p.add_argument("--dataset", default="digits", choices=dataset_names())
     p.add_argument("--data-dir", type=Path)
-    p.add_argument("--n", type=int, help="first N test images only (default: all)")
+    p.add_argument("--n", type=int, help=N_HELP)
     p.add_argument("--checkpoint", type=Path, help="torch checkpoint to compare with (L0)")
     p.add_argument("--no-onnx", action="store_true", help="skip the execute_onnx level (L1)")
     p.add_argument("--no-torch", action="store_true", help="skip the torch level (L0)")

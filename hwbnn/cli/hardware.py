@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hwbnn.cli.options import bitstream_options, clock_option
+from hwbnn.errors import ConfigError
 
 
 def cmd_bitstream(args: argparse.Namespace) -> dict[str, Any]:
@@ -31,6 +32,8 @@ def cmd_bitstream(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_report(args: argparse.Namespace) -> dict[str, Any]:
     import hwbnn.api as api
 
+    if args.sweep_points < 1:
+        raise ConfigError(f"--sweep-points must be >= 1, got {args.sweep_points}")
     report = api.open(args.build).report(sweep_points=args.sweep_points)
     passed = sum(r.ok for r in report.results)
     print(

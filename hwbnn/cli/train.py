@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from hwbnn.cli.options import RUN_FIELDS, train_options
+from hwbnn.errors import ConfigError
 from hwbnn.pipeline.config import TrainOptions
 from hwbnn.units import count, fraction
 
@@ -29,9 +35,58 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
     opts = train_config(args)
     build_methods(opts.methods)  # unknown methods or arguments fail before any data is read
-    info = train_to_dir(args.out, opts, progress=not args.json)
+    with staged_output(Path(args.out)) as staging:
+        info = train_to_dir(staging, opts, progress=not args.json)
+    info["checkpoint"] = str(Path(args.out) / Path(info["checkpoint"]).name)
     print(f"test accuracy {fraction(info['test_accuracy'])}; checkpoint {info['checkpoint']}")
     return info
+
+
+@contextlib.contextmanager
+def staged_output(out: Path) -> Iterator[Path]:
+    """A fresh directory next to ``out`` to write into; when the block succeeds its files
+    move into ``out`` (the directory renamed into place if ``out`` did not exist, else each
+    file replacing its namesake, other files kept). When the block fails or is interrupted,
+    the staging directory and any parent directory made for it are removed: a failed
+    ``hwbnn train`` leaves no empty ``--out`` and leaves a previous ``--out`` as it was.
+
+    Raises:
+        ConfigError: ``out`` is a file, or its parent cannot be written.
+    """
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: exists and is not a directory; choose another --out")
+    out = out.absolute()  # "." or "runs/" named by their own name
+    parent = out.parent
+    made = [p for p in (parent, *parent.parents) if not p.exists()]
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        # made with mkdir (the umask's mode, which the renamed --out keeps; not mkdtemp's 0700)
+        staging = parent / f".{out.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        staging.mkdir()
+    except OSError as exc:
+        _remove_empty(made)
+        raise ConfigError(f"{out}: cannot write the output directory ({exc})") from None
+    try:
+        yield staging
+        if out.is_dir():
+            for item in sorted(staging.iterdir()):
+                os.replace(item, out / item.name)
+        else:
+            os.replace(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+        if not out.exists():
+            _remove_empty(made)
+
+
+def _remove_empty(directories: list[Path]) -> None:
+    """Remove the directories that were made for an output (innermost first) if empty."""
+    for directory in directories:
+        try:
+            directory.rmdir()
+        except OSError:  # not empty (something else wrote there) or already gone: keep it
+            break
 
 
 def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
@@ -53,7 +108,13 @@ def register(add) -> None:  # noqa: ANN001 - the parser factory of hwbnn.cli.bui
         "hwbnn train --model sfc --dataset digits --epochs 30 --out runs/sfc",
     )
     train_options(p)
-    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output directory (written only when training succeeds; files of an earlier "
+        "run there are replaced, a failed run leaves it as it was)",
+    )
     p.set_defaults(handler=cmd_train)
 
     p = add(

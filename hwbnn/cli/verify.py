@@ -10,27 +10,51 @@ from hwbnn.cli.options import dataset_names, sim_options
 from hwbnn.errors import ConfigError
 from hwbnn.units import count
 
+#: the --n help of eval, csim and sim
+N_HELP = (
+    "first N frames only (default: all); more than the frames at hand checks all of them "
+    "and says so"
+)
+
 
 def frame_options(p: argparse.ArgumentParser) -> None:
     """The build and where its test frames come from."""
     p.add_argument("build", type=Path)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", choices=dataset_names(), help="its test split")
-    source.add_argument("--inputs", type=Path, help=".npy input tensor in the model's format")
+    source.add_argument(
+        "--inputs",
+        type=Path,
+        help=".npy input tensor (frames, *input shape) in the model's format",
+    )
     p.add_argument("--data-dir", type=Path)
-    p.add_argument("--n", type=int, help="first N frames only (default: all)")
+    p.add_argument("--n", type=int, help=N_HELP)
     p.add_argument("--round", action="store_true", help="round inputs to the nearest code")
 
 
-def _frames(args: argparse.Namespace) -> dict[str, Any]:
-    """The API's frame arguments: ``x`` from --inputs, else the data set; ``n``."""
-    if args.n is not None and args.n < 1:
-        raise ConfigError(f"--n must be >= 1, got {args.n}")
+def check_count(n: int | None) -> None:
+    """--n: a positive number of frames (None: all)."""
+    if n is not None and n < 1:
+        raise ConfigError(f"--n must be >= 1, got {n}")
+
+
+def note_frames(n: int | None, frames: int, source: str) -> None:
+    """Say that --n asked for more frames than ``source`` has (all ``frames`` were used)."""
+    if n is not None and frames < n:
+        print(f"note: --n {n}, but {source} has {count(frames, 'frames')}: checked all of them")
+
+
+def _frames(args: argparse.Namespace, build: Any) -> dict[str, Any]:
+    """The API's frame arguments: ``x`` from --inputs (checked against the build's input
+    format), else the data set; ``n``."""
+    check_count(args.n)
     x = None
     if args.inputs is not None:
-        from hwbnn.cli.build import load_array
+        from hwbnn.verify.inputs import check_frames, load_npy
 
-        x = load_array(args.inputs, "inputs")
+        x = load_npy(args.inputs, "inputs")
+        check_frames(x, build.net.input, args.round, str(args.inputs))
+        note_frames(args.n, len(x), str(args.inputs))
     return {
         "x": x,
         "dataset": args.dataset or "digits",
@@ -65,7 +89,9 @@ def cmd_csim(args: argparse.Namespace) -> dict[str, Any]:
     import hwbnn.api as api
 
     build = api.open(args.build, say=print, progress=not args.json)
-    record = build.csim(**_frames(args))
+    record = build.csim(**_frames(args, build))
+    if args.inputs is None:
+        note_frames(args.n, record.frames, f"the {args.dataset} test split")
     print(describe(record))
     return {"build": str(build.path), **record.to_dict()}
 
@@ -75,7 +101,7 @@ def cmd_sim(args: argparse.Namespace) -> dict[str, Any]:
 
     build = api.open(args.build, say=print, progress=not args.json)
     record = build.simulate(
-        **_frames(args),
+        **_frames(args, build),
         simulator=args.sim,
         seed=args.sim_seed,
         gap_prob=args.gap_prob,
@@ -88,6 +114,8 @@ def cmd_sim(args: argparse.Namespace) -> dict[str, Any]:
         fast=args.fast,
         soak_frames=args.soak_frames,
     )
+    if args.inputs is None and not args.soak_frames:
+        note_frames(args.n, record.frames, f"the {args.dataset} test split")
     print(describe(record))
     if record.details.get("waves"):
         print(f"waves in {record.details['waves']}")

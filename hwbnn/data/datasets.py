@@ -7,6 +7,7 @@ import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +114,22 @@ def _read_idx_split(root: Path, split: str) -> tuple[np.ndarray, np.ndarray] | N
     y = read_idx(labels, 1)
     if x.shape[0] != y.shape[0]:
         raise DataError(f"{images}: {x.shape[0]} images but {labels} has {y.shape[0]} labels")
+    if x.size == 0:
+        raise DataError(f"{images}: no images (shape {x.shape})")
+    _check_labels(labels, y, 10)
     return x.reshape(-1, 1, x.shape[1], x.shape[2]), y.astype(np.int64)
+
+
+def _check_labels(path: Path, labels: np.ndarray, classes: int) -> None:
+    """Labels index the classes: a damaged file with a label of 200 is refused here rather
+    than failing deep inside training (or counting as a wrong prediction)."""
+    outside = np.flatnonzero((labels < 0) | (labels >= classes))
+    if outside.size:
+        first = int(outside[0])
+        raise DataError(
+            f"{path}: label {int(labels[first])} of item {first} is not a class in "
+            f"0..{classes - 1} ({outside.size} such labels)"
+        )
 
 
 def load_mnist(root: Path | str | None, fashion: bool = False) -> Dataset:
@@ -129,18 +145,53 @@ def load_mnist(root: Path | str | None, fashion: bool = False) -> Dataset:
     return Dataset(name, xtr, ytr, _codes_to_float(test[0], 256), test[1], 256, 10)
 
 
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles a CIFAR-10 python batch and nothing else: a dict of bytes, ints, lists and
+    NumPy arrays. Any other global (``os.system`` in a forged batch's ``__reduce__``) is
+    refused before it is called; a pickle runs whatever globals it names otherwise."""
+
+    ALLOWED = frozenset(
+        {
+            *((f"numpy.{core}.multiarray", "_reconstruct") for core in ("core", "_core")),
+            *((f"numpy.{core}.multiarray", "scalar") for core in ("core", "_core")),
+            *((f"numpy.{core}.numeric", "_frombuffer") for core in ("core", "_core")),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("_codecs", "encode"),
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused global {module}.{name}")
+        return super().find_class(module, name)
+
+
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with path.open("rb") as handle:
-            batch = pickle.load(handle, encoding="bytes")
+            batch = _BatchUnpickler(handle, encoding="bytes").load()
         data = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
         labels = np.asarray(batch[b"labels"], dtype=np.int64)
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
-    except (OSError, EOFError, pickle.UnpicklingError, KeyError, ValueError, TypeError) as exc:
+    except (
+        OSError,
+        EOFError,
+        pickle.UnpicklingError,
+        KeyError,
+        IndexError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        RecursionError,
+    ) as exc:
         raise DataError(f"{path}: not a CIFAR-10 python batch ({exc})") from None
-    if data.shape[0] != labels.shape[0]:
-        raise DataError(f"{path}: {data.shape[0]} images but {labels.shape[0]} labels")
+    if data.shape[0] != labels.shape[0] or labels.ndim != 1:
+        raise DataError(f"{path}: {data.shape[0]} images but labels of shape {labels.shape}")
+    if not len(data):
+        raise DataError(f"{path}: no images")
+    _check_labels(path, labels, 10)
     return data, labels
 
 

@@ -324,38 +324,77 @@ def _choose_graph_folding(
     return folding
 
 
-def _layer_folding(row: dict[str, object]) -> LayerFolding:
+#: the keys a folding file's row may have
+ROW_KEYS = ("layer", "pe", "simd", "weights")
+
+
+def _layer_folding(row: object, index: int) -> tuple[str, LayerFolding]:
+    """One row of a folding file, strictly typed: PE and SIMD are JSON integers (``2.5``,
+    ``2.0``, ``"2"`` and ``true`` are refused, not truncated; :func:`check_folding` wants them
+    >= 1), no key but :data:`ROW_KEYS`."""
+    if not isinstance(row, dict):
+        raise ValueError(f"row {index} is not an object like {{'layer': NAME, 'pe': P, 'simd': S}}")
+    name = row.get("layer")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"row {index}: 'layer' must be a layer name, got {name!r}")
+    unknown = sorted(set(row) - set(ROW_KEYS))
+    if unknown:
+        raise ValueError(f"layer {name!r}: unknown key {unknown[0]!r} (a row has {ROW_KEYS})")
+    numbers = []
+    for key in ("pe", "simd"):
+        if key not in row:
+            raise ValueError(f"layer {name!r}: {key!r} missing")
+        value = row[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"layer {name!r}: {key} must be a whole number, got {value!r}")
+        numbers.append(value)
     storage = row.get("weights")
     choices = [s.value for s in WeightStorage]
     if storage is not None and storage not in choices:
-        raise ValueError(f"layer {row.get('layer')!r}: weights {storage!r} is not one of {choices}")
-    pe, simd = row["pe"], row["simd"]
-    return LayerFolding(
-        int(pe),  # type: ignore[call-overload]
-        int(simd),  # type: ignore[call-overload]
-        WeightStorage(storage) if storage is not None else None,
+        raise ValueError(f"layer {name!r}: weights {storage!r} is not one of {choices}")
+    return name, LayerFolding(
+        numbers[0], numbers[1], WeightStorage(storage) if storage is not None else None
     )
 
 
 def load_folding(path: Path, net: Network) -> Folding:
     """Read a folding file: ``{"layers": [{"layer": NAME, "pe": P, "simd": S}, ...]}``, each
     row optionally with ``"weights"``: a :class:`WeightStorage` value (``"constant"``,
-    ``"lut_rom"``, ``"block_ram"``, ``"rom"``) that overrides the plan's choice."""
+    ``"lut_rom"``, ``"block_ram"``, ``"rom"``) that overrides the plan's choice.
+
+    Raises:
+        ConfigError: naming the file (and the layer): unreadable JSON, a row that is not
+            strictly typed (:func:`_layer_folding`), a layer named twice, a layer the network
+            does not have or lacks, or a folding that does not fit (:func:`check_folding`).
+    """
     try:
         doc = json.loads(Path(path).read_text())
-        rows = doc["layers"]
-        by_name = {row["layer"]: _layer_folding(row) for row in rows}
     except FileNotFoundError:
         raise ConfigError(f"{path}: folding file not found") from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ConfigError(f"{path}: not a folding file ({type(exc).__name__}: {exc})") from None
+    rows = doc.get("layers") if isinstance(doc, dict) else None
+    if not isinstance(rows, list):
+        raise ConfigError(f'{path}: not a folding file (expected {{"layers": [...]}})')
+    by_name: dict[str, LayerFolding] = {}
+    try:
+        for index, row in enumerate(rows):
+            name, fold = _layer_folding(row, index)
+            if name in by_name:
+                raise ValueError(f"layer {name!r} has two rows")
+            by_name[name] = fold
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     names = [layer.name for layer in net.layers]
-    unknown = sorted(set(by_name) - set(names))
+    unknown = [n for n in by_name if n not in names]
     if unknown:
         raise ConfigError(f"{path}: unknown layer {unknown[0]!r}; layers are {names}")
     missing = [n for n in names if n not in by_name]
     if missing:
         raise ConfigError(f"{path}: no folding for layer {missing[0]!r}")
     folding = Folding(tuple(by_name[n] for n in names))
-    check_folding(net, folding)
+    try:
+        check_folding(net, folding)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return folding

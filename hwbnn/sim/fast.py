@@ -43,6 +43,7 @@ from hwbnn.sim.runner import (
     MAX_NUM_WIDTH,
     SIM_LOG,
     SimulatorNotFound,
+    check_paths,
     first_error,
     frame_bar,
 )
@@ -89,6 +90,9 @@ VERILATOR_FLAGS = (
 OPT_FAST = "-O1"
 #: Parallel compile jobs of the harness build.
 BUILD_JOBS = 2
+#: Characters of a path that Verilator's generated make and shell commands cannot take (each
+#: measured to break the harness build; the paths are passed relative to the build instead)
+MAKE_UNSAFE = frozenset(" \t\"'\\$#:;&()*`=")
 #: Frames packed into input beats at a time (bounds the memory of the bit arrays).
 PACK_CHUNK = 1024
 #: Progress lines per run (at most).
@@ -155,10 +159,15 @@ def build_harness(build: Path, sizes: dict[str, int], *, verbose: bool = False) 
     sources = rtl_sources(build)
     env = verilator_environment()
     fast_dir = build / SIM_DIR / FAST_DIR
+    # verilated.mk refuses to build in a directory whose path has white space (measured)
+    check_paths("verilator", [fast_dir], frozenset(" \t"), " (or drop --fast)")
     fast_dir.mkdir(parents=True, exist_ok=True)
     cpp = fast_dir / "harness.cpp"
     exe = fast_dir / HARNESS
     text = harness_source(sizes)
+    # Every path relative to fast_dir (the build's cwd, and the harness's when it runs), so
+    # none of the build directory's name reaches Verilator's make and shell commands or the
+    # $readmemh paths: a build under "a b", "x$y" or "q\"x" builds and reads its memories.
     command = [
         "verilator",
         "--cc",
@@ -169,15 +178,15 @@ def build_harness(build: Path, sizes: dict[str, int], *, verbose: bool = False) 
         *VERILATOR_FLAGS,
         "--top-module",
         TOP,
-        f'-GMEM_DIR="{sources[0].parent}"',
+        f'-GMEM_DIR="{_relative(sources[0].parent, fast_dir)}"',
         "-Mdir",
-        str(fast_dir / "obj"),
+        "obj",
         "-MAKEFLAGS",
         f"OPT_FAST={OPT_FAST}",
         "-o",
-        str(exe),
-        str(cpp),
-        *map(str, sources),
+        f"../{HARNESS}",  # relative to -Mdir, where make runs
+        cpp.name,
+        *(_relative(source, fast_dir) for source in sources),
     ]
     digest = hashlib.sha256("\0".join([*command, env.get("VERILATOR_ROOT", ""), text]).encode())
     for source in sources:
@@ -203,6 +212,20 @@ def build_harness(build: Path, sizes: dict[str, int], *, verbose: bool = False) 
         raise RtlSimError(f"verilator build of the fast harness failed: {reason} (log: {log})")
     stamp.write_text(key + "\n")
     return exe
+
+
+def _relative(path: Path, start: Path) -> str:
+    """``path`` relative to ``start``; refused (ConfigError) if it would still hold a
+    character Verilator's make or shell commands cannot take (a source outside the build
+    whose own absolute path has one)."""
+    text = os.path.relpath(path, start)
+    bad = next((c for c in text if c in MAKE_UNSAFE or not c.isprintable()), None)
+    if bad is not None:
+        raise ConfigError(
+            f"{path}: the fast engine (Verilator's make) cannot take a path containing "
+            f"{bad!r}; move it to a path without one"
+        )
+    return text
 
 
 def _run(exe: Path, args: list[str], log: Path, total: int, progress: bool) -> None:
@@ -305,9 +328,10 @@ def simulate_fast(
     plan = load_plan(build)
     sizes = plan.top_localparams()
     check_sizes(sizes, net, build)
-    codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
-    if len(codes) == 0:
+    codes = np.asarray(codes, dtype=np.int64)
+    if codes.ndim == 0 or codes.size == 0:
         raise ConfigError("no input frames to simulate")
+    codes = codes.reshape(len(codes), -1)
     pick = np.arange(cfg.ii_frames) % len(codes)
     exe = build_harness(build, sizes, verbose=verbose)
     fast_dir = exe.parent

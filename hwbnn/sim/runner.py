@@ -6,7 +6,8 @@
 - each call builds in the directory it is given (a pytest ``tmp_path``), so ``pytest -n``
   can run cases in parallel;
 - a failing, erroring or missing cocotb test raises `SimulationFailed`, an absent simulator
-  raises `SimulatorNotFound`; nothing calls ``sys.exit``;
+  raises `SimulatorNotFound`, a path the simulator cannot take (`check_paths`) a ConfigError
+  before anything runs; nothing calls ``sys.exit``;
 - the testbench receives its inputs through ``tb_args`` (JSON in the environment variable
   ``HWBNN_TB_ARGS``, read back with `get_tb_args`), ``extra_env`` or ``plusargs``;
 - with ``logs`` the simulator's build and run output (make, compiler, cocotb's log) go to
@@ -38,6 +39,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hwbnn.errors import ConfigError
 
 SIMULATORS = ("icarus", "verilator")
 TB_ARGS_ENV = "HWBNN_TB_ARGS"
@@ -133,6 +136,37 @@ def simulator_available(simulator: str) -> bool:
     return True
 
 
+#: Characters a simulator cannot take in the path of a source or of the build directory
+#: (measured: a build under such a path fails to build or, for Verilator and a backslash,
+#: read its memory files). Icarus writes source paths unescaped into its .vvp file;
+#: Verilator builds through GNU make, which splits words at white space and reads "#", ":"
+#: and ";" as syntax.
+PATH_UNSAFE = {"icarus": frozenset('"'), "verilator": frozenset(' \t"\\#:;')}
+
+
+def check_paths(
+    simulator: str, paths: Sequence[Path], unsafe: frozenset[str] | None = None, hint: str = ""
+) -> None:
+    """Refuse, before anything runs, a path ``simulator`` cannot take: a character of
+    ``unsafe`` (default :data:`PATH_UNSAFE` of the simulator) or a control character such as
+    a newline. ``hint`` is appended to the message (default: try Icarus instead).
+
+    Raises:
+        ConfigError: naming the path, the character and what to do.
+    """
+    if unsafe is None:
+        unsafe = PATH_UNSAFE.get(simulator, frozenset())
+    if not hint and simulator != "icarus":
+        hint = " (or try --sim icarus)"
+    for path in paths:
+        bad = next((c for c in str(path) if c in unsafe or not c.isprintable()), None)
+        if bad is not None:
+            raise ConfigError(
+                f"{path}: {simulator} cannot take a path containing {bad!r}; move the build "
+                f"to a path without it{hint}"
+            )
+
+
 def get_tb_args() -> dict[str, Any]:
     """Return the ``tb_args`` given to `run_cocotb` (call it inside a cocotb test)."""
     text = os.environ.get(TB_ARGS_ENV)
@@ -198,6 +232,7 @@ def run_cocotb(
     from cocotb_tools.runner import VerilatorControlFile, as_sv_literal, get_runner
 
     env_add = simulator_environment(simulator)
+    check_paths(simulator, [Path(build_dir).resolve(), *(Path(s).resolve() for s in sources)])
     test_module = Path(test_module).resolve()
     if test_module.suffix != ".py" or not test_module.is_file():
         raise ValueError(f"test_module must be an existing .py file, got {test_module}")

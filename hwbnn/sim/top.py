@@ -21,6 +21,7 @@ the error when it fails) unless ``verbose``; ``progress`` shows a bar over the f
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from hwbnn.sim.runner import (
     SIMULATORS,
     SimulationFailed,
     SimulatorNotFound,
+    check_paths,
     run_cocotb,
 )
 from hwbnn.sim.vitis import SimDut
@@ -219,6 +221,12 @@ def check_sizes(sizes: dict[str, int], net: Network, build: Path) -> None:
             )
 
 
+def _mem_dir(sources: list[Path], sim_dir: Path) -> str:
+    """The memory files' directory relative to the simulation's working directory: no part
+    of the build's own path (quotes, backslashes, non-ASCII) enters a Verilog string."""
+    return os.path.relpath(sources[0].parent, sim_dir)
+
+
 def simulate_build(
     build: Path,
     codes: np.ndarray,
@@ -249,12 +257,14 @@ def simulate_build(
     sources = list(dut.sources) if dut else rtl_sources(build)
     net = load_network(build)
     folding = load_folding(build / "folding.json", net)
-    codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
-    if len(codes) == 0:
+    codes = np.asarray(codes, dtype=np.int64)
+    if codes.ndim == 0 or codes.size == 0:
         raise ConfigError("no input frames to simulate")
+    codes = codes.reshape(len(codes), -1)
     pick = np.arange(cfg.ii_frames) % len(codes)
 
     sim_dir = build / SIM_DIR / (f"{dut.label}-{cfg.simulator}" if dut else cfg.simulator)
+    check_paths(cfg.simulator, [sim_dir, *sources])  # before anything is written or run
     sim_dir.mkdir(parents=True, exist_ok=True)
     if dut:
         dut.prepare(sim_dir)
@@ -278,7 +288,7 @@ def simulate_build(
             toplevel=dut.toplevel if dut else TOP,
             test_module=BENCH,
             build_dir=sim_dir,
-            parameters=dict(dut.parameters) if dut else {"MEM_DIR": str(sources[0].parent)},
+            parameters=dict(dut.parameters) if dut else {"MEM_DIR": _mem_dir(sources, sim_dir)},
             simulator=cfg.simulator,
             tb_args=tb_args,
             waves=cfg.waves,

@@ -32,6 +32,7 @@ from hwbnn.sim.csim import (
     run_csim,
     run_hls4ml_csim,
 )
+from hwbnn.verify.inputs import frame_codes
 from hwbnn.verify.judge import Judgement, judge
 from hwbnn.verify.record import Level, VerificationRecord, record_result
 
@@ -90,7 +91,7 @@ def verify_csim(
     say = log or (_stderr_line if progress else None)
     engine = csim_engine(build)
     net = load_network(build)
-    codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
+    codes = frame_codes(codes, "C-simulate")
     expected = Reference(net).run_codes(codes, keep_layers=engine == "hls4ml")  # checks codes
     if say:
         say(f"C-sim ({engine}): building and running {len(codes):,} frames")

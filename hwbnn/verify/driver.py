@@ -12,6 +12,7 @@ makes the record fail even when every frame matches. Engine ``uart/<simulator>``
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from hwbnn.ir.folding import initiation_interval, load_folding
 from hwbnn.ir.serialize import load_network
 from hwbnn.reference import Reference
 from hwbnn.sim.runner import SIM_LOG, SimulationFailed, SimulatorNotFound, run_cocotb
+from hwbnn.verify.inputs import frame_codes
 from hwbnn.verify.judge import judge
 from hwbnn.verify.record import Level, VerificationRecord, record_result
 
@@ -59,9 +61,7 @@ def verify_driver(
     """
     build = Path(build).resolve()
     net = load_network(build)
-    codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
-    if len(codes) == 0:
-        raise ConfigError("no input frames for the driver round trip")
+    codes = frame_codes(codes, "send through the driver")
     if clk_hz % baud or clk_hz // baud < 4:
         raise ConfigError(f"clk_hz {clk_hz} must be a multiple of 4 * baud ({baud})")
     expected = Reference(net).run_codes(codes)  # also checks the codes
@@ -82,7 +82,9 @@ def verify_driver(
             toplevel=BOARD_TOP,
             test_module=BENCH,
             build_dir=sim_dir,
-            parameters={"MEM_DIR": str(src), "POR_BITS": POR_BITS},
+            # relative to the simulator's working directory: the build's path stays out of
+            # the Verilog string (quotes, backslashes)
+            parameters={"MEM_DIR": os.path.relpath(src, sim_dir), "POR_BITS": POR_BITS},
             simulator=simulator,
             tb_args={
                 "build": str(build),

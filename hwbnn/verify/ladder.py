@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hwbnn.errors import DataError
 from hwbnn.ir.serialize import load_network
 from hwbnn.ir.types import Network
 from hwbnn.reference import Reference
+from hwbnn.verify.inputs import check_labels
 from hwbnn.verify.judge import Judgement, judge
 from hwbnn.verify.record import Level, VerificationRecord, record_result
 
@@ -82,8 +82,8 @@ def run_ladder(
 ) -> list[VerificationRecord]:
     """Run L2 and whichever of L0 (``torch_model``) and L1 (``onnx_model``) are given on float
     images ``x`` (labels ``y`` for the accuracy); return their records (not stored)."""
-    if y is not None and len(y) != len(x):
-        raise DataError(f"{len(y)} labels for {len(x)} images")
+    if y is not None:
+        check_labels(y, len(x), net.classes)  # a (frames, 1) array would broadcast
     frames = len(x)
     layer = net.output_layer.name
     start = time.perf_counter()

@@ -13,6 +13,7 @@ import numpy as np
 from hwbnn.fpga.netlist import NetlistRun, simulate_netlist
 from hwbnn.ir.serialize import load_network
 from hwbnn.reference import Reference
+from hwbnn.verify.inputs import frame_codes
 from hwbnn.verify.judge import judge
 from hwbnn.verify.record import Level, VerificationRecord, record_result
 
@@ -59,7 +60,7 @@ def verify_netlist(
     and store the L5 record in BUILD/verification.json; return it (a mismatch does not
     raise). See :func:`hwbnn.fpga.netlist.simulate_netlist` for the options and errors."""
     build = Path(build)
-    codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
+    codes = frame_codes(codes, "simulate")
     expected = Reference(load_network(build)).run_codes(codes).accumulators  # checks the codes
     run = simulate_netlist(
         build,

@@ -25,6 +25,7 @@ from hwbnn.reference import Reference
 from hwbnn.sim.fast import simulate_fast
 from hwbnn.sim.top import RtlSimRun, SimConfig, simulate_build
 from hwbnn.sim.vitis import SimDut
+from hwbnn.verify.inputs import frame_codes
 from hwbnn.verify.judge import judge, stream_faults
 from hwbnn.verify.record import Level, VerificationRecord, record_result
 
@@ -117,7 +118,7 @@ def verify_rtl(
     RtlSimError).
     """
     build = Path(build)
-    codes = np.asarray(codes, dtype=np.int64).reshape(len(codes), -1)
+    codes = frame_codes(codes, "simulate")
     expected = Reference(load_network(build)).run_codes(codes).accumulators  # checks the codes
     if cfg is not None and cfg.fast:
         if dut is not None:

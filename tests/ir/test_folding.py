@@ -208,7 +208,7 @@ def test_load_folding_bad_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a folding file"):
         load_folding(tmp_path / "bad.json", net)
     (tmp_path / "nokey.json").write_text(json.dumps({"layers": [{"layer": "fc0"}]}))
-    with pytest.raises(ConfigError, match="not a folding file"):
+    with pytest.raises(ConfigError, match="nokey.json: layer 'fc0': 'pe' missing"):
         load_folding(tmp_path / "nokey.json", net)
 
 
