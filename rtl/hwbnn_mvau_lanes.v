@@ -13,10 +13,10 @@
 //   a PE's row and S = #{s : x_s = 1} (one count shared by all PEs),
 //     sum_p = 2*P - S + n0,  P = #{s : w_s = +1, x_s = 1}     when n1 <= n0, else
 //     sum_p = S - 2*P' + n0, P' = #{s : w_s = -1, x_s = 1},
-//   so a PE counts only the min(n1, n0) <= SIMD/2 inputs of its sparser half (wired by a table
-//   built at elaboration): about half the LUTs of a full count. From 64 lanes a count is padded
-//   with zero lanes to a multiple of 8, so that PEs share its module (synthesis elaborates each
-//   distinct count size once: about 10 s each in Yosys at 400 lanes) for a few LUTs;
+//   so a PE counts only the min(n1, n0) <= SIMD/2 inputs of its sparser half (hwbnn_mvau_half,
+//   one instance per PE with only its row as a parameter: Yosys evaluates the gather table of
+//   a row, not of the whole weight word, so a 64 x 784 layer elaborates in minutes, not hours):
+//   about half the LUTs of a full count;
 // - otherwise (SIMD < POPCOUNT_SIMD, or integer codes) hwbnn_adder_tree on the lanes' terms.
 // Every path has REGS = floor((ceil(log2(SIMD)) - 1) / LEVELS_PER_REG) registers (shorter
 // counts are delayed to match), so the MVAU's latency does not depend on the path.
@@ -55,7 +55,6 @@ module hwbnn_mvau_lanes #(
     localparam TREE_WIDTH = LANE_WIDTH + DEPTH;                      // bits of a full sum
     localparam COUNT_WIDTH = DEPTH + 1;                              // bits of a count 0..SIMD
     localparam HALF = (CONST != 0 && WORDS == 1 && INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD);
-    localparam IW = (SIMD > 1) ? $clog2(SIMD) : 1;                   // bits of a lane index
 
     hwbnn_param_check #(.OK(PE >= 1 && SIMD >= 1 && (CONST == 0 || WORDS == 1 || WORDS == 2)),
         .RULE("PE and SIMD must be at least 1, WORDS 1 or 2 with CONST"),
@@ -64,28 +63,6 @@ module hwbnn_mvau_lanes #(
     hwbnn_param_check #(.OK(REGS == ((DEPTH > 0) ? (DEPTH - 1) / LEVELS_PER_REG : 0)),
         .RULE("REGS is derived, do not override it"), .NAME0("REGS"), .VALUE0(REGS)
     ) u_check_derived ();
-
-    // Lane indices of the ones of m, lowest first: index k at bits [k*IW +: IW].
-    function [SIMD*IW-1:0] ones_table(input [SIMD-1:0] m);
-        integer i, k;
-        begin
-            ones_table = {(SIMD * IW){1'b0}};
-            k = 0;
-            for (i = 0; i < SIMD; i = i + 1) begin
-                if (m[i]) begin
-                    ones_table[k*IW +: IW] = i[IW-1:0];
-                    k = k + 1;
-                end
-            end
-        end
-    endfunction
-    function integer ones(input [SIMD-1:0] m);
-        integer i;
-        begin
-            ones = 0;
-            for (i = 0; i < SIMD; i = i + 1) ones = ones + m[i];
-        end
-    endfunction
 
     // The tag and, for HALF, S = #{s : x_s = 1}: a popcount of x against all-ones weights.
     /* verilator lint_off UNUSEDSIGNAL */
@@ -109,49 +86,11 @@ module hwbnn_mvau_lanes #(
             wire [TREE_WIDTH-1:0] total;
             /* verilator lint_on UNUSEDSIGNAL */
             if (HALF) begin : g_half
-                localparam [SIMD-1:0] ROW = WEIGHTS[gp*SIMD +: SIMD];
-                localparam N1 = ones(ROW);                   // weights +1
-                localparam N0 = SIMD - N1;                   // weights -1
-                localparam POS = (N1 <= N0) ? 1 : 0;         // count the +1 half
-                localparam K = (POS != 0) ? N1 : N0;         // lanes counted
-                localparam [SIMD-1:0] MASK = (POS != 0) ? ROW : ~ROW;
-                localparam [SIMD*IW-1:0] TABLE = ones_table(MASK);
-                localparam KN = (K >= 64) ? (K + 7) / 8 * 8 : K;  // lanes of the count
-                localparam KREGS = (KN > 1) ? ($clog2(KN) - 1) / LEVELS_PER_REG : 0;
-                wire [COUNT_WIDTH-1:0] part;  // P or P'
-                if (K == 0) begin : g_none
-                    assign part = {COUNT_WIDTH{1'b0}};
-                end else begin : g_count
-                    wire [KN-1:0] picked;  // the half's inputs, then zero lanes
-                    for (gn = 0; gn < KN; gn = gn + 1) begin : g_pick
-                        if (gn < K) begin : g_in
-                            assign picked[gn] = x[TABLE[gn*IW +: IW]];
-                        end else begin : g_zero
-                            assign picked[gn] = 1'b0;
-                        end
-                    end
-                    localparam CW = ((KN > 1) ? $clog2(KN) : 0) + 1;  // bits of the count
-                    wire [CW-1:0] count, late;
-                    /* verilator lint_off UNUSEDSIGNAL */
-                    wire unused_tag;  // the shared count carries the tag
-                    /* verilator lint_on UNUSEDSIGNAL */
-                    hwbnn_popcount #(.N(KN), .LEVELS_PER_REG(LEVELS_PER_REG), .CONST_A(1),
-                        .A_ROWS({(2 * KN){1'b1}})
-                    ) u_part (.clk(clk), .rst(rst), .en(en), .in_a({KN{1'b0}}), .in_sel(1'b0),
-                        .in_b(picked), .in_tag(1'b0), .sum(count), .tag(unused_tag));
-                    hwbnn_delay #(.WIDTH(CW), .STAGES(REGS - KREGS)) u_align (
-                        .clk(clk), .rst(rst), .en(en), .in(count), .out(late));
-                    assign part = {{(COUNT_WIDTH - CW){1'b0}}, late};
-                end
-                // 2P - S + n0 or S - 2P' + n0, in COUNT_WIDTH + 2 signed bits (in 0..SIMD)
-                localparam integer BASE = N0;
-                wire signed [COUNT_WIDTH+1:0] p2 = $signed({1'b0, part, 1'b0});
-                wire signed [COUNT_WIDTH+1:0] s  = $signed({2'b00, x_ones});
-                wire signed [COUNT_WIDTH+1:0] b  = BASE[COUNT_WIDTH+1:0];
-                /* verilator lint_off UNUSEDSIGNAL */  // v is in 0..SIMD: its top bits are 0
-                wire signed [COUNT_WIDTH+1:0] v  = (POS != 0) ? p2 - s + b : s - p2 + b;
-                /* verilator lint_on UNUSEDSIGNAL */
-                assign total = {{(TREE_WIDTH - COUNT_WIDTH){1'b0}}, v[COUNT_WIDTH-1:0]};
+                wire [COUNT_WIDTH-1:0] v;
+                hwbnn_mvau_half #(.SIMD(SIMD), .ROW(WEIGHTS[gp*SIMD +: SIMD]),
+                    .LEVELS_PER_REG(LEVELS_PER_REG), .REGS(REGS)
+                ) u_half (.clk(clk), .rst(rst), .en(en), .x(x), .x_ones(x_ones), .sum(v));
+                assign total = {{(TREE_WIDTH - COUNT_WIDTH){1'b0}}, v};
                 assign tags[gp*TAG_WIDTH +: TAG_WIDTH] = {TAG_WIDTH{1'b0}};
             end else if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD && CONST != 0) begin : g_const
                 localparam integer WORD1 = (WORDS > 1) ? PE * SIMD : 0;  // word 1's offset

