@@ -3,12 +3,15 @@
 Tensors computed from initializers alone (weight quantizers, transposes) are *constant*; every
 other tensor is on the data path, a DAG from the graph input to the graph output. Pieces of
 the graph are executed with qonnx ``execute_onnx`` (onnxruntime per node, qonnx's
-own Python for Quant/BipolarQuant), the same engine as ladder level L1.
+own Python for Quant/BipolarQuant), the same engine as ladder level L1; a piece the engine
+cannot run (an op onnxruntime rejects at this opset, operands that do not broadcast) is a
+ModelError naming its nodes, with the engine's message on one line.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +23,7 @@ from qonnx.core.onnx_exec import execute_onnx
 from qonnx.transformation.infer_shapes import InferShapes
 
 from hwbnn.errors import ModelError
+from hwbnn.frontend.limits import MAX_TENSOR_ELEMENTS
 
 AFFINE_OPS = frozenset({"Mul", "Add", "Sub", "Div", "BatchNormalization"})
 LAYOUT_OPS = frozenset({"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity"})
@@ -32,6 +36,31 @@ SUPPORTED_OPS = AFFINE_OPS | LAYOUT_OPS | IMAGE_OPS | {"MatMul", "Gemm", "Bipola
 
 def node_label(node: NodeProto) -> str:
     return f"node {node.name or '?'} ({node.op_type})"
+
+
+def one_line(exc: BaseException | str, limit: int = 300) -> str:
+    """An exception (or text) as one line of at most ``limit`` characters: engines' messages
+    (onnxruntime, onnx's checker) span lines and quote C++ signatures."""
+    text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _execute(
+    piece: Callable[[], ModelWrapper],
+    inputs: dict[str, np.ndarray],
+    nodes: list[NodeProto],
+    output: str,
+) -> np.ndarray:
+    """Build a piece and run it with execute_onnx; a ModelError naming ``nodes`` when the engine
+    cannot (the model is malformed in a way only the engine sees)."""
+    try:
+        return np.asarray(execute_onnx(piece(), inputs)[output])
+    except ModelError:
+        raise
+    except Exception as exc:  # onnxruntime, onnx and qonnx raise many exception types
+        names = ", ".join(node_label(n) for n in nodes[-2:]) or output
+        raise ModelError(f"{names}: onnxruntime cannot evaluate it: {one_line(exc)}") from None
 
 
 def node_attr(node: NodeProto, name: str, default: Any = None) -> Any:
@@ -49,14 +78,20 @@ def is_binary_quant(model: ModelWrapper, node: NodeProto) -> bool:
         return True
     if node.op_type != "Quant":
         return False
+    if len(node.input) < 4:
+        raise ModelError(f"{node_label(node)}: Quant needs 4 inputs (x, scale, zero, bits)")
     bits = model.get_initializer(node.input[3])
     signed = node_attr(node, "signed", 1)
-    return bits is not None and float(np.asarray(bits).reshape(-1)[0]) == 1.0 and bool(signed)
+    if bits is None or np.asarray(bits).size != 1:
+        return False
+    return float(np.asarray(bits).reshape(-1)[0]) == 1.0 and bool(signed)
 
 
 def binary_matrix(node: NodeProto, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(bool weights (MH, MW), per-channel magnitudes (MH,)) of a (MW, MH) weight matrix whose
     column (output channel) ``c`` holds only ``+-s_c``; an error naming the node otherwise."""
+    if w.size == 0:
+        raise ModelError(f"{node_label(node)}: the weight matrix {w.shape} is empty")
     mag = np.abs(w)
     scale = mag[0]
     bad = np.flatnonzero(np.any(mag != scale[None, :], axis=0) | (scale == 0))
@@ -134,16 +169,40 @@ def _submodel(
     graph = helper.make_graph(list(nodes), "piece", inputs, [out], initializer=inits)
     proto = helper.make_model(graph, opset_imports=list(model.model.opset_import))
     proto.ir_version = model.model.ir_version
-    return ModelWrapper(proto).transform(InferShapes())
+    piece = ModelWrapper(proto).transform(InferShapes())
+    for node in nodes:  # what the engine will allocate, before it does
+        shape = piece.get_tensor_shape(node.output[0])
+        if shape and math.prod(shape) > MAX_TENSOR_ELEMENTS:
+            raise ModelError(
+                f"{node_label(node)}: evaluating it makes a tensor of shape {shape}, more "
+                f"than {MAX_TENSOR_ELEMENTS} elements"
+            )
+    return piece
 
 
-def constant_value(model: ModelWrapper, tensor: str) -> np.ndarray:
-    """Evaluate a constant tensor (an initializer or a chain of nodes over initializers)."""
+def constant_scalar(model: ModelWrapper, tensor: str, node: NodeProto, what: str) -> float:
+    """The value of a one-element constant (a bit width, a pad value) ``node`` reads."""
+    value = np.asarray(constant_value(model, tensor, node))
+    if value.size != 1:
+        raise ModelError(f"{node_label(node)}: {what} must be one number, got shape {value.shape}")
+    return float(value.reshape(-1)[0])
+
+
+def constant_value(model: ModelWrapper, tensor: str, node: NodeProto | None = None) -> np.ndarray:
+    """Evaluate a constant tensor (an initializer or a chain of nodes over initializers) that
+    ``node`` reads; an error naming the node when it depends on the graph input."""
     init = model.get_initializer(tensor)
     if init is not None:
         return np.asarray(init)
-    piece = _submodel(model, _producers(model, tensor), [], tensor, model.get_tensor_shape(tensor))
-    return np.asarray(execute_onnx(piece, {})[tensor])
+    if tensor not in constant_tensors(model):
+        where = node_label(node) if node is not None else f"tensor {tensor}"
+        raise ModelError(
+            f"{where}: {tensor} must be a constant (weights, scales, parameters) but depends on "
+            f"the model input; are the node's inputs in the wrong order?"
+        )
+    nodes = _producers(model, tensor)
+    shape = model.get_tensor_shape(tensor)
+    return _execute(lambda: _submodel(model, nodes, [], tensor, shape), {}, nodes, tensor)
 
 
 def run_piece(
@@ -167,9 +226,13 @@ def run_piece(
             if name and name not in internal and model.get_initializer(name) is None:
                 const_nodes += [n for n in _producers(model, name) if n not in const_nodes]
     inp = helper.make_tensor_value_info(source, TensorProto.FLOAT, list(x.shape))
-    piece = _submodel(model, const_nodes + list(nodes), [inp], nodes[-1].output[0], out_shape)
-    result = execute_onnx(piece, {source: np.ascontiguousarray(x, dtype=np.float32)})
-    return np.asarray(result[nodes[-1].output[0]])
+    output = nodes[-1].output[0]
+    return _execute(
+        lambda: _submodel(model, const_nodes + list(nodes), [inp], output, out_shape),
+        {source: np.ascontiguousarray(x, dtype=np.float32)},
+        list(nodes),
+        output,
+    )
 
 
 def _rewire(nodes: list[NodeProto], source: str) -> list[NodeProto]:

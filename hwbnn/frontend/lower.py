@@ -32,9 +32,11 @@ IR equals L1 bit for bit) when scales are powers of two, as in hwbnn's own model
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import onnx
 from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.transformation.fold_constants import FoldConstants
@@ -43,7 +45,8 @@ from qonnx.transformation.infer_shapes import InferShapes
 from hwbnn.data import code_values
 from hwbnn.errors import ModelError
 from hwbnn.export.qonnx_export import INPUT_LEVELS_KEY, clean_qonnx
-from hwbnn.frontend.graph import SHAPE_OPS, SUPPORTED_OPS, data_graph, node_label
+from hwbnn.frontend.graph import SHAPE_OPS, SUPPORTED_OPS, data_graph, node_label, one_line
+from hwbnn.frontend.limits import MAX_INPUT_LEVELS
 from hwbnn.frontend.passes import (
     ConvertGemmToMatMul,
     DeferPad,
@@ -62,6 +65,7 @@ from hwbnn.frontend.passes import (
     SplitConvBias,
 )
 from hwbnn.frontend.state import LoweringState, NodePass
+from hwbnn.frontend.validate import check_data_shapes, check_parameters, validate_model
 from hwbnn.ir.types import InputFormat, Network
 
 DEFAULT_INPUT_LEVELS = 256
@@ -89,8 +93,11 @@ class InputSpec:
 
 
 def prepare(model: ModelWrapper) -> ModelWrapper:
-    """qonnx clean-up, then shape folding, Gemm -> MatMul, shapes and constant folding."""
-    model = clean_qonnx(model)
+    """The checks of :mod:`hwbnn.frontend.validate`, qonnx clean-up, then shape folding,
+    Gemm -> MatMul, shapes and constant folding. ``model`` is not modified."""
+    proto = onnx.ModelProto.FromString(model.model.SerializeToString())
+    validate_model(proto)
+    model = clean_qonnx(ModelWrapper(proto))
     for node in model.graph.node:
         if node.op_type not in SUPPORTED_OPS | SHAPE_OPS:
             raise ModelError(
@@ -105,19 +112,47 @@ def prepare(model: ModelWrapper) -> ModelWrapper:
         return model.transform(FoldConstants(exclude_op_types=["Quant", "BipolarQuant"]))
     except ModelError:
         raise
-    except Exception as exc:
-        raise ModelError(f"graph normalisation failed: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # qonnx transformations raise many exception types
+        raise ModelError(f"graph normalisation failed: {one_line(exc)}") from None
+
+
+def input_levels(model: ModelWrapper, spec: InputSpec) -> int:
+    """The number of input codes: ``spec.levels`` (``--input-levels``), else the model's
+    ``hwbnn.input_levels`` metadata (hwbnn's exporter writes it), else 256; an integer in
+    ``[2, MAX_INPUT_LEVELS]``."""
+    if spec.levels is not None:
+        levels, where = spec.levels, "--input-levels"
+    else:
+        given = [p.value for p in model.model.metadata_props if p.key == INPUT_LEVELS_KEY]
+        if not given:
+            return DEFAULT_INPUT_LEVELS
+        if len(given) > 1 or not re.fullmatch(r"[0-9]{1,9}", given[0]):
+            raise ModelError(
+                f"metadata {INPUT_LEVELS_KEY} = {', '.join(repr(v[:20]) for v in given)} is not "
+                f"one integer; re-export the model, or give --input-levels"
+            )
+        levels, where = int(given[0]), f"metadata {INPUT_LEVELS_KEY}"
+    if not 2 <= levels <= MAX_INPUT_LEVELS:
+        raise ModelError(
+            f"{where} = {levels}: the input needs 2 to {MAX_INPUT_LEVELS} levels (codes of up "
+            f"to 10 bits); re-export the model, or give --input-levels"
+        )
+    return levels
 
 
 def input_format(model: ModelWrapper, spec: InputSpec) -> InputFormat:
     shape = model.get_tensor_shape(model.graph.input[0].name)
     if shape is None or len(shape) < 2:
         raise ModelError("model input must have a batch dimension and a known shape")
-    meta = {p.key: p.value for p in model.model.metadata_props}
-    levels = spec.levels
-    if levels is None:
-        levels = int(meta.get(INPUT_LEVELS_KEY, DEFAULT_INPUT_LEVELS))
-    return InputFormat(tuple(int(d) for d in shape[1:]), code_values(levels, spec.low, spec.high))
+    levels = input_levels(model, spec)
+    try:
+        return InputFormat(
+            tuple(int(d) for d in shape[1:]), code_values(levels, spec.low, spec.high)
+        )
+    except ValueError as exc:
+        raise ModelError(
+            f"input format of {levels} levels in [{spec.low}, {spec.high}]: {exc}"
+        ) from None
 
 
 def _node_pass(state: LoweringState, node: NodeProto) -> NodePass:
@@ -137,6 +172,8 @@ def lower_graph(model: ModelWrapper, fmt: InputFormat) -> Network:
     """Lower a prepared model: the input stage, every data-path node in topological order
     (forks inserted after each), then the output layer."""
     nodes, readers = data_graph(model)
+    check_data_shapes(model, nodes)
+    check_parameters(model)
     state = LoweringState(model, fmt, readers)
     forks = InsertForks()
     rest = ExtractInputStage().apply(state, nodes)
@@ -152,15 +189,26 @@ def lower_graph(model: ModelWrapper, fmt: InputFormat) -> Network:
 
 
 def lower(model: ModelWrapper, spec: InputSpec | None = None, source: str = "") -> Network:
-    """Lower a binary QONNX model to a validated :class:`Network`."""
-    prepared = prepare(model)
-    fmt = input_format(prepared, spec or InputSpec())
-    prepared = prepared.transform(SplitConvBias()).transform(InferShapes())
-    net = lower_graph(prepared, fmt)
+    """Lower a binary QONNX model to a validated :class:`Network`; a ModelError otherwise,
+    starting with ``source`` (the model's file) when one is given."""
+    try:
+        prepared = prepare(model)
+        fmt = input_format(prepared, spec or InputSpec())
+        try:
+            prepared = prepared.transform(SplitConvBias()).transform(InferShapes())
+        except ModelError:
+            raise
+        except Exception as exc:  # qonnx transformations raise many exception types
+            raise ModelError(f"graph normalisation failed: {one_line(exc)}") from None
+        net = lower_graph(prepared, fmt)
+    except ModelError as exc:
+        if source and not str(exc).startswith(source):
+            raise ModelError(f"{source}: {exc}") from None
+        raise
     return Network(net.input, net.layers, source)
 
 
 def lower_file(path: Path, spec: InputSpec | None = None) -> Network:
-    from hwbnn.export import load_qonnx
+    from hwbnn.frontend.load import load_model
 
-    return lower(load_qonnx(path), spec, str(path))
+    return lower(load_model(path).model, spec, str(path))

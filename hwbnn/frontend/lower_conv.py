@@ -31,7 +31,13 @@ from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
 
 from hwbnn.errors import ModelError
-from hwbnn.frontend.graph import binary_matrix, constant_value, node_attr, node_label
+from hwbnn.frontend.graph import (
+    binary_matrix,
+    constant_scalar,
+    constant_value,
+    node_attr,
+    node_label,
+)
 from hwbnn.ir.types import MaxPool, Shape3, SlidingWindow
 
 RETRAIN_PADDING = (
@@ -63,6 +69,14 @@ class Stream:
 
 def stream_after_layout(model: ModelWrapper, node: NodeProto, stream: Stream) -> Stream:
     """The stream after a layout op (Flatten/Reshape/...) on the data path."""
+    if node.op_type == "Flatten":  # the recorded output shape holds only for these axes
+        rank = 2 if stream.image is None else 4
+        axis = node_attr(node, "axis", 1)
+        if axis not in (1, 1 - rank):
+            raise ModelError(
+                f"{node_label(node)}: axis {axis} of a rank-{rank} tensor; hwbnn flattens "
+                f"everything after the batch dimension (axis 1)"
+            )
     shape = model.get_tensor_shape(node.output[0])
     if stream.image is None:
         if shape is None or len(shape) != 2:
@@ -91,15 +105,15 @@ def pad_geometry(
     """(top, left, bottom, right) and the pad code of a constant ``Pad`` on an image of
     activations with ``levels`` codes of scale ``scale`` (2: binary +-scale)."""
     _require_image(node, stream)
-    mode = node_attr(node, "mode", b"constant")
-    if (mode.decode() if isinstance(mode, bytes) else mode) != "constant":
+    mode = attr_text(node, "mode", "constant")
+    if mode != "constant":
         raise ModelError(f"{node_label(node)}: only constant padding is supported, got {mode}")
     if len(node.input) > 1 and node.input[1]:
-        pads = np.asarray(constant_value(model, node.input[1]), dtype=np.int64).reshape(-1)
+        pads = np.asarray(constant_value(model, node.input[1], node), dtype=np.int64).reshape(-1)
     else:  # opset < 11: attributes
         pads = np.asarray(node_attr(node, "pads", []), dtype=np.int64)
     if len(node.input) > 2 and node.input[2]:
-        value = float(np.asarray(constant_value(model, node.input[2])).reshape(-1)[0])
+        value = constant_scalar(model, node.input[2], node, "the pad value")
     else:
         value = float(node_attr(node, "value", 0.0))
     if len(node.input) > 3 and node.input[3]:
@@ -125,22 +139,47 @@ def pad_geometry(
     return geometry, int(code)
 
 
+def attr_text(node: NodeProto, name: str, default: str) -> str:
+    """A string attribute (ONNX stores bytes) as text; bytes that are not UTF-8 become U+FFFD,
+    so a damaged value is reported, not a decoding error."""
+    value = node_attr(node, name, default)
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def spatial_ints(node: NodeProto, name: str, default: int, length: int = 2) -> list[int]:
+    """An ints attribute of a 2-D Conv or MaxPool (``pads``: 4 values, others 2), ``default``
+    for each value when absent; an error naming the node when it has another length."""
+    values = [int(v) for v in node_attr(node, name, [default] * length)]
+    if len(values) != length:
+        raise ModelError(
+            f"{node_label(node)}: attribute {name} has {len(values)} values, a 2-D "
+            f"{node.op_type} needs {length}"
+        )
+    return values
+
+
 def conv_weights(model: ModelWrapper, node: NodeProto) -> tuple[np.ndarray, np.ndarray, int, int]:
     """(bool weights (MH, K*K*C) in (ky, kx, c) column order, magnitudes (MH,), K, stride)."""
     if node_attr(node, "group", 1) != 1:
         raise ModelError(f"{node_label(node)}: grouped/depthwise convolution is not supported")
-    auto_pad = node_attr(node, "auto_pad", b"NOTSET")
-    if (auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad) != "NOTSET":
+    auto_pad = attr_text(node, "auto_pad", "NOTSET")
+    if auto_pad != "NOTSET":
         raise ModelError(f"{node_label(node)}: auto_pad={auto_pad} is not supported; use pads")
-    if any(d != 1 for d in node_attr(node, "dilations", [1, 1])):
+    if spatial_ints(node, "dilations", 1) != [1, 1]:
         raise ModelError(f"{node_label(node)}: dilated convolution is not supported")
-    w = np.asarray(constant_value(model, node.input[1]), dtype=np.float32)
+    w = np.asarray(constant_value(model, node.input[1], node), dtype=np.float32)
     if w.ndim != 4 or w.shape[2] != w.shape[3]:
         raise ModelError(f"{node_label(node)}: needs a square 2-D kernel, weight shape {w.shape}")
     strides = list(node_attr(node, "strides", [1, 1]))
     if len(strides) != 2 or strides[0] != strides[1]:
         raise ModelError(f"{node_label(node)}: strides {strides} must be equal")
     mh, c, k, _ = w.shape
+    kernel_shape = node_attr(node, "kernel_shape")
+    if kernel_shape is not None and list(kernel_shape) != [k, k]:
+        raise ModelError(
+            f"{node_label(node)}: kernel_shape {list(kernel_shape)} does not match the {k}x{k} "
+            f"weights"
+        )
     bits, scale = binary_matrix(node, w.reshape(mh, -1).T)
     columns = bits.reshape(mh, c, k, k).transpose(0, 2, 3, 1).reshape(mh, -1)
     return columns, scale, int(k), int(strides[0])
@@ -161,7 +200,7 @@ def conv_window(
     geometry, pad_code = (0, 0, 0, 0), 0
     if pad is not None:
         geometry, pad_code = pad_geometry(model, pad, stream, scale, levels)
-    own = [int(p) for p in node_attr(conv, "pads", [0, 0, 0, 0])]
+    own = spatial_ints(conv, "pads", 0, 4)
     if any(own):
         if levels == 2:
             raise ModelError(
@@ -199,12 +238,12 @@ def pool_layer(model: ModelWrapper, node: NodeProto, stream: Stream) -> MaxPool:
         )
     if node_attr(node, "ceil_mode", 0):
         raise ModelError(f"{node_label(node)}: ceil_mode=1 is not supported (use floor mode)")
-    if any(node_attr(node, "pads", [0, 0, 0, 0])):
+    if any(spatial_ints(node, "pads", 0, 4)):
         raise ModelError(f"{node_label(node)}: padded max pooling is not supported")
-    if any(d != 1 for d in node_attr(node, "dilations", [1, 1])):
+    if spatial_ints(node, "dilations", 1) != [1, 1]:
         raise ModelError(f"{node_label(node)}: dilated max pooling is not supported")
-    auto_pad = node_attr(node, "auto_pad", b"NOTSET")
-    if (auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad) != "NOTSET":
+    auto_pad = attr_text(node, "auto_pad", "NOTSET")
+    if auto_pad != "NOTSET":
         raise ModelError(f"{node_label(node)}: auto_pad={auto_pad} is not supported")
     if node_attr(node, "storage_order", 0):
         raise ModelError(f"{node_label(node)}: storage_order=1 is not supported")

@@ -25,6 +25,7 @@ from qonnx.core.modelwrapper import ModelWrapper
 
 from hwbnn.errors import ModelError
 from hwbnn.frontend.graph import channel_function, node_label
+from hwbnn.frontend.limits import MAX_ACCUMULATOR_VALUES
 from hwbnn.frontend.lower_conv import Stream
 from hwbnn.ir.types import INPUT, InputFormat, Layer, Shape3, ValueKind
 
@@ -43,6 +44,17 @@ class Edge:
     low: int
     high: int
     column_negate: np.ndarray | None = None
+
+    def unnegated(self, node: NodeProto) -> Edge:
+        """This edge, for ``node`` that is not a dense product (a pool, an add): an error when
+        its bits are negated (``column_negate``), which only a MatMul can undo."""
+        if self.column_negate is not None:
+            raise ModelError(
+                f"{node_label(node)}: reads an input binarization that decreases with the input "
+                f"(e.g. sign(0.5 - x)); only a MatMul may read it directly: make the input "
+                f"scaling increasing (x - 0.5)"
+            )
+        return self
 
     def input_precision(self, node: NodeProto) -> tuple[int, int]:
         """(input_bits, input_levels) of a product reading this edge."""
@@ -69,6 +81,21 @@ class Product:
     in_bits: int
     in_levels: int
     source: str  # the IR node it reads
+
+    def __post_init__(self) -> None:
+        low, high = self.variable_range
+        if high - low + 1 > MAX_ACCUMULATOR_VALUES:
+            raise ModelError(
+                f"{node_label(self.node)}: its accumulator takes {high - low + 1} values "
+                f"({self.weights.shape[1]} inputs of {self.in_levels} levels), more than the "
+                f"{MAX_ACCUMULATOR_VALUES} hwbnn evaluates per channel; use fewer input levels"
+            )
+        largest = float(np.max(np.abs(self.factor), initial=0.0)) * max(abs(low), abs(high))
+        if not largest < float(np.finfo(np.float32).max) / 2:  # NaN fails too
+            raise ModelError(
+                f"{node_label(self.node)}: its scales (up to {np.max(np.abs(self.factor)):g}) "
+                f"overflow float32 in the model's own arithmetic; the scales must be smaller"
+            )
 
     @property
     def mh(self) -> int:

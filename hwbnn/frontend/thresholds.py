@@ -23,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hwbnn.errors import ModelError
+from hwbnn.frontend.limits import rows_per_chunk
 
 ChannelFunction = Callable[[np.ndarray], np.ndarray]
 """Maps integer values ``v`` (shape (m,)) to the channels' outputs (shape (m, C)), True = +1."""
@@ -34,10 +35,12 @@ def search_thresholds(
     high: int,
     channels: int,
     layer: str,
-    chunk: int = 4096,
+    chunk: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(thresholds, negate)`` for every channel; see the module docstring. The
-    one-step, one-selection case of :func:`search_steps`."""
+    one-step, one-selection case of :func:`search_steps` (``chunk``: values per evaluation,
+    by default as many as keep it within MAX_TENSOR_ELEMENTS)."""
+    chunk = rows_per_chunk(channels) if chunk is None else chunk
 
     def as_steps(values: np.ndarray) -> np.ndarray:
         out = np.asarray(evaluate(values), dtype=bool)

@@ -22,8 +22,8 @@ from typing import Any
 
 from hwbnn.build import MANIFEST, atomic_build, read_manifest, update_manifest, write_manifest
 from hwbnn.codegen import generate
-from hwbnn.export import load_qonnx
 from hwbnn.fpga.boards import LFE5U_85F
+from hwbnn.frontend.load import load_model
 from hwbnn.frontend.lower import InputSpec, lower
 from hwbnn.ir.folding import (
     Folding,
@@ -190,7 +190,8 @@ def compile_onnx(
     With ``board``, the folding's estimate must fit that board (:func:`check_board_fit`)
     before anything is written: DesignTooLarge otherwise, and ``build`` stays as it was."""
     onnx_path, build = Path(onnx_path), Path(build)
-    qmodel = load_qonnx(onnx_path)
+    loaded = load_model(onnx_path)  # checked; external data read from the model's folder
+    qmodel = loaded.model
     spec = InputSpec(cfg.input_levels, *cfg.input_range)
     net = lower(qmodel, spec, str(onnx_path))
     folding = resolve_folding(net, cfg, board, say)
@@ -210,7 +211,10 @@ def compile_onnx(
         save_network(net, directory)
         (directory / "folding.json").write_text(folding.to_json(net))
         model = build / "model.onnx"
-        if not (model.is_file() and model.resolve() == onnx_path.resolve()):
+        if loaded.external:  # the build's copy holds the data (later steps read the build only)
+            model = directory / "model.onnx"
+            model.write_bytes(qmodel.model.SerializeToString())
+        elif not (model.is_file() and model.resolve() == onnx_path.resolve()):
             model = directory / "model.onnx"
             shutil.copyfile(onnx_path, model)
         return generate(cfg.target.value, net, folding, model, directory)

@@ -24,9 +24,12 @@ import numpy as np
 from onnx import NodeProto
 
 from hwbnn.errors import ModelError
-from hwbnn.frontend.graph import constant_value, is_binary_quant, node_attr, node_label
+from hwbnn.frontend.graph import constant_scalar, is_binary_quant, node_attr, node_label
+from hwbnn.frontend.limits import MAX_TENSOR_ELEMENTS, rows_per_chunk
 from hwbnn.frontend.state import LoweringState, Product
 from hwbnn.frontend.thresholds import search_steps, search_thresholds
+
+MAX_ACTIVATION_BITS = 16  # a multi-bit activation's codes (thresholds per channel: 2**bits - 1)
 
 
 def binary_thresholds(
@@ -48,9 +51,12 @@ def code_range(state: LoweringState, quant: NodeProto) -> tuple[int, int]:
     """(lowest, highest) integer code of an activation quantizer (binary: 0/1 for -1/+1)."""
     if is_binary_quant(state.model, quant):
         return 0, 1
-    bits = float(np.asarray(constant_value(state.model, quant.input[3])).reshape(-1)[0])
-    if bits != int(bits) or bits < 2:
-        raise ModelError(f"{node_label(quant)}: bit width {bits:g} is not an integer >= 2")
+    bits = constant_scalar(state.model, quant.input[3], quant, "the bit width")
+    if bits != int(bits) or not 2 <= bits <= MAX_ACTIVATION_BITS:
+        raise ModelError(
+            f"{node_label(quant)}: bit width {bits:g} is not an integer in "
+            f"[2, {MAX_ACTIVATION_BITS}]"
+        )
     narrow = int(node_attr(quant, "narrow", 0))
     if int(node_attr(quant, "signed", 1)):
         return -(2 ** (int(bits) - 1)) + narrow, 2 ** (int(bits) - 1) - 1
@@ -72,14 +78,22 @@ def step_thresholds(
     low: int,
     high: int,
     name: str,
+    width: int,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """(thresholds (C, S, N) on ``v``, negate (C,), out_base) of the quantizer ``quant``
-    whose float output at the values ``v`` is ``evaluate(v)`` (m, C, S)."""
+    whose float output at the values ``v`` is ``evaluate(v)`` (m, C, S); ``width`` = C * S
+    bounds how many values are evaluated at once."""
     lowest, highest = code_range(state, quant)
 
     def table(v: np.ndarray) -> np.ndarray:
         return codes(state, quant, evaluate(v), scale)
 
     levels = np.arange(lowest + 1, highest + 1, dtype=np.int64)
-    thresholds, negate = search_steps(table, low, high, levels, name)
+    if width * len(levels) > MAX_TENSOR_ELEMENTS:
+        raise ModelError(
+            f"{node_label(quant)}: {width} channels of {len(levels)} thresholds each exceed "
+            f"{MAX_TENSOR_ELEMENTS}; use fewer activation bits"
+        )
+    chunk = rows_per_chunk(width * len(levels))
+    thresholds, negate = search_steps(table, low, high, levels, name, chunk)
     return thresholds, negate, lowest

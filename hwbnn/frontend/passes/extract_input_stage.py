@@ -6,8 +6,9 @@ Contract: the graph input must flow through a chain ``[affine | layout]* -> Q`` 
 - ``Q`` binary: the whole stage, run with the model's own ops at each of the input format's
   codes, is a per-element threshold of the code (``search_thresholds``): an
   :class:`InputThreshold` (in stream order). An element whose binarization *decreases* with
-  the code is thresholded on the reversed code; the dense layer reading it negates the
-  matching weight column (``Edge.column_negate``, :mod:`.negate_decreasing`).
+  the code (``sign(0.5 - x)``) emits the negated bit, ``code >= last + 1`` with ``last`` the
+  last code giving +1; the dense layer reading it negates the matching weight column
+  (``Edge.column_negate``, :mod:`.negate_decreasing`).
 - ``Q`` unsigned multi-bit: the stage must map code ``k`` to ``k * scale`` exactly; the input
   codes then feed the first product directly (no IR node).
 
@@ -28,6 +29,7 @@ from hwbnn.frontend.graph import (
     node_label,
     run_piece,
 )
+from hwbnn.frontend.limits import MAX_TENSOR_ELEMENTS
 from hwbnn.frontend.lower_conv import Stream
 from hwbnn.frontend.state import Edge, LoweringState
 from hwbnn.frontend.thresholds import search_thresholds
@@ -39,11 +41,11 @@ QUANTIZERS = ("BipolarQuant", "Quant")
 
 def quant_scale(state: LoweringState, node: NodeProto) -> float:
     """The one positive scalar scale of an activation quantizer (zero point 0)."""
-    scale = np.asarray(constant_value(state.model, node.input[1]), dtype=np.float32)
+    scale = np.asarray(constant_value(state.model, node.input[1], node), dtype=np.float32)
     if scale.size != 1 or not scale.reshape(-1)[0] > 0:
         raise ModelError(f"{node_label(node)}: activation scale must be one positive scalar")
     if node.op_type == "Quant":
-        zero = np.asarray(constant_value(state.model, node.input[2]))
+        zero = np.asarray(constant_value(state.model, node.input[2], node))
         if np.any(zero != 0):
             raise ModelError(f"{node_label(node)}: non-zero zero-point is not supported")
     return float(scale.reshape(-1)[0])
@@ -79,10 +81,22 @@ class ExtractInputStage:
     def _quantizer(self, state: LoweringState, stage: list[NodeProto], first: NodeProto) -> None:
         model, fmt = state.model, state.fmt
         source = model.graph.input[0].name
+        if fmt.levels * fmt.elements > MAX_TENSOR_ELEMENTS:
+            raise ModelError(
+                f"{node_label(first)}: {fmt.levels} input levels of {fmt.elements} elements "
+                f"make a table of more than {MAX_TENSOR_ELEMENTS} values; use fewer levels"
+            )
         rows = []
         for value in fmt.values:  # the stage's outputs for every code, ONNX element order
             x = np.full((1, *fmt.shape), value, dtype=np.float32)
-            rows.append(run_piece(model, stage, source, x).reshape(-1))
+            out = run_piece(model, stage, source, x)
+            if out.ndim < 2 or out.shape[0] != 1 or out.size != fmt.elements:
+                raise ModelError(
+                    f"{node_label(first)}: its output has shape {out.shape} for an input of "
+                    f"shape {(1, *fmt.shape)}; the input stage must keep batch 1 and every "
+                    f"element (e.g. Flatten with axis 1)"
+                )
+            rows.append(out.reshape(-1))
         table = np.stack(rows)
         s_in = quant_scale(state, first)
         levels = fmt.levels
@@ -100,6 +114,10 @@ class ExtractInputStage:
             thresholds, negate = search_thresholds(
                 lambda v: bits[v], 0, levels - 1, bits.shape[1], "input_threshold"
             )
+            # a decreasing element emits the negated bit, code >= last + 1 where ``last`` is
+            # the last code giving +1; the search gives the reversed code's threshold
+            # levels - 1 - last, so the code's threshold is levels - T
+            thresholds = np.where(negate, levels - thresholds, thresholds)
             name = state.emit(InputThreshold("input_threshold", thresholds[index], levels))
             column_negate = negate[index] if negate.any() else None
             state.bind(

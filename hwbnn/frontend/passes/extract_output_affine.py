@@ -4,8 +4,9 @@ affine map ``logit_c = a_c * acc_c + b_c``.
 Contract: the graph output must be a :class:`Tail` over a one-pixel product (a dense
 classifier) without max pooling or a shortcut. The tail is evaluated with the model's ops at
 the extreme accumulators, ``a``/``b`` fitted, and every attainable accumulator checked against
-the fit within float32 rounding; a tail that is not per-class affine is an error. Emits the
-output ``MatrixVector`` (``out_scale = a``, ``out_bias = b``).
+the fit within float32 rounding (a bounded chunk of accumulators at a time); a tail that is not
+per-class affine, or that gives NaN or Inf anywhere, is an error. Emits the output
+``MatrixVector`` (``out_scale = a``, ``out_bias = b``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from hwbnn.errors import ModelError
 from hwbnn.frontend.graph import channel_function, node_label
+from hwbnn.frontend.limits import rows_per_chunk
 from hwbnn.frontend.state import LoweringState, Product, Tail
 from hwbnn.ir.types import MatrixVector
 
@@ -40,20 +42,45 @@ class ExtractOutputAffine:
         mh, mw = weights.shape
         bound = mw * (product.in_levels - 1)
         step = 2 if product.in_bits == 1 else 1
-        acc = np.arange(-bound, bound + 1, step, dtype=np.int64)
-        x = acc.astype(np.float32)[:, None] * factor[None, :]
-        logits = channel_function(state.model, tail.nodes, node.output[0], mh)(x)
-        logits = logits.astype(np.float64)
-        a = (logits[-1] - logits[0]) / (acc[-1] - acc[0])
-        b = logits[0] - a * acc[0]
-        fitted = a[None, :] * acc[:, None].astype(np.float64) + b[None, :]
+        fn = channel_function(state.model, tail.nodes, node.output[0], mh)
+
+        def logits_at(acc: np.ndarray) -> np.ndarray:
+            x = acc.astype(np.float32)[:, None] * factor[None, :]
+            logits = np.asarray(fn(x), dtype=np.float64)
+            if not np.all(np.isfinite(logits)):
+                row, c = np.argwhere(~np.isfinite(logits))[0]
+                raise ModelError(
+                    f"{node_label(node)}: the ops after the last MatMul give {logits[row, c]} "
+                    f"for class {c} at accumulator {acc[row]}; the output parameters must be "
+                    f"finite"
+                )
+            return logits
+
+        rows = rows_per_chunk(mh)
+        starts = range(-bound, bound + 1, step * rows)
+        chunks = [np.arange(s, min(s + step * rows, bound + 1), step) for s in starts]
+        # pass 1: the ends (the fit) and the largest magnitude (the rounding slack)
+        cached = logits_at(chunks[0]) if len(chunks) == 1 else None
+        largest, first, last = np.zeros(mh), np.zeros(mh), np.zeros(mh)
+        for acc in chunks:
+            logits = cached if cached is not None else logits_at(acc)
+            largest = np.maximum(largest, np.abs(logits).max(axis=0))
+            if acc[0] == -bound:
+                first = logits[0]
+            if acc[-1] == bound:
+                last = logits[-1]
+        a = (last - first) / (2 * bound)
+        b = first + a * bound
         # float32 evaluation of an affine map deviates from it by rounding only
-        slack = 4 * np.finfo(np.float32).eps * (np.abs(logits).max(axis=0) + 1.0)
-        if np.any(np.abs(fitted - logits) > slack[None, :]):
-            raise ModelError(
-                f"{node_label(node)}: the ops after the last MatMul are not a per-class "
-                f"affine map of its accumulator"
-            )
+        slack = 4 * np.finfo(np.float32).eps * (largest + 1.0)
+        for acc in chunks:  # pass 2: every attainable accumulator against the fit
+            logits = cached if cached is not None else logits_at(acc)
+            fitted = a[None, :] * acc[:, None].astype(np.float64) + b[None, :]
+            if np.any(np.abs(fitted - logits) > slack[None, :]):
+                raise ModelError(
+                    f"{node_label(node)}: the ops after the last MatMul are not a per-class "
+                    f"affine map of its accumulator"
+                )
         name = state.unique(node.name, "output")
         state.emit(
             MatrixVector(

@@ -116,7 +116,8 @@ class LowerActivation(NodePass):
             channels, (low, high) = int(shape[1]), (root.low, root.high)
         evaluate = _evaluator(state, tail, quant, channels)
         name = state.unique(quant.name, "threshold")
-        t, negate, base = step_thresholds(state, quant, scale, evaluate, low, high, name)
+        width = channels * (2 if tail.side is not None else 1)
+        t, negate, base = step_thresholds(state, quant, scale, evaluate, low, high, name, width)
         inputs: tuple[str, ...]
         if isinstance(root, Product):
             mw = int(root.weights.shape[1])

@@ -52,7 +52,7 @@ class LowerAdd(NodePass):
             raise ModelError(f"{node_label(node)}: adds a padded tensor; a Pad must feed a Conv")
         edges = [_joinable(v) for v in values]
         if edges[0] is not None and edges[1] is not None:
-            self._join(state, node, edges[0], edges[1])
+            self._join(state, node, edges[0].unnegated(node), edges[1].unnegated(node))
             return
         for main, side in (values, values[::-1]):
             if (
@@ -62,7 +62,7 @@ class LowerAdd(NodePass):
                 and isinstance(side, Edge)
                 and side.kind is ValueKind.BITS
             ):
-                self._side(state, node, main, main.root, side)
+                self._side(state, node, main, main.root, side.unnegated(node))
                 return
         quantized = [isinstance(v, Edge) for v in values]
         if not any(quantized):

@@ -22,6 +22,11 @@ class LowerAffine(NodePass):
 
     def apply(self, state: LoweringState, node: NodeProto) -> None:
         value = state.only_input(node)
+        if node.op_type == "BatchNormalization" and node.input[0] not in state.values:
+            raise ModelError(
+                f"{node_label(node)}: its data must be input 0 (X, scale, B, mean, var); are "
+                f"the node's inputs in the wrong order?"
+            )
         if isinstance(value, PendingPad):
             raise ModelError(f"{node_label(value.pad)}: a Pad must feed a Conv directly")
         if not isinstance(value, Tail):

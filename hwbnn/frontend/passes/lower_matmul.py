@@ -30,7 +30,7 @@ class LowerMatMul(NodePass):
         if isinstance(edge, PendingPad):
             raise ModelError(f"{node_label(edge.pad)}: a Pad must feed a Conv directly")
         in_bits, in_levels = edge.input_precision(node)
-        w = np.asarray(constant_value(state.model, node.input[1]), dtype=np.float32)
+        w = np.asarray(constant_value(state.model, node.input[1], node), dtype=np.float32)
         if w.ndim != 2:
             raise ModelError(f"{node_label(node)}: weight must be a 2-D matrix, got {w.shape}")
         if edge.stream.image is not None:

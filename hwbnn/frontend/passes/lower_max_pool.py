@@ -41,4 +41,4 @@ class LowerMaxPool(NodePass):
             return
         if value.kind is not ValueKind.BITS:
             raise ModelError(f"{node_label(node)}: max pooling of integer inputs")
-        state.bind(node.output[0], emit_pool(state, node, value))
+        state.bind(node.output[0], emit_pool(state, node, value.unnegated(node)))
