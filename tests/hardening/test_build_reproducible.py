@@ -35,7 +35,7 @@ def without_times(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("target", ["rtl", "hls"])
+@pytest.mark.parametrize("target", ["rtl", "hls", "hls4ml"])
 def test_two_compiles_of_one_model_are_byte_identical(
     tmp_path: Path, digits_binary: Any, target: str
 ) -> None:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,6 +176,7 @@ def generate_hls4ml(
     with contextlib.redirect_stdout(io.StringIO()):
         hls_model.write()
     _make_output_dir_relative(out)
+    _make_stamp_reproducible(out, str(hls_model.config.get_config_value("Stamp")))
     write_tb_data(net, out)
     last = net.output_layer
     return {
@@ -197,6 +199,24 @@ def _make_output_dir_relative(out: Path) -> None:
     lines = path.read_text().splitlines(keepends=True)
     fixed = [f"OutputDir: {HLS4ML_DIR}\n" if ln.startswith("OutputDir: ") else ln for ln in lines]
     path.write_text("".join(fixed))
+
+
+#: the files where hls4ml writes its stamp (the name of the library its C simulation compiles)
+STAMPED = ("hls4ml_config.yml", "build_lib.sh")
+
+
+def _make_stamp_reproducible(out: Path, stamp: str) -> None:
+    """hls4ml stamps a project with 8 characters of a random uuid (its ``make_stamp`` pass), so
+    two compiles of one model differed; use the first 8 hex digits of the sha256 of the
+    generated firmware instead (a new library name whenever the code changes)."""
+    digest = hashlib.sha256()
+    for path in sorted((out / "firmware").rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(out).as_posix().encode() + b"\0" + path.read_bytes())
+    for name in STAMPED:
+        path = out / name
+        if path.is_file():
+            path.write_text(path.read_text().replace(stamp, digest.hexdigest()[:8]))
 
 
 def write_tb_data(net: Network, project_dir: Path, frames: int = TB_FRAMES, seed: int = 0) -> None:
