@@ -139,6 +139,7 @@ def atomic_build(target: Path) -> Iterator[Path]:
     recover(target)
     _check_replaceable(target)
     tmp = Path(tempfile.mkdtemp(prefix=_aside_name(target, "tmp"), dir=target.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would become the finished build's mode
     try:
         yield tmp
         _check_replaceable(target)
@@ -146,6 +147,13 @@ def atomic_build(target: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     replace_directory(tmp, target)
+
+
+def _umask() -> int:
+    """The process's file mode creation mask (reading it means setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _check_replaceable(target: Path) -> None:

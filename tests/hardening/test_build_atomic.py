@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import stat
 import time
 from pathlib import Path
 
@@ -216,3 +217,13 @@ def _dead_pid() -> int:
     proc = python("pass")
     proc.communicate(timeout=60)
     return proc.pid
+
+
+def test_a_finished_build_has_the_umask_mode_not_mkdtemps(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        with atomic_build(tmp_path / "build") as directory:
+            (directory / MANIFEST).write_text("{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "build").stat().st_mode) == 0o750
