@@ -1,7 +1,6 @@
 """Two builds of the same model are byte-identical, wherever they are made: every file the
-compiler writes (IR, folding, plan, RTL and memory files, HLS C++), and the manifest up to the
-times it records. Bitstreams: see docs/RELIABILITY.md (yosys + nextpnr runs are too long for
-this suite; measured identical across build directories with the default --pnr-seed)."""
+compiler writes (IR, folding, plan, RTL and memory files, HLS C++, the hls4ml project), and the
+manifest up to the times it records; and two bitstreams of one small design (slow)."""
 
 from __future__ import annotations
 
@@ -57,3 +56,23 @@ def test_two_compiles_of_one_model_are_byte_identical(
     )
     assert [(e["step"], e["status"]) for e in manifests[0]["flow"]] == [("compile", "complete")]
     assert manifests[0]["state"] == "complete"
+
+
+@pytest.mark.slow
+def test_two_bitstreams_of_one_design_are_byte_identical(tmp_path: Path) -> None:
+    """yosys + nextpnr (YoWASP) twice on one design in two directories: the same iCE40 image
+    (the default --pnr-seed; nextpnr single-threaded)."""
+    import numpy as np
+
+    from hwbnn.fpga.bitstream import BitstreamConfig, bitstream_dir, run_bitstream_flow
+    from hwbnn.fpga.synthetic import write_network_build
+    from hwbnn.ir.folding import choose_folding
+    from hwbnn.sim.random_nets import random_mlp
+
+    net = random_mlp(np.random.default_rng(0), 16, (8,), 4)
+    images = []
+    for build in (tmp_path / "a" / "build", tmp_path / "b" / "deeper" / "build"):
+        write_network_build(net, choose_folding(net, 16), build)
+        run_bitstream_flow(build, BitstreamConfig("icebreaker", tools="yowasp"))
+        images.append((bitstream_dir(build, "icebreaker") / "hwbnn_board_top.bin").read_bytes())
+    assert len(images[0]) > 10_000 and images[0] == images[1]
