@@ -58,7 +58,6 @@ DOMAINS = ["", "ai.onnx", "qonnx.custom_op.general", "finn.custom_op.general", "
 
 def export_seeds(directory: Path) -> dict[str, bytes]:
     """The seed models (see the module docstring), exported into ``directory``."""
-    import torch
 
     from hwbnn.export import export_qonnx_model
     from hwbnn.nn.conv import ConvConfig, ConvStage
@@ -77,19 +76,27 @@ def export_seeds(directory: Path) -> dict[str, bytes]:
     }
     seeds = {}
     for index, (name, config) in enumerate(configs.items()):
-        torch.manual_seed(index)
-        model = build_model(config)
-        with torch.no_grad():
-            for module in model.modules():
-                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-                    module.weight.uniform_(-1.5, 1.5)  # negative slopes: negated rows
-                    module.bias.normal_(0.0, 1.0)
-                    module.running_mean.normal_(0.0, 2.0)
-                    module.running_var.uniform_(0.5, 3.0)
         path = directory / f"{name}.onnx"
-        export_qonnx_model(model, path)
+        export_qonnx_model(spread_model(build_model, config, index), path)
         seeds[name] = path.read_bytes()
     return seeds
+
+
+def spread_model(build_model: Callable[[Any], Any], config: Any, seed: int) -> Any:
+    """``build_model(config)`` with seeded BatchNorm statistics spread wide (negative slopes
+    too, so some rows are negated), as a trained model's are."""
+    import torch
+
+    torch.manual_seed(seed)
+    model = build_model(config)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.weight.uniform_(-1.5, 1.5)  # negative slopes: negated rows
+                module.bias.normal_(0.0, 1.0)
+                module.running_mean.normal_(0.0, 2.0)
+                module.running_var.uniform_(0.5, 3.0)
+    return model
 
 
 class Seeds(dict[str, bytes]):

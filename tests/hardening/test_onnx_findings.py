@@ -23,22 +23,13 @@ Mutation = Callable[[onnx.ModelProto], None]
 
 
 def _export(directory: Path, config: object, seed: int) -> onnx.ModelProto:
-    import torch
+    from onnx_fuzz import spread_model
 
     from hwbnn.export import export_qonnx_model
     from hwbnn.nn.zoo import build_model
 
-    torch.manual_seed(seed)
-    model = build_model(config)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-                module.weight.uniform_(-1.5, 1.5)  # negative slopes: negated rows
-                module.bias.normal_(0.0, 1.0)
-                module.running_mean.normal_(0.0, 2.0)
-                module.running_var.uniform_(0.5, 3.0)
     path = directory / "model.onnx"
-    export_qonnx_model(model, path)
+    export_qonnx_model(spread_model(build_model, config, seed), path)
     return onnx.load(str(path))
 
 
