@@ -16,8 +16,8 @@ Steps, in order: ``write_build`` as Verilog and as HLS C++ (the code generation 
 FAST_FRAMES > 0, the fast engine (``hwbnn sim --fast``: the Verilator harness built and run
 under gaps 0.2 and backpressure 0.3) on that many frames, judged exactly against the
 reference. After each step the child records its own peak resident set
-(``getrusage(RUSAGE_SELF).ru_maxrss``, a high-water mark, so each value includes the steps
-before it) and the largest single process it waited for (``RUSAGE_CHILDREN``: Verilator, a
+(VmHWM of /proc/self/status, a high-water mark, so each value includes the steps before
+it) and the largest single process it waited for (``RUSAGE_CHILDREN``: Verilator, a
 C++ compiler job, the harness; the two parallel compile jobs of a harness build may together
 hold up to twice that). tests/hardening/test_bounds.py runs the same child and asserts its
 limits.
@@ -40,6 +40,15 @@ NETS = ("lfc", "cnv")
 
 
 def _peak_mb(who: int) -> float:
+    """This process's peak resident set (VmHWM: the high-water mark of its own address space,
+    which exec starts afresh; ``ru_maxrss`` of RUSAGE_SELF also keeps the pre-exec copy of the
+    parent, e.g. 671 MB under a grown pytest worker), or the largest waited-for child's
+    ``ru_maxrss`` (an overestimate by the same effect: it includes this process's size at
+    fork)."""
+    if who == resource.RUSAGE_SELF:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
 
 

@@ -301,7 +301,9 @@ def test_cli_rejects_a_non_dividing_folding(tmp_path: Path, capsys, digits_binar
         "--folding", str(folding),
     )  # fmt: skip
     assert code == 1
-    assert err.strip().splitlines() == ["hwbnn: error: layer MatMul_0: PE=3 does not divide MH=128"]
+    assert err.strip().splitlines() == [
+        f"hwbnn: error: {folding}: layer MatMul_0: PE=3 does not divide MH=128"
+    ]
     assert not build.exists()  # atomic: nothing left behind
     code, _, err = _run(
         capsys, "compile", str(digits_binary.onnx), "-o", str(build), "--target", "rtl",

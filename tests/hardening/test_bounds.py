@@ -5,8 +5,8 @@ CNV-shaped conv net (3x32x32 8-bit codes into six 3x3 convolutions 64-64-128-128
 two pools, then 512-512-10, 1.5 M weights at BNN-PYNQ's folding), random IR, are rendered as
 Verilog and as HLS C++ (hwbnn.codegen.write_build, the code generation `hwbnn compile
 --target rtl|hls` runs) and the reference runs a batch of frames, all in a fresh Python
-process (benchmarks/memory_bounds.py's child) whose peak resident set
-(``getrusage(RUSAGE_SELF).ru_maxrss``) must stay under PEAK_MB. Measured on the 2-core
+process (benchmarks/memory_bounds.py's child) whose peak resident set (VmHWM, the high-water
+mark of its own address space) must stay under PEAK_MB. Measured on the 2-core
 machine: LFC 175 MB (1,000 frames), CNV 228 MB (100 frames; 264 MB with 1,000), of which
 about 120 MB come with the HLS renderer's imports (the reference, numba, scipy); the Verilog
 alone peaks at 50 MB. PEAK_MB leaves more than a factor of two for other NumPy builds and
