@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from hwbnn import units
 from hwbnn.codegen.cxx import DEFAULT_FLAGS
+from hwbnn.errors import HwbnnError
 from hwbnn.ir.serialize import load_network
 from hwbnn.ir.types import Network
 from hwbnn.reference import Reference
@@ -34,11 +36,27 @@ from hwbnn.sim.csim import (
 )
 from hwbnn.verify.inputs import frame_codes
 from hwbnn.verify.judge import Judgement, judge
-from hwbnn.verify.record import Level, VerificationRecord, record_result
+from hwbnn.verify.record import Level, VerificationRecord, read_results, record_result
 
 
 def _stderr_line(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def _eta(build: Path, engine: str, frames: int) -> str:
+    """An estimate of the simulation's time (not the C++ build's, which a cached executable
+    skips) from the build's last L3 record of ``engine``, or "" without one."""
+    try:
+        last = [r for r in read_results(build) if r.level is Level.L3 and r.engine == engine]
+    except HwbnnError:  # a damaged verification.json is reported when the result is recorded
+        return ""
+    rate = last[-1].details.get("frames_per_second") if last else None
+    if not rate:
+        return ""
+    rate = float(rate)
+    return (
+        f" (simulation about {units.seconds(frames / rate)} at the last run's {units.rate(rate)})"
+    )
 
 
 def locate_hls4ml_mismatch(
@@ -94,7 +112,8 @@ def verify_csim(
     codes = frame_codes(codes, "C-simulate")
     expected = Reference(net).run_codes(codes, keep_layers=engine == "hls4ml")  # checks codes
     if say:
-        say(f"C-sim ({engine}): building and running {len(codes):,} frames")
+        eta = _eta(build, engine, len(codes))
+        say(f"C-sim ({engine}): building and running {len(codes):,} frames{eta}")
     if engine == "g++":
         run = run_csim(build, codes, compiler=compiler, flags=flags, cache_dir=cache_dir)
         logs: dict[str, str | None] = {"log": str(build / CSIM_DIR / RUN_LOG)}

@@ -58,8 +58,13 @@ def test_csim_says_how_many_frames_before_and_after(
     build, inputs = _build(tmp_path, "hls")
     assert main(["csim", str(build), "--inputs", str(inputs)]) == 0
     out, err = capfd.readouterr()
-    assert re.search(rf"building and running {FRAMES} frames", out + err), out + err
+    assert re.search(rf"building and running {FRAMES} frames\n", out + err), out + err
     assert re.search(rf"0 of {FRAMES} frames differ", out + err), out + err
+    # a second run estimates the simulation's time from the first one's rate
+    assert main(["csim", str(build), "--inputs", str(inputs)]) == 0
+    out, err = capfd.readouterr()
+    pattern = rf"running {FRAMES} frames \(simulation about [\d.]+ s at the last run's [\d.,]+ fr"
+    assert re.search(pattern, out + err), out + err
 
 
 @pytest.mark.slow  # imports torch and trains: about 10 CPU-seconds
