@@ -36,10 +36,11 @@ SHAPES = {
     "sfc": (256, 256, 256),
     "lfc": (1024, 1024, 1024),
 }
-#: cycles/frame targets per network: fully folded first, then more parallel
+#: cycles/frame targets per network: fully folded first, then more parallel, down to issue 16's
+#: fully parallel points (TFC at 1 cycle/frame, SFC at 16)
 TARGETS = {
-    "tfc": (50176, 3136, 784),
-    "sfc": (65536, 4096, 1024),
+    "tfc": (50176, 3136, 784, 1),
+    "sfc": (65536, 4096, 1024, 16),
     "lfc": (1048576, 65536),
     "cnv": (4500,),
 }
