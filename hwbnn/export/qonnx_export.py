@@ -59,9 +59,10 @@ def load_qonnx(path: Path) -> ModelWrapper:
     return ModelWrapper(proto)
 
 
-def _normalize_domains(model: ModelWrapper) -> None:
-    """Put Quant/BipolarQuant/Trunc in qonnx's domain and declare it in opset_import."""
-    for node in model.graph.node:
+def normalize_quant_domains(proto: onnx.ModelProto) -> None:
+    """Put Quant/BipolarQuant/Trunc in qonnx's domain (legacy exporters used others) and
+    declare it once in opset_import; a quantizer in an unknown domain is a ModelError."""
+    for node in proto.graph.node:
         if node.op_type in ("Quant", "BipolarQuant", "Trunc"):
             if node.domain not in LEGACY_QUANT_DOMAINS:
                 raise ModelError(
@@ -69,15 +70,14 @@ def _normalize_domains(model: ModelWrapper) -> None:
                     f"{node.domain!r}"
                 )
             node.domain = QONNX_DOMAIN
-    declared = {op.domain for op in model.model.opset_import}
-    if QONNX_DOMAIN not in declared:
-        model.model.opset_import.append(onnx.helper.make_opsetid(QONNX_DOMAIN, 1))
+    if QONNX_DOMAIN not in {op.domain for op in proto.opset_import}:
+        proto.opset_import.append(onnx.helper.make_opsetid(QONNX_DOMAIN, 1))
 
 
 def clean_qonnx(model: ModelWrapper) -> ModelWrapper:
     """qonnx clean-up: domains, shapes, constant folding, names. ``model`` is not modified."""
     model = ModelWrapper(onnx.ModelProto.FromString(model.model.SerializeToString()))
-    _normalize_domains(model)
+    normalize_quant_domains(model.model)
     try:
         return cleanup_model(model)
     except Exception as exc:

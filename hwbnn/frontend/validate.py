@@ -39,7 +39,7 @@ from onnx import AttributeProto, NodeProto, TensorProto, numpy_helper, shape_inf
 from qonnx.core.modelwrapper import ModelWrapper
 
 from hwbnn.errors import ModelError
-from hwbnn.export.qonnx_export import LEGACY_QUANT_DOMAINS, QONNX_DOMAIN
+from hwbnn.export.qonnx_export import LEGACY_QUANT_DOMAINS, normalize_quant_domains
 from hwbnn.frontend.graph import SHAPE_OPS, SUPPORTED_OPS, node_attr, node_label, one_line
 from hwbnn.frontend.limits import MAX_TENSOR_ELEMENTS
 
@@ -67,7 +67,7 @@ def validate_model(proto: onnx.ModelProto) -> None:
     _check_versions(proto)
     for node in proto.graph.node:
         _check_node(node)
-    _normalize_quant_domains(proto)
+    normalize_quant_domains(proto)  # their domains were checked by _check_node
     for init in proto.graph.initializer:
         check_tensor(init, f"initializer {init.name}")
     if len(proto.graph.sparse_initializer):
@@ -155,15 +155,6 @@ def _check_node(node: NodeProto) -> None:
         tensors = [attr.t] if attr.HasField("t") else []
         for tensor in [*tensors, *attr.tensors]:
             check_tensor(tensor, f"{node_label(node)}: attribute {attr.name}")
-
-
-def _normalize_quant_domains(proto: onnx.ModelProto) -> None:
-    """Quantizers into qonnx's domain (legacy exporters used others), declared once."""
-    for node in proto.graph.node:
-        if node.op_type in QUANT_OPS:
-            node.domain = QONNX_DOMAIN
-    if QONNX_DOMAIN not in {op.domain for op in proto.opset_import}:
-        proto.opset_import.append(onnx.helper.make_opsetid(QONNX_DOMAIN, 1))
 
 
 def _elements(dims: Iterable[int]) -> int:
