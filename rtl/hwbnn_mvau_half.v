@@ -1,6 +1,7 @@
 // hwbnn_mvau_half: one PE's XNOR-popcount with constant one-word weights ROW, from the count of
 // its sparser half and the count S of all inputs (shared by the PEs), REGS enabled cycles after
-// x (S must arrive with the same delay):
+// x (S must arrive with the same delay, from a register; the half's count is registered at
+// least once after its last adder level, so the combination below has a cycle of its own):
 //   sum = 2*P - S + n0,  P  = #{s : ROW_s = 1, x_s = 1}   when n1 <= n0, else
 //   sum = S - 2*P' + n0, P' = #{s : ROW_s = 0, x_s = 1}   (n1 / n0: ones / zeros of ROW).
 // The counted lanes are gathered by a table built from ROW at elaboration; from 64 lanes the
@@ -11,7 +12,7 @@ module hwbnn_mvau_half #(
     parameter SIMD           = 16,  // lanes
     parameter [SIMD-1:0] ROW = 0,   // the PE's weights (1: +1, 0: -1)
     parameter LEVELS_PER_REG = 3,   // adder levels per pipeline register
-    parameter REGS           = 0,   // registers from x to sum (at least those of the count)
+    parameter REGS           = 1,   // registers from x to sum (more than those of the count)
     // Derived, do not override:
     parameter COUNT_WIDTH    = ((SIMD > 1) ? $clog2(SIMD) : 0) + 1  // bits of a count 0..SIMD
 ) (
@@ -54,7 +55,11 @@ module hwbnn_mvau_half #(
     localparam [SIMD-1:0] MASK = (POS != 0) ? ROW : ~ROW;
     localparam [SIMD*IW-1:0] TABLE = ones_table(MASK);
     localparam KN = (K >= 64) ? (K + 7) / 8 * 8 : K;  // lanes of the count
-    localparam KREGS = (KN > 1) ? ($clog2(KN) - 1) / LEVELS_PER_REG : 0;
+    localparam KREGS = (KN > 1) ? ($clog2(KN) - 1) / LEVELS_PER_REG : 0;  // the count's
+
+    hwbnn_param_check #(.OK(REGS > KREGS),
+        .RULE("REGS must exceed the registers of the half's count (the combination's own cycle)"),
+        .NAME0("REGS"), .VALUE0(REGS), .NAME1("KREGS"), .VALUE1(KREGS)) u_check_regs ();
 
     wire [COUNT_WIDTH-1:0] part;  // P or P'
     genvar gn;

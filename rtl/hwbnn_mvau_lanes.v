@@ -18,8 +18,10 @@
 //   a row, not of the whole weight word, so a 64 x 784 layer elaborates in minutes, not hours):
 //   about half the LUTs of a full count;
 // - otherwise (SIMD < POPCOUNT_SIMD, or integer codes) hwbnn_adder_tree on the lanes' terms.
-// Every path has REGS = floor((ceil(log2(SIMD)) - 1) / LEVELS_PER_REG) registers (shorter
-// counts are delayed to match), so the MVAU's latency does not depend on the path.
+// Every path has floor((ceil(log2(SIMD)) - 1) / LEVELS_PER_REG) registers (shorter counts are
+// delayed to match), and the sparser-half path (HALF) one more: S and each PE's count are
+// registered before 2P - S + n0, so neither S's fan-out to the PEs nor the combination shares
+// a cycle with the last adder levels. REGS states the total; hwbnn_mvau derives the same.
 `default_nettype none
 
 module hwbnn_mvau_lanes #(
@@ -33,9 +35,10 @@ module hwbnn_mvau_lanes #(
     parameter LEVELS_PER_REG = 3,   // adder levels per pipeline register
     parameter TAG_WIDTH      = 1,   // bits of the tag
     parameter SUM_WIDTH      = 8,   // bits of one PE's sum (enough for its range)
-    // Derived, do not override:
-    parameter REGS = ((SIMD > 1) ? $clog2(SIMD) : 0) > 0
-                     ? (((SIMD > 1) ? $clog2(SIMD) : 0) - 1) / LEVELS_PER_REG : 0  // registers
+    // Derived, do not override: 1 for the sparser-half path (see above), and the registers
+    parameter HALF = (CONST != 0 && WORDS == 1 && INPUT_BITS == 1 && SIMD >= 16) ? 1 : 0,
+    parameter REGS = (((SIMD > 1) ? $clog2(SIMD) : 0) > 0
+                     ? (((SIMD > 1) ? $clog2(SIMD) : 0) - 1) / LEVELS_PER_REG : 0) + HALF
 ) (
     input  wire                       clk,
     input  wire                       rst,     // clears the tag's registers
@@ -54,28 +57,37 @@ module hwbnn_mvau_lanes #(
     localparam DEPTH      = (SIMD > 1) ? $clog2(SIMD) : 0;
     localparam TREE_WIDTH = LANE_WIDTH + DEPTH;                      // bits of a full sum
     localparam COUNT_WIDTH = DEPTH + 1;                              // bits of a count 0..SIMD
-    localparam HALF = (CONST != 0 && WORDS == 1 && INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD);
 
     hwbnn_param_check #(.OK(PE >= 1 && SIMD >= 1 && (CONST == 0 || WORDS == 1 || WORDS == 2)),
         .RULE("PE and SIMD must be at least 1, WORDS 1 or 2 with CONST"),
         .NAME0("PE"), .VALUE0(PE), .NAME1("SIMD"), .VALUE1(SIMD), .NAME2("WORDS"),
         .VALUE2(WORDS)) u_check_sizes ();
-    hwbnn_param_check #(.OK(REGS == ((DEPTH > 0) ? (DEPTH - 1) / LEVELS_PER_REG : 0)),
-        .RULE("REGS is derived, do not override it"), .NAME0("REGS"), .VALUE0(REGS)
+    hwbnn_param_check #(.OK(HALF == ((CONST != 0 && WORDS == 1 && INPUT_BITS == 1
+            && SIMD >= POPCOUNT_SIMD) ? 1 : 0)
+            && REGS == ((DEPTH > 0) ? (DEPTH - 1) / LEVELS_PER_REG : 0) + HALF),
+        .RULE("HALF and REGS are derived, do not override them"), .NAME0("REGS"),
+        .VALUE0(REGS), .NAME1("HALF"), .VALUE1(HALF)
     ) u_check_derived ();
 
-    // The tag and, for HALF, S = #{s : x_s = 1}: a popcount of x against all-ones weights.
+    // The tag and, for HALF, S = #{s : x_s = 1}: a popcount of x against all-ones weights,
+    // then one register (S and the tag, the tag's cleared by rst) before S fans out to the PEs.
     /* verilator lint_off UNUSEDSIGNAL */
     wire [PE*TAG_WIDTH-1:0] tags;  // each PE's tag (the first one is used)
     wire [COUNT_WIDTH-1:0]  x_ones;
     /* verilator lint_on UNUSEDSIGNAL */
     genvar gp, gn;
     generate
-        if (HALF) begin : g_shared
+        if (HALF != 0) begin : g_shared
+            wire [COUNT_WIDTH-1:0] ones;
+            wire [TAG_WIDTH-1:0]   ones_tag;
             hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(LEVELS_PER_REG), .TAG_WIDTH(TAG_WIDTH),
                 .CONST_A(1), .A_ROWS({(2 * SIMD){1'b1}})
             ) u_ones (.clk(clk), .rst(rst), .en(en), .in_a({SIMD{1'b0}}), .in_sel(1'b0),
-                .in_b(x), .in_tag(in_tag), .sum(x_ones), .tag(tag));
+                .in_b(x), .in_tag(in_tag), .sum(ones), .tag(ones_tag));
+            hwbnn_delay #(.WIDTH(COUNT_WIDTH), .STAGES(1)) u_ones_reg (
+                .clk(clk), .rst(rst), .en(en), .in(ones), .out(x_ones));
+            hwbnn_delay #(.WIDTH(TAG_WIDTH), .STAGES(1), .RESET(1)) u_tag_reg (
+                .clk(clk), .rst(rst), .en(en), .in(ones_tag), .out(tag));
         end else begin : g_pe_tag
             assign x_ones = {COUNT_WIDTH{1'b0}};
             assign tag = tags[TAG_WIDTH-1:0];
@@ -85,7 +97,7 @@ module hwbnn_mvau_lanes #(
             /* verilator lint_off UNUSEDSIGNAL */  // top bits repeat the sign or are 0
             wire [TREE_WIDTH-1:0] total;
             /* verilator lint_on UNUSEDSIGNAL */
-            if (HALF) begin : g_half
+            if (HALF != 0) begin : g_half
                 wire [COUNT_WIDTH-1:0] v;
                 hwbnn_mvau_half #(.SIMD(SIMD), .ROW(WEIGHTS[gp*SIMD +: SIMD]),
                     .LEVELS_PER_REG(LEVELS_PER_REG), .REGS(REGS)

@@ -281,7 +281,7 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
     sum_width = u.popcount_bits if binary else u.acc_bits
     tree_regs = (clog2(simd) - 1) // TREE_LEVELS_PER_REG if simd > 1 else 0
     tree_ffs = 0
-    shared = 0  # logic shared by the PEs
+    shared = shared_ffs = 0  # logic and registers shared by the PEs
     if binary and simd >= POPCOUNT_SIMD:  # hwbnn_popcount, the XNORs in its cells
         per_lane = CONSTANT_POPCOUNT_LUTS_PER_LANE if constant else POPCOUNT_LUTS_PER_LANE
         lane_luts, tree = math.ceil(per_lane * simd), 0
@@ -290,9 +290,14 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
             # SIMD/2, no XNOR) and adds the count of all inputs, shared by the PEs
             lane_luts = math.ceil(CONSTANT_POPCOUNT_LUTS_PER_LANE * simd / 2) + sum_width
             shared = math.ceil(CONSTANT_POPCOUNT_LUTS_PER_LANE * simd)
+        half = constant and u.weights.depth == 1
+        counted = simd // 2 if half else simd
         if tree_regs:  # half the lanes' sums after level 3, an eighth after each later one
-            counted = simd // 2 if constant and u.weights.depth == 1 else simd
             tree_ffs = counted // 2 + (tree_regs - 1) * counted // 8
+        if half:  # the register before 2P - S + n0: each PE's count, and S once
+            tree_ffs += clog2(counted) + 1
+            shared_ffs = clog2(simd) + 1
+            tree_regs += 1
     elif binary:
         group = max(1, device.lut_inputs // 2)
         groups = math.ceil(simd / group)
@@ -322,7 +327,7 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
     else:
         first = clog2(words) if words <= 8 else pe * simd
     stages = 0 if constant else pe * simd + first
-    ffs = stages + 2 + 2 * simd * b + pe * (tree_ffs + sum_width + u.out_bits)
+    ffs = stages + 2 + 2 * simd * b + pe * (tree_ffs + sum_width + u.out_bits) + shared_ffs
     counters = 2 * (clog2(u.nf) + clog2(u.sf)) + clog2(u.nf * u.sf) + clog2(u.pixels)
     ffs += tag + MVAU_CONTROL_FFS.get(device.family, CONTROL_FFS) + counters
     if u.thresholds is not None:

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from hwbnn.ir.folding import WeightStorage
 from hwbnn.ir.types import INPUT, Layer, MatrixVector, MaxPool, Network, SlidingWindow
 from hwbnn.plan.model import UnitKind, UnitPlan
 
@@ -104,12 +105,25 @@ def lag_pixels(join_need: np.ndarray, port_need: np.ndarray, frame: int) -> int:
     return int(max(0, (count - np.arange(len(joined))).max()))
 
 
+def _half_count(u: UnitPlan) -> bool:
+    """Whether hwbnn_mvau_lanes counts each PE's sparser weight half (constant one-word binary
+    weights of at least 16 lanes), which takes one register more."""
+    w = u.weights
+    return (
+        w is not None
+        and w.storage is WeightStorage.CONSTANT
+        and w.depth == 1
+        and u.in_bits == 1
+        and u.simd >= 16
+    )
+
+
 def unit_latency(u: UnitPlan) -> int:
     """Cycles from a unit's last input beat of a pixel to its first output beat, as the
     modules of rtl/ state them (an estimate for the FIFO slack, not a timing guarantee)."""
     if u.kind is UnitKind.MVAU:
         tree = max(0, (max(1, math.ceil(math.log2(u.simd))) - 1) // 3) if u.simd > 1 else 0
-        return u.sf + 5 + tree
+        return u.sf + 5 + tree + int(_half_count(u))
     if u.kind is UnitKind.SLIDING_WINDOW:
         return 3
     if u.kind is UnitKind.MAX_POOL:

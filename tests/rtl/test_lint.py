@@ -74,16 +74,22 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"MW": 64, "MH": 8, "PE": 8, "SIMD": 32, "WEIGHT_STORAGE": 3},  # constants, two words
         {"MW": 8, "MH": 4, "PE": 4, "SIMD": 8, "WEIGHT_STORAGE": 3, "INPUT_BITS": 3},
     ],
+    "hwbnn_dbf": [
+        {"OUTPUT_MODE": 1},
+        {"MW": 64, "MH": 32, "BASES": 16, "PE": 4, "SIMD": 16, "ACC_WIDTH": 14},
+        {"MW": 20, "MH": 4, "BASES": 4, "PE": 4, "SIMD": 5, "INPUT_BITS": 8, "ACC_WIDTH": 20},
+        {"MW": 9, "MH": 6, "BASES": 1, "PE": 3, "SIMD": 9, "VECTORS": 25, "ALPHA_BITS": 2},
+    ],
     "hwbnn_mvau_lanes": [
         {"PE": 3, "SIMD": 40, "CONST": 1, "WORDS": 1, "SUM_WIDTH": 7},
         {"PE": 2, "SIMD": 20, "CONST": 1, "WORDS": 2, "SUM_WIDTH": 6},
         {"PE": 2, "SIMD": 5, "INPUT_BITS": 8, "SUM_WIDTH": 12},
     ],
     "hwbnn_mvau_half": [
-        {"SIMD": 40, "ROW": (40, 0x0F0F0F0F0F), "REGS": 1},  # the +1 half counted
+        {"SIMD": 40, "ROW": (40, 0x0F0F0F0F0F), "REGS": 2},  # the +1 half counted
         {"SIMD": 20, "ROW": (20, 0xFFFFE), "REGS": 1},  # the -1 half (one lane)
         {"SIMD": 20, "ROW": (20, 0), "REGS": 1},  # nothing to count
-        {"SIMD": 130, "ROW": (130, (1 << 65) - 1), "REGS": 2},  # 65 lanes padded to 72
+        {"SIMD": 130, "ROW": (130, (1 << 65) - 1), "REGS": 3},  # 65 lanes padded to 72
     ],
     "hwbnn_mvau_weights": [
         {"DEPTH": 1, "WIDTH": 1, "STORAGE": 3},
@@ -138,6 +144,13 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
 
 # (module, illegal parameters, checker instance, message with the offending values)
 ILLEGAL: list[tuple[str, Params, str, str]] = [
+    ("hwbnn_dbf", {"MH": 8, "PE": 3}, "u_check_pe", "PE must divide MH (PE=3, MH=8)"),
+    (
+        "hwbnn_dbf",
+        {"MW": 64, "ACC_WIDTH": 4},
+        "u_check_acc_width",
+        "ACC_WIDTH must hold a basis product and be at most 63 (ACC_WIDTH=4, BASIS_WIDTH=8)",
+    ),
     ("hwbnn_axis_fifo", {"DEPTH": 1}, "u_check_depth", "DEPTH must be at least 2 (DEPTH=1)"),
     (
         "hwbnn_axis_width_converter",
@@ -193,6 +206,18 @@ ILLEGAL: list[tuple[str, Params, str, str]] = [
         "SUM_WIDTH and REGS are derived, do not override them (SUM_WIDTH=4, REGS=1)",
     ),
     ("hwbnn_fork", {"OUTPUTS": 1}, "u_check_outputs", "OUTPUTS must be at least 2 (OUTPUTS=1)"),
+    (
+        "hwbnn_mvau_half",
+        {"SIMD": 40, "ROW": (40, 0x0F0F0F0F0F), "REGS": 1},
+        "u_check_regs",
+        "(REGS=1, KREGS=1)",
+    ),
+    (
+        "hwbnn_mvau_lanes",
+        {"PE": 2, "SIMD": 16, "CONST": 1, "WEIGHTS": (32, 0x1234ABCD), "REGS": 1},
+        "u_check_derived",
+        "HALF and REGS are derived, do not override them (REGS=1, HALF=1)",
+    ),
     (
         "hwbnn_add_join",
         {"A_BITS": 6, "A_BIPOLAR": 0, "B_BITS": 1, "B_BIPOLAR": 1, "OUT_BITS": 6},
@@ -365,6 +390,11 @@ SYNTH_CASES: list[tuple[str, Params]] = [
         {"MW": 36, "MH": 8, "PE": 2, "SIMD": 9, "INPUT_BITS": 1, "OUTPUT_MODE": 0, "VECTORS": 25},
     ),
     ("hwbnn_popcount", {"N": 100, "LEVELS_PER_REG": 2}),
+    ("hwbnn_dbf", {"MW": 32, "MH": 8, "BASES": 8, "PE": 2, "SIMD": 8, "OUTPUT_MODE": 0}),
+    (
+        "hwbnn_dbf",
+        {"MW": 12, "MH": 4, "BASES": 4, "PE": 4, "SIMD": 3, "INPUT_BITS": 4, "OUTPUT_MODE": 1},
+    ),
     ("hwbnn_fork", {"WIDTH": 8, "OUTPUTS": 3}),
     (
         "hwbnn_add_join",
