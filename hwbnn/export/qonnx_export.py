@@ -24,6 +24,7 @@ from qonnx.transformation.infer_shapes import InferShapes
 from qonnx.util.cleanup import cleanup_model
 
 from hwbnn.errors import ModelError
+from hwbnn.export.ci_bcnn import check_interactions
 from hwbnn.nn import BinaryNet
 
 INPUT_LEVELS_KEY = "hwbnn.input_levels"
@@ -96,6 +97,7 @@ def export_qonnx_model(model: BinaryNet, path: Path) -> ModelWrapper:
         with torch.no_grad():
             export_qonnx(model, example, export_path=str(raw), dynamo=False)
         cleaned = clean_qonnx(ModelWrapper(str(raw)))
+    check_interactions(model, cleaned)  # CI-BCNN layers: the exported steps spell their graphs
     onnx.helper.set_model_props(cleaned.model, {INPUT_LEVELS_KEY: str(config.levels)})
     path.parent.mkdir(parents=True, exist_ok=True)
     cleaned.save(str(path))

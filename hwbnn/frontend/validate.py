@@ -39,6 +39,7 @@ from onnx import AttributeProto, NodeProto, TensorProto, numpy_helper, shape_inf
 from qonnx.core.modelwrapper import ModelWrapper
 
 from hwbnn.errors import ModelError
+from hwbnn.export.ci_bcnn import COMPARISON_OPS
 from hwbnn.export.qonnx_export import LEGACY_QUANT_DOMAINS, normalize_quant_domains
 from hwbnn.frontend.graph import SHAPE_OPS, SUPPORTED_OPS, node_attr, node_label, one_line
 from hwbnn.frontend.limits import MAX_TENSOR_ELEMENTS
@@ -132,6 +133,11 @@ def _check_node(node: NodeProto) -> None:
             raise ModelError(f"{node_label(node)}: {op} in unknown domain {domain!r}")
     elif domain not in DEFAULT_DOMAINS:
         raise ModelError(f"{node_label(node)}: ops of domain {domain!r} are not supported")
+    if op in COMPARISON_OPS and domain in DEFAULT_DOMAINS:
+        raise ModelError(
+            f"{node_label(node)}: the ternary of a CI-BCNN interaction layer "
+            f"(hwbnn.export.ci_bcnn); CI-BCNN interaction layers are not lowered to hardware yet"
+        )
     if op not in ALLOWED_OPS:
         raise ModelError(
             f"{node_label(node)}: unsupported op; hwbnn lowers MatMul/Gemm, Conv, Pad, "

@@ -19,6 +19,11 @@ convolution of an integer input pads with 0, the value of input code 0.
 With ``dbf_bases > 0`` every convolution and dense layer is a Deterministic Binary Filter layer
 (:mod:`hwbnn.nn.dbf`): fixed +-1 bases, then a 1x1 combination with integer coefficients.
 
+With ``ci_magnitude > 0`` every convolution's integer output passes a CI-BCNN channel
+interaction (:mod:`hwbnn.nn.ci_bcnn`) before its BN: ``conv -> interaction -> BN -> sign``, with
+deadzone and magnitude ``ci_deadzone`` and ``ci_magnitude`` times the convolution's fan-in
+(rounded to integers per layer) and no edges until a training method mines them.
+
 Every binary weight and activation quantizer has scale 1 (:mod:`hwbnn.nn.quantizers`), so each
 convolution and dense product is an exact integer in float32, and the float model equals the
 integer hardware model bit for bit.
@@ -34,6 +39,7 @@ from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear
 from torch import nn
 
 from hwbnn.catalog import InputMode
+from hwbnn.nn.ci_bcnn import ChannelInteraction, check_ci, grid_value
 from hwbnn.nn.dbf import BasisCodes, DBFConv2d, DBFLinear, check_dbf
 from hwbnn.nn.mlp import InputScale, InputShift, coerce_enums, plain_dict
 from hwbnn.nn.quantizers import BinaryActQuant, BinaryWeightQuant, unsigned_input_quant
@@ -74,10 +80,15 @@ class ConvConfig:
     dbf_bases: int = 0  # > 0: DBF layers with this many bases (hwbnn.nn.dbf)
     dbf_codes: BasisCodes = BasisCodes.OVSF
     dbf_alpha_bits: int = 4
+    ci_deadzone: float = 0.0  # CI-BCNN deadzone m as a fraction of each conv's fan-in
+    ci_magnitude: float = 0.0  # > 0: CI-BCNN interactions (hwbnn.nn.ci_bcnn), c / fan-in
 
     def __post_init__(self) -> None:
         coerce_enums(self, {"input_mode": InputMode, "dbf_codes": BasisCodes})
         check_dbf(self.dbf_bases, self.dbf_alpha_bits)
+        check_ci(self.ci_deadzone, self.ci_magnitude)
+        if self.dbf_bases and self.ci_magnitude:
+            raise ValueError("CI-BCNN interactions need integer conv outputs, DBF scales them")
         if len(self.input_shape) != 3 or min(self.input_shape) < 1:
             raise ValueError(f"input_shape must be (C, H, W), got {self.input_shape}")
         if not self.stages:
@@ -175,11 +186,12 @@ class BinaryConvNet(nn.Module):
         for stage in config.stages:
             if stage.padding:
                 blocks.append(PadConstant(stage.padding, pad_value))
-            blocks += [
-                self._conv(channels, stage.channels, stage.kernel),
-                nn.BatchNorm2d(stage.channels),
-                sign(),
-            ]
+            blocks.append(self._conv(channels, stage.channels, stage.kernel))
+            if config.ci_magnitude:
+                fan_in = channels * stage.kernel**2
+                m, c = (grid_value(f, fan_in) for f in (config.ci_deadzone, config.ci_magnitude))
+                blocks.append(ChannelInteraction(stage.channels, m, c))
+            blocks += [nn.BatchNorm2d(stage.channels), sign()]
             if stage.pool > 1:
                 blocks.append(nn.MaxPool2d(stage.pool))
             channels, pad_value = stage.channels, -1.0

@@ -21,7 +21,9 @@ precision  fp (composes only with bn and two_stage)
 ========== ==================================================================
 
 Losses (distribution_loss, wq_loss, projection_loss, distill) compose with everything binary,
-e.g. ``--method approxsign --method distribution_loss --method two_stage``.
+e.g. ``--method approxsign --method distribution_loss --method two_stage``. ``ci_bcnn`` (channel
+interactions after the convolutions) has no slot: it composes with every method that keeps the
+convolutions' outputs integer (not dbf, not xnorpp on a conv net).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from hwbnn.train.methods.binaryrelax import BinaryRelax
 from hwbnn.train.methods.bn import BatchNormVariant
 from hwbnn.train.methods.bwnh import BWNH
 from hwbnn.train.methods.cbcn import CBCN
+from hwbnn.train.methods.ci_bcnn import CIBCNN
 from hwbnn.train.methods.dbf import DeterministicBinaryFilters
 from hwbnn.train.methods.distill import Distill
 from hwbnn.train.methods.distribution_loss import DistributionLoss
@@ -67,6 +70,7 @@ METHODS: dict[str, type[Method]] = {
         BWNH,
         CBCN,
         DeterministicBinaryFilters,
+        CIBCNN,
         FullPrecision,
     )
 }
