@@ -30,13 +30,26 @@ def train_config(args: argparse.Namespace) -> TrainOptions:
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # torchrun: before Brevitas is imported
+        os.environ["BREVITAS_JIT"] = "0"  # (hwbnn.train.distributed)
     from hwbnn.pipeline.steps import train_to_dir
+    from hwbnn.train import distributed
     from hwbnn.train.methods import build_methods
 
     opts = train_config(args)
     build_methods(opts.methods)  # unknown methods or arguments fail before any data is read
-    with staged_output(Path(args.out)) as staging:
-        info = train_to_dir(staging, opts, progress=not args.json)
+    with distributed.session() as dist:  # under torchrun: one process of N (rank 0 writes)
+        if dist is not None:
+            dist.check(build_methods(opts.methods), opts.batch_size)
+            if not dist.is_main:
+                train_to_dir(Path(args.out), opts, progress=False)
+                return {"rank": dist.rank}
+            print(
+                f"hwbnn train: {dist.world_size} processes (torchrun), global batch "
+                f"{opts.batch_size}"
+            )
+        with staged_output(Path(args.out)) as staging:
+            info = train_to_dir(staging, opts, progress=not args.json)
     info["checkpoint"] = str(Path(args.out) / Path(info["checkpoint"]).name)
     print(f"test accuracy {fraction(info['test_accuracy'])}; checkpoint {info['checkpoint']}")
     return info

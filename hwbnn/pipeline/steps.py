@@ -35,6 +35,7 @@ def train_to_dir(out: Path, opts: TrainOptions, progress: bool = True) -> dict[s
     from hwbnn.data import load_dataset
     from hwbnn.nn import model_config
     from hwbnn.train import TrainConfig, save_checkpoint, train
+    from hwbnn.train.distributed import is_main_process
     from hwbnn.train.methods import build_methods
     from hwbnn.train.trainer import plot_learning_curve, write_metrics
 
@@ -56,8 +57,10 @@ def train_to_dir(out: Path, opts: TrainOptions, progress: bool = True) -> dict[s
         progress=progress,
         methods=build_methods(opts.methods),
     )
-    out.mkdir(parents=True, exist_ok=True)
     result = train(config, data, cfg)
+    if not is_main_process():  # under torchrun, rank 0 alone writes (hwbnn.train.distributed)
+        return {"checkpoint": None, "test_accuracy": result.test_accuracy}
+    out.mkdir(parents=True, exist_ok=True)
     info = {"model": opts.model, "dataset": opts.dataset, "seed": opts.seed}
     write_metrics(out, result, {**info, "config": config.to_dict()})
     plot_learning_curve(out, result)

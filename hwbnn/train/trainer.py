@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from hwbnn.data import Dataset
 from hwbnn.nn import BinaryNet, ModelConfig, build_model
+from hwbnn.train import distributed
 from hwbnn.train.methods.base import Batch, Method, TrainContext, check_composition
 from hwbnn.train.methods.hooks import clip_binary_weights
 
@@ -68,6 +69,9 @@ def train(config: ModelConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
     if cfg.epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {cfg.epochs}")
     methods = check_composition(cfg.methods)
+    dist = distributed.active()  # under torchrun (hwbnn.train.distributed), else None
+    if dist is not None:
+        dist.check(methods, cfg.batch_size)
     torch.manual_seed(cfg.seed)
     x_train, y_train = data.require_train()
     for method in methods:
@@ -78,7 +82,9 @@ def train(config: ModelConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
     ctx.train_model = lambda sub_config, sub_cfg: train(sub_config, data, sub_cfg).model
     for method in methods:
         method.setup(ctx)
-    params = list(model.parameters()) + [p for m in methods for p in m.parameters()]
+    extra = [p for m in methods for p in m.parameters()]
+    params = list(model.parameters()) + extra
+    net = model if dist is None else dist.wrap(model)
     optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=cfg.epochs * steps_per_epoch, eta_min=cfg.lr / 100
@@ -88,19 +94,26 @@ def train(config: ModelConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
     generator = torch.Generator().manual_seed(cfg.seed)
     loss_fn = nn.CrossEntropyLoss()
     result = TrainResult(model, methods=[m.describe() for m in methods])
-    bar = tqdm(range(cfg.epochs), desc="train", unit="epoch", disable=not cfg.progress)
+    show = cfg.progress and distributed.is_main_process()
+    bar = tqdm(range(cfg.epochs), desc="train", unit="epoch", disable=not show)
     for epoch in bar:
         ctx.epoch = epoch
         for method in methods:
             method.on_epoch_start(ctx)
         model.train()
-        order = torch.randperm(len(xt), generator=generator)
+        if dist is None:
+            order = torch.randperm(len(xt), generator=generator)
+            starts = range(0, len(order), cfg.batch_size)
+            batches = [
+                (order[s : s + cfg.batch_size], min(cfg.batch_size, len(xt) - s)) for s in starts
+            ]
+        else:  # this rank's share of each global batch
+            batches = dist.batches(len(xt), cfg.batch_size, epoch, cfg.seed)
         total_loss, correct = 0.0, 0
-        for start in range(0, len(order), cfg.batch_size):
-            idx = order[start : start + cfg.batch_size]
-            if len(idx) < 2:  # BatchNorm needs two samples
+        for idx, size in batches:
+            if size < 2:  # BatchNorm needs two samples
                 continue
-            logits = model(xt[idx])
+            logits = net(xt[idx])
             loss = loss_fn(logits, yt[idx])
             batch = Batch(xt[idx], yt[idx], logits)
             if ctx.ce_weight != 1.0:
@@ -110,7 +123,11 @@ def train(config: ModelConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
                 if term is not None:
                     loss = loss + term
             optimizer.zero_grad()
-            loss.backward()
+            if dist is None:
+                loss.backward()
+            else:
+                (loss * dist.loss_scale(len(idx), size)).backward()
+                dist.average_gradients(extra)
             rate = next((r for r in (m.learning_rate(ctx) for m in methods) if r is not None), None)
             if rate is not None:  # a method owns the learning rate (check_composition: one)
                 for group in optimizer.param_groups:
@@ -125,16 +142,21 @@ def train(config: ModelConfig, data: Dataset, cfg: TrainConfig) -> TrainResult:
             ctx.step += 1
             total_loss += loss.item() * len(idx)
             correct += int((logits.argmax(1) == yt[idx]).sum())
+        if dist is not None:  # the whole training set's figures, on every rank
+            total_loss, hits = dist.sum(total_loss, correct)
+            correct = int(hits)
         metrics = {
             "epoch": epoch + 1,
-            "train_loss": total_loss / len(order),
-            "train_accuracy": correct / len(order),
+            "train_loss": total_loss / len(xt),
+            "train_accuracy": correct / len(xt),
             "test_accuracy": accuracy(model, data.x_test, data.y_test),
         }
         for method in methods:
             method.on_epoch_end(ctx, metrics)
         result.history.append(metrics)
         bar.set_postfix(loss=f"{metrics['train_loss']:.3f}", test=f"{metrics['test_accuracy']:.3f}")
+    if dist is not None:
+        dist.unwrap(model)  # the plain module is evaluated, saved and exported
     for method in methods:
         method.finish(ctx)
     if methods:  # the deployable model after the methods' training-only changes are undone
