@@ -9,12 +9,14 @@
 ///  - pool.hpp         pool_or(), max_pool(): OR max pooling of binary images
 ///  - threshold.hpp    threshold_input(): multi-bit input codes to bipolar bits
 ///  - streams.hpp      convert_width()
+///  - dbf.hpp          dbf(): a Deterministic Binary Filter unit (fixed codes, integer alpha)
 ///  - graph.hpp        fork(), add_join(), concat(), threshold(): units of branching graphs
 #ifndef HWBNN_HWBNN_HPP
 #define HWBNN_HWBNN_HPP
 
 #include "activations.hpp"
 #include "common.hpp"
+#include "dbf.hpp"
 #include "graph.hpp"
 #include "mvau.hpp"
 #include "pool.hpp"

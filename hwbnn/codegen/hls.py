@@ -16,6 +16,9 @@ Generated files (all logic stays in the library; these are only sizes, memories 
 - ``hwbnn_top.h`` / ``hwbnn_top.cpp``: ``hwbnn_top(in, out, reps)`` under ``#pragma HLS
   DATAFLOW``, with a width converter wherever a layer's output beat (PE elements of an MVAU,
   SIMD elements of the other units) differs from the next layer's input beat (its SIMD).
+  A DBF layer (hwbnn.ir.dbf) is ``hwbnn::dbf`` with its codes, alpha and thresholds as
+  constant arrays (``<layer>_codes[M][SF]``, ``<layer>_alpha[PE][NF*M]``,
+  ``<layer>_thresholds[PE][NF]``).
   Convolutional networks (images in stream order, hwbnn.ir.types): a SlidingWindow is
   ``hwbnn::sliding_window`` (line buffer, stride, padding with its pad code; ``BITS`` = the
   following unit's input bits; ``hwbnn::sliding_window_mmv`` at SIMD = m*C, m window
@@ -57,7 +60,7 @@ from hwbnn.codegen.cxx import activation_type, cxx_word, hls_library_dir, produc
 from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding
-from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, Network, Threshold
+from hwbnn.ir.types import DBFMatrixVector, InputThreshold, Layer, MatrixVector, Network, Threshold
 from hwbnn.plan import Plan, UnitKind, UnitPlan, build_plan
 from hwbnn.plan.packing import lane_words, value_lanes, weight_lanes
 from hwbnn.reference import Reference
@@ -116,6 +119,8 @@ def memories(unit: UnitPlan, layer: Layer) -> dict[str, Any]:
     for a graph's threshold ``[SIMD][C/SIMD]`` initialisers of ``[SIDE+1][STEPS]`` each)."""
     weights: list[list[str]] = []
     thresholds: list[list[int]] = []
+    if isinstance(layer, DBFMatrixVector):
+        return dbf_memories(unit, layer)
     if isinstance(layer, MatrixVector):
         words = lane_words(weight_lanes(layer.weights, unit.pe, unit.simd))
         weights = [[cxx_word(w, unit.simd) for w in lane] for lane in words]
@@ -129,6 +134,22 @@ def memories(unit: UnitPlan, layer: Layer) -> dict[str, Any]:
         lanes = table.reshape(-1, unit.simd, *table.shape[1:]).transpose(1, 0, 2, 3)
         return {"weights": [], "thresholds": [[_braces(w) for w in lane] for lane in lanes]}
     return {"weights": weights, "thresholds": thresholds}
+
+
+def dbf_memories(unit: UnitPlan, layer: DBFMatrixVector) -> dict[str, Any]:
+    """The constant arrays of a DBF unit (hls/hwbnn/dbf.hpp): ``codes`` ``[M][SF]`` words of
+    SIMD bits, ``alpha`` ``[PE][NF*M]`` (channel ``nf*PE + p``, basis ``m`` at
+    ``[p][nf*M + m]``) and ``thresholds`` ``[PE][NF]`` (zeros for the output layer)."""
+    pe, simd, m = unit.pe, unit.simd, layer.bases
+    words = lane_words(weight_lanes(layer.codes, m, simd))
+    alpha = layer.alpha.reshape(unit.nf, pe, m).transpose(1, 0, 2).reshape(pe, -1)
+    t = layer.thresholds if layer.thresholds is not None else np.zeros(layer.mh, np.int64)
+    return {
+        "weights": [],
+        "codes": [[cxx_word(w, simd) for w in lane] for lane in words],
+        "alpha": lane_words(alpha),
+        "thresholds": lane_words(value_lanes(t, pe)),
+    }
 
 
 def _braces(values: np.ndarray) -> str:
@@ -203,6 +224,11 @@ def unit_calls(
         names = ("MW", "MH", "PE", "SIMD", "Product", "Activation", "PIXELS")
         memories = (f"{c}_weights",) + ((f"{c}_thresholds",) if u.thresholds else ())
         calls = [Call("mvau", tuple(k(n) for n in names), (ins[0], outs[0]), memories)]
+    elif u.kind is UnitKind.DBF:
+        names = ("MW", "MH", "M", "PE", "SIMD", "MB", "Product", "ALPHA_BITS", "ACC_BITS")
+        targs = (*(k(n) for n in names), k("THRESHOLDS"), k("PIXELS"))
+        memories = (f"{c}_codes", f"{c}_alpha", f"{c}_thresholds")
+        calls = [Call("dbf", targs, (ins[0], outs[0]), memories)]
     elif u.kind is UnitKind.FORK:
         # two-output forks in a chain: fork j writes consumer j and the next fork's input
         calls, src = [], ins[0]
@@ -372,7 +398,8 @@ def render_hls(
         )
     hls_dir = Path(build_dir) / HLS_DIR
     hls_dir.mkdir(parents=True, exist_ok=True)
-    with_memories = [s for s in stages if s.has_memories]
+    with_memories = [s for s in stages if s.has_memories or s.is_dbf]
+
     params = [f"params_{s.ident}.h" for s in with_memories]
     context: dict[str, Any] = {
         "source": Path(onnx_path).name,
@@ -403,7 +430,14 @@ def render_hls(
     }
     for header, unit in zip(params, with_memories, strict=True):
         arrays = memories(unit, net.layers[unit.index])
-        files[header] = render("params.h.j2", stage=unit, words_per_line=WORDS_PER_LINE, **arrays)
+        arrays.setdefault("codes", [])
+        arrays.setdefault("alpha", [])
+        files[header] = render(
+            "params.h.j2",
+            stage=unit,
+            words_per_line=WORDS_PER_LINE,
+            **arrays,
+        )
     for name, text in files.items():
         (hls_dir / name).write_text(text)
     _write_tb_vectors(net, hls_dir, TB_FRAMES)

@@ -3,6 +3,7 @@ instances (:class:`Unit`, with :class:`Param` values or memory files) and a summ
 
 - input thresholds: ``hwbnn_input_threshold`` (threshold ROM file);
 - matrix-vector unit: ``hwbnn_mvau``, OUTPUT_MODE 1 for the output layer, VECTORS = pixels;
+- DBF unit: ``hwbnn_dbf`` with its codes, alpha and thresholds as literal parameters;
 - sliding window: ``hwbnn_sliding_window`` (ELEM_BITS = the plan's element bits);
 - max pool: ``hwbnn_sliding_window`` without padding, then ``hwbnn_window_or``.
 
@@ -17,9 +18,9 @@ from pathlib import Path
 
 from hwbnn.codegen.memfiles import write_unit_memories
 from hwbnn.ir.folding import WeightStorage
-from hwbnn.ir.types import Layer, MatrixVector, Network
+from hwbnn.ir.types import DBFMatrixVector, Layer, MatrixVector, Network
 from hwbnn.plan import Plan, UnitKind, UnitPlan
-from hwbnn.plan.packing import weight_constant
+from hwbnn.plan.packing import dbf_constants, weight_constant
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,31 @@ def _memory_params(u: UnitPlan, layer: Layer, files: list[str]) -> tuple[Param, 
     return (code, weights, *(Param("THRESH_FILE", file=file) for file in thresholds))
 
 
+def _dbf_params(u: UnitPlan, layer: DBFMatrixVector) -> tuple[Param, ...]:
+    """rtl/hwbnn_dbf.v's parameters: sizes from the plan, the codes, alpha and thresholds as
+    sized literals (hwbnn.plan.packing.dbf_constants)."""
+    acc, alpha_bits = u.acc_bits, layer.alpha_bits
+    codes, alpha, thresholds = dbf_constants(
+        layer.codes, layer.alpha, layer.thresholds, alpha_bits, acc
+    )
+    return (
+        Param("MW", u.mw),
+        Param("MH", u.mh),
+        Param("BASES", layer.bases),
+        Param("PE", u.pe),
+        Param("BASES_PER_CYCLE", u.bases_per_cycle),
+        Param("SIMD", u.simd),
+        Param("INPUT_BITS", u.in_bits),
+        Param("OUTPUT_MODE", 1 if u.emits_acc else 0),
+        Param("VECTORS", u.pixels),
+        Param("ALPHA_BITS", alpha_bits),
+        Param("ACC_WIDTH", acc),
+        Param("CODES", literal=f"{layer.bases * u.mw}'h{codes:x}"),
+        Param("ALPHA", literal=f"{u.mh * layer.bases * alpha_bits}'h{alpha:x}"),
+        Param("THRESHOLDS", literal=f"{u.mh * (acc + 1)}'h{thresholds:x}"),
+    )
+
+
 def _instances(u: UnitPlan, files: list[str], layer: Layer) -> tuple[tuple[Unit, ...], str]:
     """The module instances of a unit and its summary line."""
     params: tuple[Param, ...]
@@ -148,6 +174,15 @@ def _instances(u: UnitPlan, files: list[str], layer: Layer) -> tuple[tuple[Unit,
             + (f", weights {u.weights.storage.value}" if u.weights is not None else "")
         )
         return (Unit("hwbnn_mvau", "", params, u.out_width),), summary
+    if u.kind is UnitKind.DBF:
+        assert isinstance(layer, DBFMatrixVector)
+        return (Unit("hwbnn_dbf", "", _dbf_params(u, layer), u.out_width),), (
+            f"dbf MW={u.mw} MH={u.mh} M={layer.bases} PE={u.pe} SIMD={u.simd} "
+            f"BASES_PER_CYCLE={u.bases_per_cycle} "
+            f"INPUT_BITS={u.in_bits}"
+            + (f" VECTORS={u.pixels}" if u.pixels > 1 else "")
+            + f" -> {'accumulators' if u.emits_acc else 'thresholds'}, constant codes and alpha"
+        )
     if u.kind in _GRAPH_UNITS:
         return _graph_instances(u, files)
     g = u.window

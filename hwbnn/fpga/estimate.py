@@ -32,6 +32,15 @@ scripts, flattened designs) on the digits MLP and a small conv net at several fo
 (benchmarks/estimate_accuracy.py; the table in docs/benchmarks.md);
 tests/fpga/test_estimate_synth.py keeps the ECP5 estimate within 15% of them.
 
+A DBF unit (rtl/hwbnn_dbf.v, M bases, ALPHA_BITS-bit alpha) has no memory: M basis sums of
+SIMD lanes each (the XNOR with a constant code costs nothing; at MW/SIMD > 1 a LUT per lane picks
+the beat's code bit), priced like the adder trees above, an accumulator of the basis width per
+basis, then per PE B (bases per cycle) products of ALPHA_BITS x basis-width bits (an array
+multiplier, one LUT per partial-product bit), their adder tree and the compare, and for B < M
+the selection of the fold's words and a running sum; FFs for the two slots of M basis sums
+and the output register. These constants are not fitted to yosys yet (docs/dbf.md gives one
+comparison).
+
 An input-threshold unit costs a (B+1)-bit comparison per SIMD lane and its threshold ROM.
 
 A sliding window (hwbnn_sliding_window) costs its line buffer, :func:`line_buffer_rows` rows
@@ -259,6 +268,8 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
             luts += 2 * u.simd + CONTROL_LUTS // 2
             ffs += u.mw + u.simd + CONTROL_FFS // 2
         return _with_memories(LayerEstimate(u.name, 0, luts, ffs, 0, 0, u.cycles), (ram,))
+    if u.kind is UnitKind.DBF:
+        return _dbf_estimate(u, device)
     if u.kind is UnitKind.INPUT_THRESHOLD:
         rom = u.thresholds
         assert rom is not None
@@ -348,6 +359,32 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
         cycles=u.cycles,
     )
     return _with_memories(layer, tuple(memories))
+
+
+def _dbf_estimate(u: UnitPlan, device: Device) -> LayerEstimate:
+    """A DBF unit (rtl/hwbnn_dbf.v; see the module docstring): M basis sums of SIMD lanes
+    against constant codes, PE x M products with alpha, no memory."""
+    m, simd, b, pe = u.bases, u.simd, u.in_bits, u.pe
+    basis = u.popcount_bits
+    if b == 1:  # as the MVAU's adder tree below SIMD 16, the XNOR with a constant is free
+        group = max(1, device.lut_inputs // 2)
+        groups = math.ceil(simd / group)
+        lane = 2 * groups + adder_tree_luts(groups, 2)
+    else:
+        lane = simd * (b + 1) + adder_tree_luts(simd, b + 1)
+    select = simd if u.sf > 1 else 0  # the code bit of the beat: a constant per beat
+    basis_luts = m * (lane + select + basis)
+    per = u.bases_per_cycle
+    products = per * u.alpha_bits * basis + adder_tree_luts(per, basis + u.alpha_bits)
+    if per < m:  # the basis and alpha words of the fold picked, the running sum
+        products += per * (basis + u.alpha_bits) + u.acc_bits
+    compare = 0 if u.emits_acc else u.threshold_bits
+    luts = basis_luts + pe * (products + compare) + CONTROL_LUTS
+    counters = clog2(u.sf) + clog2(u.nf) + clog2(u.pixels)
+    ffs = 2 * m * basis + pe * u.out_bits + counters + CONTROL_FFS
+    if per < m:
+        ffs += pe * u.acc_bits + clog2(m // per)
+    return LayerEstimate(u.name, m * simd, luts, ffs, 0, 0, u.cycles)
 
 
 def _weight_memory(weights: Memory | None, device: Device) -> MemoryUse:

@@ -23,9 +23,17 @@ from hwbnn.fpga.boards import Board, Device, Family
 from hwbnn.fpga.estimate import Estimate, estimate_plan, estimate_unit
 from hwbnn.fpga.link import LinkFormat
 from hwbnn.ir.folding import Folding, LayerCost, LayerFolding, choose_folding, max_cycles
-from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, MaxPool, Network, SlidingWindow
+from hwbnn.ir.types import (
+    DBFMatrixVector,
+    InputThreshold,
+    Layer,
+    MatrixVector,
+    MaxPool,
+    Network,
+    SlidingWindow,
+)
 from hwbnn.plan import UnitPlan, build_plan
-from hwbnn.plan.build import element_bits, image_unit, mvau_unit, threshold_unit
+from hwbnn.plan.build import dbf_unit, element_bits, image_unit, mvau_unit, threshold_unit
 
 
 def bridge_cost(link: LinkFormat) -> tuple[int, int]:
@@ -80,6 +88,8 @@ def unit_of(net: Network, layer: Layer, fold: LayerFolding) -> UnitPlan | None:
         return threshold_unit(0, layer, fold, element_bits(net, layer), 0)
     if isinstance(layer, MatrixVector):
         return mvau_unit(0, layer, fold, 0)
+    if isinstance(layer, DBFMatrixVector):
+        return dbf_unit(0, layer, fold, 0)
     if isinstance(layer, SlidingWindow | MaxPool):
         return image_unit(0, layer, fold, element_bits(net, layer), 0)
     return None

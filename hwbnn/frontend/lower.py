@@ -8,6 +8,7 @@ and hands each to the lowering pass for its op (:data:`NODE_PASSES`), sharing on
     input -> [affine | layout]* -> input quantizer                      (ExtractInputStage)
     [layout | MaxPool]* [Pad] (MatMul | Conv)      (LowerLayout, LowerMaxPool, LowerConvToWindow,
                                                     LowerMatMul)
+      [-> MatMul | 1x1 Conv of integer alpha]      (LowerBasisCombination: a DBF layer)
     -> [affine | layout | MaxPool | Add]* -> quantizer                  (LowerAffine, LowerAdd,
                                                     LowerActivation: AbsorbAffineIntoThresholds,
                                                     NegateDecreasingChannels,
@@ -57,12 +58,18 @@ from hwbnn.frontend.passes import (
     LowerActivation,
     LowerAdd,
     LowerAffine,
+    LowerBasisCombination,
     LowerConcat,
     LowerConvToWindow,
     LowerLayout,
     LowerMatMul,
     LowerMaxPool,
     SplitConvBias,
+)
+from hwbnn.frontend.passes.lower_basis_combination import (
+    LowerDBFBasis,
+    basis_of_dbf,
+    combination_of_basis,
 )
 from hwbnn.frontend.state import LoweringState, NodePass
 from hwbnn.frontend.validate import check_data_shapes, check_parameters, validate_model
@@ -81,6 +88,7 @@ NODE_PASSES: tuple[NodePass, ...] = (
     LowerConcat(),
 )
 JOIN_ADD = LowerAdd()  # an Add of two data tensors (an Add of a constant is LowerAffine's)
+COMBINE = LowerBasisCombination()  # a MatMul/Conv reading a product: a DBF layer's combination
 
 
 @dataclass(frozen=True)
@@ -162,9 +170,11 @@ def _node_pass(state: LoweringState, node: NodeProto) -> NodePass:
         if op != "Add":
             raise ModelError(f"{node_label(node)}: {op} of two data tensors is not supported")
         return JOIN_ADD
+    if combination_of_basis(state, node):
+        return COMBINE
     for candidate in NODE_PASSES:
         if op in candidate.op_types:
-            return candidate
+            return LowerDBFBasis(candidate) if basis_of_dbf(state, node) else candidate
     raise ModelError(f"{node_label(node)}: unsupported op on the data path")
 
 

@@ -130,6 +130,58 @@ class Product:
 
 
 @dataclass
+class BasisProduct:
+    """A Deterministic Binary Filter layer (:mod:`hwbnn.ir.dbf`): the ``basis`` product (its
+    weights the +-1 codes, one scale for every basis) combined by ``node`` with the integer
+    ``alpha`` (MH, M) (rows may still be negated); its float output is ``y_c * factor_c`` of
+    the integer ``y_c = sum_m alpha_cm d_m``."""
+
+    node: NodeProto
+    basis: Product
+    alpha: np.ndarray
+    factor: np.ndarray  # float32 s_in * s_basis * s_c
+
+    def __post_init__(self) -> None:
+        low, high = self.variable_range
+        if high - low + 1 > MAX_ACCUMULATOR_VALUES:
+            raise ModelError(
+                f"{node_label(self.node)}: the DBF combination takes {high - low + 1} values, "
+                f"more than the {MAX_ACCUMULATOR_VALUES} hwbnn evaluates per channel; use "
+                f"fewer bases or alpha bits"
+            )
+
+    @property
+    def mh(self) -> int:
+        return int(self.alpha.shape[0])
+
+    @property
+    def pixels(self) -> int:
+        return self.basis.pixels
+
+    @property
+    def out_image(self) -> Shape3 | None:
+        image = self.basis.out_image
+        return None if image is None else (image[0], image[1], self.mh)
+
+    @property
+    def variable_range(self) -> tuple[int, int]:
+        """Range of ``y`` over every channel: +-(bound of d) * max_c sum_m |alpha_cm|."""
+        _, high = self.basis.variable_range  # d: [-MW, MW] of a popcount 0..MW, else +-high
+        bound = int(self.basis.weights.shape[1]) if self.basis.in_bits == 1 else high
+        bound *= int(np.abs(self.alpha).sum(axis=1).max())
+        return -bound, bound
+
+    def of_variable(
+        self, model: ModelWrapper, nodes: list[NodeProto]
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """``nodes`` (per-channel ops after the combination) as a function of ``y`` (m,) ->
+        (m, MH)."""
+        fn = channel_function(model, nodes, self.node.output[0], self.mh)
+        factor = self.factor
+        return lambda v: fn(v.astype(np.float32)[:, None] * factor[None, :])
+
+
+@dataclass
 class SideAdd:
     """An ``Add`` of a product's tail (ops ``before``) and the binary edge ``side``."""
 
@@ -144,7 +196,7 @@ class Tail:
     accumulators, or an integer edge whose ONNX tensor is ``start``; ``side`` once a binary
     shortcut has been added."""
 
-    root: Product | Edge
+    root: Product | BasisProduct | Edge
     nodes: list[NodeProto] = field(default_factory=list)
     side: SideAdd | None = None
     start: str = ""

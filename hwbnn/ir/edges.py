@@ -14,6 +14,7 @@ import numpy as np
 class LayerKind(enum.Enum):
     INPUT_THRESHOLD = "input_threshold"
     MATRIX_VECTOR = "matrix_vector"
+    DBF_MATRIX_VECTOR = "dbf_matrix_vector"
     SLIDING_WINDOW = "sliding_window"
     MAX_POOL = "max_pool"
     FORK = "fork"

@@ -1,7 +1,11 @@
 """Folding: how many processing elements (PE) and SIMD lanes each layer gets.
 
 For a matrix-vector unit with MH outputs and MW inputs, PE must divide MH and SIMD must divide
-MW; one frame takes ``(MH / PE) * (MW / SIMD) * pixels`` cycles. An input-thresholding unit
+MW; one frame takes ``(MH / PE) * (MW / SIMD) * pixels`` cycles. A DBF unit
+(:mod:`hwbnn.ir.dbf`) has PE and SIMD and a third number, ``bases`` (B, dividing its M bases,
+all M by default): its basis stage adds SIMD inputs to all M basis products per cycle, its
+combination stage B products with alpha to each of PE channels per cycle, and the two
+overlap: ``max((MH / PE) * (M / B), MW / SIMD) * pixels`` cycles. An input-thresholding unit
 handles SIMD elements per cycle (``N / SIMD`` cycles per frame; its PE is 1). A sliding window
 or a max pool moves SIMD elements of one pixel per beat (PE 1, SIMD divides the channels C),
 or, with SIMD = m*C where m divides K*K, its window stream carries m whole window positions
@@ -40,6 +44,7 @@ from hwbnn.errors import ConfigError
 from hwbnn.ir.types import (
     INPUT,
     Concat,
+    DBFMatrixVector,
     InputThreshold,
     Layer,
     LayerKind,
@@ -70,6 +75,14 @@ class LayerFolding:
     simd: int
     #: where an MVAU's weights live; None: the plan decides (hwbnn.plan.build.weight_storage)
     weights: WeightStorage | None = None
+    #: a DBF unit's basis products combined per channel per cycle (divides M); None: all M
+    bases: int | None = None
+
+    def bases_per_cycle(self, layer: Layer) -> int:
+        """The basis fold of a DBF unit (all its M bases unless set); 1 for other nodes."""
+        if isinstance(layer, DBFMatrixVector):
+            return layer.bases if self.bases is None else self.bases
+        return 1
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,7 @@ class Folding:
         rows = [
             {"layer": layer.name, "pe": f.pe, "simd": f.simd}
             | ({"weights": f.weights.value} if f.weights is not None else {})
+            | ({"bases": f.bases} if f.bases is not None else {})
             for layer, f in zip(net.layers, self.layers, strict=True)
         ]
         return json.dumps({"layers": rows}, indent=2) + "\n"
@@ -102,6 +116,9 @@ def layer_cycles(layer: Layer, fold: LayerFolding, net: Network | None = None) -
         return max(reads, emitted // fold.simd)
     if isinstance(layer, MatrixVector):
         return (layer.mh // fold.pe) * (layer.mw // fold.simd) * layer.pixels
+    if isinstance(layer, DBFMatrixVector):  # basis and combination stages overlap
+        combine = (layer.mh // fold.pe) * (layer.bases // fold.bases_per_cycle(layer))
+        return max(combine, layer.mw // fold.simd) * layer.pixels
     if net is None:
         raise TypeError(f"{layer.name}: the cycles of a {layer.kind.value} need its network")
     return net.edge(layer.name).elements // fold.simd
@@ -113,7 +130,7 @@ def vector_width(layer: Layer, net: Network | None = None) -> int:
     of a fork's, join's or threshold's input (every input's for a concat), else all."""
     if isinstance(layer, SlidingWindow | MaxPool):
         return layer.channels
-    if isinstance(layer, MatrixVector):
+    if isinstance(layer, MatrixVector | DBFMatrixVector):
         return layer.mw
     if isinstance(layer, InputThreshold):
         return layer.in_elements
@@ -128,7 +145,7 @@ def vector_width(layer: Layer, net: Network | None = None) -> int:
 def out_width(layer: Layer, fold: LayerFolding) -> int:
     """Elements per beat of a layer's output stream: PE of an MVAU, ``min(SIMD, C)`` of a max
     pool (one output pixel per beat at most), SIMD otherwise."""
-    if isinstance(layer, MatrixVector):
+    if isinstance(layer, MatrixVector | DBFMatrixVector):
         return fold.pe
     if isinstance(layer, MaxPool):
         return min(fold.simd, layer.channels)
@@ -183,16 +200,31 @@ def check_folding(net: Network, folding: Folding) -> None:
     for layer, fold in zip(net.layers, folding.layers, strict=True):
         if fold.pe < 1 or fold.simd < 1:
             raise ConfigError(f"layer {layer.name}: PE and SIMD must be >= 1")
-        if not isinstance(layer, MatrixVector):
+        if not isinstance(layer, MatrixVector | DBFMatrixVector):
             if fold.pe != 1:
                 raise ConfigError(f"layer {layer.name}: {_what(layer)} has PE=1")
         elif layer.mh % fold.pe:
             raise ConfigError(f"layer {layer.name}: PE={fold.pe} does not divide MH={layer.mh}")
+        if isinstance(layer, DBFMatrixVector):
+            if fold.weights is not None:
+                raise ConfigError(
+                    f"layer {layer.name}: a DBF unit stores no weights (its codes and alpha "
+                    f"are constants); remove its weights setting"
+                )
+            per = fold.bases_per_cycle(layer)
+            if per < 1 or layer.bases % per:
+                raise ConfigError(
+                    f"layer {layer.name}: bases={per} does not divide its M={layer.bases} bases"
+                )
+        elif fold.bases is not None:
+            raise ConfigError(f"layer {layer.name}: only a DBF unit has a bases setting")
         width = vector_width(layer, net)
         if isinstance(layer, SlidingWindow | MaxPool):
             window_positions(layer, fold.simd)
         elif width % fold.simd:
-            what = "MW" if isinstance(layer, MatrixVector | InputThreshold) else "C"
+            what = (
+                "MW" if isinstance(layer, MatrixVector | DBFMatrixVector | InputThreshold) else "C"
+            )
             raise ConfigError(
                 f"layer {layer.name}: SIMD={fold.simd} does not divide {what}={width}"
             )
@@ -226,6 +258,13 @@ def _options(layer: Layer, net: Network) -> list[LayerFolding]:
         c, positions = layer.channels, layer.kernel * layer.kernel
         wide = [m * c for m in _divisors(positions) if m > 1]
         return [LayerFolding(1, s) for s in [*_divisors(c), *wide]]
+    if isinstance(layer, DBFMatrixVector):
+        return [
+            LayerFolding(p, s, bases=b)
+            for p in _divisors(layer.mh)
+            for s in _divisors(layer.mw)
+            for b in _divisors(layer.bases)
+        ]
     if not isinstance(layer, MatrixVector):
         return [LayerFolding(1, s) for s in _divisors(vector_width(layer, net))]
     return [LayerFolding(p, s) for p in _divisors(layer.mh) for s in _divisors(layer.mw)]
@@ -241,7 +280,11 @@ LayerCost = Callable[[Layer, LayerFolding], Sequence[float]]
 
 
 def lanes_cost(layer: Layer, fold: LayerFolding) -> tuple[int, int, int]:
-    """The default cost: lanes (PE * SIMD), then PEs, then wider SIMD (negated)."""
+    """The default cost: lanes (PE * SIMD; a DBF unit's M * SIMD basis lanes plus its
+    PE * bases-per-cycle products), then PEs, then wider SIMD (negated)."""
+    if isinstance(layer, DBFMatrixVector):
+        lanes = layer.bases * fold.simd + fold.pe * fold.bases_per_cycle(layer)
+        return (lanes, fold.pe, -fold.simd)
     return (fold.pe * fold.simd, fold.pe, -fold.simd)
 
 
@@ -325,7 +368,7 @@ def _choose_graph_folding(
 
 
 #: the keys a folding file's row may have
-ROW_KEYS = ("layer", "pe", "simd", "weights")
+ROW_KEYS = ("layer", "pe", "simd", "weights", "bases")
 
 
 def _layer_folding(row: object, index: int) -> tuple[str, LayerFolding]:
@@ -352,15 +395,19 @@ def _layer_folding(row: object, index: int) -> tuple[str, LayerFolding]:
     choices = [s.value for s in WeightStorage]
     if storage is not None and storage not in choices:
         raise ValueError(f"layer {name!r}: weights {storage!r} is not one of {choices}")
+    bases = row.get("bases")
+    if bases is not None and (isinstance(bases, bool) or not isinstance(bases, int)):
+        raise ValueError(f"layer {name!r}: bases must be a whole number, got {bases!r}")
     return name, LayerFolding(
-        numbers[0], numbers[1], WeightStorage(storage) if storage is not None else None
+        numbers[0], numbers[1], WeightStorage(storage) if storage is not None else None, bases
     )
 
 
 def load_folding(path: Path, net: Network) -> Folding:
     """Read a folding file: ``{"layers": [{"layer": NAME, "pe": P, "simd": S}, ...]}``, each
     row optionally with ``"weights"``: a :class:`WeightStorage` value (``"constant"``,
-    ``"lut_rom"``, ``"block_ram"``, ``"rom"``) that overrides the plan's choice.
+    ``"lut_rom"``, ``"block_ram"``, ``"rom"``) that overrides the plan's choice, and a DBF
+    unit's row with ``"bases"``: its basis products combined per channel per cycle.
 
     Raises:
         ConfigError: naming the file (and the layer): unreadable JSON, a row that is not

@@ -22,6 +22,7 @@ from hwbnn.errors import ModelError
 from hwbnn.ir.types import (
     AddJoin,
     Concat,
+    DBFMatrixVector,
     Fork,
     InputFormat,
     InputThreshold,
@@ -68,6 +69,20 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
             )
         elif isinstance(layer, MaxPool):
             entry.update(in_shape=list(layer.in_shape), kernel=layer.kernel, stride=layer.stride)
+        elif isinstance(layer, DBFMatrixVector):
+            entry.update(
+                mh=layer.mh,
+                mw=layer.mw,
+                bases=layer.bases,
+                input_bits=layer.input_bits,
+                input_levels=layer.input_levels,
+                output=layer.is_output,
+                acc_bits=layer.acc_bits,
+                pixels=layer.pixels,
+            )
+            arrays[f"{layer.name}.codes"] = np.packbits(layer.codes, axis=1, bitorder="little")
+            arrays[f"{layer.name}.alpha"] = layer.alpha
+            _save_tail(layer, arrays)
         else:
             entry.update(
                 mh=layer.mh,
@@ -80,12 +95,7 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
                 pixels=layer.pixels,
             )
             arrays[f"{layer.name}.weights"] = np.packbits(layer.weights, axis=1, bitorder="little")
-            if layer.thresholds is not None:
-                arrays[f"{layer.name}.thresholds"] = layer.thresholds
-            elif layer.is_output:
-                assert layer.out_scale is not None and layer.out_bias is not None
-                arrays[f"{layer.name}.out_scale"] = layer.out_scale
-                arrays[f"{layer.name}.out_bias"] = layer.out_bias
+            _save_tail(layer, arrays)
         layers.append(entry)
     doc = {
         "format": FORMAT,
@@ -97,6 +107,16 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(doc, indent=2) + "\n")
     np.savez(npz_path, **arrays)  # type: ignore[arg-type]
     return json_path, npz_path
+
+
+def _save_tail(layer: MatrixVector | DBFMatrixVector, arrays: dict[str, np.ndarray]) -> None:
+    """A unit's thresholds, or the output layer's per-class affine."""
+    if layer.thresholds is not None:
+        arrays[f"{layer.name}.thresholds"] = layer.thresholds
+    elif layer.is_output:
+        assert layer.out_scale is not None and layer.out_bias is not None
+        arrays[f"{layer.name}.out_scale"] = layer.out_scale
+        arrays[f"{layer.name}.out_bias"] = layer.out_bias
 
 
 def load_network(directory: Path) -> Network:
@@ -350,19 +370,52 @@ def _load_layer(node: _Node) -> Layer:
         return MaxPool(
             name, shape, node.integer("kernel", 1), node.integer("stride", 1), inputs=inputs
         )
+    if kind is LayerKind.DBF_MATRIX_VECTOR:
+        return _dbf_matrix_vector(node, inputs)
     return _matrix_vector(node, inputs)
+
+
+def _bit_rows(node: _Node, suffix: str, rows: int, columns: int) -> np.ndarray:
+    """A (rows, columns) bool array stored packed 8 per byte, LSB first."""
+    packed = node.array(suffix, "u", 2)
+    if packed.dtype != np.uint8 or packed.shape != (rows, -(-columns // 8)):
+        raise ValueError(
+            f"node {node.name}: ir.npz {suffix} are {packed.dtype} {packed.shape}, expected "
+            f"uint8 {(rows, -(-columns // 8))} ({rows} x {columns} packed 8 per byte)"
+        )
+    return np.unpackbits(packed, axis=1, count=columns, bitorder="little").astype(bool)
+
+
+def _dbf_matrix_vector(node: _Node, inputs: tuple[str, ...]) -> DBFMatrixVector:
+    name = node.name
+    mh, mw, bases = node.integer("mh", 1), node.integer("mw", 1), node.integer("bases", 1)
+    alpha = node.array("alpha", "i", 2)
+    if alpha.shape != (mh, bases):
+        raise ValueError(f"node {name}: ir.npz alpha is {alpha.shape}, expected {(mh, bases)}")
+    output = node.flag("output")
+    layer = DBFMatrixVector(
+        name,
+        _bit_rows(node, "codes", bases, mw),
+        alpha,
+        input_bits=node.integer("input_bits", 1),
+        input_levels=node.integer("input_levels", 2),
+        thresholds=None if output else node.array("thresholds", "iu", 1),
+        out_scale=node.array("out_scale", "f", 1) if output else None,
+        out_bias=node.array("out_bias", "f", 1) if output else None,
+        pixels=node.integer("pixels", 1, default=1),
+        inputs=inputs,
+    )
+    if layer.pixels > MAX_ELEMENTS:
+        raise ValueError(f"node {name}: pixels {layer.pixels} exceeds {MAX_ELEMENTS}")
+    if node.integer("acc_bits", 1, default=layer.acc_bits) != layer.acc_bits:
+        raise ValueError(f"node {name}: acc_bits does not match its codes and alpha")
+    return layer
 
 
 def _matrix_vector(node: _Node, inputs: tuple[str, ...]) -> MatrixVector:
     name = node.name
     mh, mw = node.integer("mh", 1), node.integer("mw", 1)
-    packed = node.array("weights", "u", 2)
-    if packed.dtype != np.uint8 or packed.shape != (mh, -(-mw // 8)):
-        raise ValueError(
-            f"node {name}: ir.npz weights are {packed.dtype} {packed.shape}, expected uint8 "
-            f"{(mh, -(-mw // 8))} (MH={mh}, MW={mw} packed 8 per byte)"
-        )
-    weights = np.unpackbits(packed, axis=1, count=mw, bitorder="little").astype(bool)
+    weights = _bit_rows(node, "weights", mh, mw)
     output = node.flag("output")
     emits_acc = node.flag("emits_acc", output)
     if output and not emits_acc:

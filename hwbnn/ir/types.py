@@ -15,6 +15,9 @@ numeric contract of DESIGN.md; bit 1 is +1, bit 0 is -1):
 - :class:`MatrixVector` with ``input_bits == 1`` (XNOR-popcount):
   ``popcount_c = #{i : x_i == w_ci}``; hidden: ``out_c = popcount_c >= T_c`` with ``T_c`` in
   ``[0, MW + 1]``; output layer: ``acc_c = 2 * popcount_c - MW``.
+- :class:`DBFMatrixVector` (a Deterministic Binary Filter layer): ``M`` basis products
+  ``d_m`` against fixed +-1 codes, combined by an integer matrix, ``y_c = sum_m alpha_cm d_m``;
+  hidden ``out_c = y_c >= T_c``, output layer ``y_c`` (:mod:`hwbnn.ir.dbf`).
 - :class:`MatrixVector` with ``input_bits > 1`` (integer input times +-1 weights):
   ``acc_c = sum_i (w_ci ? +k_i : -k_i)``; hidden: ``out_c = acc_c >= T_c``; output layer: acc_c.
 
@@ -49,6 +52,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hwbnn.ir.dbf import DBFMatrixVector
 from hwbnn.ir.edges import (
     EdgeType,
     InputFormat,
@@ -65,6 +69,7 @@ __all__ = [
     "INPUT",
     "AddJoin",
     "Concat",
+    "DBFMatrixVector",
     "EdgeType",
     "Fork",
     "InputFormat",
@@ -74,6 +79,7 @@ __all__ = [
     "MatrixVector",
     "MaxPool",
     "Network",
+    "ProductUnit",
     "Shape3",
     "SlidingWindow",
     "Threshold",
@@ -85,8 +91,18 @@ __all__ = [
 INPUT = "input"
 
 Layer = (
-    InputThreshold | MatrixVector | SlidingWindow | MaxPool | Fork | AddJoin | Concat | Threshold
+    InputThreshold
+    | MatrixVector
+    | DBFMatrixVector
+    | SlidingWindow
+    | MaxPool
+    | Fork
+    | AddJoin
+    | Concat
+    | Threshold
 )
+#: The units that multiply (and emit the network's output): XNOR-popcount and DBF.
+ProductUnit = MatrixVector | DBFMatrixVector
 
 
 def input_edge(fmt: InputFormat) -> EdgeType:
@@ -123,7 +139,7 @@ def _image_edge(node: SlidingWindow | MaxPool, edge: EdgeType) -> None:
     )
 
 
-def _matrix_vector_edge(node: MatrixVector, edge: EdgeType) -> EdgeType:
+def _matrix_vector_edge(node: ProductUnit, edge: EdgeType) -> EdgeType:
     _reads_levels(node, edge, node.input_levels)
     image = edge.image
     if image is not None and image[0] * image[1] == node.pixels and image[2] == node.mw:
@@ -229,7 +245,7 @@ def node_edge(node: Layer, edges: list[EdgeType], first: bool) -> EdgeType:
             f"expects {node.in_elements} inputs, previous stage gives {edge.elements}",
         )
         return bits_edge(edge.elements, edge.image)
-    if isinstance(node, MatrixVector):
+    if isinstance(node, MatrixVector | DBFMatrixVector):
         return _matrix_vector_edge(node, edge)
     if isinstance(node, SlidingWindow):
         _reads_levels(node, edge, node.input_levels)
@@ -298,9 +314,13 @@ class Network:
                 wanted, ok = "exactly 1 (add a fork to read it twice)", count == 1
             if not ok:
                 raise ValueError(f"{name}: read by {count} nodes {consumers[name]}, needs {wanted}")
-        if not (isinstance(last, MatrixVector) and last.is_output):
+        if not (isinstance(last, MatrixVector | DBFMatrixVector) and last.is_output):
             raise ValueError("the last layer must be a matrix-vector unit")
-        outputs = [n.name for n in self.layers if isinstance(n, MatrixVector) and n.is_output]
+        outputs = [
+            n.name
+            for n in self.layers
+            if isinstance(n, MatrixVector | DBFMatrixVector) and n.is_output
+        ]
         if len(outputs) != 1:
             raise ValueError(f"{outputs[0]}: only the last layer emits the network's output")
         object.__setattr__(self, "_edges", edges)
@@ -335,12 +355,13 @@ class Network:
     @property
     def is_dense(self) -> bool:
         """True when the network has no image layers (no sliding windows or pools)."""
-        return all(isinstance(layer, InputThreshold | MatrixVector) for layer in self.layers)
+        kinds = InputThreshold | MatrixVector | DBFMatrixVector
+        return all(isinstance(layer, kinds) for layer in self.layers)
 
     @property
-    def output_layer(self) -> MatrixVector:
+    def output_layer(self) -> ProductUnit:
         layer = self.layers[-1]
-        assert isinstance(layer, MatrixVector)
+        assert isinstance(layer, MatrixVector | DBFMatrixVector)
         return layer
 
     @property

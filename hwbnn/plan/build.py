@@ -7,6 +7,8 @@ Per layer (hwbnn.ir.types, folded as hwbnn.ir.folding):
 - matrix-vector unit: SIMD elements of INPUT_BITS bits in, PE bits out (PE accumulators of
   ``acc_bits`` for the output layer); weights in PE lanes of (MH/PE)*(MW/SIMD) words of SIMD
   bits, thresholds in PE lanes of MH/PE words (widths: :func:`hwbnn.plan.widths.mvau_widths`);
+- DBF unit (hwbnn.ir.dbf): as a matrix-vector unit on the streams (SIMD in, PE out); its
+  codes, alpha and thresholds are constants of the unit, no memories;
 - sliding window: SIMD elements of one pixel per beat, in and out, or at SIMD = m*C (m
   dividing K*K) C elements (one pixel) in and m window positions out per beat; elements are
   bits, or the input codes (B bits) for an integer first layer;
@@ -45,7 +47,15 @@ from hwbnn.ir.folding import (
     initiation_interval,
     layer_cycles,
 )
-from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, MaxPool, Network, SlidingWindow
+from hwbnn.ir.types import (
+    DBFMatrixVector,
+    InputThreshold,
+    Layer,
+    MatrixVector,
+    MaxPool,
+    Network,
+    SlidingWindow,
+)
 from hwbnn.plan.model import (
     Converter,
     Memory,
@@ -199,6 +209,43 @@ def mvau_unit(index: int, layer: MatrixVector, fold: LayerFolding, fifo: int) ->
     )
 
 
+def dbf_unit(index: int, layer: DBFMatrixVector, fold: LayerFolding, fifo: int) -> UnitPlan:
+    """The DBF unit of ``layer`` (rtl/hwbnn_dbf.v): SIMD elements in, PE bits (or PE ``y`` of
+    ``acc_bits`` for the output layer) out; codes, alpha and thresholds are constants of the
+    unit, not memories. ``popcount_bits`` holds the width of a basis product ``d_m``."""
+    if layer.acc_bits > MAX_ACC_BITS:
+        raise PlanError(
+            f"layer {layer.name}: {layer.acc_bits}-bit accumulators exceed {MAX_ACC_BITS} bits"
+        )
+    pe, simd, bits = fold.pe, fold.simd, layer.input_bits
+    out_bits = layer.acc_bits if layer.emits_acc else 1
+    base = _base(index, layer, fold, fifo)
+    base.update(
+        is_output=layer.is_output,
+        emits_acc=layer.emits_acc,
+        acc_bits=layer.acc_bits,
+        popcount_bits=layer.basis_bits,
+        threshold_bits=layer.acc_bits + 1,
+        threshold_signed=True,
+    )
+    return UnitPlan(
+        **base,
+        kind=UnitKind.DBF,
+        bases=layer.bases,
+        alpha_bits=layer.alpha_bits,
+        bases_per_cycle=fold.bases_per_cycle(layer),
+        mw=layer.mw,
+        mh=layer.mh,
+        pixels=layer.pixels,
+        in_bits=bits,
+        out_bits=out_bits,
+        in_width=simd * bits,
+        out_width=pe * out_bits,
+        in_beats=layer.pixels * layer.mw // simd,
+        out_beats=layer.pixels * layer.mh // pe,
+    )
+
+
 def image_unit(
     index: int, layer: SlidingWindow | MaxPool, fold: LayerFolding, bits: int, fifo: int
 ) -> UnitPlan:
@@ -236,7 +283,7 @@ def image_unit(
 
 def element_bits(net: Network, layer: Layer) -> int:
     """Bits per element a layer reads: the input code width for integer inputs, else 1."""
-    if isinstance(layer, MatrixVector):
+    if isinstance(layer, MatrixVector | DBFMatrixVector):
         if not layer.binary_input and layer.input_bits != net.input.bits:
             raise PlanError(
                 f"layer {layer.name}: reads {layer.input_bits}-bit codes, the input format has "
@@ -253,10 +300,10 @@ def element_bits(net: Network, layer: Layer) -> int:
 def is_chain_plan(net: Network) -> bool:
     """True when ``net`` is planned as a chain: every node reads the one before it and is a
     thresholding, matrix-vector, window or pool unit, and only the last emits accumulators."""
-    kinds = InputThreshold | MatrixVector | SlidingWindow | MaxPool
+    kinds = InputThreshold | MatrixVector | DBFMatrixVector | SlidingWindow | MaxPool
     return net.is_chain and all(
         isinstance(n, kinds)
-        and not (isinstance(n, MatrixVector) and n.emits_acc and not n.is_output)
+        and not (isinstance(n, MatrixVector | DBFMatrixVector) and n.emits_acc and not n.is_output)
         for n in net.layers
     )
 
@@ -292,6 +339,8 @@ def build_chain_plan(net: Network, folding: Folding, *, fifo_depth: int | None =
             units.append(threshold_unit(index, layer, fold, bits, fifo))
         elif isinstance(layer, MatrixVector):
             units.append(mvau_unit(index, layer, fold, fifo))
+        elif isinstance(layer, DBFMatrixVector):
+            units.append(dbf_unit(index, layer, fold, fifo))
         elif isinstance(layer, SlidingWindow | MaxPool):
             units.append(image_unit(index, layer, fold, bits, fifo))
     converters = tuple(

@@ -129,6 +129,8 @@ def unit_latency(u: UnitPlan) -> int:
         return 3
     if u.kind is UnitKind.MAX_POOL:
         return 4
+    if u.kind is UnitKind.DBF:  # rtl/hwbnn_dbf.v's LATENCY
+        return 1 + u.bases // u.bases_per_cycle
     return 2
 
 

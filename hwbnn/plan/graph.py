@@ -28,6 +28,7 @@ from hwbnn.ir.types import (
     INPUT,
     AddJoin,
     Concat,
+    DBFMatrixVector,
     Fork,
     InputThreshold,
     Layer,
@@ -41,6 +42,7 @@ from hwbnn.plan.build import (
     PlanError,
     auto_fifo_depth,
     build_chain_plan,
+    dbf_unit,
     element_bits,
     image_unit,
     is_chain_plan,
@@ -144,6 +146,8 @@ def _unit(
         unit = threshold_unit(index, node, fold, bits, 0)
     elif isinstance(node, MatrixVector):
         unit = mvau_unit(index, node, fold, 0)
+    elif isinstance(node, DBFMatrixVector):
+        unit = dbf_unit(index, node, fold, 0)
     else:
         unit = image_unit(index, node, fold, bits, 0)
     edge = net.in_edges(node.name)[0]

@@ -34,6 +34,8 @@ def _tail(u: UnitPlan) -> float:
     """Cycles from a pixel's last needed input to its last output beat, after the latency."""
     if u.kind is UnitKind.MVAU:
         return (u.nf - 1) * u.sf
+    if u.kind is UnitKind.DBF:  # an output beat every M / bases-per-cycle cycles
+        return (u.nf - 1) * (u.bases // u.bases_per_cycle)
     if u.kind is UnitKind.SLIDING_WINDOW:
         return u.out_beats / u.pixels - 1
     if u.kind is UnitKind.MAX_POOL:

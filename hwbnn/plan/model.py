@@ -28,6 +28,7 @@ class UnitKind(enum.Enum):
 
     INPUT_THRESHOLD = "input_threshold"
     MVAU = "mvau"
+    DBF = "dbf"  # a Deterministic Binary Filter unit (rtl/hwbnn_dbf.v)
     SLIDING_WINDOW = "sliding_window"
     MAX_POOL = "max_pool"
     FORK = "fork"
@@ -103,7 +104,10 @@ class UnitPlan:
     are bipolar bits, and channels; ``chain_bits`` the element bits of an add-join's partial
     sums (k inputs: k-1 two-input units, the last one's is ``out_bits``); ``steps``, ``side``
     and ``out_base`` a threshold's steps per channel, side input and output offset;
-    ``outputs`` a fork's consumers.
+    ``outputs`` a fork's consumers. ``bases``/``alpha_bits``/``bases_per_cycle``: a DBF
+    unit's M, alpha width and basis fold
+    (``popcount_bits`` is then the width of a basis product, ``threshold_bits`` of a threshold
+    on ``y``).
     """
 
     index: int
@@ -142,6 +146,9 @@ class UnitPlan:
     side: bool = False
     out_base: int = 0
     outputs: int = 1
+    bases: int = 0  # M, the basis codes of a DBF unit
+    alpha_bits: int = 0  # bits of a DBF unit's alpha
+    bases_per_cycle: int = 0  # a DBF unit's products with alpha per channel per cycle
 
     @property
     def is_threshold(self) -> bool:
@@ -166,7 +173,7 @@ class UnitPlan:
         SIMD otherwise."""
         if self.kind is UnitKind.MAX_POOL:
             return min(self.simd, self.mw)
-        return self.pe if self.kind is UnitKind.MVAU else self.simd
+        return self.pe if self.kind in (UnitKind.MVAU, UnitKind.DBF) else self.simd
 
     @property
     def in_per_beat(self) -> int:
@@ -178,8 +185,12 @@ class UnitPlan:
         return self.simd
 
     @property
+    def is_dbf(self) -> bool:
+        return self.kind is UnitKind.DBF
+
+    @property
     def nf(self) -> int:
-        """Neuron folds MH / PE (MVAU)."""
+        """Neuron folds MH / PE (MVAU, DBF)."""
         return self.mh // self.pe
 
     @property

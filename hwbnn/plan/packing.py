@@ -131,3 +131,22 @@ def memory_words(lanes: list[list[int]], lane_bits: int) -> list[int]:
         sum((int(lane[k]) & mask) << (i * lane_bits) for i, lane in enumerate(lanes))
         for k in range(depth)
     ]
+
+
+def dbf_constants(
+    codes: np.ndarray,
+    alpha: np.ndarray,
+    thresholds: np.ndarray | None,
+    alpha_bits: int,
+    acc_bits: int,
+) -> tuple[int, int, int]:
+    """The parameters CODES, ALPHA and THRESHOLDS of rtl/hwbnn_dbf.v (and the HLS unit's
+    arrays, field by field): code ``m`` element ``i`` at bit ``m*MW + i`` (1 = +1); alpha
+    of channel ``c``, basis ``m`` as field ``c*M + m`` of ``alpha_bits`` bits; threshold
+    ``c`` as field ``c`` of ``acc_bits + 1`` bits (0 without thresholds)."""
+    code_word = pack_fields(np.asarray(codes, dtype=np.int64).reshape(1, -1), 1)[0]
+    alpha_word = pack_fields(np.asarray(alpha, dtype=np.int64).reshape(1, -1), alpha_bits)[0]
+    if thresholds is None:
+        return code_word, alpha_word, 0
+    t = np.asarray(thresholds, dtype=np.int64).reshape(1, -1)
+    return code_word, alpha_word, pack_fields(t, acc_bits + 1)[0]

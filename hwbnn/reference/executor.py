@@ -15,7 +15,9 @@ block; the layer outputs a caller keeps are bool bits or int64.
 
 A graph runs node by node in topological order; each node's output is kept until its last
 reader has run. Forks pass their input on, add-joins sum (a bit counts as -1/+1), concatenation
-interleaves the inputs' channels per pixel, thresholds count the steps passed.
+interleaves the inputs' channels per pixel, thresholds count the steps passed. A DBF unit
+(:mod:`hwbnn.ir.dbf`) computes its basis products and their integer combination as exact
+float64 matrix products (every sum is an integer far below 2**53).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from hwbnn.ir.types import (
     INPUT,
     AddJoin,
     Concat,
+    DBFMatrixVector,
     EdgeType,
     Fork,
     InputThreshold,
@@ -170,7 +173,12 @@ class Reference:
         ]
         self._codes = CodeReader(net.input, self.kernel)
         pixels = max(
-            (layer.pixels for layer in net.layers if isinstance(layer, MatrixVector)), default=1
+            (
+                layer.pixels
+                for layer in net.layers
+                if isinstance(layer, MatrixVector | DBFMatrixVector)
+            ),
+            default=1,
         )
         elements = max(1, net.input.elements)
         self._block = max(1, min(_BLOCK_ELEMENTS // elements, _BLOCK_ROWS // pixels))
@@ -268,6 +276,8 @@ def _run_stage(
         return or_pool(stage, inputs[0], kernel)
     if isinstance(stage, Fork):
         return inputs[0]
+    if isinstance(stage, DBFMatrixVector):
+        return _dbf(stage, unpacked(inputs[0]))
     args = [unpacked(a) for a in inputs]
     x = args[0]
     if isinstance(stage, InputThreshold):
@@ -289,6 +299,15 @@ def _run_stage(
     if isinstance(stage, Threshold):
         return _threshold(stage, args)
     raise AssertionError(f"no reference for {stage!r}")
+
+
+def _dbf(layer: DBFMatrixVector, x: np.ndarray) -> np.ndarray:
+    """A DBF unit (:mod:`hwbnn.ir.dbf`) on (B, pixels*MW) bits or codes: basis products
+    ``d``, combination ``y = alpha d``, then ``y >= T`` (hidden) or ``y`` (output)."""
+    frames = len(x)
+    y = layer.combine(layer.basis_products(x.reshape(frames * layer.pixels, layer.mw)))
+    out = y if layer.thresholds is None else y >= layer.thresholds[None, :]
+    return out.reshape(frames, layer.pixels * layer.mh)
 
 
 def _threshold(node: Threshold, args: Sequence[np.ndarray]) -> np.ndarray:

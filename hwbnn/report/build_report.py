@@ -39,6 +39,7 @@ from hwbnn.ir.folding import (
 )
 from hwbnn.ir.serialize import load_network
 from hwbnn.ir.types import (
+    DBFMatrixVector,
     InputThreshold,
     Layer,
     MatrixVector,
@@ -129,6 +130,9 @@ def describe_layer(layer: Layer) -> tuple[str, str]:
         if layer.pixels > 1:
             return "matrix-vector per pixel", f"{layer.pixels} x ({layer.mw} -> {layer.mh})"
         return "matrix-vector", f"{layer.in_elements} -> {layer.out_elements}"
+    if isinstance(layer, DBFMatrixVector):
+        per = f"{layer.pixels} x " if layer.pixels > 1 else ""
+        return f"DBF ({layer.bases} bases)", f"{per}({layer.mw} -> {layer.mh})"
     if isinstance(layer, Threshold):
         side = " with side input" if layer.has_side else ""
         return f"threshold ({layer.steps} steps){side}", f"{layer.channels} channels"

@@ -79,6 +79,7 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"MW": 64, "MH": 32, "BASES": 16, "PE": 4, "SIMD": 16, "ACC_WIDTH": 14},
         {"MW": 20, "MH": 4, "BASES": 4, "PE": 4, "SIMD": 5, "INPUT_BITS": 8, "ACC_WIDTH": 20},
         {"MW": 9, "MH": 6, "BASES": 1, "PE": 3, "SIMD": 9, "VECTORS": 25, "ALPHA_BITS": 2},
+        {"MW": 32, "MH": 8, "BASES": 8, "PE": 2, "SIMD": 4, "BASES_PER_CYCLE": 2},
     ],
     "hwbnn_mvau_lanes": [
         {"PE": 3, "SIMD": 40, "CONST": 1, "WORDS": 1, "SUM_WIDTH": 7},
@@ -145,6 +146,12 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
 # (module, illegal parameters, checker instance, message with the offending values)
 ILLEGAL: list[tuple[str, Params, str, str]] = [
     ("hwbnn_dbf", {"MH": 8, "PE": 3}, "u_check_pe", "PE must divide MH (PE=3, MH=8)"),
+    (
+        "hwbnn_dbf",
+        {"BASES": 4, "BASES_PER_CYCLE": 3},
+        "u_check_bases_per_cycle",
+        "BASES_PER_CYCLE must divide BASES (BASES_PER_CYCLE=3, BASES=4)",
+    ),
     (
         "hwbnn_dbf",
         {"MW": 64, "ACC_WIDTH": 4},

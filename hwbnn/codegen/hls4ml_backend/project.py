@@ -21,7 +21,7 @@ from hwbnn.errors import ConfigError, HwbnnError, ModelError
 from hwbnn.frontend.graph import node_label
 from hwbnn.frontend.lower import InputSpec, prepare
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, load_folding
-from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, Network
+from hwbnn.ir.types import InputThreshold, Layer, LayerKind, MatrixVector, Network
 from hwbnn.reference import Reference
 
 DEFAULT_BACKEND = "Vitis"
@@ -166,6 +166,12 @@ def generate_hls4ml(
     net: Network, folding: Folding, onnx_path: Path, build_dir: Path
 ) -> dict[str, Any]:
     """``hwbnn compile --target hls4ml``: write the hls4ml project into ``build_dir/hls4ml/``."""
+    dbf = [layer.name for layer in net.layers if layer.kind is LayerKind.DBF_MATRIX_VECTOR]
+    if dbf:
+        raise ConfigError(
+            f"{net.source or 'model'}: layer {dbf[0]} is a DBF layer, which --target hls4ml "
+            f"does not map; compile it with --target hls or --target rtl"
+        )
     if not net.is_dense:
         raise ConfigError(
             f"{net.source or 'model'}: --target hls4ml maps dense binary networks only; compile "

@@ -9,7 +9,8 @@ Lowering passes over a :class:`~hwbnn.frontend.state.LoweringState` (ONNX data t
 IR nodes): :class:`ExtractInputStage`, then per data-path node one
 :class:`~hwbnn.frontend.state.NodePass` (:class:`LowerLayout`, :class:`LowerAffine`,
 :class:`LowerMaxPool`, :class:`DeferPad`, :class:`LowerConvToWindow`, :class:`LowerMatMul`,
-:class:`LowerActivation`, :class:`LowerAdd`, :class:`LowerConcat`) followed by
+:class:`LowerBasisCombination` (a DBF layer's combination), :class:`LowerActivation`,
+:class:`LowerAdd`, :class:`LowerConcat`) followed by
 :class:`InsertForks`, and at the end :class:`ExtractOutputAffine`. The steps inside an
 activation are modules of their own: :mod:`.absorb_affine` (AbsorbAffineIntoThresholds),
 :mod:`.negate_decreasing` (NegateDecreasingChannels), :mod:`.move_pool_behind_threshold`
@@ -24,6 +25,7 @@ from hwbnn.frontend.passes.insert_forks import InsertForks
 from hwbnn.frontend.passes.lower_activation import LowerActivation
 from hwbnn.frontend.passes.lower_add import LowerAdd
 from hwbnn.frontend.passes.lower_affine import LowerAffine
+from hwbnn.frontend.passes.lower_basis_combination import LowerBasisCombination
 from hwbnn.frontend.passes.lower_concat import LowerConcat
 from hwbnn.frontend.passes.lower_conv_to_window import DeferPad, LowerConvToWindow
 from hwbnn.frontend.passes.lower_layout import LowerLayout
@@ -41,6 +43,7 @@ __all__ = [
     "LowerActivation",
     "LowerAdd",
     "LowerAffine",
+    "LowerBasisCombination",
     "LowerConcat",
     "LowerConvToWindow",
     "LowerLayout",

@@ -12,6 +12,9 @@ Contract, by what the quantizer reads (a :class:`Tail`; anything else is an erro
   emitting accumulators (``thresholds=None``) and a :class:`~hwbnn.ir.types.Threshold`
   reading it (and the shortcut as side input: two thresholds per channel) -> a binary edge,
   or an integer edge of the quantizer's codes;
+- a DBF layer's combination (:class:`~hwbnn.frontend.state.BasisProduct`,
+  :mod:`.lower_basis_combination`), binary quantizer: a hidden ``DBFMatrixVector`` with one
+  threshold per channel on ``y``, decreasing channels' alpha rows negated;
 - an integer edge (an add-join sum) through per-channel ops: a ``Threshold`` reading it
   (channels must not decrease: there are no weights to negate).
 
@@ -30,10 +33,11 @@ from hwbnn.frontend.graph import channel_function, is_binary_quant, node_label
 from hwbnn.frontend.lower_conv import Stream
 from hwbnn.frontend.passes.absorb_affine import binary_thresholds, step_thresholds
 from hwbnn.frontend.passes.extract_input_stage import quant_scale
+from hwbnn.frontend.passes.lower_basis_combination import DBF, dbf_unit
 from hwbnn.frontend.passes.move_pool_behind_threshold import check_pools, emit_after_threshold
 from hwbnn.frontend.passes.negate_decreasing import negate_rows
-from hwbnn.frontend.state import Edge, LoweringState, NodePass, Product, Tail
-from hwbnn.ir.types import MatrixVector, Threshold, ValueKind
+from hwbnn.frontend.state import BasisProduct, Edge, LoweringState, NodePass, Product, Tail
+from hwbnn.ir.types import DBFMatrixVector, MatrixVector, Threshold, ValueKind
 
 
 def _evaluator(
@@ -73,7 +77,15 @@ class LowerActivation(NodePass):
             )
         binary = is_binary_quant(state.model, node)
         root = tail.root
-        if isinstance(root, Product) and tail.side is None and binary:
+        if isinstance(root, BasisProduct):
+            if tail.side is not None or not binary:
+                raise ModelError(
+                    f"{node_label(node)}: a {DBF} must be followed by a binary activation "
+                    f"(BatchNorm/scale and sign); a shortcut add or a multi-bit activation "
+                    f"after it is not supported"
+                )
+            edge = self._hidden(state, node, tail, root)
+        elif isinstance(root, Product) and tail.side is None and binary:
             edge = self._hidden(state, node, tail, root)
         else:
             pools = [n for n in tail.nodes if n.op_type == "MaxPool"]
@@ -85,13 +97,18 @@ class LowerActivation(NodePass):
             edge = self._thresholded(state, node, tail)
         state.bind(node.output[0], emit_after_threshold(state, tail.nodes, edge))
 
-    def _hidden(self, state: LoweringState, quant: NodeProto, tail: Tail, root: Product) -> Edge:
+    def _hidden(
+        self, state: LoweringState, quant: NodeProto, tail: Tail, root: Product | BasisProduct
+    ) -> Edge:
         nodes = [*tail.nodes, quant]
         thresholds, negate, channel = binary_thresholds(state, root, nodes)
         check_pools(state, root, tail.nodes, channel)
         name = state.unique(root.node.name, root.node.op_type.lower())
-        state.emit(
-            MatrixVector(
+        unit: MatrixVector | DBFMatrixVector
+        if isinstance(root, BasisProduct):
+            unit = dbf_unit(name, root, negate, thresholds=thresholds)
+        else:
+            unit = MatrixVector(
                 name,
                 negate_rows(root.weights, negate),
                 root.in_bits,
@@ -100,11 +117,12 @@ class LowerActivation(NodePass):
                 pixels=root.pixels,
                 inputs=(root.source,),
             )
-        )
+        state.emit(unit)
         return Edge(name, Stream(root.out_image), quant_scale(state, quant), ValueKind.BITS, 0, 1)
 
     def _thresholded(self, state: LoweringState, quant: NodeProto, tail: Tail) -> Edge:
         root = tail.root
+        assert not isinstance(root, BasisProduct)
         scale = quant_scale(state, quant)
         if isinstance(root, Product):
             channels = root.mh

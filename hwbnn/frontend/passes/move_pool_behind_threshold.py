@@ -19,7 +19,7 @@ from hwbnn.errors import ModelError
 from hwbnn.frontend.graph import LAYOUT_OPS, node_label
 from hwbnn.frontend.lower_conv import stream_after_layout
 from hwbnn.frontend.passes.lower_max_pool import emit_pool
-from hwbnn.frontend.state import Edge, LoweringState, Product
+from hwbnn.frontend.state import BasisProduct, Edge, LoweringState, Product
 
 
 def check_pool(
@@ -44,7 +44,7 @@ def check_pool(
 
 def check_pools(
     state: LoweringState,
-    product: Product,
+    product: Product | BasisProduct,
     tail: list[NodeProto],
     channel: Callable[[np.ndarray], np.ndarray],
 ) -> None:

@@ -37,9 +37,10 @@ so every ``(P/M)``-th code is kept instead: they stay linearly independent after
 Export: per layer a ``Conv``/``MatMul`` with ``BipolarQuant`` weights (the codes), then a
 ``Conv`` 1x1/``MatMul`` with ``Quant`` weights (bit width ``alpha_bits``, narrow, per-channel
 power-of-two scale), then BatchNorm and the sign. L1 (execute_onnx) equals L0 (torch); lowering
-to the hardware IR does not support DBF layers yet. ``xnor``/``xnorpp`` on an MLP put their
-per-channel scale after the combination; ``xnorpp`` on a conv net is refused (it would scale
-the basis outputs too).
+makes each layer one DBF unit (:mod:`hwbnn.frontend.passes.lower_basis_combination`,
+:mod:`hwbnn.ir.dbf`, rtl/hwbnn_dbf.v, hls/hwbnn/dbf.hpp; docs/dbf.md). ``xnor``/``xnorpp`` on
+an MLP put their per-channel scale after the combination; ``xnorpp`` on a conv net is refused
+(it would scale the basis outputs too).
 """
 
 from __future__ import annotations
