@@ -32,6 +32,12 @@ scripts, flattened designs) on the digits MLP and a small conv net at several fo
 (benchmarks/estimate_accuracy.py; the table in docs/benchmarks.md);
 tests/fpga/test_estimate_synth.py keeps the ECP5 estimate within 15% of them.
 
+A CI-BCNN interaction (hwbnn_interact, not calibrated against synthesis yet) costs its
+registers, ``C*IN_BITS + (LEVELS + 1)*C*OUT_BITS`` FFs plus control, and per level two
+comparisons of ``OUT_BITS`` bits per source channel (about one LUT per bit each), a
+two-LUT ternary term per edge, an ``OUT_BITS`` adder per interacted channel and, when a pixel
+takes several beats, the serializer's shift multiplexer (one LUT per bit).
+
 An input-threshold unit costs a (B+1)-bit comparison per SIMD lane and its threshold ROM.
 
 A sliding window (hwbnn_sliding_window) costs its line buffer, :func:`line_buffer_rows` rows
@@ -213,14 +219,20 @@ def _window_estimate(u: UnitPlan, device: Device) -> tuple[int, int, MemoryUse]:
 
 def _graph_estimate(u: UnitPlan, device: Device) -> LayerEstimate:
     """Forks (a beat register, one valid per output), add-joins (an adder per element and
-    stage), concatenations (a multiplexer and counters) and thresholds (a comparator per
-    element and step, the threshold ROM)."""
+    stage), concatenations (a multiplexer and counters), thresholds (a comparator per
+    element and step, the threshold ROM) and CI-BCNN interactions (module docstring)."""
     memories: tuple[MemoryUse, ...] = ()
     if u.kind is UnitKind.FORK:
         luts, ffs = u.outputs + 2, u.in_width + u.outputs
     elif u.kind is UnitKind.ADD_JOIN:
         bits = sum(u.chain_bits)
         luts, ffs = u.simd * bits, u.simd * bits + 2 * len(u.chain_bits)
+    elif u.kind is UnitKind.INTERACTION:
+        edges, compares, targets = u.interaction
+        c, out_bits = u.mw, u.out_bits
+        shift = c * out_bits if u.simd < c else 0
+        luts = compares * out_bits + 2 * edges + targets * out_bits + shift + CONTROL_LUTS // 2
+        ffs = c * u.in_bits + (u.steps + 1) * c * out_bits + u.steps + CONTROL_FFS // 2
     elif u.kind is UnitKind.CONCAT:
         stages = len(u.port_channels) - 1
         luts = stages * (u.out_width + CONTROL_LUTS // 2)
@@ -249,7 +261,13 @@ def _with_memories(layer: LayerEstimate, memories: tuple[MemoryUse, ...]) -> Lay
 
 def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
     """The estimate of one planned unit (widths and memories from hwbnn.plan)."""
-    if u.kind in (UnitKind.FORK, UnitKind.ADD_JOIN, UnitKind.CONCAT, UnitKind.THRESHOLD):
+    if u.kind in (
+        UnitKind.FORK,
+        UnitKind.ADD_JOIN,
+        UnitKind.CONCAT,
+        UnitKind.THRESHOLD,
+        UnitKind.INTERACTION,
+    ):
         return _graph_estimate(u, device)
     if u.kind in (UnitKind.SLIDING_WINDOW, UnitKind.MAX_POOL):
         luts, ffs, ram = _window_estimate(u, device)

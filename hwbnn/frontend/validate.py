@@ -48,7 +48,8 @@ MIN_OPSET = 7  # the oldest ai.onnx opset onnxruntime guarantees
 QUANT_OPS = frozenset({"Quant", "BipolarQuant", "Trunc"})
 #: ops that only compute constants (weight transposes, pad values), folded away by the clean-up
 FOLDED_OPS = frozenset({"Transpose", "ConstantOfShape"})
-ALLOWED_OPS = SUPPORTED_OPS | SHAPE_OPS | FOLDED_OPS
+#: the ternary comparisons of CI-BCNN interaction layers (collapsed by CollapseInteractions)
+ALLOWED_OPS = SUPPORTED_OPS | SHAPE_OPS | FOLDED_OPS | frozenset(COMPARISON_OPS)
 DEFAULT_DOMAINS = ("", "ai.onnx")
 #: the types of the qonnx quantizers' attributes
 QUANT_ATTRS = {
@@ -133,11 +134,6 @@ def _check_node(node: NodeProto) -> None:
             raise ModelError(f"{node_label(node)}: {op} in unknown domain {domain!r}")
     elif domain not in DEFAULT_DOMAINS:
         raise ModelError(f"{node_label(node)}: ops of domain {domain!r} are not supported")
-    if op in COMPARISON_OPS and domain in DEFAULT_DOMAINS:
-        raise ModelError(
-            f"{node_label(node)}: the ternary of a CI-BCNN interaction layer "
-            f"(hwbnn.export.ci_bcnn); CI-BCNN interaction layers are not lowered to hardware yet"
-        )
     if op not in ALLOWED_OPS:
         raise ModelError(
             f"{node_label(node)}: unsupported op; hwbnn lowers MatMul/Gemm, Conv, Pad, "

@@ -42,7 +42,8 @@ Convolutional networks (images, streamed pixel by pixel):
   weight columns from the ONNX (C, H, W) flatten order.
 
 Graph nodes (forks, add-joins, concatenation, thresholds with a side input) and hidden
-matrix-vector units that emit accumulators: :mod:`hwbnn.ir.joins`.
+matrix-vector units that emit accumulators: :mod:`hwbnn.ir.joins`; the CI-BCNN channel
+interaction of such accumulators: :mod:`hwbnn.ir.interaction`.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from hwbnn.ir.edges import (
     bits_edge,
     bits_for_range,
 )
+from hwbnn.ir.interaction import Interaction
 from hwbnn.ir.joins import AddJoin, Concat, Fork, Threshold
 from hwbnn.ir.layers import InputThreshold, MatrixVector, MaxPool, SlidingWindow
 
@@ -69,6 +71,7 @@ __all__ = [
     "Fork",
     "InputFormat",
     "InputThreshold",
+    "Interaction",
     "Layer",
     "LayerKind",
     "MatrixVector",
@@ -85,7 +88,15 @@ __all__ = [
 INPUT = "input"
 
 Layer = (
-    InputThreshold | MatrixVector | SlidingWindow | MaxPool | Fork | AddJoin | Concat | Threshold
+    InputThreshold
+    | MatrixVector
+    | SlidingWindow
+    | MaxPool
+    | Fork
+    | AddJoin
+    | Concat
+    | Threshold
+    | Interaction
 )
 
 
@@ -213,6 +224,17 @@ def _threshold_edge(node: Threshold, edges: list[EdgeType]) -> EdgeType:
     return EdgeType(data.elements, data.image, ValueKind.INT, low, high)
 
 
+def _interaction_edge(node: Interaction, edge: EdgeType) -> EdgeType:
+    _need(node, edge.kind is ValueKind.INT, f"interacts integers, not {edge.describe()}")
+    _need(
+        node,
+        edge.channels == node.channels,
+        f"has a graph of {node.channels} channels, its input has {edge.channels}",
+    )
+    low, high = node.out_range(edge.low, edge.high)
+    return EdgeType(edge.elements, edge.image, ValueKind.INT, low, high)
+
+
 def node_edge(node: Layer, edges: list[EdgeType], first: bool) -> EdgeType:
     """The output stream of ``node`` given its input streams (raises ValueError naming it)."""
     edge = edges[0]
@@ -244,6 +266,8 @@ def node_edge(node: Layer, edges: list[EdgeType], first: bool) -> EdgeType:
         return edge
     if isinstance(node, AddJoin | Concat):
         return _join_edges(node, edges)
+    if isinstance(node, Interaction):
+        return _interaction_edge(node, edge)
     return _threshold_edge(node, edges)
 
 

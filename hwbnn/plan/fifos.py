@@ -128,6 +128,8 @@ def unit_latency(u: UnitPlan) -> int:
         return 3
     if u.kind is UnitKind.MAX_POOL:
         return 4
+    if u.kind is UnitKind.INTERACTION:  # collector, a register per level, serializer
+        return u.steps + 2
     return 2
 
 

@@ -34,6 +34,18 @@ class UnitKind(enum.Enum):
     ADD_JOIN = "add_join"
     CONCAT = "concat"
     THRESHOLD = "threshold"
+    INTERACTION = "interaction"
+
+
+#: the tuple fields of a :class:`UnitPlan` (lists in plan.json)
+_TUPLE_FIELDS = (
+    "inputs",
+    "port_bits",
+    "port_bipolar",
+    "port_channels",
+    "chain_bits",
+    "interaction",
+)
 
 
 class MemoryKind(enum.Enum):
@@ -103,7 +115,8 @@ class UnitPlan:
     are bipolar bits, and channels; ``chain_bits`` the element bits of an add-join's partial
     sums (k inputs: k-1 two-input units, the last one's is ``out_bits``); ``steps``, ``side``
     and ``out_base`` a threshold's steps per channel, side input and output offset;
-    ``outputs`` a fork's consumers.
+    ``outputs`` a fork's consumers; a CI-BCNN interaction's ``steps`` are its levels (pipeline
+    stages) and ``interaction`` its (edges, comparator pairs, interacted channels).
     """
 
     index: int
@@ -142,6 +155,7 @@ class UnitPlan:
     side: bool = False
     out_base: int = 0
     outputs: int = 1
+    interaction: tuple[int, ...] = ()
 
     @property
     def is_threshold(self) -> bool:
@@ -309,7 +323,7 @@ class Plan:
         doc = asdict(self)
         for unit in doc["units"]:
             unit["kind"] = unit["kind"].value
-            for name in ("inputs", "port_bits", "port_bipolar", "port_channels", "chain_bits"):
+            for name in _TUPLE_FIELDS:
                 unit[name] = list(unit[name])
             for name in ("weights", "thresholds"):
                 if unit[name] is not None:
@@ -339,7 +353,7 @@ class Plan:
             if unit.get("window") is not None:
                 window = _only(Window, unit["window"])
                 unit["window"] = Window(**{**window, "padding": tuple(window["padding"])})
-            for name in ("inputs", "port_bits", "port_bipolar", "port_channels", "chain_bits"):
+            for name in _TUPLE_FIELDS:
                 if name in unit:
                     unit[name] = tuple(unit[name])
             units.append(UnitPlan(**unit))
@@ -365,4 +379,10 @@ def _only(cls: type, entry: dict[str, Any]) -> dict[str, Any]:
     return {n: entry[n] for n in names if n in entry}
 
 
-_GRAPH_KINDS = (UnitKind.FORK, UnitKind.ADD_JOIN, UnitKind.CONCAT, UnitKind.THRESHOLD)
+_GRAPH_KINDS = (
+    UnitKind.FORK,
+    UnitKind.ADD_JOIN,
+    UnitKind.CONCAT,
+    UnitKind.THRESHOLD,
+    UnitKind.INTERACTION,
+)
