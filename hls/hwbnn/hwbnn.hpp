@@ -10,12 +10,14 @@
 ///  - threshold.hpp    threshold_input(): multi-bit input codes to bipolar bits
 ///  - streams.hpp      convert_width()
 ///  - graph.hpp        fork(), add_join(), concat(), threshold(): units of branching graphs
+///  - interact.hpp     interact(): CI-BCNN channel interactions of a convolution's accumulators
 #ifndef HWBNN_HWBNN_HPP
 #define HWBNN_HWBNN_HPP
 
 #include "activations.hpp"
 #include "common.hpp"
 #include "graph.hpp"
+#include "interact.hpp"
 #include "mvau.hpp"
 #include "pool.hpp"
 #include "products.hpp"

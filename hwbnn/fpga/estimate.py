@@ -228,7 +228,7 @@ def _graph_estimate(u: UnitPlan, device: Device) -> LayerEstimate:
         bits = sum(u.chain_bits)
         luts, ffs = u.simd * bits, u.simd * bits + 2 * len(u.chain_bits)
     elif u.kind is UnitKind.INTERACTION:
-        edges, compares, targets = u.interaction
+        _, _, edges, compares, targets = u.interaction
         c, out_bits = u.mw, u.out_bits
         shift = c * out_bits if u.simd < c else 0
         luts = compares * out_bits + 2 * edges + targets * out_bits + shift + CONTROL_LUTS // 2

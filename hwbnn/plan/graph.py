@@ -127,7 +127,8 @@ def _graph_unit(
         levels = node.levels
         sources = {(int(i), int(levels[j])) for i, j in zip(rows, cols, strict=True)}
         targets = int(np.count_nonzero(node.levels))
-        fields.update(steps=node.depth, interaction=(node.edges, len(sources), targets))
+        counts = (node.deadzone, node.magnitude, node.edges, len(sources), targets)
+        fields.update(steps=node.depth, interaction=counts)
     elif isinstance(node, Threshold):
         t = node.thresholds
         data = ins[0]

@@ -116,7 +116,8 @@ class UnitPlan:
     sums (k inputs: k-1 two-input units, the last one's is ``out_bits``); ``steps``, ``side``
     and ``out_base`` a threshold's steps per channel, side input and output offset;
     ``outputs`` a fork's consumers; a CI-BCNN interaction's ``steps`` are its levels (pipeline
-    stages) and ``interaction`` its (edges, comparator pairs, interacted channels).
+    stages) and ``interaction`` its (deadzone m, magnitude c, edges, (source, level) pairs
+    compared, interacted channels).
     """
 
     index: int
