@@ -18,7 +18,7 @@
 //
 // Structure: a collector shifts in the CHANNELS/SIMD beats of one pixel; LEVELS pipeline
 // registers of CHANNELS*OUT_BITS bits each apply one level (2 comparators per source channel,
-// one adder per interacted channel of its in-degree ternary terms times c); a serializer emits
+// one adder per interacted channel of its in-degree terms +-c or 0); a serializer emits
 // the pixel SIMD elements per beat. Throughput: one beat per cycle in and out, i.e. one pixel
 // per CHANNELS/SIMD cycles, the rate at which the MVAU writes it. Latency: the first output
 // beat of a pixel can be taken LEVELS + 2 cycles after its last input beat (collector, LEVELS
@@ -137,15 +137,16 @@ module hwbnn_interact #(
             level_step = y;
             for (j = 0; j < CHANNELS; j = j + 1) begin
                 if ({24'd0, LEVEL[8*j +: 8]} == k) begin
+                    // +-c per edge whose source is beyond the deadzone: constants, no multiplier
                     sum = 0;
                     for (i = 0; i < CHANNELS; i = i + 1) begin
                         if (SIGNS[2*(j*CHANNELS + i) +: 2] != 2'b00) begin
-                            t = (element(y, i) >= DEADZONE) ? 1
-                              : (element(y, i) <= -DEADZONE) ? -1 : 0;
+                            t = (element(y, i) >= DEADZONE) ? MAGNITUDE
+                              : (element(y, i) <= -DEADZONE) ? -MAGNITUDE : 0;
                             sum = (SIGNS[2*(j*CHANNELS + i) + 1]) ? sum - t : sum + t;
                         end
                     end
-                    value = element(y, j) + MAGNITUDE * sum;
+                    value = element(y, j) + sum;
                     level_step[j*OUT_BITS +: OUT_BITS] = value[OUT_BITS-1:0];
                 end
             end
@@ -176,7 +177,7 @@ module hwbnn_interact #(
     reg  [LEVELS+1:1] move;      // move[k]: register k-1 hands its pixel to k (LEVELS+1: out)
 
     wire out_free = (ocnt == {CNT_W{1'b0}}) || (ocnt == ONE_BEAT && m_axis_tready);
-    integer k;
+    integer k, r, q;  // loop indices of the three always blocks (one driver each)
     always @* begin
         move[LEVELS+1] = valid[LEVELS] && out_free;
         for (k = LEVELS; k >= 1; k = k - 1) begin
@@ -210,10 +211,10 @@ module hwbnn_interact #(
     endgenerate
 
     always @(posedge clk) begin
-        for (k = 1; k <= LEVELS; k = k + 1) begin
-            if (move[k]) begin
-                stage[(k-1)*CW +: CW] <= next[(k-1)*CW +: CW];
-                last[k] <= last[k-1];
+        for (r = 1; r <= LEVELS; r = r + 1) begin
+            if (move[r]) begin
+                stage[(r-1)*CW +: CW] <= next[(r-1)*CW +: CW];
+                last[r] <= last[r-1];
             end
         end
         if (move[LEVELS+1]) begin
@@ -234,8 +235,8 @@ module hwbnn_interact #(
             if (complete) cnt <= {CNT_W{1'b0}};
             else if (accept) cnt <= cnt + 1'b1;
             valid[0] <= complete || (valid[0] && !move[1]);
-            for (k = 1; k <= LEVELS; k = k + 1) begin
-                valid[k] <= move[k] || (valid[k] && !move[k+1]);
+            for (q = 1; q <= LEVELS; q = q + 1) begin
+                valid[q] <= move[q] || (valid[q] && !move[q+1]);
             end
             if (move[LEVELS+1]) ocnt <= NB_BEATS;
             else if (m_axis_tvalid && m_axis_tready) ocnt <= ocnt - 1'b1;

@@ -32,11 +32,13 @@ scripts, flattened designs) on the digits MLP and a small conv net at several fo
 (benchmarks/estimate_accuracy.py; the table in docs/benchmarks.md);
 tests/fpga/test_estimate_synth.py keeps the ECP5 estimate within 15% of them.
 
-A CI-BCNN interaction (hwbnn_interact, not calibrated against synthesis yet) costs its
-registers, ``C*IN_BITS + (LEVELS + 1)*C*OUT_BITS`` FFs plus control, and per level two
-comparisons of ``OUT_BITS`` bits per source channel (about one LUT per bit each), a
-two-LUT ternary term per edge, an ``OUT_BITS`` adder per interacted channel and, when a pixel
-takes several beats, the serializer's shift multiplexer (one LUT per bit).
+A CI-BCNN interaction (hwbnn_interact) costs its registers, ``C*IN_BITS + (LEVELS + 1)*C*
+OUT_BITS`` FFs plus control, and per level the two constant comparisons of each source
+channel (``OUT_BITS`` LUTs together), 1.5 LUTs per bit and edge (its ``+-c`` term and its adder
+in the channel's sum), an ``OUT_BITS`` adder per interacted channel and, when a pixel takes
+several beats, the serializer's shift multiplexer (one LUT per bit). Checked on the three
+interaction units of a digits-cnn with random 2-level graphs (21-80 edges, synth_ecp5, LUT4 +
+2 per CCU2C): LUTs within -7%..+21%, FFs within 3% (docs/graphs.md).
 
 An input-threshold unit costs a (B+1)-bit comparison per SIMD lane and its threshold ROM.
 
@@ -231,7 +233,8 @@ def _graph_estimate(u: UnitPlan, device: Device) -> LayerEstimate:
         _, _, edges, compares, targets = u.interaction
         c, out_bits = u.mw, u.out_bits
         shift = c * out_bits if u.simd < c else 0
-        luts = compares * out_bits + 2 * edges + targets * out_bits + shift + CONTROL_LUTS // 2
+        terms = 3 * edges * out_bits // 2  # an edge's +-c term and its adder in the channel's sum
+        luts = compares * out_bits + terms + targets * out_bits + shift + CONTROL_LUTS // 2
         ffs = c * u.in_bits + (u.steps + 1) * c * out_bits + u.steps + CONTROL_FFS // 2
     elif u.kind is UnitKind.CONCAT:
         stages = len(u.port_channels) - 1
