@@ -8,7 +8,8 @@ checked first, each failure a :class:`~hwbnn.errors.ModelError` naming the node 
 - text: every string field (names, op types, metadata) valid UTF-8;
 - versions: IR version 3..``onnx.IR_VERSION``, one ``ai.onnx`` opset in
   ``MIN_OPSET..onnx.defs.onnx_opset_version()``;
-- ops: the ops hwbnn lowers or folds (``ALLOWED_OPS``), in the default domain, and the qonnx
+- ops: the ops hwbnn lowers or folds (``ALLOWED_OPS``, with the comparisons of CI-BCNN
+  interaction steps, which lowering recognises or names), in the default domain, and the qonnx
   quantizers in the domains exporters have used (put into qonnx's domain here, the one change
   besides the node order); no control flow (subgraphs), no sparse tensors;
 - graph: one graph input (float, batch 1 or symbolic, every other dimension known) and one
