@@ -43,8 +43,9 @@
 // (fold, SIMD group) pair is issued. Initiation interval: (MH/PE)*(MW/SIMD) cycles per vector
 // when input and output never stall. Latency from the last input beat of a vector to its
 // first output beat (localparam LATENCY): MW/SIMD + 5 + TREE_REGS cycles, where
-// TREE_REGS = floor((ceil(log2(SIMD)) - 1) / 3) (0 for SIMD <= 8, 1 up to 64, 2 up to 512),
-// plus 1 for constant one-word binary weights of SIMD >= 16 (hwbnn_mvau_lanes' HALF path).
+// TREE_REGS = floor((ceil(log2(SIMD)) - 1) / L) with L = 3 adder levels per register for
+// bipolar input (0 for SIMD <= 8, 1 up to 64, 2 up to 512) and L = 2 for integer codes, plus 1
+// for constant one-word binary weights of SIMD >= 16 (hwbnn_mvau_lanes' HALF path).
 // Pipeline: synchronous weight ROM and input buffer read, their output registers, per PE a
 // lane-sum unit (hwbnn_mvau_lanes, TREE_REGS registers), the lane-sum
 // register, accumulate, compare (synchronous threshold ROM read), output register.
@@ -97,7 +98,9 @@ module hwbnn_mvau #(
     // derived REGS), and the cycles from a vector's last input beat to its first output beat
     // without stalls (read back by the testbench).
     localparam TREE_DEPTH   = (SIMD > 1) ? $clog2(SIMD) : 0;
-    localparam TREE_LEVELS_PER_REG = 3;
+    // 3 levels of XNOR counts per register; 2 of +-code sums (wider adders: 110 MHz on
+    // ECP5 for 8-bit codes at SIMD 16, against 78 MHz and twice the LUT4s at 3)
+    localparam TREE_LEVELS_PER_REG = (INPUT_BITS > 1) ? 2 : 3;
     localparam TREE_HALF    = (WEIGHT_STORAGE == 3 && NF * SF == 1 && INPUT_BITS == 1
                                && SIMD >= 16) ? 1 : 0;  // hwbnn_mvau_lanes' HALF
     localparam TREE_REGS    = ((TREE_DEPTH > 0) ? (TREE_DEPTH - 1) / TREE_LEVELS_PER_REG : 0)

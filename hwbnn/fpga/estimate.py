@@ -107,8 +107,10 @@ POPCOUNT_LUTS_PER_LANE = 2.45
 #: per lane at 256 lanes out of context); with one word a PE counts only the inputs of its
 #: sparser weight half and adds one count of all inputs that the PEs share (hwbnn_mvau_lanes)
 CONSTANT_POPCOUNT_LUTS_PER_LANE = 1.9
-#: adder levels per pipeline register of the lane-sum trees (hwbnn_mvau TREE_LEVELS_PER_REG)
+#: adder levels per pipeline register of the lane-sum trees (hwbnn_mvau TREE_LEVELS_PER_REG):
+#: XNOR counts, and sums of +-codes
 TREE_LEVELS_PER_REG = 3
+CODE_TREE_LEVELS_PER_REG = 2
 #: an input-threshold unit's fixed logic (yosys: 98 LUT4 on ECP5, 84 on iCE40 and 14 FFs at
 #: SIMD 1, 6-bit thresholds of 64 inputs)
 THRESHOLD_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 70, Family.ICE40: 36}
@@ -300,7 +302,8 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
     assert u.weights is not None
     constant = u.weights.storage is WeightStorage.CONSTANT
     sum_width = u.popcount_bits if binary else u.acc_bits
-    tree_regs = (clog2(simd) - 1) // TREE_LEVELS_PER_REG if simd > 1 else 0
+    per_reg = TREE_LEVELS_PER_REG if binary else CODE_TREE_LEVELS_PER_REG
+    tree_regs = (clog2(simd) - 1) // per_reg if simd > 1 else 0
     tree_ffs = 0
     shared = shared_ffs = 0  # logic and registers shared by the PEs
     if binary and simd >= POPCOUNT_SIMD:  # hwbnn_popcount, the XNORs in its cells

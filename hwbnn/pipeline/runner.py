@@ -131,15 +131,6 @@ class StepRun:
     summary: dict[str, Any]
 
 
-def _hash_path(digest: Any, path: Path) -> None:
-    if path.is_dir():
-        for child in sorted(p for p in path.rglob("*") if p.is_file()):
-            digest.update(str(child.relative_to(path)).encode())
-            digest.update(child.read_bytes())
-    else:
-        digest.update(path.read_bytes())
-
-
 def step_digest(
     step: Step, ctx: Context, records: dict[str, dict[str, Any]], strict: bool = True
 ) -> str:
@@ -156,7 +147,7 @@ def step_digest(
                 f"it first (hwbnn run --list-steps shows them)"
             )
         digest.update(str(path.name).encode())
-        _hash_path(digest, path)
+        digest.update(sha256_path(path).encode())
     for name in step.after:
         if name not in records and not strict:
             digest.update(b"unrecorded")

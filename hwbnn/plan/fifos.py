@@ -122,7 +122,8 @@ def unit_latency(u: UnitPlan) -> int:
     """Cycles from a unit's last input beat of a pixel to its first output beat, as the
     modules of rtl/ state them (an estimate for the FIFO slack, not a timing guarantee)."""
     if u.kind is UnitKind.MVAU:
-        tree = max(0, (max(1, math.ceil(math.log2(u.simd))) - 1) // 3) if u.simd > 1 else 0
+        per_reg = 3 if u.in_bits == 1 else 2  # hwbnn_mvau's TREE_LEVELS_PER_REG
+        tree = (max(1, math.ceil(math.log2(u.simd))) - 1) // per_reg if u.simd > 1 else 0
         return u.sf + 5 + tree + int(_half_count(u))
     if u.kind is UnitKind.SLIDING_WINDOW:
         return 3

@@ -46,6 +46,11 @@ from hwbnn.sim.random_nets import random_mlp
         (LFE5U_85F, 128, 16, (0, 128)),  # PFUMX/L6MUX21 join 8 LUT4s (128 LUT4)
         (LFE5U_85F, 64, 36, (1, 0)),  # one block, 128 < logic 144
         (LFE5U_85F, 64, 144, (4, 0)),  # 4 blocks, 512 < logic 576
+        # deep ROMs packed to the bit: depth slices side by side, one LUT4 per 2:1 step and bit
+        (LFE5U_85F, 14336, 14, (11, 84)),  # 7 slices of 2,048 x 9 (yosys: 11, 84 LUT4)
+        (LFE5U_85F, 3584, 56, (11, 336)),  # 7 slices of 512 x 36 (yosys: 11, 336 LUT4)
+        (LFE5U_85F, 28672, 7, (11, 91)),  # 14 slices of 2,048 x 9 (yosys: 11, 129 LUT4)
+        (LFE5U_85F, 65536, 1, (4, 3)),  # 4 blocks of 16,384 x 1 (yosys: 4, 4 LUT4)
     ],
 )
 def test_memory_cost(device, depth: int, width: int, expected: tuple[int, int]) -> None:

@@ -47,12 +47,13 @@ def mvau_model(x: np.ndarray, w: np.ndarray, t: np.ndarray | None, input_bits: i
     return run_layer(layer, x)
 
 
-def documented_latency(mw: int, simd: int, half: bool) -> int:
+def documented_latency(mw: int, simd: int, bits: int, half: bool) -> int:
     """Cycles from a vector's last input beat to its first output beat (rtl/hwbnn_mvau.v's
-    header): MW/SIMD + 5 + one per TREE_LEVELS_PER_REG = 3 adder-tree levels after the first,
-    + 1 for the sparser-half count of constant one-word weights (``half``)."""
+    header): MW/SIMD + 5 + one per TREE_LEVELS_PER_REG adder-tree levels after the first (3
+    for bipolar input, 2 for ``bits``-bit codes), + 1 for the sparser-half count of constant
+    one-word weights (``half``)."""
     depth = (simd - 1).bit_length()  # ceil(log2(SIMD))
-    return mw // simd + 5 + (max(depth, 1) - 1) // 3 + int(half)
+    return mw // simd + 5 + (max(depth, 1) - 1) // (3 if bits == 1 else 2) + int(half)
 
 
 @cocotb.test()
@@ -109,7 +110,7 @@ async def mvau_stream(dut):
         assert np.all(np.abs(periods - target) <= 2), f"cycles per frame {periods.tolist()}"
         latency = probe.beats[0].cycle - inputs.accepted[sf - 1]
         half = param(dut, "WEIGHT_STORAGE") == 3 and nf * sf == 1 and bits == 1 and simd >= 16
-        want = documented_latency(mw, simd, half)
+        want = documented_latency(mw, simd, bits, half)
         assert param(dut, "LATENCY") == want, f"LATENCY {param(dut, 'LATENCY')}, want {want}"
         assert latency == want, f"latency {latency}, documented {want}"
 
@@ -296,6 +297,8 @@ CASES = [
     Case(10, 6, 3, 10, input_bits=3, frames=10, storage=3),  # integer input, two words
     Case(16, 8, 8, 16, frames=4, vectors=3, output_mode=1, storage=3),
     Case(32, 8, 8, 32, frames=20, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True, storage=3),
+    # integer codes: a tree register every 2 levels (SIMD 32: 2 registers, against 1 for bits)
+    Case(64, 4, 2, 32, input_bits=8, frames=6, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
 ]
 SLOW_CASES = [
     Case(256, 64, 16, 32, frames=12),
