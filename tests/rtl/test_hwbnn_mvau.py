@@ -298,7 +298,7 @@ CASES = [
     Case(16, 8, 8, 16, frames=4, vectors=3, output_mode=1, storage=3),
     Case(32, 8, 8, 32, frames=20, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True, storage=3),
     # integer codes: a tree register every 2 levels (SIMD 32: 2 registers, against 1 for bits)
-    Case(64, 4, 2, 32, input_bits=8, frames=6, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
+    Case(64, 4, 2, 32, 8, frames=6, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
 ]
 SLOW_CASES = [
     Case(256, 64, 16, 32, frames=12),
