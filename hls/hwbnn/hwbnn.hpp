@@ -11,6 +11,7 @@
 ///  - streams.hpp      convert_width()
 ///  - dbf.hpp          dbf(): a Deterministic Binary Filter unit (fixed codes, integer alpha)
 ///  - graph.hpp        fork(), add_join(), concat(), threshold(): units of branching graphs
+///  - interact.hpp     interact(): CI-BCNN channel interactions of a convolution's accumulators
 #ifndef HWBNN_HWBNN_HPP
 #define HWBNN_HWBNN_HPP
 
@@ -18,6 +19,7 @@
 #include "common.hpp"
 #include "dbf.hpp"
 #include "graph.hpp"
+#include "interact.hpp"
 #include "mvau.hpp"
 #include "pool.hpp"
 #include "products.hpp"

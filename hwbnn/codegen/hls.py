@@ -9,7 +9,8 @@ Generated files (all logic stays in the library; these are only sizes, memories 
   own with ``static_assert``.
 - ``params_<layer>.h``: the weight and threshold arrays in the library's layout
   (``weights[p][nf*SF + sf]``: row ``nf*PE + p``, column ``sf*SIMD + s`` at bit ``s``;
-  ``thresholds[p][nf]``; input thresholds ``[s][f]`` for element ``f*SIMD + s``), declared in
+  ``thresholds[p][nf]``; input thresholds ``[s][f]`` for element ``f*SIMD + s``; a CI-BCNN
+  interaction's graph ``level[j]``, ``signs[j][i]``, ``negate[j]``), declared in
   ``hwbnn_params.h`` and defined in ``hwbnn_params.cpp``, a translation unit of their own: g++
   spends most of a compile on large arrays of ap_uint initialisers when it optimises them, so
   the C simulation compiles this one file without optimisation (seconds instead of minutes).
@@ -60,7 +61,15 @@ from hwbnn.codegen.cxx import activation_type, cxx_word, hls_library_dir, produc
 from hwbnn.codegen.templating import render_file
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding
-from hwbnn.ir.types import DBFMatrixVector, InputThreshold, Layer, MatrixVector, Network, Threshold
+from hwbnn.ir.types import (
+    DBFMatrixVector,
+    InputThreshold,
+    Interaction,
+    Layer,
+    MatrixVector,
+    Network,
+    Threshold,
+)
 from hwbnn.plan import Plan, UnitKind, UnitPlan, build_plan
 from hwbnn.plan.packing import lane_words, value_lanes, weight_lanes
 from hwbnn.reference import Reference
@@ -128,6 +137,15 @@ def memories(unit: UnitPlan, layer: Layer) -> dict[str, Any]:
             thresholds = lane_words(value_lanes(layer.thresholds, unit.pe))
     elif isinstance(layer, InputThreshold):
         thresholds = lane_words(value_lanes(layer.thresholds, unit.simd))
+    elif isinstance(layer, Interaction):
+        # level[j], signs[j][i] (the edge i -> j), negate[j]
+        return {
+            "weights": [],
+            "thresholds": [],
+            "level": [int(v) for v in layer.levels],
+            "signs": [_braces(row) for row in np.asarray(layer.signs, dtype=np.int64).T],
+            "negate": [int(v) for v in np.asarray(layer.negate)],
+        }
     elif isinstance(layer, Threshold):
         # [s][f][v][j] holds T[c][v][j] of channel c = f*SIMD + s; one C++ initialiser per word
         table = np.asarray(layer.thresholds, dtype=np.int64)
@@ -258,6 +276,10 @@ def unit_calls(
             total += more
         widths = [k("OUT_W")] * len(parts)
         calls, channels = _chained("concat", parts, ins, outs[0], c, widths)
+    elif u.kind is UnitKind.INTERACTION:
+        names = ("C", "SIMD", "IN_BITS", "OUT_BITS", "LEVELS", "DEADZONE", "MAGNITUDE", "PIXELS")
+        graph = (f"{c}_level", f"{c}_signs", f"{c}_negate")
+        calls = [Call("interact", tuple(k(n) for n in names), (ins[0], outs[0]), graph)]
     else:  # UnitKind.THRESHOLD
         names = ("C", "SIMD", "IN_BITS", "STEPS", "SIDE", "OUT_BITS", "OUT_BASE", "THRESH_BITS")
         targs = (*(k(n) for n in names), k("PIXELS"))
@@ -398,8 +420,11 @@ def render_hls(
         )
     hls_dir = Path(build_dir) / HLS_DIR
     hls_dir.mkdir(parents=True, exist_ok=True)
-    with_memories = [s for s in stages if s.has_memories or s.is_dbf]
-
+    # units with arrays in params_<ident>.h: memories, a DBF unit's constants and a CI-BCNN
+    # interaction's graph
+    with_memories = [
+        s for s in stages if s.has_memories or s.is_dbf or s.kind is UnitKind.INTERACTION
+    ]
     params = [f"params_{s.ident}.h" for s in with_memories]
     context: dict[str, Any] = {
         "source": Path(onnx_path).name,

@@ -5,7 +5,9 @@ instances (:class:`Unit`, with :class:`Param` values or memory files) and a summ
 - matrix-vector unit: ``hwbnn_mvau``, OUTPUT_MODE 1 for the output layer, VECTORS = pixels;
 - DBF unit: ``hwbnn_dbf`` with its codes, alpha and thresholds as literal parameters;
 - sliding window: ``hwbnn_sliding_window`` (ELEM_BITS = the plan's element bits);
-- max pool: ``hwbnn_sliding_window`` without padding, then ``hwbnn_window_or``.
+- max pool: ``hwbnn_sliding_window`` without padding, then ``hwbnn_window_or``;
+- CI-BCNN interaction: ``hwbnn_interact``, its graph as parameters
+  (:mod:`hwbnn.codegen.interaction`).
 
 Every number comes from the plan; :func:`plan_stages` also writes the memory files
 (hwbnn.codegen.memfiles).
@@ -16,9 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hwbnn.codegen.interaction import interaction_scalars, interaction_vectors, verilog_literal
 from hwbnn.codegen.memfiles import write_unit_memories
 from hwbnn.ir.folding import WeightStorage
-from hwbnn.ir.types import DBFMatrixVector, Layer, MatrixVector, Network
+from hwbnn.ir.types import DBFMatrixVector, Interaction, Layer, MatrixVector, Network
 from hwbnn.plan import Plan, UnitKind, UnitPlan
 from hwbnn.plan.packing import dbf_constants, weight_constant
 
@@ -183,6 +186,8 @@ def _instances(u: UnitPlan, files: list[str], layer: Layer) -> tuple[tuple[Unit,
             + (f" VECTORS={u.pixels}" if u.pixels > 1 else "")
             + f" -> {'accumulators' if u.emits_acc else 'thresholds'}, constant codes and alpha"
         )
+    if isinstance(layer, Interaction):
+        return _interaction_instance(u, layer)
     if u.kind in _GRAPH_UNITS:
         return _graph_instances(u, files)
     g = u.window
@@ -199,6 +204,26 @@ def _instances(u: UnitPlan, files: list[str], layer: Layer) -> tuple[tuple[Unit,
         Unit("hwbnn_sliding_window", "_window", _window_params(u), u.simd * u.in_bits),
         Unit("hwbnn_window_or", "", reduce, u.out_width),
     ), summary
+
+
+def _interaction_instance(u: UnitPlan, layer: Interaction) -> tuple[tuple[Unit, ...], str]:
+    scalars = interaction_scalars(layer)
+    params = (
+        Param("CHANNELS", u.mw),
+        Param("SIMD", u.simd),
+        Param("IN_BITS", u.in_bits),
+        Param("OUT_BITS", u.out_bits),
+        *(Param(name, value) for name, value in scalars.items()),
+        *(
+            Param(name, literal=verilog_literal(value, width))
+            for name, (value, width) in interaction_vectors(layer).items()
+        ),
+    )
+    summary = (
+        f"CI-BCNN interaction C={u.mw} SIMD={u.simd} IN_BITS={u.in_bits} OUT_BITS={u.out_bits}"
+        f" LEVELS={layer.depth} edges={layer.edges} m={layer.deadzone} c={layer.magnitude}"
+    )
+    return (Unit("hwbnn_interact", "", params, u.out_width),), summary
 
 
 _GRAPH_UNITS = (UnitKind.FORK, UnitKind.ADD_JOIN, UnitKind.CONCAT, UnitKind.THRESHOLD)

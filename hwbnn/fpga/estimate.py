@@ -40,6 +40,13 @@ multiplier, one LUT per partial-product bit), their adder tree and the compare, 
 the selection of the fold's words and a running sum; FFs for the two slots of M basis sums
 and the output register. These constants are not fitted to yosys yet (docs/dbf.md gives one
 comparison).
+A CI-BCNN interaction (hwbnn_interact) costs its registers, ``C*IN_BITS + (LEVELS + 1)*C*
+OUT_BITS`` FFs plus control, and per level the two constant comparisons of each source
+channel (``OUT_BITS`` LUTs together), 1.5 LUTs per bit and edge (its ``+-c`` term and its adder
+in the channel's sum), an ``OUT_BITS`` adder per interacted channel and, when a pixel takes
+several beats, the serializer's shift multiplexer (one LUT per bit). Checked on the three
+interaction units of a digits-cnn with random 2-level graphs (21-80 edges, synth_ecp5, LUT4 +
+2 per CCU2C): LUTs within -7%..+21%, FFs within 3% (docs/graphs.md).
 
 An input-threshold unit costs a (B+1)-bit comparison per SIMD lane and its threshold ROM.
 
@@ -224,14 +231,21 @@ def _window_estimate(u: UnitPlan, device: Device) -> tuple[int, int, MemoryUse]:
 
 def _graph_estimate(u: UnitPlan, device: Device) -> LayerEstimate:
     """Forks (a beat register, one valid per output), add-joins (an adder per element and
-    stage), concatenations (a multiplexer and counters) and thresholds (a comparator per
-    element and step, the threshold ROM)."""
+    stage), concatenations (a multiplexer and counters), thresholds (a comparator per
+    element and step, the threshold ROM) and CI-BCNN interactions (module docstring)."""
     memories: tuple[MemoryUse, ...] = ()
     if u.kind is UnitKind.FORK:
         luts, ffs = u.outputs + 2, u.in_width + u.outputs
     elif u.kind is UnitKind.ADD_JOIN:
         bits = sum(u.chain_bits)
         luts, ffs = u.simd * bits, u.simd * bits + 2 * len(u.chain_bits)
+    elif u.kind is UnitKind.INTERACTION:
+        _, _, edges, compares, targets = u.interaction
+        c, out_bits = u.mw, u.out_bits
+        shift = c * out_bits if u.simd < c else 0
+        terms = 3 * edges * out_bits // 2  # an edge's +-c term and its adder in the channel's sum
+        luts = compares * out_bits + terms + targets * out_bits + shift + CONTROL_LUTS // 2
+        ffs = c * u.in_bits + (u.steps + 1) * c * out_bits + u.steps + CONTROL_FFS // 2
     elif u.kind is UnitKind.CONCAT:
         stages = len(u.port_channels) - 1
         luts = stages * (u.out_width + CONTROL_LUTS // 2)
@@ -260,7 +274,13 @@ def _with_memories(layer: LayerEstimate, memories: tuple[MemoryUse, ...]) -> Lay
 
 def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
     """The estimate of one planned unit (widths and memories from hwbnn.plan)."""
-    if u.kind in (UnitKind.FORK, UnitKind.ADD_JOIN, UnitKind.CONCAT, UnitKind.THRESHOLD):
+    if u.kind in (
+        UnitKind.FORK,
+        UnitKind.ADD_JOIN,
+        UnitKind.CONCAT,
+        UnitKind.THRESHOLD,
+        UnitKind.INTERACTION,
+    ):
         return _graph_estimate(u, device)
     if u.kind in (UnitKind.SLIDING_WINDOW, UnitKind.MAX_POOL):
         luts, ffs, ram = _window_estimate(u, device)

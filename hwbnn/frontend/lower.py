@@ -9,6 +9,7 @@ and hands each to the lowering pass for its op (:data:`NODE_PASSES`), sharing on
     [layout | MaxPool]* [Pad] (MatMul | Conv)      (LowerLayout, LowerMaxPool, LowerConvToWindow,
                                                     LowerMatMul)
       [-> MatMul | 1x1 Conv of integer alpha]      (LowerBasisCombination: a DBF layer)
+    -> [CI-BCNN interaction]                        (CollapseInteractions, LowerInteraction)
     -> [affine | layout | MaxPool | Add]* -> quantizer                  (LowerAffine, LowerAdd,
                                                     LowerActivation: AbsorbAffineIntoThresholds,
                                                     NegateDecreasingChannels,
@@ -49,6 +50,7 @@ from hwbnn.export.qonnx_export import INPUT_LEVELS_KEY, clean_qonnx
 from hwbnn.frontend.graph import SHAPE_OPS, SUPPORTED_OPS, data_graph, node_label, one_line
 from hwbnn.frontend.limits import MAX_INPUT_LEVELS
 from hwbnn.frontend.passes import (
+    CollapseInteractions,
     ConvertGemmToMatMul,
     DeferPad,
     ExtractInputStage,
@@ -61,11 +63,13 @@ from hwbnn.frontend.passes import (
     LowerBasisCombination,
     LowerConcat,
     LowerConvToWindow,
+    LowerInteraction,
     LowerLayout,
     LowerMatMul,
     LowerMaxPool,
     SplitConvBias,
 )
+from hwbnn.frontend.passes.collapse_interactions import INTERACTION_OP
 from hwbnn.frontend.passes.lower_basis_combination import (
     LowerDBFBasis,
     basis_of_dbf,
@@ -86,6 +90,7 @@ NODE_PASSES: tuple[NodePass, ...] = (
     LowerMatMul(),
     LowerActivation(),
     LowerConcat(),
+    LowerInteraction(),
 )
 JOIN_ADD = LowerAdd()  # an Add of two data tensors (an Add of a constant is LowerAffine's)
 COMBINE = LowerBasisCombination()  # a MatMul/Conv reading a product: a DBF layer's combination
@@ -101,13 +106,14 @@ class InputSpec:
 
 
 def prepare(model: ModelWrapper) -> ModelWrapper:
-    """The checks of :mod:`hwbnn.frontend.validate`, qonnx clean-up, then shape folding,
-    Gemm -> MatMul, shapes and constant folding. ``model`` is not modified."""
+    """The checks of :mod:`hwbnn.frontend.validate`, qonnx clean-up, CI-BCNN interaction
+    layers collapsed (CollapseInteractions), then shape folding, Gemm -> MatMul, shapes and
+    constant folding. ``model`` is not modified."""
     proto = onnx.ModelProto.FromString(model.model.SerializeToString())
     validate_model(proto)
-    model = clean_qonnx(ModelWrapper(proto))
+    model = clean_qonnx(ModelWrapper(proto)).transform(CollapseInteractions())
     for node in model.graph.node:
-        if node.op_type not in SUPPORTED_OPS | SHAPE_OPS:
+        if node.op_type not in SUPPORTED_OPS | SHAPE_OPS | {INTERACTION_OP}:
             raise ModelError(
                 f"{node_label(node)}: unsupported op; hwbnn lowers MatMul/Gemm, Conv, Pad, "
                 f"MaxPool, BatchNormalization, Mul/Add/Sub/Div, Flatten/Reshape, Concat, "

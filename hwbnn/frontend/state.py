@@ -8,8 +8,8 @@ data tensor it has seen is bound to one of:
   of a multi-bit quantizer), with the float value of one integer unit (``scale``) and the
   stream layout of the ONNX tensor (:class:`~hwbnn.frontend.lower_conv.Stream`);
 - :class:`Tail`: a value not yet materialized: per-channel ops applied to the accumulators of a
-  product (:class:`Product`) or to an integer edge; the next quantizer (or the graph output)
-  turns it into IR nodes;
+  product (:class:`Product`, possibly through a CI-BCNN interaction) or to an integer edge;
+  the next quantizer (or the graph output) turns it into IR nodes;
 - :class:`PendingPad`: a ``Pad`` of an edge waiting for the Conv it feeds.
 """
 
@@ -194,15 +194,17 @@ class SideAdd:
 class Tail:
     """Per-channel ops ``nodes`` (affine, layout, max pool) applied to ``root``: a product's
     accumulators, or an integer edge whose ONNX tensor is ``start``; ``side`` once a binary
-    shortcut has been added."""
+    shortcut has been added; ``interaction`` the collapsed CI-BCNN interaction node applied to
+    the product's accumulators before ``nodes`` (:mod:`.passes.lower_interaction`)."""
 
     root: Product | BasisProduct | Edge
     nodes: list[NodeProto] = field(default_factory=list)
     side: SideAdd | None = None
     start: str = ""
+    interaction: NodeProto | None = None
 
     def extend(self, node: NodeProto) -> Tail:
-        return Tail(self.root, [*self.nodes, node], self.side, self.start)
+        return Tail(self.root, [*self.nodes, node], self.side, self.start, self.interaction)
 
 
 @dataclass

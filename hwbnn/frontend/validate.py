@@ -8,7 +8,8 @@ checked first, each failure a :class:`~hwbnn.errors.ModelError` naming the node 
 - text: every string field (names, op types, metadata) valid UTF-8;
 - versions: IR version 3..``onnx.IR_VERSION``, one ``ai.onnx`` opset in
   ``MIN_OPSET..onnx.defs.onnx_opset_version()``;
-- ops: the ops hwbnn lowers or folds (``ALLOWED_OPS``), in the default domain, and the qonnx
+- ops: the ops hwbnn lowers or folds (``ALLOWED_OPS``, with the comparisons of CI-BCNN
+  interaction steps, which lowering recognises or names), in the default domain, and the qonnx
   quantizers in the domains exporters have used (put into qonnx's domain here, the one change
   besides the node order); no control flow (subgraphs), no sparse tensors;
 - graph: one graph input (float, batch 1 or symbolic, every other dimension known) and one
@@ -48,7 +49,8 @@ MIN_OPSET = 7  # the oldest ai.onnx opset onnxruntime guarantees
 QUANT_OPS = frozenset({"Quant", "BipolarQuant", "Trunc"})
 #: ops that only compute constants (weight transposes, pad values), folded away by the clean-up
 FOLDED_OPS = frozenset({"Transpose", "ConstantOfShape"})
-ALLOWED_OPS = SUPPORTED_OPS | SHAPE_OPS | FOLDED_OPS
+#: the ternary comparisons of CI-BCNN interaction layers (collapsed by CollapseInteractions)
+ALLOWED_OPS = SUPPORTED_OPS | SHAPE_OPS | FOLDED_OPS | frozenset(COMPARISON_OPS)
 DEFAULT_DOMAINS = ("", "ai.onnx")
 #: the types of the qonnx quantizers' attributes
 QUANT_ATTRS = {
@@ -133,11 +135,6 @@ def _check_node(node: NodeProto) -> None:
             raise ModelError(f"{node_label(node)}: {op} in unknown domain {domain!r}")
     elif domain not in DEFAULT_DOMAINS:
         raise ModelError(f"{node_label(node)}: ops of domain {domain!r} are not supported")
-    if op in COMPARISON_OPS and domain in DEFAULT_DOMAINS:
-        raise ModelError(
-            f"{node_label(node)}: the ternary of a CI-BCNN interaction layer "
-            f"(hwbnn.export.ci_bcnn); CI-BCNN interaction layers are not lowered to hardware yet"
-        )
     if op not in ALLOWED_OPS:
         raise ModelError(
             f"{node_label(node)}: unsupported op; hwbnn lowers MatMul/Gemm, Conv, Pad, "

@@ -21,6 +21,7 @@ class LayerKind(enum.Enum):
     ADD_JOIN = "add_join"
     CONCAT = "concat"
     THRESHOLD = "threshold"
+    INTERACTION = "interaction"
 
 
 #: (height, width, channels) of an image in stream order.

@@ -14,12 +14,12 @@ per beat (``min(SIMD, C)`` elements; a pool also writes ``min(SIMD, C)``). Eithe
 ``max(in / min(SIMD, C), out / SIMD)`` cycles per frame, where ``in`` counts the input elements
 and ``out`` every K*K*C window element it emits (a max pool is a sliding window followed by an
 OR over each window).
-Forks, add-joins and thresholds move SIMD elements per beat (SIMD divides the channels of their
-input), a concatenation SIMD elements of its output (SIMD divides every input's channels); each
-takes ``elements / SIMD`` cycles. A node's output stream carries PE (MVAU) or SIMD (the others)
-elements per beat and each reader reads its own SIMD per beat; a width converter joins them, so
-one of the two must divide the other. The network's initiation interval is the slowest node's
-cycle count.
+Forks, add-joins, thresholds and CI-BCNN interactions move SIMD elements per beat (SIMD divides
+the channels of their input), a concatenation SIMD elements of its output (SIMD divides every
+input's channels); each takes ``elements / SIMD`` cycles. A node's output stream carries PE
+(MVAU) or SIMD (the others) elements per beat and each reader reads its own SIMD per beat; a
+width converter joins them, so one of the two must divide the other. The network's initiation
+interval is the slowest node's cycle count.
 
 The chooser picks, for a target cycles/frame, the per-node (PE, SIMD) of least total cost such
 that every node meets the target: exactly for a chain (dynamic programming over the previous
@@ -183,6 +183,7 @@ _WHAT = {
     LayerKind.ADD_JOIN: "an add-join",
     LayerKind.CONCAT: "a concatenation",
     LayerKind.THRESHOLD: "a threshold",
+    LayerKind.INTERACTION: "a CI-BCNN interaction",
 }
 
 

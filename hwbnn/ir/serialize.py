@@ -26,6 +26,7 @@ from hwbnn.ir.types import (
     Fork,
     InputFormat,
     InputThreshold,
+    Interaction,
     Layer,
     LayerKind,
     MatrixVector,
@@ -55,6 +56,10 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
         elif isinstance(layer, Threshold):
             entry["out_base"] = layer.out_base
             arrays[f"{layer.name}.thresholds"] = layer.thresholds
+        elif isinstance(layer, Interaction):
+            entry.update(deadzone=layer.deadzone, magnitude=layer.magnitude)
+            arrays[f"{layer.name}.signs"] = layer.signs
+            arrays[f"{layer.name}.negate"] = np.asarray(layer.negate, dtype=np.uint8)
         elif isinstance(layer, InputThreshold):
             entry["levels"] = layer.levels
             arrays[f"{layer.name}.thresholds"] = layer.thresholds
@@ -351,6 +356,18 @@ def _load_layer(node: _Node) -> Layer:
     if kind is LayerKind.THRESHOLD:
         thresholds = node.array("thresholds", "iu", 3)
         return Threshold(name, thresholds, inputs, node.integer("out_base", -(1 << 30)))
+    if kind is LayerKind.INTERACTION:
+        negate = node.array("negate", "u", 1)
+        if negate.max(initial=0) > 1:
+            raise ValueError(f"node {name}: negate must hold 0 or 1")
+        return Interaction(
+            name,
+            node.array("signs", "i", 2),
+            node.integer("deadzone", 1),
+            node.integer("magnitude", 1),
+            negate.astype(bool),
+            inputs,
+        )
     if kind is LayerKind.INPUT_THRESHOLD:
         thresholds = node.array("thresholds", "iu", 1)
         return InputThreshold(name, thresholds, node.integer("levels", 2), inputs=inputs)

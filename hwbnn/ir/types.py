@@ -45,7 +45,8 @@ Convolutional networks (images, streamed pixel by pixel):
   weight columns from the ONNX (C, H, W) flatten order.
 
 Graph nodes (forks, add-joins, concatenation, thresholds with a side input) and hidden
-matrix-vector units that emit accumulators: :mod:`hwbnn.ir.joins`.
+matrix-vector units that emit accumulators: :mod:`hwbnn.ir.joins`; the CI-BCNN channel
+interaction of such accumulators: :mod:`hwbnn.ir.interaction`.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from hwbnn.ir.edges import (
     bits_edge,
     bits_for_range,
 )
+from hwbnn.ir.interaction import Interaction
 from hwbnn.ir.joins import AddJoin, Concat, Fork, Threshold
 from hwbnn.ir.layers import InputThreshold, MatrixVector, MaxPool, SlidingWindow
 
@@ -74,6 +76,7 @@ __all__ = [
     "Fork",
     "InputFormat",
     "InputThreshold",
+    "Interaction",
     "Layer",
     "LayerKind",
     "MatrixVector",
@@ -100,6 +103,7 @@ Layer = (
     | AddJoin
     | Concat
     | Threshold
+    | Interaction
 )
 #: The units that multiply (and emit the network's output): XNOR-popcount and DBF.
 ProductUnit = MatrixVector | DBFMatrixVector
@@ -229,6 +233,17 @@ def _threshold_edge(node: Threshold, edges: list[EdgeType]) -> EdgeType:
     return EdgeType(data.elements, data.image, ValueKind.INT, low, high)
 
 
+def _interaction_edge(node: Interaction, edge: EdgeType) -> EdgeType:
+    _need(node, edge.kind is ValueKind.INT, f"interacts integers, not {edge.describe()}")
+    _need(
+        node,
+        edge.channels == node.channels,
+        f"has a graph of {node.channels} channels, its input has {edge.channels}",
+    )
+    low, high = node.out_range(edge.low, edge.high)
+    return EdgeType(edge.elements, edge.image, ValueKind.INT, low, high)
+
+
 def node_edge(node: Layer, edges: list[EdgeType], first: bool) -> EdgeType:
     """The output stream of ``node`` given its input streams (raises ValueError naming it)."""
     edge = edges[0]
@@ -260,6 +275,8 @@ def node_edge(node: Layer, edges: list[EdgeType], first: bool) -> EdgeType:
         return edge
     if isinstance(node, AddJoin | Concat):
         return _join_edges(node, edges)
+    if isinstance(node, Interaction):
+        return _interaction_edge(node, edge)
     return _threshold_edge(node, edges)
 
 

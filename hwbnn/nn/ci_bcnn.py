@@ -51,6 +51,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hwbnn.ir.interaction import channel_levels
+
 Edge = tuple[int, int, int]  # (source i, target j, sign s)
 
 
@@ -81,28 +83,6 @@ def reachability(signs: np.ndarray) -> np.ndarray:
         if np.array_equal(grown, reach):
             return reach
         reach = grown
-
-
-def channel_levels(signs: np.ndarray) -> np.ndarray:
-    """Level of every channel (0: no incoming edge); ValueError naming a channel on a cycle."""
-    adjacency = np.asarray(signs) != 0
-    channels = len(adjacency)
-    levels = np.zeros(channels, dtype=np.int64)
-    pending = adjacency.sum(axis=0)  # incoming edges not yet settled
-    ready = [j for j in range(channels) if pending[j] == 0]
-    settled = 0
-    while ready:
-        i = ready.pop()
-        settled += 1
-        for j in np.flatnonzero(adjacency[i]):
-            levels[j] = max(levels[j], levels[i] + 1)
-            pending[j] -= 1
-            if pending[j] == 0:
-                ready.append(int(j))
-    if settled != channels:
-        stuck = int(np.flatnonzero(pending)[0])
-        raise ValueError(f"the interaction graph has a cycle through channel {stuck}")
-    return levels
 
 
 @dataclass(frozen=True)

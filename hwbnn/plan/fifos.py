@@ -131,6 +131,8 @@ def unit_latency(u: UnitPlan) -> int:
         return 4
     if u.kind is UnitKind.DBF:  # rtl/hwbnn_dbf.v's LATENCY
         return 1 + u.bases // u.bases_per_cycle
+    if u.kind is UnitKind.INTERACTION:  # collector, a register per level, serializer
+        return u.steps + 2
     return 2
 
 

@@ -9,7 +9,10 @@ add-joins, concatenations and thresholds, and one :class:`~hwbnn.plan.model.Edge
 - concatenation: per pixel ``port_channels[i] / SIMD`` beats of each input in turn;
 - threshold: SIMD integers of ``port_bits[0]`` bits in (and SIMD side bits), SIMD outputs of
   ``out_bits`` bits; thresholds in SIMD lanes of C/SIMD words, each lane ``S * N`` two's
-  complement thresholds of ``threshold_bits`` (selection-major, then step).
+  complement thresholds of ``threshold_bits`` (selection-major, then step);
+- CI-BCNN interaction: SIMD integers of ``port_bits[0]`` bits in, SIMD of ``out_bits`` (the
+  width of the interacted range) out, ``steps`` = its levels; no memory (the graph is
+  wired: the generators read it from the IR node).
 
 Every edge but the top input's gets a FIFO of the default depth (:func:`hwbnn.plan.build.
 auto_fifo_depth`, or the depth asked for); an input of a multi-input unit gets at least the
@@ -22,6 +25,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
+
 from hwbnn.errors import ConfigError
 from hwbnn.ir.folding import Folding, LayerFolding, check_folding, initiation_interval, layer_cycles
 from hwbnn.ir.types import (
@@ -31,6 +36,7 @@ from hwbnn.ir.types import (
     DBFMatrixVector,
     Fork,
     InputThreshold,
+    Interaction,
     Layer,
     MatrixVector,
     Network,
@@ -59,13 +65,14 @@ _KINDS = {
     AddJoin: UnitKind.ADD_JOIN,
     Concat: UnitKind.CONCAT,
     Threshold: UnitKind.THRESHOLD,
+    Interaction: UnitKind.INTERACTION,
 }
 
 
 def _graph_unit(
     net: Network,
     index: int,
-    node: Fork | AddJoin | Concat | Threshold,
+    node: Fork | AddJoin | Concat | Threshold | Interaction,
     fold: LayerFolding,
     port_bits: tuple[int, ...],
 ) -> UnitPlan:
@@ -117,6 +124,13 @@ def _graph_unit(
         fields["chain_bits"] = tuple(chain)
         fields["out_bits"] = chain[-1]
         fields["out_width"] = simd * chain[-1]
+    elif isinstance(node, Interaction):
+        rows, cols = np.nonzero(node.signs)
+        levels = node.levels
+        sources = {(int(i), int(levels[j])) for i, j in zip(rows, cols, strict=True)}
+        targets = int(np.count_nonzero(node.levels))
+        counts = (node.deadzone, node.magnitude, node.edges, len(sources), targets)
+        fields.update(steps=node.depth, interaction=counts)
     elif isinstance(node, Threshold):
         t = node.thresholds
         data = ins[0]
@@ -139,7 +153,7 @@ def _graph_unit(
 def _unit(
     net: Network, index: int, node: Layer, fold: LayerFolding, port_bits: tuple[int, ...]
 ) -> UnitPlan:
-    if isinstance(node, Fork | AddJoin | Concat | Threshold):
+    if isinstance(node, Fork | AddJoin | Concat | Threshold | Interaction):
         return _graph_unit(net, index, node, fold, port_bits)
     bits = element_bits(net, node)
     if isinstance(node, InputThreshold):

@@ -8,8 +8,9 @@ vector of a dense layer, the same pixel of every input of a join) and its pipeli
 (:func:`hwbnn.plan.fifos.unit_latency`), plus its ``tail``: the cycles it spends on the pixel
 after its last input arrives. A matrix-vector unit reads the vector while it computes its
 first neuron fold and then computes the other folds (``(NF-1)*SF`` cycles); a window
-generator (and a max pool's) emits the beats of the pixel's window, one per cycle; the other
-units pass beats through (tail 0). It also cannot finish pixel ``p`` sooner than
+generator (and a max pool's) emits the beats of the pixel's window, one per cycle; a CI-BCNN
+interaction emits a pixel's C/SIMD beats after it has them all; the other units pass beats
+through (tail 0). It also cannot finish pixel ``p`` sooner than
 ``cycles/pixels`` after pixel ``p-1``:
 
     done[p] = max(ready[p] + tail, done[p-1] + cycles/pixels)
@@ -40,6 +41,8 @@ def _tail(u: UnitPlan) -> float:
         return u.out_beats / u.pixels - 1
     if u.kind is UnitKind.MAX_POOL:
         return u.inner_beats / u.pixels - 1
+    if u.kind is UnitKind.INTERACTION:  # the pixel's beats leave after all have arrived
+        return u.out_beats / u.pixels - 1
     return 0.0
 
 

@@ -35,6 +35,18 @@ class UnitKind(enum.Enum):
     ADD_JOIN = "add_join"
     CONCAT = "concat"
     THRESHOLD = "threshold"
+    INTERACTION = "interaction"
+
+
+#: the tuple fields of a :class:`UnitPlan` (lists in plan.json)
+_TUPLE_FIELDS = (
+    "inputs",
+    "port_bits",
+    "port_bipolar",
+    "port_channels",
+    "chain_bits",
+    "interaction",
+)
 
 
 class MemoryKind(enum.Enum):
@@ -105,9 +117,10 @@ class UnitPlan:
     sums (k inputs: k-1 two-input units, the last one's is ``out_bits``); ``steps``, ``side``
     and ``out_base`` a threshold's steps per channel, side input and output offset;
     ``outputs`` a fork's consumers. ``bases``/``alpha_bits``/``bases_per_cycle``: a DBF
-    unit's M, alpha width and basis fold
-    (``popcount_bits`` is then the width of a basis product, ``threshold_bits`` of a threshold
-    on ``y``).
+    unit's M, alpha width and basis fold (``popcount_bits`` is then the width of a basis
+    product, ``threshold_bits`` of a threshold on ``y``). A CI-BCNN interaction's ``steps`` are
+    its levels (pipeline stages) and ``interaction`` its (deadzone m, magnitude c, edges,
+    (source, level) pairs compared, interacted channels).
     """
 
     index: int
@@ -149,6 +162,7 @@ class UnitPlan:
     bases: int = 0  # M, the basis codes of a DBF unit
     alpha_bits: int = 0  # bits of a DBF unit's alpha
     bases_per_cycle: int = 0  # a DBF unit's products with alpha per channel per cycle
+    interaction: tuple[int, ...] = ()
 
     @property
     def is_threshold(self) -> bool:
@@ -320,7 +334,7 @@ class Plan:
         doc = asdict(self)
         for unit in doc["units"]:
             unit["kind"] = unit["kind"].value
-            for name in ("inputs", "port_bits", "port_bipolar", "port_channels", "chain_bits"):
+            for name in _TUPLE_FIELDS:
                 unit[name] = list(unit[name])
             for name in ("weights", "thresholds"):
                 if unit[name] is not None:
@@ -350,7 +364,7 @@ class Plan:
             if unit.get("window") is not None:
                 window = _only(Window, unit["window"])
                 unit["window"] = Window(**{**window, "padding": tuple(window["padding"])})
-            for name in ("inputs", "port_bits", "port_bipolar", "port_channels", "chain_bits"):
+            for name in _TUPLE_FIELDS:
                 if name in unit:
                     unit[name] = tuple(unit[name])
             units.append(UnitPlan(**unit))
@@ -376,4 +390,10 @@ def _only(cls: type, entry: dict[str, Any]) -> dict[str, Any]:
     return {n: entry[n] for n in names if n in entry}
 
 
-_GRAPH_KINDS = (UnitKind.FORK, UnitKind.ADD_JOIN, UnitKind.CONCAT, UnitKind.THRESHOLD)
+_GRAPH_KINDS = (
+    UnitKind.FORK,
+    UnitKind.ADD_JOIN,
+    UnitKind.CONCAT,
+    UnitKind.THRESHOLD,
+    UnitKind.INTERACTION,
+)

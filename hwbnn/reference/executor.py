@@ -15,7 +15,8 @@ block; the layer outputs a caller keeps are bool bits or int64.
 
 A graph runs node by node in topological order; each node's output is kept until its last
 reader has run. Forks pass their input on, add-joins sum (a bit counts as -1/+1), concatenation
-interleaves the inputs' channels per pixel, thresholds count the steps passed. A DBF unit
+interleaves the inputs' channels per pixel, thresholds count the steps passed, a CI-BCNN
+interaction adds its level matrices' ternary sums level by level (:func:`interact`). A DBF unit
 (:mod:`hwbnn.ir.dbf`) computes its basis products and their integer combination as exact
 float64 matrix products (every sum is an integer far below 2**53).
 """
@@ -36,6 +37,7 @@ from hwbnn.ir.types import (
     EdgeType,
     Fork,
     InputThreshold,
+    Interaction,
     Layer,
     MatrixVector,
     MaxPool,
@@ -298,6 +300,8 @@ def _run_stage(
         return joined.reshape(len(x), sum(e.elements for e in edges))
     if isinstance(stage, Threshold):
         return _threshold(stage, args)
+    if isinstance(stage, Interaction):
+        return interact(stage, args[0])
     raise AssertionError(f"no reference for {stage!r}")
 
 
@@ -325,6 +329,19 @@ def _threshold(node: Threshold, args: Sequence[np.ndarray]) -> np.ndarray:
     count = (data[..., None] >= chosen).sum(axis=3)
     out = (node.out_base + count).reshape(len(x), x.shape[1])
     return out.astype(bool) if node.binary_output else out
+
+
+def interact(node: Interaction, x: np.ndarray) -> np.ndarray:
+    """The interaction of :mod:`hwbnn.ir.interaction` on (B, pixels*C) integers in stream
+    order: ``Y^(k) = Y^(k-1) + W_k t(Y^(k-1))`` per pixel for k = 1..D, then ``negate``."""
+    y = np.asarray(x, dtype=np.int64).reshape(len(x), -1, node.channels)
+    m = node.deadzone
+    for weight in node.level_matrices():
+        t = (y >= m).astype(np.int64) - (y <= -m)
+        y = y + t @ weight.T
+    negate = np.asarray(node.negate, dtype=bool)
+    y = np.where(negate[None, None, :], -y, y)
+    return y.reshape(len(x), -1)
 
 
 def run_layer(layer: Layer, x: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The export of CI-BCNN interactions (hwbnn.export.ci_bcnn): the documented node pattern, its
 recogniser giving back the graphs, L1 interacted integers == torch's exactly, a deviating node
-named, and `hwbnn compile` refusing the layers in one line (lowering is not built yet)."""
+named by the recogniser and by `hwbnn compile` in one line."""
 
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ from hwbnn.export import export_qonnx_model, load_qonnx
 from hwbnn.export.ci_bcnn import STEP_OPS, find_interactions
 from hwbnn.frontend.lower import lower
 from hwbnn.nn import build_model, model_config
-
-REFUSAL = "CI-BCNN interaction layers are not lowered to hardware yet"
 
 
 @pytest.fixture(scope="module")
@@ -75,13 +73,18 @@ def test_a_deviating_step_is_named(exported) -> None:
         find_interactions(qmodel)
 
 
-def test_compile_refuses_interaction_layers(exported, tmp_path, capsys) -> None:
+def test_compile_names_a_deviating_step(exported, tmp_path, capsys) -> None:
+    """Lowering recognises the pattern (tests/frontend/test_lower_interaction.py lowers it);
+    a comparison that deviates from it stops `hwbnn compile` in one line naming the node."""
     _, path = exported
+    qmodel = load_qonnx(path)
+    ge = next(n for n in qmodel.graph.node if n.op_type == "GreaterOrEqual")
+    qmodel.set_initializer(ge.input[1], np.float32(2.5))
+    qmodel.save(str(tmp_path / "bad.onnx"))
     build = tmp_path / "build"
-    code = main(["compile", str(path), "-o", str(build)])
+    code = main(["compile", str(tmp_path / "bad.onnx"), "-o", str(build)])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and not build.exists()
-    assert "node GreaterOrEqual_0 (GreaterOrEqual): the ternary of a CI-BCNN" in err
-    assert REFUSAL in err
-    with pytest.raises(ModelError, match=REFUSAL):
-        lower(load_qonnx(path))
+    assert "node GreaterOrEqual_0 (GreaterOrEqual): not a CI-BCNN interaction step" in err
+    with pytest.raises(ModelError, match="not m and -m for an integer m >= 1"):
+        lower(qmodel)

@@ -38,6 +38,9 @@ RTL = share_dir("rtl")
 #: a parameter value: an integer, a string, or (width, value) for a sized vector
 Params = dict[str, int | str | tuple[int, int]]
 
+#: hwbnn_interact's graph: 0 -> 2 (+1), 1 -> 2 (-1), 2 -> 3 (+1); levels 0, 0, 1, 2
+INTERACT_GRAPH: Params = {"LEVEL": (32, 0x02010000), "SIGNS": (32, 0x100D0000)}
+
 LINT_PARAMETERS: dict[str, list[Params]] = {
     "hwbnn_axis_fifo": [
         {"DATA_WIDTH": 1, "DEPTH": 2},
@@ -138,6 +141,12 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"CHANNELS": 64, "SIMD": 16, "IN_BITS": 9, "SIDE": 1, "THRESH_FILE": "t.hex"},
         {"CHANNELS": 12, "SIMD": 3, "IN_BITS": 4, "STEPS": 15, "OUT_BITS": 5, "OUT_BASE": -7},
     ],
+    "hwbnn_interact": [
+        {"CHANNELS": 4, "SIMD": 2, "IN_BITS": 6, "OUT_BITS": 8, "LEVELS": 2, "DEADZONE": 3}
+        | {"MAGNITUDE": 2, "NEGATE": (4, 5)}
+        | INTERACT_GRAPH,
+        {"CHANNELS": 4, "SIMD": 4, "IN_BITS": 6, "OUT_BITS": 6, "LEVELS": 2} | INTERACT_GRAPH,
+    ],
     "hwbnn_param_check": [
         {"OK": 1, "RULE": "never broken", "NAME0": "A", "VALUE0": 3, "NAME1": "B", "VALUE1": -1}
     ],
@@ -145,6 +154,12 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
 
 # (module, illegal parameters, checker instance, message with the offending values)
 ILLEGAL: list[tuple[str, Params, str, str]] = [
+    (
+        "hwbnn_interact",
+        {"CHANNELS": 4, "SIMD": 4, "LEVELS": 1} | INTERACT_GRAPH,
+        "u_check_graph",
+        "edges lower to higher LEVEL (CHANNELS=4, LEVELS=1)",
+    ),
     ("hwbnn_dbf", {"MH": 8, "PE": 3}, "u_check_pe", "PE must divide MH (PE=3, MH=8)"),
     (
         "hwbnn_dbf",
@@ -380,6 +395,11 @@ def write_memfiles(workdir: Path, module: str, params: Params) -> Params:
 
 
 SYNTH_CASES: list[tuple[str, Params]] = [
+    (
+        "hwbnn_interact",
+        {"CHANNELS": 4, "SIMD": 2, "IN_BITS": 6, "OUT_BITS": 8, "LEVELS": 2, "NEGATE": (4, 9)}
+        | INTERACT_GRAPH,
+    ),
     ("hwbnn_axis_fifo", {"DATA_WIDTH": 8, "DEPTH": 16}),
     ("hwbnn_axis_fifo", {"DATA_WIDTH": 33, "DEPTH": 4}),
     ("hwbnn_axis_width_converter", {"IN_WIDTH": 8, "OUT_WIDTH": 32}),

@@ -36,6 +36,11 @@ class ExtractOutputAffine:
                 f"graph output {output} is not the output of a MatMul (and per-class affine "
                 f"ops); end the network with a dense classifier"
             )
+        if tail.interaction is not None:
+            raise ModelError(
+                f"{node_label(tail.interaction)}: a CI-BCNN interaction on the output layer is "
+                f"not supported; interact hidden convolutions only"
+            )
         product = tail.root
         node, weights, factor = product.node, product.weights, product.factor
         pools = [n for n in tail.nodes if n.op_type == "MaxPool"]

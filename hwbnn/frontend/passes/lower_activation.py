@@ -18,6 +18,8 @@ Contract, by what the quantizer reads (a :class:`Tail`; anything else is an erro
 - an integer edge (an add-join sum) through per-channel ops: a ``Threshold`` reading it
   (channels must not decrease: there are no weights to negate).
 
+- a product's accumulators through a CI-BCNN interaction: :mod:`.lower_interaction`.
+
 The edge's scale is the quantizer's scale. Max pools are only supported in the first form.
 """
 
@@ -34,6 +36,7 @@ from hwbnn.frontend.lower_conv import Stream
 from hwbnn.frontend.passes.absorb_affine import binary_thresholds, step_thresholds
 from hwbnn.frontend.passes.extract_input_stage import quant_scale
 from hwbnn.frontend.passes.lower_basis_combination import DBF, dbf_unit
+from hwbnn.frontend.passes.lower_interaction import emit_interacted
 from hwbnn.frontend.passes.move_pool_behind_threshold import check_pools, emit_after_threshold
 from hwbnn.frontend.passes.negate_decreasing import negate_rows
 from hwbnn.frontend.state import BasisProduct, Edge, LoweringState, NodePass, Product, Tail
@@ -77,7 +80,9 @@ class LowerActivation(NodePass):
             )
         binary = is_binary_quant(state.model, node)
         root = tail.root
-        if isinstance(root, BasisProduct):
+        if tail.interaction is not None:  # CI-BCNN: MVAU, interaction, threshold
+            edge = emit_interacted(state, node, tail)
+        elif isinstance(root, BasisProduct):
             if tail.side is not None or not binary:
                 raise ModelError(
                     f"{node_label(node)}: a {DBF} must be followed by a binary activation "

@@ -59,6 +59,7 @@ class LowerAdd(NodePass):
                 isinstance(main, Tail)
                 and isinstance(main.root, Product)
                 and main.side is None
+                and main.interaction is None
                 and isinstance(side, Edge)
                 and side.kind is ValueKind.BITS
             ):
