@@ -27,13 +27,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hwbnn.ir.edges import LayerKind, bits_for_range, normalize_inputs
+from hwbnn.ir.layers import ProductUnitBase
 
 #: Largest |alpha| the IR takes (the training quantizer gives at most 2^7 - 1).
 MAX_ALPHA = 2**15 - 1
 
 
 @dataclass(frozen=True)
-class DBFMatrixVector:
+class DBFMatrixVector(ProductUnitBase):
     """A basis-first DBF unit; see the module docstring for its arithmetic.
 
     ``codes`` (M, MW) bool: the fixed +-1 bases (True for +1); ``alpha`` (MH, M) int64: the
@@ -105,18 +106,6 @@ class DBFMatrixVector:
         return int(self.codes.shape[1])
 
     @property
-    def binary_input(self) -> bool:
-        return self.input_bits == 1
-
-    @property
-    def is_output(self) -> bool:
-        return self.out_scale is not None
-
-    @property
-    def emits_acc(self) -> bool:
-        return self.thresholds is None
-
-    @property
     def basis_range(self) -> tuple[int, int]:
         """Range of a basis product ``d_m``."""
         bound = self.mw * (self.input_levels - 1)
@@ -137,18 +126,6 @@ class DBFMatrixVector:
         """Range of ``y_c`` over all channels: ``+-bound(d) * max_c sum_m |alpha_cm|``."""
         bound = self.basis_range[1] * int(np.abs(self.alpha).sum(axis=1).max())
         return -bound, bound
-
-    @property
-    def acc_bits(self) -> int:
-        return bits_for_range(*self.acc_range)
-
-    @property
-    def in_elements(self) -> int:
-        return self.mw * self.pixels
-
-    @property
-    def out_elements(self) -> int:
-        return self.mh * self.pixels
 
     def basis_products(self, x: np.ndarray) -> np.ndarray:
         """``d`` (R, M) int64 of input rows ``x`` (R, MW): bits 0/1 or unsigned codes."""

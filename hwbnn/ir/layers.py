@@ -41,8 +41,60 @@ class InputThreshold:
         return len(self.thresholds)
 
 
+class ProductUnitBase:
+    """What the units that multiply share (:class:`MatrixVector`, the DBF unit of
+    :mod:`hwbnn.ir.dbf`): ``pixels`` vectors of ``mw`` inputs to ``mh`` outputs, thresholds or
+    accumulators, an output layer's per-class affine."""
+
+    name: str
+    input_bits: int
+    thresholds: np.ndarray | None
+    out_scale: np.ndarray | None
+    pixels: int
+
+    @property
+    def mh(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def mw(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def acc_range(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    @property
+    def binary_input(self) -> bool:
+        return self.input_bits == 1
+
+    @property
+    def is_output(self) -> bool:
+        """The network's output layer (per-class affine of its accumulators)."""
+        return self.out_scale is not None
+
+    @property
+    def emits_acc(self) -> bool:
+        """Emits signed accumulators (the output layer, or a hidden unit feeding a join or a
+        threshold) instead of threshold bits."""
+        return self.thresholds is None
+
+    @property
+    def acc_bits(self) -> int:
+        low, high = self.acc_range
+        return bits_for_range(low, high)
+
+    @property
+    def in_elements(self) -> int:
+        return self.mw * self.pixels
+
+    @property
+    def out_elements(self) -> int:
+        return self.mh * self.pixels
+
+
 @dataclass(frozen=True)
-class MatrixVector:
+class MatrixVector(ProductUnitBase):
     """A binary-weight matrix-vector unit; see the module docstring for its arithmetic.
 
     ``weights[c, i]`` is True for +1. ``thresholds`` is None for a unit that emits its
@@ -105,42 +157,14 @@ class MatrixVector:
         return int(self.weights.shape[1])
 
     @property
-    def binary_input(self) -> bool:
-        return self.input_bits == 1
-
-    @property
-    def is_output(self) -> bool:
-        """The network's output layer (per-class affine of its accumulators)."""
-        return self.out_scale is not None
-
-    @property
-    def emits_acc(self) -> bool:
-        """Emits signed accumulators (the output layer, or a hidden unit feeding a join or a
-        threshold) instead of threshold bits."""
-        return self.thresholds is None
-
-    @property
     def acc_range(self) -> tuple[int, int]:
         """Range of the signed accumulator (2*popcount - MW, or the integer sum)."""
         bound = self.mw * (self.input_levels - 1)
         return -bound, bound
 
     @property
-    def acc_bits(self) -> int:
-        low, high = self.acc_range
-        return bits_for_range(low, high)
-
-    @property
     def popcount_bits(self) -> int:
         return bits_for_range(0, self.mw)
-
-    @property
-    def in_elements(self) -> int:
-        return self.mw * self.pixels
-
-    @property
-    def out_elements(self) -> int:
-        return self.mh * self.pixels
 
 
 def _window_out(size: int, before: int, after: int, kernel: int, stride: int) -> int:
