@@ -75,30 +75,12 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
         elif isinstance(layer, MaxPool):
             entry.update(in_shape=list(layer.in_shape), kernel=layer.kernel, stride=layer.stride)
         elif isinstance(layer, DBFMatrixVector):
-            entry.update(
-                mh=layer.mh,
-                mw=layer.mw,
-                bases=layer.bases,
-                input_bits=layer.input_bits,
-                input_levels=layer.input_levels,
-                output=layer.is_output,
-                acc_bits=layer.acc_bits,
-                pixels=layer.pixels,
-            )
+            entry.update(_product_entry(layer), bases=layer.bases)
             arrays[f"{layer.name}.codes"] = np.packbits(layer.codes, axis=1, bitorder="little")
             arrays[f"{layer.name}.alpha"] = layer.alpha
             _save_tail(layer, arrays)
         else:
-            entry.update(
-                mh=layer.mh,
-                mw=layer.mw,
-                input_bits=layer.input_bits,
-                input_levels=layer.input_levels,
-                output=layer.is_output,
-                emits_acc=layer.emits_acc,
-                acc_bits=layer.acc_bits,
-                pixels=layer.pixels,
-            )
+            entry.update(_product_entry(layer), emits_acc=layer.emits_acc)
             arrays[f"{layer.name}.weights"] = np.packbits(layer.weights, axis=1, bitorder="little")
             _save_tail(layer, arrays)
         layers.append(entry)
@@ -112,6 +94,19 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(doc, indent=2) + "\n")
     np.savez(npz_path, **arrays)  # type: ignore[arg-type]
     return json_path, npz_path
+
+
+def _product_entry(layer: MatrixVector | DBFMatrixVector) -> dict[str, Any]:
+    """The ir.json fields a matrix-vector and a DBF unit share."""
+    return {
+        "mh": layer.mh,
+        "mw": layer.mw,
+        "input_bits": layer.input_bits,
+        "input_levels": layer.input_levels,
+        "output": layer.is_output,
+        "acc_bits": layer.acc_bits,
+        "pixels": layer.pixels,
+    }
 
 
 def _save_tail(layer: MatrixVector | DBFMatrixVector, arrays: dict[str, np.ndarray]) -> None:
