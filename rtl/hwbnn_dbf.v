@@ -14,7 +14,8 @@
 // Structure (the cost a designer expects; docs/dbf.md "Cost" has the yosys counts):
 // - basis stage: the beat in a register (S0, with its codes when MW/SIMD > 2, read from a ROM
 //   in logic), then per basis the lanes of hwbnn_mvau_lanes (adder trees or XNOR popcounts,
-//   pipelined as in hwbnn_mvau), then the running sum in one of two slots. For bits a slot
+//   pipelined as in hwbnn_mvau, one more register before the sum when they are deep and a
+//   vector takes several beats), then the running sum in one of two slots. For bits a slot
 //   holds the count P_m = #{i : x_i = b_mi} (d_m = 2*P_m - MW), for codes d_m;
 // - combination stage, a pipeline: C1 the basis fold's D from the slot and, unless each PE
 //   lane's alpha is a constant (MH = PE and BASES_PER_CYCLE = BASES: constant shift-adds),
@@ -40,7 +41,8 @@
 // takes BASES/BASES_PER_CYCLE cycles. A vector takes
 // max(MW/SIMD, (MH/PE) * (BASES/BASES_PER_CYCLE)) cycles when input and output never stall.
 // Latency from a vector's last input beat to its first output beat (localparam LATENCY):
-// LANE_REGS + TREE_REGS + BASES/BASES_PER_CYCLE + 5 cycles (hwbnn.plan.fifos.dbf_latency).
+// LANE_REGS + SUM_REG + TREE_REGS + BASES/BASES_PER_CYCLE + 5 cycles
+// (hwbnn.plan.fifos.dbf_latency).
 // The basis stage stalls (s_axis_tready low) only while the beat at its end would start a
 // slot still holding a vector not yet combined; the combination stage stalls while the
 // output register holds a beat that is not taken. m_axis_tvalid and s_axis_tready come from
@@ -110,10 +112,12 @@ module hwbnn_dbf #(
     localparam LANE_HALF   = (SF == 1 && INPUT_BITS == 1 && SIMD >= 16) ? 1 : 0;
     localparam LANE_REGS   = ((LOG_SIMD > 0) ? (LOG_SIMD - 1) / LANE_LEVELS_PER_REG : 0)
                              + LANE_HALF;
+    // a register between deep lanes (pipelined trees) and the running sum over the beats
+    localparam SUM_REG     = (SF > 1 && LOG_SIMD > LANE_LEVELS_PER_REG) ? 1 : 0;
     localparam LOG_MB      = (MB > 1) ? $clog2(MB) : 0;
     localparam TREE_REGS   = (LOG_MB > 0) ? (LOG_MB - 1) / PRODUCT_LEVELS_PER_REG : 0;
     /* verilator lint_off UNUSEDPARAM */
-    localparam LATENCY     = LANE_REGS + TREE_REGS + BF + 5;
+    localparam LATENCY     = LANE_REGS + SUM_REG + TREE_REGS + BF + 5;
     /* verilator lint_on UNUSEDPARAM */
     localparam integer SF_M1 = SF - 1;
     localparam integer NF_M1 = NF - 1;
@@ -199,8 +203,10 @@ module hwbnn_dbf #(
     reg [1:0]                 done;     // slot s holds a whole vector not yet combined
     reg [1:0]                 flast;    // slot s holds the last vector of a frame
     reg                       wr_slot;  // slot being loaded
-    wire [BASES*BEAT_WIDTH-1:0] bsum;   // the beat's sums at the lanes' output
-    wire [3:0]                btag;     // its flags
+    wire [BASES*BEAT_WIDTH-1:0] lane_sum;  // the beat's sums at the lanes' output
+    wire [3:0]                lane_tag;    // its flags
+    wire [BASES*BEAT_WIDTH-1:0] bsum;   // the same after SUM_REG registers
+    wire [3:0]                btag;
     wire b_valid = btag[0];
     wire b_first = btag[1];
     wire b_end   = btag[2];
@@ -244,7 +250,8 @@ module hwbnn_dbf #(
             for (q = PE*MB - 1; q >= 0; q = q - 1) begin
                 c = (idx / BF) * PE + q / MB;
                 b = (idx % BF) * MB + q % MB;
-                alpha_word = (alpha_word << ALPHA_BITS) | ALPHA[(c*BASES + b)*ALPHA_BITS +: ALPHA_BITS];
+                alpha_word = (alpha_word << ALPHA_BITS)
+                             | ALPHA[(c*BASES + b)*ALPHA_BITS +: ALPHA_BITS];
             end
         end
     endfunction
@@ -308,7 +315,11 @@ module hwbnn_dbf #(
         .TAG_WIDTH(4), .SUM_WIDTH(BEAT_WIDTH)
     ) u_lanes (.clk(clk), .rst(rst), .en(en_b),
         .w((CONST_CODES != 0) ? {(BASES*SIMD){1'b0}} : code_r), .sel(sel_beat), .x(x_r),
-        .in_tag(btag0), .sum(bsum), .tag(btag));
+        .in_tag(btag0), .sum(lane_sum), .tag(lane_tag));
+    hwbnn_delay #(.WIDTH(BASES*BEAT_WIDTH), .STAGES(SUM_REG), .RESET(0)) u_sum_reg (
+        .clk(clk), .rst(rst), .en(en_b), .in(lane_sum), .out(bsum));
+    hwbnn_delay #(.WIDTH(4), .STAGES(SUM_REG), .RESET(1)) u_tag_reg (
+        .clk(clk), .rst(rst), .en(en_b), .in(lane_tag), .out(btag));
 
     // The beat's sums added to the slot being loaded (the first beat of a vector starts it).
     wire [SLOT_WIDTH-1:0] wr_d = wr_slot ? slot1 : slot0;
@@ -379,7 +390,8 @@ module hwbnn_dbf #(
                 integer j;
                 if (CONST_ALPHA != 0) begin : g_const
                     // alpha a constant: |alpha| * D as shifted copies of D, negated for alpha < 0
-                    localparam [ALPHA_BITS-1:0] A = ALPHA[(gp*BASES + gk)*ALPHA_BITS +: ALPHA_BITS];
+                    localparam [ALPHA_BITS-1:0] A =
+                        ALPHA[(gp*BASES + gk)*ALPHA_BITS +: ALPHA_BITS];
                     localparam NEG = A[ALPHA_BITS-1];
                     localparam [ALPHA_BITS:0] MAG = (NEG != 0) ? ~{1'b1, A} + 1'b1 : {1'b0, A};
                     reg [PROD_WIDTH-1:0] pos;

@@ -46,8 +46,8 @@ FFs: the input beat, the lanes' registers, two slots of M values, the issued D, 
 products, the trees' registers, the running sums, constants, output and counters. Fitted to
 yosys synth_ecp5 (benchmarks/dbf_fmax.py, out of context) on the three units of the DBF
 digits-mlp at 256 and 1,024 cycles/frame and five random unit sizes (bits and 8-bit codes, 1 to
-4 beats per vector, constant and ROM alpha): LUT4 slots within -13%..+9%, FFs within
--8%..+15% (docs/dbf.md).
+4 beats per vector, constant and ROM alpha): LUT4 slots within -11%..+9%, FFs within
+-8%..+15%; the whole build at 256 and 1,024 cycles/frame within +7% and -3% (docs/dbf.md).
 A CI-BCNN interaction (hwbnn_interact) costs its registers, ``C*IN_BITS + (LEVELS + 1)*C*
 OUT_BITS`` FFs plus control, and per level the two constant comparisons of each source
 channel (``OUT_BITS`` LUTs together), 1.5 LUTs per bit and edge (its ``+-c`` term and its adder
@@ -428,6 +428,9 @@ def _dbf_estimate(u: UnitPlan, device: Device) -> LayerEstimate:
             m * ((clog2(simd) - 1) // CODE_TREE_LEVELS_PER_REG) * math.ceil(simd / 4) * (b + 2)
         )
     accumulate = m * d * DBF_ACCUMULATE_LUTS_PER_BIT if sf > 1 else 0
+    per_reg = TREE_LEVELS_PER_REG if binary else CODE_TREE_LEVELS_PER_REG
+    if sf > 1 and clog2(simd) > per_reg:  # the lanes' sums registered before the running sum
+        lane_ffs += m * (clog2(simd + 1) if binary else clog2(simd * ((1 << b) - 1) + 1) + 1)
     roms = []
     if sf > 2:
         roms.append(memory_use("codes", sf, m * simd, device, rom_style="logic"))

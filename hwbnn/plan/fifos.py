@@ -122,12 +122,13 @@ def _half_count(u: UnitPlan) -> bool:
 def dbf_latency(u: UnitPlan) -> int:
     """rtl/hwbnn_dbf.v's LATENCY: the input register, the lanes' registers (hwbnn_mvau_lanes:
     one per 3 adder levels of bits, 2 of codes, after the first; one more for a one-beat XNOR
-    vector of at least 16 lanes), the slot, the issue, the products, their adder tree's
-    registers (one per 2 levels after the first), the basis folds, the running sum and the
-    output register."""
+    vector of at least 16 lanes; one before the running sum of deeper lanes), the slot, the
+    issue, the products, their adder tree's registers (one per 2 levels after the first), the
+    basis folds, the running sum and the output register."""
     per_reg = 3 if u.in_bits == 1 else 2
     lanes = (clog2(u.simd) - 1) // per_reg if u.simd > 1 else 0
     lanes += int(u.sf == 1 and u.in_bits == 1 and u.simd >= 16)
+    lanes += int(u.sf > 1 and clog2(u.simd) > per_reg)  # a register before the running sum
     mb = u.bases_per_cycle
     tree = (clog2(mb) - 1) // 2 if mb > 1 else 0
     return lanes + tree + u.bases // mb + 5
