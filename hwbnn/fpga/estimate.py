@@ -32,14 +32,22 @@ scripts, flattened designs) on the digits MLP and a small conv net at several fo
 (benchmarks/estimate_accuracy.py; the table in docs/benchmarks.md);
 tests/fpga/test_estimate_synth.py keeps the ECP5 estimate within 15% of them.
 
-A DBF unit (rtl/hwbnn_dbf.v, M bases, ALPHA_BITS-bit alpha) has no memory: M basis sums of
-SIMD lanes each (the XNOR with a constant code costs nothing; at MW/SIMD > 1 a LUT per lane picks
-the beat's code bit), priced like the adder trees above, an accumulator of the basis width per
-basis, then per PE B (bases per cycle) products of ALPHA_BITS x basis-width bits (an array
-multiplier, one LUT per partial-product bit), their adder tree and the compare, and for B < M
-the selection of the fold's words and a running sum; FFs for the two slots of M basis sums
-and the output register. These constants are not fitted to yosys yet (docs/dbf.md gives one
-comparison).
+A DBF unit (rtl/hwbnn_dbf.v, M bases, B bases per cycle, ALPHA_BITS-bit alpha, D-bit slot
+values: the count P_m of bits or the sum d_m of codes) has no block RAM. Basis stage: per basis
+the lanes of hwbnn_mvau_lanes priced as the MVAU's (constant codes), the running sum over the
+beats (:data:`DBF_ACCUMULATE_LUTS_PER_BIT` per bit when MW/SIMD > 1), and the codes' ROM in
+logic from three beats per vector. Combination: the basis fold's D picked from the two slots
+(a 2*(M/B)-to-1 multiplexer per bit), alpha's ROM (NF*M/B words of PE*B*ALPHA_BITS bits)
+unless alpha is a constant of each product, the products (ALPHA_BITS*D AND gates and
+ALPHA_BITS-1 adders each; one adder for a constant alpha), an adder tree per PE, the running
+sum over the basis folds, the fold constants' ROM and the compare. The ROMs are priced by
+:func:`~hwbnn.fpga.estimate_memory.memory_resources` in logic, times :data:`DBF_ROM_FACTOR`.
+FFs: the input beat, the lanes' registers, two slots of M values, the issued D, alpha and the
+products, the trees' registers, the running sums, constants, output and counters. Fitted to
+yosys synth_ecp5 (benchmarks/dbf_fmax.py, out of context) on the three units of the DBF
+digits-mlp at 256 and 1,024 cycles/frame and five random unit sizes (bits and 8-bit codes, 1 to
+4 beats per vector, constant and ROM alpha): LUT4 slots within -11%..+9%, FFs within
+-8%..+15%; the whole build at 256 and 1,024 cycles/frame within +7% and -3% (docs/dbf.md).
 A CI-BCNN interaction (hwbnn_interact) costs its registers, ``C*IN_BITS + (LEVELS + 1)*C*
 OUT_BITS`` FFs plus control, and per level the two constant comparisons of each source
 channel (``OUT_BITS`` LUTs together), 1.5 LUTs per bit and edge (its ``+-c`` term and its adder
@@ -115,6 +123,15 @@ POPCOUNT_LUTS_PER_LANE = 2.45
 #: per lane at 256 lanes out of context); with one word a PE counts only the inputs of its
 #: sparser weight half and adds one count of all inputs that the PEs share (hwbnn_mvau_lanes)
 CONSTANT_POPCOUNT_LUTS_PER_LANE = 1.9
+#: a DBF unit (rtl/hwbnn_dbf.v): LUT4 slots per bit of a basis' running sum over the beats
+#: (the slot's multiplexer, the first beat's bypass, the adder), and its control
+DBF_ACCUMULATE_LUTS_PER_BIT = 3
+DBF_CONTROL_LUTS = 40
+DBF_CONTROL_FFS = 30
+#: the DBF unit's ROMs in logic (codes, alpha, constants: narrow fields of random values)
+#: measured about a third above hwbnn.fpga.estimate_memory's ROM model (alpha 256 x 64:
+#: 1,460 LUT4 slots against 1,088)
+DBF_ROM_FACTOR = 4 / 3
 #: adder levels per pipeline register of the lane-sum trees (hwbnn_mvau TREE_LEVELS_PER_REG):
 #: XNOR counts, and sums of +-codes
 TREE_LEVELS_PER_REG = 3
@@ -382,29 +399,71 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
 
 
 def _dbf_estimate(u: UnitPlan, device: Device) -> LayerEstimate:
-    """A DBF unit (rtl/hwbnn_dbf.v; see the module docstring): M basis sums of SIMD lanes
-    against constant codes, PE x M products with alpha, no memory."""
-    m, simd, b, pe = u.bases, u.simd, u.in_bits, u.pe
-    basis = u.popcount_bits
-    if b == 1:  # as the MVAU's adder tree below SIMD 16, the XNOR with a constant is free
-        group = max(1, device.lut_inputs // 2)
-        groups = math.ceil(simd / group)
-        lane = 2 * groups + adder_tree_luts(groups, 2)
+    """A DBF unit (rtl/hwbnn_dbf.v; the module docstring gives the parts and their fit)."""
+    m, simd, b, pe, mb = u.bases, u.simd, u.in_bits, u.pe, u.bases_per_cycle
+    bf, sf, nf = m // mb, u.sf, u.nf
+    binary = b == 1
+    d = u.popcount_bits - 1 if binary else u.popcount_bits  # a slot's P_m (bits) or d_m
+    prod = d + u.alpha_bits  # alpha * D
+    # the basis stage: per basis the lanes against its code (hwbnn_mvau_lanes), the running
+    # sum over the beats; the codes' ROM of SF words from three beats on
+    lane_ffs = 0
+    if binary and simd >= POPCOUNT_SIMD:
+        per_lane = CONSTANT_POPCOUNT_LUTS_PER_LANE if sf <= 2 else POPCOUNT_LUTS_PER_LANE
+        lanes = m * math.ceil(per_lane * simd)
+        counted = simd
+        if sf == 1:  # the sparser half of each code, and the count of all inputs once
+            lanes = m * (math.ceil(per_lane * simd / 2) + d) + math.ceil(per_lane * simd)
+            counted = simd // 2
+            lane_ffs = m * (clog2(counted) + 1) + clog2(simd) + 1
+        regs = (clog2(simd) - 1) // TREE_LEVELS_PER_REG
+        if regs:  # as the MVAU's: half the lanes' sums after level 3, an eighth later
+            lane_ffs += m * (counted // 2 + (regs - 1) * counted // 8)
+    elif binary:
+        groups = math.ceil(simd / max(1, device.lut_inputs // 2))
+        lanes = m * (groups + adder_tree_luts(groups, 2))
     else:
-        lane = simd * (b + 1) + adder_tree_luts(simd, b + 1)
-    select = simd if u.sf > 1 else 0  # the code bit of the beat: a constant per beat
-    basis_luts = m * (lane + select + basis)
-    per = u.bases_per_cycle
-    products = per * u.alpha_bits * basis + adder_tree_luts(per, basis + u.alpha_bits)
-    if per < m:  # the basis and alpha words of the fold picked, the running sum
-        products += per * (basis + u.alpha_bits) + u.acc_bits
-    compare = 0 if u.emits_acc else u.threshold_bits
-    luts = basis_luts + pe * (products + compare) + CONTROL_LUTS
-    counters = clog2(u.sf) + clog2(u.nf) + clog2(u.pixels)
-    ffs = 2 * m * basis + pe * u.out_bits + counters + CONTROL_FFS
-    if per < m:
-        ffs += pe * u.acc_bits + clog2(m // per)
-    return LayerEstimate(u.name, m * simd, luts, ffs, 0, 0, u.cycles)
+        lanes = m * (simd * (b + 1) + adder_tree_luts(simd, b + 1))
+        lane_ffs = (
+            m * ((clog2(simd) - 1) // CODE_TREE_LEVELS_PER_REG) * math.ceil(simd / 4) * (b + 2)
+        )
+    accumulate = m * d * DBF_ACCUMULATE_LUTS_PER_BIT if sf > 1 else 0
+    per_reg = TREE_LEVELS_PER_REG if binary else CODE_TREE_LEVELS_PER_REG
+    if sf > 1 and clog2(simd) > per_reg:  # the lanes' sums registered before the running sum
+        lane_ffs += m * (clog2(simd + 1) if binary else clog2(simd * ((1 << b) - 1) + 1) + 1)
+    roms = []
+    if sf > 2:
+        roms.append(memory_use("codes", sf, m * simd, device, rom_style="logic"))
+    # the combination stage: the basis fold's D from the slots (a 2*BF-to-1 multiplexer per
+    # bit), alpha from its ROM unless constant, the products (shift-add), a tree per PE, the
+    # running sum over the basis folds, the fold's constants and the compare (or 2Y' - K)
+    select = mb * d * (bf + max(0, bf // 4 - 1))
+    if nf * bf > 1:
+        roms.append(memory_use("alpha", nf * bf, pe * mb * u.alpha_bits, device, rom_style="logic"))
+        product = u.alpha_bits * d + (u.alpha_bits - 1) * prod
+    else:  # constant alpha: about one adder of shifted copies of D (or a negation)
+        product = prod
+    if nf > 1:
+        roms.append(memory_use("constants", nf, pe * (u.acc_bits + 1), device, rom_style="logic"))
+    running = 2 * u.acc_bits if bf > 1 else 0
+    per_pe = mb * product + adder_tree_luts(mb, prod) + running + u.acc_bits
+    luts = lanes + accumulate + select + pe * per_pe + DBF_CONTROL_LUTS
+    luts += math.ceil(DBF_ROM_FACTOR * sum(r.cost.luts for r in roms))
+    # FFs: the input beat and its flags, the lanes' registers, the two slots, the issued D
+    # and alpha, the products, the trees' registers, the running sums, the constants, the
+    # output register, the tags and counters
+    tree_regs = (clog2(mb) - 1) // 2 if mb > 1 else 0
+    ffs = simd * b + lane_ffs + 2 * m * d + mb * d
+    if nf * bf > 1:
+        ffs += pe * mb * (u.alpha_bits + prod)
+    else:  # constant alpha: equal bits of the products' registers (sign, zeros) merge
+        ffs += pe * mb * (prod // 2)
+    ffs += pe * (tree_regs * (mb // 4) * (prod + 2) + u.acc_bits + u.out_bits)
+    ffs += pe * (u.acc_bits + 1) if nf > 1 else 0
+    counters = 2 * clog2(sf) + 2 * clog2(nf) + 2 * clog2(bf) + clog2(u.pixels)
+    ffs += counters + DBF_CONTROL_FFS
+    layer = LayerEstimate(u.name, m * simd, luts, ffs, 0, 0, u.cycles)
+    return _with_memories(layer, tuple(roms))
 
 
 def _weight_memory(weights: Memory | None, device: Device) -> MemoryUse:

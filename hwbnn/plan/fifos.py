@@ -36,6 +36,7 @@ import numpy as np
 from hwbnn.ir.folding import WeightStorage
 from hwbnn.ir.types import INPUT, Layer, MatrixVector, MaxPool, Network, SlidingWindow
 from hwbnn.plan.model import UnitKind, UnitPlan
+from hwbnn.plan.widths import clog2
 
 #: Beats added to every lag: registers of the FIFO and the joining unit, and a margin for the
 #: latencies :func:`unit_latency` underestimates (measured minimum depths in
@@ -118,6 +119,21 @@ def _half_count(u: UnitPlan) -> bool:
     )
 
 
+def dbf_latency(u: UnitPlan) -> int:
+    """rtl/hwbnn_dbf.v's LATENCY: the input register, the lanes' registers (hwbnn_mvau_lanes:
+    one per 3 adder levels of bits, 2 of codes, after the first; one more for a one-beat XNOR
+    vector of at least 16 lanes; one before the running sum of deeper lanes), the slot, the
+    issue, the products, their adder tree's registers (one per 2 levels after the first), the
+    basis folds, the running sum and the output register."""
+    per_reg = 3 if u.in_bits == 1 else 2
+    lanes = (clog2(u.simd) - 1) // per_reg if u.simd > 1 else 0
+    lanes += int(u.sf == 1 and u.in_bits == 1 and u.simd >= 16)
+    lanes += int(u.sf > 1 and clog2(u.simd) > per_reg)  # a register before the running sum
+    mb = u.bases_per_cycle
+    tree = (clog2(mb) - 1) // 2 if mb > 1 else 0
+    return lanes + tree + u.bases // mb + 5
+
+
 def unit_latency(u: UnitPlan) -> int:
     """Cycles from a unit's last input beat of a pixel to its first output beat, as the
     modules of rtl/ state them (an estimate for the FIFO slack, not a timing guarantee)."""
@@ -129,8 +145,8 @@ def unit_latency(u: UnitPlan) -> int:
         return 3
     if u.kind is UnitKind.MAX_POOL:
         return 4
-    if u.kind is UnitKind.DBF:  # rtl/hwbnn_dbf.v's LATENCY
-        return 1 + u.bases // u.bases_per_cycle
+    if u.kind is UnitKind.DBF:
+        return dbf_latency(u)
     if u.kind is UnitKind.INTERACTION:  # collector, a register per level, serializer
         return u.steps + 2
     return 2

@@ -6,8 +6,9 @@ always +1 and one always -1), computes the expected outputs with hwbnn.reference
 passes codes, alpha and thresholds as the module's constant parameters
 (hwbnn.plan.packing.dbf_constants); some cases combine fewer bases per cycle than M
 (BASES_PER_CYCLE). The cocotb test streams the frames under random input gaps
-and output backpressure (or none, to measure the cycles per vector and the latency) and
-compares every output beat and tlast exactly; sizes are read back from the DUT.
+and output backpressure (or none, to measure the cycles per vector and the latency, which must
+equal the module's LATENCY and the plan's hwbnn.plan.fifos.dbf_latency) and compares every
+output beat and tlast exactly; sizes are read back from the DUT.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ import cocotb
 import numpy as np
 import pytest
 
+from hwbnn.ir.folding import LayerFolding
 from hwbnn.ir.types import DBFMatrixVector
+from hwbnn.plan.build import dbf_unit
+from hwbnn.plan.fifos import dbf_latency
 from hwbnn.plan.packing import dbf_constants
 from hwbnn.reference import run_layer
 from hwbnn.resources import rtl_files
@@ -83,6 +87,7 @@ async def dbf_stream(dut):
         assert np.all(periods == vectors * period), f"cycles per frame {periods.tolist()}"
         latency = probe.beats[0].cycle - inputs.accepted[sf - 1]
         assert latency == param(dut, "LATENCY"), f"latency {latency}"
+        assert latency == args["plan_latency"], f"latency {latency}, plan {args['plan_latency']}"
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,8 @@ def run_case(case: Case, tmp_path: Path, simulator: str = "icarus") -> None:
         "ALPHA": Bits(alpha, case.mh * case.bases * case.alpha_bits),
         "THRESHOLDS": Bits(thresholds, case.mh * (acc_bits + 1)),
     }
+    fold = LayerFolding(case.pe, case.simd, bases=case.per_cycle or None)
+    plan_latency = dbf_latency(dbf_unit(0, layer, fold, 0))  # the plan's LATENCY
     run_cocotb(
         sources=rtl_files("hwbnn_dbf"),
         toplevel="hwbnn_dbf",
@@ -186,7 +193,8 @@ def run_case(case: Case, tmp_path: Path, simulator: str = "icarus") -> None:
         build_dir=tmp_path / "sim",
         parameters=parameters,
         simulator=simulator,
-        tb_args=asdict(case) | {"data": str(tmp_path / "data.npz"), "seed": seed},
+        tb_args=asdict(case)
+        | {"data": str(tmp_path / "data.npz"), "seed": seed, "plan_latency": plan_latency},
     )
 
 
@@ -211,6 +219,24 @@ CASES = [
     ),
     Case(
         32, 4, 8, 1, 1, frames=4, per_cycle=2, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True
+    ),
+    # Pipelined lanes and product trees: XNOR popcounts of 16 and 32 lanes (one beat: the
+    # sparser-half count; four beats: codes from a ROM), 8 and 16 products per PE, codes input.
+    Case(64, 8, 8, 2, 16, frames=6),
+    Case(32, 4, 16, 4, 32, frames=6, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
+    Case(64, 8, 8, 2, 16, frames=6, gap_prob=0.0, backpressure_prob=0.0, measure_ii=True),
+    Case(
+        16,
+        4,
+        8,
+        2,
+        8,
+        input_bits=4,
+        output_mode=1,
+        frames=6,
+        gap_prob=0.0,
+        backpressure_prob=0.0,
+        measure_ii=True,
     ),
 ]
 
