@@ -232,6 +232,8 @@ class BinaryConvNet(nn.Module):
     @torch.no_grad()
     def last_layer_dot(self, x: torch.Tensor) -> torch.Tensor:
         """The last layer's integer dot products (before the per-class affine), as float."""
+        if isinstance(self.classifier, DBFLinear):  # without its power-of-two scales
+            return self.classifier.integer_dot(self._body(x))
         return self.classifier(self._body(x))
 
 

@@ -117,6 +117,13 @@ class DBFLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.combine(self.basis(x))
 
+    def integer_dot(self, x: torch.Tensor) -> torch.Tensor:
+        """``sum_m q_{c,m} d_m``: the output without the power-of-two scales ``s_c`` (what the
+        hardware's integer accumulators hold; dividing by ``s_c`` is exact in float32)."""
+        scale = self.combine.quant_weight().scale
+        assert isinstance(scale, torch.Tensor)
+        return self(x) / scale.flatten()
+
 
 class DBFConv2d(nn.Module):
     """A DBF convolution (stride 1, no padding, no bias): ``basis`` (k x k, C_in -> M, fixed

@@ -286,4 +286,6 @@ class BinaryMLP(nn.Module):
     def last_layer_dot(self, x: torch.Tensor) -> torch.Tensor:
         """The last layer's integer dot products (before the per-class affine), as float."""
         x = self.hidden(self.input_stage(torch.flatten(x, 1)))
+        if isinstance(self.classifier, DBFLinear):  # without its power-of-two scales
+            return self.classifier.integer_dot(x)
         return self.classifier(x)

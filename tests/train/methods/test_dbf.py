@@ -13,11 +13,12 @@ import torch
 from brevitas.nn import QuantLinear
 
 from hwbnn.data import load_digits
-from hwbnn.errors import ConfigError, ModelError
+from hwbnn.errors import ConfigError
 from hwbnn.export import check_export, export_qonnx_model
 from hwbnn.frontend.lower import lower
 from hwbnn.nn import MLPConfig, build_model, model_config
 from hwbnn.nn.dbf import BasisCodes, DBFConv2d, DBFLinear, alpha_quant, equivalent_weight
+from hwbnn.reference import Reference
 from hwbnn.train import TrainConfig, load_checkpoint, save_checkpoint, train
 from hwbnn.train.methods import build_method, build_methods
 
@@ -146,12 +147,8 @@ def _train_export(model: str, out: Path, specs) -> tuple:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("model", "refused"), [("digits-mlp", "MatMul_1 (MatMul)"), ("digits-cnn", "Conv_1 (Conv)")]
-)
-def test_export_executes_like_torch_and_lowering_refuses(
-    tmp_path, model: str, refused: str
-) -> None:
+@pytest.mark.parametrize("model", ["digits-mlp", "digits-cnn"])
+def test_export_executes_like_torch_and_lowers_exactly(tmp_path, model: str) -> None:
     model_, qmodel, data, accuracy = _train_export(model, tmp_path, [("dbf", [])])
     ops = [n.op_type for n in qmodel.graph.node]
     assert ops.count("BipolarQuant") > 0 and ops.count("Quant") == len(
@@ -160,9 +157,14 @@ def test_export_executes_like_torch_and_lowering_refuses(
     check = check_export(model_, qmodel, data.x_test)
     assert check.frames == 360 and check.label_mismatches == 0
     assert accuracy > 0.2  # 2 epochs on 480 images; chance is 0.1
-    # the first basis product feeds the integer combination: lowering names it and stops
-    with pytest.raises(ModelError, match=f"node {refused}".replace("(", r"\(").replace(")", r"\)")):
-        lower(qmodel)
+    # lowered to DBF units, the reference's integer accumulators are torch's last-layer sums
+    # without the power-of-two scales, and its labels torch's
+    ref = Reference(lower(qmodel)).run(data.x_test)
+    x = torch.from_numpy(data.x_test)
+    dots = model_.eval().last_layer_dot(x).numpy()
+    assert np.array_equal(ref.accumulators, dots)
+    with torch.no_grad():
+        assert np.array_equal(ref.labels, model_(x).argmax(1).numpy())
 
 
 def test_exported_weights_are_the_codes_and_integer_alpha(tmp_path) -> None:
