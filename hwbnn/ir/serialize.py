@@ -409,19 +409,35 @@ def _dbf_matrix_vector(node: _Node, inputs: tuple[str, ...]) -> DBFMatrixVector:
         name,
         _bit_rows(node, "codes", bases, mw),
         alpha,
-        input_bits=node.integer("input_bits", 1),
-        input_levels=node.integer("input_levels", 2),
-        thresholds=None if output else node.array("thresholds", "iu", 1),
-        out_scale=node.array("out_scale", "f", 1) if output else None,
-        out_bias=node.array("out_bias", "f", 1) if output else None,
-        pixels=node.integer("pixels", 1, default=1),
+        **_product_fields(node, output, output),
         inputs=inputs,
     )
-    if layer.pixels > MAX_ELEMENTS:
-        raise ValueError(f"node {name}: pixels {layer.pixels} exceeds {MAX_ELEMENTS}")
-    if node.integer("acc_bits", 1, default=layer.acc_bits) != layer.acc_bits:
-        raise ValueError(f"node {name}: acc_bits does not match its codes and alpha")
+    _check_product(node, layer, "codes and alpha")
     return layer
+
+
+def _product_fields(node: _Node, output: bool, emits_acc: bool) -> dict[str, Any]:
+    """The constructor fields a matrix-vector and a DBF unit share (``_product_entry``'s)."""
+    return {
+        "input_bits": node.integer("input_bits", 1),
+        "input_levels": node.integer("input_levels", 2),
+        "thresholds": None if emits_acc else node.array("thresholds", "iu", 1),
+        "out_scale": node.array("out_scale", "f", 1) if output else None,
+        "out_bias": node.array("out_bias", "f", 1) if output else None,
+        "pixels": node.integer("pixels", 1, default=1),
+    }
+
+
+def _check_product(node: _Node, layer: MatrixVector | DBFMatrixVector, source: str) -> None:
+    """ValueError if the unit's pixels are out of bounds or its recorded acc_bits are not
+    what ``source`` (its weights, or codes and alpha) needs."""
+    if layer.pixels > MAX_ELEMENTS:
+        raise ValueError(f"node {node.name}: pixels {layer.pixels} exceeds {MAX_ELEMENTS}")
+    acc_bits = node.integer("acc_bits", 1, default=layer.acc_bits)
+    if acc_bits != layer.acc_bits:
+        raise ValueError(
+            f"node {node.name}: acc_bits {acc_bits} but its {source} need {layer.acc_bits}"
+        )
 
 
 def _matrix_vector(node: _Node, inputs: tuple[str, ...]) -> MatrixVector:
@@ -432,20 +448,6 @@ def _matrix_vector(node: _Node, inputs: tuple[str, ...]) -> MatrixVector:
     emits_acc = node.flag("emits_acc", output)
     if output and not emits_acc:
         raise ValueError(f"node {name}: the output layer emits its accumulators")
-    layer = MatrixVector(
-        name,
-        weights,
-        input_bits=node.integer("input_bits", 1),
-        input_levels=node.integer("input_levels", 2),
-        thresholds=None if emits_acc else node.array("thresholds", "iu", 1),
-        out_scale=node.array("out_scale", "f", 1) if output else None,
-        out_bias=node.array("out_bias", "f", 1) if output else None,
-        pixels=node.integer("pixels", 1, default=1),
-        inputs=inputs,
-    )
-    if layer.pixels > MAX_ELEMENTS:
-        raise ValueError(f"node {name}: pixels {layer.pixels} exceeds {MAX_ELEMENTS}")
-    acc_bits = node.integer("acc_bits", 1, default=layer.acc_bits)
-    if acc_bits != layer.acc_bits:
-        raise ValueError(f"node {name}: acc_bits {acc_bits} but its weights need {layer.acc_bits}")
+    layer = MatrixVector(name, weights, **_product_fields(node, output, emits_acc), inputs=inputs)
+    _check_product(node, layer, "weights")
     return layer
