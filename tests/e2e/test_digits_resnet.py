@@ -1,8 +1,8 @@
 """digits-resnet end to end: trained 10 epochs, lowered to a graph (forks, side-input
 thresholds), L0, L1 (qonnx execute_onnx) and L2 labels equal on the whole digits test split and
-the L2 accumulators equal to torch's dot products, and the generated RTL bit-exact on 100
-test images under random input gaps and output backpressure at the analytical interval (Icarus
-and Verilator), and the generated HLS C-simulated exactly on the whole test split."""
+the L2 accumulators equal to torch's dot products, and the generated RTL bit-exact under random
+input gaps and output backpressure at the analytical interval (Icarus on 20 test images,
+Verilator on the whole split), and the generated HLS C-simulated exactly on the whole test split."""
 
 from __future__ import annotations
 
@@ -50,6 +50,11 @@ def test_ladder_exact_on_the_whole_test_split(digits_resnet) -> None:
     assert l2.ok and l2.accuracy == pytest.approx(digits_resnet.test_accuracy, abs=0)
 
 
+#: test images per simulator: the cocotb bench on Icarus checks the protocol on a few frames,
+#: the compiled Verilator model runs the whole test split (CI time)
+FRAMES = {"icarus": 20, "verilator": 360}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "simulator", ["icarus", pytest.param("verilator", marks=pytest.mark.verilator)]
@@ -62,15 +67,16 @@ def test_rtl_exact_at_the_interval(tmp_path: Path, digits_resnet, simulator: str
     argv = ["compile", str(digits_resnet.onnx), "-o", str(build), "--target", "rtl"]
     assert main([*argv, "--folding", str(folding_file)]) == 0
     net = load_network(build)
-    codes = to_codes(net.input, load_digits().x_test[:100])
+    frames = FRAMES[simulator]
+    codes = to_codes(net.input, load_digits().x_test[:frames])
     expected = Reference(net).run_codes(codes)
-    assert len(np.unique(expected.accumulators, axis=0)) > 50  # a test that can fail
+    assert len(np.unique(expected.accumulators, axis=0)) > frames // 2  # a test that can fail
     from hwbnn.verify.rtl import verify_rtl
 
     cfg = SimConfig(seed=5, gap_prob=0.3, backpressure_prob=0.5, simulator=simulator)
     record = verify_rtl(build, codes, cfg)
     assert record.ok, record.problem
-    assert record.frames == 100
+    assert record.frames == frames
     ii = record.details["initiation_interval"]
     spacings = record.details["cycle_spacings"]
     assert spacings and all(abs(s - ii) <= 0.01 * ii for s in spacings), (spacings, ii)
