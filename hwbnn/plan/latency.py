@@ -15,7 +15,10 @@ through (tail 0). It also cannot finish pixel ``p`` sooner than
 
     done[p] = max(ready[p] + tail, done[p-1] + cycles/pixels)
 
-Each stream FIFO or width converter on the way adds one cycle. The estimate is the last output
+Each stream FIFO on the way adds two cycles (hwbnn_axis_fifo: a beat written into an empty FIFO
+leaves two cycles later), each width converter one, and a converter that splits a
+beat into ``r`` narrower beats ``r - 1`` more (the last of them leaves ``r - 1`` cycles after
+the first). The estimate is the last output
 beat's cycle: the latency :mod:`hwbnn.sim.top` measures from a frame's first accepted input
 beat to its last output beat with the pipeline empty. It ignores stalls from full streams
 (none when the FIFOs are deep enough, as on the branches) and each module's exact schedule;
@@ -46,17 +49,37 @@ def _tail(u: UnitPlan) -> float:
     return 0.0
 
 
+#: cycles from a beat entering an empty stream FIFO to it leaving (rtl/hwbnn_axis_fifo.v)
+FIFO_CYCLES = 2
+
+
+def _converter_cycles(src_width: int, dst_width: int) -> int:
+    """Cycles from a source beat's arrival at a width converter to its last element leaving:
+    one (the register), plus ``ratio - 1`` when it splits a beat into ``ratio`` narrower ones
+    (they leave one per cycle)."""
+    if src_width == dst_width:
+        return 0
+    return src_width // dst_width if src_width > dst_width else 1
+
+
 def _stream_cycles(plan: Plan, dst: int) -> int:
-    """Cycles the FIFOs and width converters in front of unit ``dst`` add (one each)."""
+    """Cycles the FIFOs and width converters in front of unit ``dst`` add: ``FIFO_CYCLES``
+    per FIFO, :func:`_converter_cycles` per converter."""
     if plan.is_graph:
         edges = [e for e in plan.edges if e.dst == dst and e.src >= 0]
         return max(
-            [int(e.fifo_depth > 0) + int(e.src_width != e.dst_width) for e in edges], default=0
+            [
+                FIFO_CYCLES * (e.fifo_depth > 0) + _converter_cycles(e.src_width, e.dst_width)
+                for e in edges
+            ],
+            default=0,
         )
     if dst == 0:
         return 0
     before = plan.units[dst - 1]
-    return int(before.fifo_depth > 0) + int(plan.converter_after(dst - 1) is not None)
+    conv = plan.converter_after(dst - 1)
+    width = _converter_cycles(conv.in_width, conv.out_width) if conv is not None else 0
+    return FIFO_CYCLES * (before.fifo_depth > 0) + width
 
 
 def frame_latency(net: Network, plan: Plan) -> int:

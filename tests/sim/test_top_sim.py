@@ -74,8 +74,7 @@ def _codes(net: Network, frames: int, seed: int) -> np.ndarray:
 
 
 @pytest.mark.slow
-@settings(  # derandomized: the same 6 examples in every CI run (see the session notes for a
-    # random example whose latency estimate was 10 cycles off: 33 estimated, 43 measured)
+@settings(  # derandomized: the same 6 examples in every CI run
     max_examples=6,
     derandomize=True,
     deadline=None,
@@ -113,9 +112,11 @@ def test_random_mlps_match_reference(
         details["initiation_interval"],
     )
     assert record.latency_cycles is not None and record.latency_cycles > 0
-    # the plan's latency estimate (hwbnn.plan.latency): within 5% (or 8 cycles) of the measured
+    # the plan's latency estimate (hwbnn.plan.latency): within 5% (or 3 cycles) of the measured
+    # (a random search over 30 such nets found every estimate within 2 cycles, once FIFOs and
+    # narrowing width converters were counted at their real delay)
     estimate = load_plan(build).latency_cycles
-    assert abs(estimate - record.latency_cycles) <= max(0.05 * record.latency_cycles, 8), (
+    assert abs(estimate - record.latency_cycles) <= max(0.05 * record.latency_cycles, 3), (
         estimate,
         record.latency_cycles,
     )
