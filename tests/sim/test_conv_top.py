@@ -1,12 +1,13 @@
 """Generated tops of random conv nets simulated on Icarus (hwbnn.sim.top) against the reference.
 
 Random conv IRs (hwbnn.sim.random_nets.random_conv_net: padding with -1, stride 2, OR pools,
-a binarized or an integer first layer) at a few foldings each (width converters between the
-window generators, per-pixel units and pools in both directions, FIFOs or none) are generated
-with hwbnn.codegen.rtl and simulated under random input gaps and output backpressure: every
-accumulator must equal hwbnn.reference exactly, and with frames back to back the measured
-cycles per frame must be the slowest layer's (hwbnn.ir.folding.initiation_interval) within
-1%. A corrupted weight of a convolution must be caught.
+majority pools, a binarized or an integer first layer) at a few foldings each (width
+converters between the window generators, per-pixel units and pools in both directions, FIFOs
+or none) are generated with hwbnn.codegen.rtl and simulated under random input gaps and output
+backpressure: every accumulator must equal hwbnn.reference exactly, and with frames back to
+back the measured cycles per frame must be the slowest layer's
+(hwbnn.ir.folding.initiation_interval) within 1%. A corrupted weight of a convolution must be
+caught.
 """
 
 from __future__ import annotations
@@ -75,6 +76,17 @@ CASES = [
         4,
         True,
         441,
+    ),
+    # 3x3 majority pools (the binary avg_pool_3x3): stride 1 and stride 2, padded with -1
+    Case(
+        "majority",
+        (2, 7, 7),
+        (ConvSpec(4, 3, 1, 1, majority=1), ConvSpec(8, 3, 1, 1, majority=2)),
+        (),
+        4,
+        16,
+        True,
+        400,
     ),
 ]
 
