@@ -10,18 +10,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx_builders import build_chain, random_pm1
 from torch import nn
 
 from hwbnn.data import load_digits
 from hwbnn.errors import ModelError
-from hwbnn.export import export_qonnx_model
-from hwbnn.frontend.lower import lower
+from hwbnn.export import clean_qonnx, export_qonnx_model, run_qonnx
+from hwbnn.frontend.lower import InputSpec, lower
 from hwbnn.ir.serialize import load_network, save_network
 from hwbnn.ir.types import MajorityPool
 from hwbnn.nn import build_model, model_config
 from hwbnn.nn.conv import PadConstant, binary_conv, binary_linear, sign
+from hwbnn.reference import Reference
 from hwbnn.verify.ladder import run_ladder
 
 CHANNELS = 8
@@ -126,3 +130,64 @@ def test_average_pool_before_the_sign_of_a_product_is_an_error(tmp_path: Path) -
     qmodel = export_qonnx_model(model, tmp_path / "model.onnx")
     with pytest.raises(ModelError, match=r"\(Pad\): reads an unquantized tensor"):
         lower(qmodel)
+
+
+# -- hand-built QONNX graphs (tests/frontend/qonnx_builders.py) -------------------------------
+
+
+def _hand_built(rng: np.random.Generator, pool_ops: list[tuple], stride: int) -> onnx.ModelProto:
+    """3x7x6 bipolar image -> -1-padded 3x3 conv (5 ch), BN, sign -> pool_ops -> dense."""
+    side_h, side_w = (7 - 1) // stride + 1, (6 - 1) // stride + 1
+    return build_chain(
+        (1, 3, 7, 6),
+        [
+            ("pad", (1, 1, 1, 1), -1.0),
+            ("conv", random_pm1(rng, (5, 3, 3, 3))),
+            ("bn", rng.uniform(0.2, 2, 5), rng.normal(0, 1, 5), rng.normal(0, 3, 5), np.ones(5)),
+            ("quant",),
+            *pool_ops,
+            ("dense", random_pm1(rng, (5 * side_h * side_w, 6))),
+        ],
+    )
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_hand_built_pad_avgpool_bn_flatten_sign_equals_execute_onnx(stride: int) -> None:
+    """Pad(-1) -> AveragePool -> BN (per-channel thresholds) -> Flatten -> sign -> MatMul: the
+    IR's accumulators equal execute_onnx's on every frame."""
+    rng = np.random.default_rng(10 + stride)
+    bn = ("bn", rng.uniform(0.5, 2, 5), rng.normal(0, 0.3, 5), rng.normal(0, 0.3, 5), np.ones(5))
+    ops = [("pad", (1, 1, 1, 1), -1.0), ("avgpool", 3, stride), bn, ("flatten",), ("quant",)]
+    model = _hand_built(rng, ops, stride)
+    spec = InputSpec(levels=2, low=-1.0, high=1.0)
+    net = lower(ModelWrapper(onnx.ModelProto.FromString(model.SerializeToString())), spec)
+    (pool,) = [n for n in net.layers if isinstance(n, MajorityPool)]
+    assert pool.stride == stride and pool.padding == (1, 1, 1, 1)
+    x = np.where(rng.random((64, 3, 7, 6)) < 0.5, -1.0, 1.0).astype(np.float32)
+    expected = run_qonnx(clean_qonnx(ModelWrapper(model)), x).reshape(len(x), -1)
+    assert np.array_equal(Reference(net).run(x).accumulators, expected.astype(np.int64))
+
+
+@pytest.mark.parametrize(
+    ("ops", "match"),
+    [
+        ([("avgpool", 3, 1, {"pads": [1, 1, 1, 1]}), ("quant",)], r"its pads pad .* with 0"),
+        ([("avgpool", 2, 1, {"ceil_mode": 1}), ("quant",)], "ceil_mode=1 is not supported"),
+        ([("pad", (1, 1, 1, 1), -1.0), ("avgpool", 3, 1)], "is not the output of a MatMul"),
+        ([("pad", (1, 1, 1, 1), 1.0), ("avgpool", 3, 1), ("quant",)], "not a 1-bit value"),
+    ],
+)
+def test_hand_built_errors(ops: list[tuple], match: str) -> None:
+    rng = np.random.default_rng(20)
+    model = build_chain(
+        (1, 3, 7, 6),
+        [
+            ("pad", (1, 1, 1, 1), -1.0),
+            ("conv", random_pm1(rng, (5, 3, 3, 3))),
+            ("quant",),
+            *ops,
+        ],
+        out_shape=None,
+    )
+    with pytest.raises(ModelError, match=match):
+        lower(ModelWrapper(model), InputSpec(levels=2, low=-1.0, high=1.0))
