@@ -24,6 +24,7 @@ from hwbnn.ir.types import Network
 from hwbnn.plan import load_plan
 from hwbnn.reference import Reference
 from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+from hwbnn.sim.runner import simulator_available
 from hwbnn.sim.top import SimConfig
 from hwbnn.verify.rtl import verify_rtl
 
@@ -169,3 +170,17 @@ def test_folding_with_converters_both_ways(tmp_path: Path) -> None:
     write_build(net, folding, build)
     record = verify_rtl(build, _codes(net, 5, 3), SimConfig(seed=4, ii_frames=6))
     assert record.ok, record.problem
+
+
+@pytest.mark.verilator
+@pytest.mark.slow
+@pytest.mark.skipif(not simulator_available("verilator"), reason="verilator not found")
+def test_majority_pools_on_the_fast_engine(tmp_path: Path) -> None:
+    """The majority case on the compiled Verilator harness (most of its ~35 s is the harness
+    build): 200 frames under backpressure."""
+    case = next(c for c in CASES if c.name == "majority")
+    net, _, build = _build(case, tmp_path)
+    cfg = SimConfig(seed=3, gap_prob=0.4, backpressure_prob=0.6, ii_frames=6, fast=True)
+    record = verify_rtl(build, _codes(net, 200, 5), cfg)
+    assert record.ok, record.problem
+    assert record.engine == "verilator-fast" and record.frames == 200
