@@ -14,14 +14,17 @@ Per layer (hwbnn.ir.types, folded as hwbnn.ir.folding):
   bits, or the input codes (B bits) for an integer first layer;
 - max pool: a sliding window without padding on bits, then an OR over each window; at
   SIMD = m*C the window stream between them carries m positions per beat, and the pool reads
-  and writes one pixel (C bits) per beat.
+  and writes one pixel (C bits) per beat;
+- majority pool (hwbnn.ir.majority): the same with the window's padding (pad bit 0), then a
+  thresholded count over each window (:func:`majority_unit`); its thresholds are parameters
+  the generators read from the IR node, no memory.
 
 Between unit i (PE_i or SIMD_i elements out) and unit i+1 (SIMD_{i+1} in), a width converter
 where the beat widths differ. The FIFO depth after every unit but the last is ``fifo_depth``;
 by default (:func:`auto_fifo_depth`) none for a dense network, and for a network with image
-layers the smallest power of 2 holding 8 beats and every max pool's burst (C/SIMD beats of one
-output pixel, sent back to back): with several layers at the same cycles per frame a stall
-that no FIFO absorbs is lost for good.
+layers the smallest power of 2 holding 8 beats and every max or majority pool's burst (C/SIMD
+beats of one output pixel, sent back to back): with several layers at the same cycles per
+frame a stall that no FIFO absorbs is lost for good.
 
 Validation raises :class:`PlanError` naming the layer: a folding that does not fit
 (hwbnn.ir.folding.check_folding), an output layer over several pixels, an integer-input unit
