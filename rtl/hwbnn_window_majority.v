@@ -56,6 +56,18 @@ module hwbnn_window_majority #(
     localparam [FW-1:0] F_LAST = CF_M1[FW-1:0];
     localparam [PW-1:0] P_LAST = POS_M1[PW-1:0];
 
+    // 1 when every threshold is at most KERNEL*KERNEL + 1.
+    function integer thresholds_ok;
+        input integer unused;
+        integer c;
+        begin
+            thresholds_ok = 1 + unused;  // called with 0
+            for (c = 0; c < CHANNELS; c = c + 1) begin
+                if ({24'd0, THRESHOLDS[8*c +: 8]} > KERNEL * KERNEL + 1) thresholds_ok = 0;
+            end
+        end
+    endfunction
+
     // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
     // at elaboration, each naming the instance and the offending values).
     hwbnn_param_check #(.OK(SIMD >= 1 && CHANNELS >= 1 && (CHANNELS % SIMD == 0
@@ -66,6 +78,10 @@ module hwbnn_window_majority #(
     hwbnn_param_check #(.OK(KERNEL >= 1 && KERNEL <= 15),
         .RULE("KERNEL must be 1 to 15 (8-bit thresholds up to KERNEL*KERNEL+1)"),
         .NAME0("KERNEL"), .VALUE0(KERNEL)) u_check_kernel ();
+    hwbnn_param_check #(.OK(thresholds_ok(0)),
+        .RULE("every THRESHOLDS entry must be at most KERNEL*KERNEL+1"),
+        .NAME0("KERNEL"), .VALUE0(KERNEL), .NAME1("CHANNELS"), .VALUE1(CHANNELS)
+    ) u_check_thresholds ();
 
     reg  [FW-1:0] f;    // channel group of the current beat
     reg  [PW-1:0] pos;  // window position of the current beat

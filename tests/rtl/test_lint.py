@@ -175,6 +175,12 @@ ILLEGAL: list[tuple[str, Params, str, str]] = [
     ),
     (
         "hwbnn_window_majority",
+        {"CHANNELS": 2, "KERNEL": 2, "SIMD": 1, "THRESHOLDS": (16, 0x0605)},
+        "u_check_thresholds",
+        "every THRESHOLDS entry must be at most KERNEL*KERNEL+1 (KERNEL=2, CHANNELS=2)",
+    ),
+    (
+        "hwbnn_window_majority",
         {"KERNEL": 16},
         "u_check_kernel",
         "KERNEL must be 1 to 15 (8-bit thresholds up to KERNEL*KERNEL+1) (KERNEL=16)",
