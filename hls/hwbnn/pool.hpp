@@ -8,6 +8,13 @@
 /// SIMD channels of one pixel per beat like every image stage. max_pool() is the two as one
 /// dataflow; a generated top calls them itself, as two stages of its own dataflow.
 ///
+/// Majority pooling of a binary image (the sign of an average pool of +-1 values padded with
+/// -1, hwbnn.ir.majority): out(oy, ox, c) = #{(ky, kx) : in(oy*S - PAD_TOP + ky,
+/// ox*S - PAD_LEFT + kx, c) == 1} >= T_c, padding counting as 0. A majority pool is a sliding
+/// window generator with its padding (pad code 0) followed by pool_majority(), which counts the
+/// 1s of every window per channel and compares the count with the channel's threshold;
+/// majority_pool() is the two as one dataflow.
+///
 /// Streams (image stream order of swg.hpp): a beat carries SIMD channels of one pixel, channel
 /// s at bit s, a pixel is C/SIMD beats.
 #ifndef HWBNN_POOL_HPP
@@ -99,6 +106,118 @@ void max_pool(hls::stream<ap_uint<SIMD>> &in, hls::stream<ap_uint<SIMD>> &out, u
 #pragma HLS STREAM variable=windows depth=2
   sliding_window<H, W, C, K, S, 0, 0, 0, 0, SIMD, 1, 0>(in, windows, reps);
   pool_or<K, C, SIMD, T::OH * T::OW>(windows, out, reps);
+}
+
+/// Sizes and types of pool_majority() (template parameters as there); instantiating it checks
+/// them.
+template <unsigned K, unsigned C, unsigned SIMD, unsigned PIXELS>
+struct PoolMajorityTypes {
+  static_assert(K >= 1 && C >= 1 && PIXELS >= 1,
+                "hwbnn::pool_majority: K, C and PIXELS must be at least 1");
+  static_assert(divides(SIMD, C), "hwbnn::pool_majority: SIMD must divide C");
+  /// Beats per pixel (channel folds).
+  static constexpr unsigned CF = quotient(C, SIMD);
+  /// Input beats per frame (K*K pixels per window) and output beats per frame.
+  static constexpr unsigned IN_BEATS = PIXELS * K * K * CF;
+  static constexpr unsigned OUT_BEATS = PIXELS * CF;
+  typedef ap_uint<SIMD> word_t;
+  /// A count 0..K*K and a threshold 0..K*K+1.
+  typedef ap_uint<clog2(K * K + 2)> count_t;
+  typedef count_t threshold_t;
+};
+
+/// Thresholds every window of a window stream by its count of 1s per channel: `reps` frames of
+/// PIXELS windows, each K*K pixels of C bits in (ky, kx, c) order (c innermost), as
+/// sliding_window() emits them (padding positions 0).
+/// \tparam K       kernel size: a window is K*K pixels, >= 1
+/// \tparam C       channels, >= 1
+/// \tparam SIMD    channels per beat, in and out; divides C
+/// \tparam PIXELS  windows (output pixels) per frame, >= 1
+/// \param in          PIXELS*K*K*C/SIMD beats per frame
+/// \param out         PIXELS*C/SIMD beats per frame: output pixel p, channels cf*SIMD.. in
+///                    beat p*C/SIMD + cf; bit s is count(c) >= thresholds[s][cf], c = cf*SIMD+s
+/// \param thresholds  [s][cf]: T_c of channel cf*SIMD + s, in 0..K*K+1
+/// \param reps        number of frames
+template <unsigned K, unsigned C, unsigned SIMD, unsigned PIXELS>
+void pool_majority(
+    hls::stream<typename PoolMajorityTypes<K, C, SIMD, PIXELS>::word_t> &in,
+    hls::stream<typename PoolMajorityTypes<K, C, SIMD, PIXELS>::word_t> &out,
+    const typename PoolMajorityTypes<K, C, SIMD, PIXELS>::threshold_t
+        thresholds[SIMD][PoolMajorityTypes<K, C, SIMD, PIXELS>::CF],
+    unsigned reps) {
+  typedef PoolMajorityTypes<K, C, SIMD, PIXELS> T;
+  typedef typename T::word_t word_t;
+  typedef typename T::count_t count_t;
+  constexpr unsigned KK = K * K;
+
+  count_t counts[T::CF][SIMD];  // the count so far of each channel of the current window
+#pragma HLS ARRAY_PARTITION variable=counts complete dim=2
+  unsigned cf = 0;  // channel fold of this beat
+  unsigned kk = 0;  // window pixel of this beat: ky*K + kx
+  const unsigned beats = reps * T::IN_BEATS;
+  for (unsigned i = 0; i < beats; i++) {
+#pragma HLS PIPELINE II=1
+    const word_t x = in.read();
+    word_t y = 0;
+    for (unsigned s = 0; s < SIMD; s++) {
+#pragma HLS UNROLL
+      const count_t count = count_t((kk == 0 ? 0u : unsigned(counts[cf][s])) + unsigned(x[s]));
+      counts[cf][s] = count;
+      y[s] = count >= thresholds[s][cf];
+    }
+    if (kk == KK - 1) {
+      out.write(y);
+    }
+    if (cf == T::CF - 1) {
+      cf = 0;
+      kk = (kk == KK - 1) ? 0 : kk + 1;
+    } else {
+      cf++;
+    }
+  }
+}
+
+/// Sizes of majority_pool() (template parameters as there): the window generator it uses.
+template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned PAD_TOP,
+          unsigned PAD_LEFT, unsigned PAD_BOTTOM, unsigned PAD_RIGHT, unsigned SIMD>
+struct MajorityPoolTypes {
+  typedef SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD, 1, 0> Windows;
+  typedef PoolMajorityTypes<K, C, SIMD, Windows::PIXELS> Counts;
+  static constexpr unsigned OH = Windows::OH;
+  static constexpr unsigned OW = Windows::OW;
+  static constexpr unsigned CF = Windows::CF;
+  static constexpr unsigned IN_BEATS = Windows::IN_BEATS;
+  static constexpr unsigned OUT_BEATS = OH * OW * CF;
+  typedef ap_uint<SIMD> word_t;
+  typedef typename Counts::threshold_t threshold_t;
+};
+
+/// Majority pool of `reps` frames of an H x W x C binary image padded with 0 (-1) bits:
+/// sliding_window() into pool_majority().
+/// \tparam H, W      image height and width, >= 1
+/// \tparam C         channels, >= 1
+/// \tparam K         kernel size (K x K windows), at most the padded H and W
+/// \tparam S         stride, >= 1
+/// \tparam PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT  padding, each < K
+/// \tparam SIMD      channels per beat, in and out; divides C
+/// \param in          H*W*C/SIMD beats per frame
+/// \param out         OH*OW*C/SIMD beats per frame (OH, OW as sliding_window())
+/// \param thresholds  [s][cf]: T_c of channel cf*SIMD + s
+/// \param reps        number of frames
+template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned PAD_TOP,
+          unsigned PAD_LEFT, unsigned PAD_BOTTOM, unsigned PAD_RIGHT, unsigned SIMD>
+void majority_pool(
+    hls::stream<ap_uint<SIMD>> &in, hls::stream<ap_uint<SIMD>> &out,
+    const typename MajorityPoolTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT,
+                                     SIMD>::threshold_t thresholds[SIMD][C / SIMD],
+    unsigned reps) {
+#pragma HLS DATAFLOW
+  typedef MajorityPoolTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD> T;
+  hls::stream<ap_uint<SIMD>> windows("windows");
+#pragma HLS STREAM variable=windows depth=2
+  sliding_window<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD, 1, 0>(
+      in, windows, reps);
+  pool_majority<K, C, SIMD, T::OH * T::OW>(windows, out, thresholds, reps);
 }
 
 }  // namespace hwbnn

@@ -25,7 +25,9 @@ Generated files (all logic stays in the library; these are only sizes, memories 
   following unit's input bits; ``hwbnn::sliding_window_mmv`` at SIMD = m*C, m window
   positions per output beat), the MatrixVector behind it an ``hwbnn::mvau`` with ``PIXELS``
   vectors per frame, and a MaxPool the pair ``hwbnn::sliding_window`` (no padding) ->
-  ``hwbnn::pool_or``, two stages of the dataflow joined by the channel ``<layer>_windows``.
+  ``hwbnn::pool_or``, two stages of the dataflow joined by the channel ``<layer>_windows``;
+  a MajorityPool likewise ``hwbnn::sliding_window`` (its padding, pad code 0) ->
+  ``hwbnn::pool_majority`` with its thresholds ``<layer>_thresholds[WORD_SIMD][C/WORD_SIMD]``.
 - ``hwbnn_tb.cpp``: a testbench ``hwbnn_tb INPUT OUTPUT [EXPECTED]``; INPUT is ``FRAMES
   ELEMENTS`` then the input codes (in stream order), OUTPUT gets ``FRAMES CLASSES`` then the
   accumulators, and with EXPECTED (same format) it exits 1 on the first difference. It calls
@@ -66,6 +68,7 @@ from hwbnn.ir.types import (
     InputThreshold,
     Interaction,
     Layer,
+    MajorityPool,
     MatrixVector,
     Network,
     Threshold,
@@ -137,6 +140,8 @@ def memories(unit: UnitPlan, layer: Layer) -> dict[str, Any]:
             thresholds = lane_words(value_lanes(layer.thresholds, unit.pe))
     elif isinstance(layer, InputThreshold):
         thresholds = lane_words(value_lanes(layer.thresholds, unit.simd))
+    elif isinstance(layer, MajorityPool):  # [s][f]: channel f*WORD_SIMD + s
+        thresholds = lane_words(value_lanes(layer.thresholds, unit.in_per_beat))
     elif isinstance(layer, Interaction):
         # level[j], signs[j][i] (the edge i -> j), negate[j]
         return {
@@ -237,6 +242,17 @@ def unit_calls(
         calls = [
             Call("sliding_window", (*window, "1", "0"), (ins[0], windows)),
             Call("pool_or", (k("K"), k("C"), simd, k("PIXELS")), (windows, outs[0])),
+        ]
+    elif u.kind is UnitKind.MAJORITY_POOL:
+        windows = f"{c}_windows"
+        channels.append(Channel(windows, k("IN_W")))
+        simd = k("WORD_SIMD")  # (at SIMD = m*C, one position per beat, as a max pool)
+        names = ("H", "W", "C", "K", "S", "PAD_TOP", "PAD_LEFT", "PAD_BOTTOM", "PAD_RIGHT")
+        window = (*(k(n) for n in names), simd, "1", "0")
+        count = (k("K"), k("C"), simd, k("PIXELS"))
+        calls = [
+            Call("sliding_window", window, (ins[0], windows)),
+            Call("pool_majority", count, (windows, outs[0]), (f"{c}_thresholds",)),
         ]
     elif u.kind is UnitKind.MVAU:
         names = ("MW", "MH", "PE", "SIMD", "Product", "Activation", "PIXELS")
@@ -423,7 +439,9 @@ def render_hls(
     # units with arrays in params_<ident>.h: memories, a DBF unit's constants and a CI-BCNN
     # interaction's graph
     with_memories = [
-        s for s in stages if s.has_memories or s.is_dbf or s.kind is UnitKind.INTERACTION
+        s
+        for s in stages
+        if s.has_memories or s.is_dbf or s.kind in (UnitKind.INTERACTION, UnitKind.MAJORITY_POOL)
     ]
     params = [f"params_{s.ident}.h" for s in with_memories]
     context: dict[str, Any] = {

@@ -7,7 +7,9 @@ Generated files (all logic stays in rtl/; the top only instantiates and connects
   layer; VECTORS = the layer's pixels, the output pixels of the sliding window before it), an
   ``hwbnn_sliding_window`` (a SlidingWindow: kernel, stride, padding, pad code, ELEM_BITS 1 or
   the input code width), or for a MaxPool an ``hwbnn_sliding_window`` without padding followed
-  by an ``hwbnn_window_or`` (OR over each window); an ``hwbnn_axis_width_converter`` wherever
+  by an ``hwbnn_window_or`` (OR over each window), for a MajorityPool an
+  ``hwbnn_sliding_window`` with its padding followed by an ``hwbnn_window_majority`` (its
+  thresholds a parameter); an ``hwbnn_axis_width_converter`` wherever
   layer i's output beat (PE_i bits of an MVAU, SIMD_i elements of the other layers) differs from
   layer i+1's input beat (SIMD_{i+1} elements); with ``fifo_depth > 0`` an ``hwbnn_axis_fifo``
   after every layer but the last. The default (``fifo_depth=None``) is no FIFOs for dense

@@ -6,6 +6,8 @@ instances (:class:`Unit`, with :class:`Param` values or memory files) and a summ
 - DBF unit: ``hwbnn_dbf`` with its codes, alpha and thresholds as literal parameters;
 - sliding window: ``hwbnn_sliding_window`` (ELEM_BITS = the plan's element bits);
 - max pool: ``hwbnn_sliding_window`` without padding, then ``hwbnn_window_or``;
+- majority pool: ``hwbnn_sliding_window`` with its padding (pad bit 0), then
+  ``hwbnn_window_majority``, its thresholds as a parameter (:mod:`hwbnn.codegen.majority`);
 - CI-BCNN interaction: ``hwbnn_interact``, its graph as parameters
   (:mod:`hwbnn.codegen.interaction`).
 
@@ -19,9 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hwbnn.codegen.interaction import interaction_scalars, interaction_vectors, verilog_literal
+from hwbnn.codegen.majority import majority_thresholds
 from hwbnn.codegen.memfiles import write_unit_memories
 from hwbnn.ir.folding import WeightStorage
-from hwbnn.ir.types import DBFMatrixVector, Interaction, Layer, MatrixVector, Network
+from hwbnn.ir.types import (
+    DBFMatrixVector,
+    Interaction,
+    Layer,
+    MajorityPool,
+    MatrixVector,
+    Network,
+)
 from hwbnn.plan import Plan, UnitKind, UnitPlan
 from hwbnn.plan.packing import dbf_constants, weight_constant
 
@@ -188,6 +198,8 @@ def _instances(u: UnitPlan, files: list[str], layer: Layer) -> tuple[tuple[Unit,
         )
     if isinstance(layer, Interaction):
         return _interaction_instance(u, layer)
+    if isinstance(layer, MajorityPool):
+        return _majority_instances(u, layer)
     if u.kind in _GRAPH_UNITS:
         return _graph_instances(u, files)
     g = u.window
@@ -203,6 +215,26 @@ def _instances(u: UnitPlan, files: list[str], layer: Layer) -> tuple[tuple[Unit,
     return (
         Unit("hwbnn_sliding_window", "_window", _window_params(u), u.simd * u.in_bits),
         Unit("hwbnn_window_or", "", reduce, u.out_width),
+    ), summary
+
+
+def _majority_instances(u: UnitPlan, layer: MajorityPool) -> tuple[tuple[Unit, ...], str]:
+    g = u.window
+    assert g is not None
+    value, width = majority_thresholds(layer)
+    reduce = (
+        Param("CHANNELS", g.c),
+        Param("KERNEL", g.kernel),
+        Param("SIMD", u.simd),
+        Param("THRESHOLDS", literal=verilog_literal(value, width)),
+    )
+    summary = (
+        f"majority pool {g.h}x{g.w}x{g.c} K={g.kernel} S={g.stride} "
+        f"pad={'/'.join(map(str, g.padding))} SIMD={u.simd}"
+    )
+    return (
+        Unit("hwbnn_sliding_window", "_window", _window_params(u), u.simd),
+        Unit("hwbnn_window_majority", "", reduce, u.out_width),
     ), summary
 
 

@@ -65,6 +65,13 @@ two registers of ``SIMD*B`` bits (memory read, output). A max pool is a sliding 
 padding on bits plus hwbnn_window_or: a CHANNELS-bit shift register of partial ORs, two LUTs
 per SIMD lane. Neither has XNOR lanes. (Calibrated on yosys synth_ecp5 of a 30x30x64 window
 generator at SIMD 16: 365 LUT-equivalents, 164 FFs, one block RAM.)
+A majority pool is a sliding window with its padding plus hwbnn_window_majority
+(:func:`majority_cost`): per output lane (``min(SIMD, C)``) a count adder, its compare and the
+threshold selection, :data:`MAJORITY_LANE_LUTS` LUTs, plus the popcount of the MMV positions of
+a beat (:func:`adder_tree_luts` of MMV bits); FFs: the ``C`` partial counts of
+``clog2(K*K+1)`` bits, the output beat and the counters. Fitted to synth_ecp5 of the module out
+of context (K = 3; C/SIMD 8/2, 16/2, 16/4, 8/8, 64/16, 32/32, 4/12, 4/36): LUT4 slots within
+-9%..+7%, FFs within 4 (the counters of MMV > 1 are narrower).
 The model is meant for choosing a folding before synthesis; report.json puts it beside the
 yosys and nextpnr counts, which are the truth.
 """
@@ -100,6 +107,10 @@ from hwbnn.plan import (
 )
 
 CONTROL_LUTS = 40
+#: hwbnn_window_majority: LUTs per output lane and of its counters (synth_ecp5 fit)
+MAJORITY_LANE_LUTS = 22
+MAJORITY_CONTROL_LUTS = 17
+MAJORITY_CONTROL_FFS = 8
 CONTROL_FFS = 40
 #: an hwbnn_axis_fifo's handshakes and flags, beside 4 LUTs per pointer bit (yosys synth_ecp5
 #: of the digits CNN: 20-36 LUT4 for FIFOs of 2-4 beats)
@@ -220,6 +231,7 @@ __all__ = [
     "estimate_unit",
     "fifo_estimate",
     "line_buffer_rows",
+    "majority_cost",
     "memory_cost",
     "memory_resources",
 ]
@@ -244,6 +256,18 @@ def _window_estimate(u: UnitPlan, device: Device) -> tuple[int, int, MemoryUse]:
     luts = per_coord * coord + 8 * addr * copies + u.out_width + CONTROL_LUTS + ram.cost.luts
     ffs = 9 * coord + 3 * addr * copies + 2 * u.out_width + WINDOW_CONTROL_FFS + ram.cost.ffs
     return luts, ffs, ram
+
+
+def majority_cost(u: UnitPlan) -> tuple[int, int]:
+    """(LUTs, FFs) of hwbnn_window_majority for a planned majority pool (module docstring)."""
+    g = u.window
+    assert g is not None
+    lanes = u.out_per_beat
+    mmv = u.simd // lanes if u.simd > lanes else 1
+    count_bits = clog2(g.kernel * g.kernel + 1)
+    luts = lanes * (MAJORITY_LANE_LUTS + adder_tree_luts(mmv, 1)) + MAJORITY_CONTROL_LUTS
+    ffs = g.c * count_bits + lanes + MAJORITY_CONTROL_FFS
+    return luts, ffs
 
 
 def _graph_estimate(u: UnitPlan, device: Device) -> LayerEstimate:
@@ -299,11 +323,14 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
         UnitKind.INTERACTION,
     ):
         return _graph_estimate(u, device)
-    if u.kind in (UnitKind.SLIDING_WINDOW, UnitKind.MAX_POOL):
+    if u.kind in (UnitKind.SLIDING_WINDOW, UnitKind.MAX_POOL, UnitKind.MAJORITY_POOL):
         luts, ffs, ram = _window_estimate(u, device)
         if u.kind is UnitKind.MAX_POOL:
             luts += 2 * u.simd + CONTROL_LUTS // 2
             ffs += u.mw + u.simd + CONTROL_FFS // 2
+        elif u.kind is UnitKind.MAJORITY_POOL:
+            pool_luts, pool_ffs = majority_cost(u)
+            luts, ffs = luts + pool_luts, ffs + pool_ffs
         return _with_memories(LayerEstimate(u.name, 0, luts, ffs, 0, 0, u.cycles), (ram,))
     if u.kind is UnitKind.DBF:
         return _dbf_estimate(u, device)

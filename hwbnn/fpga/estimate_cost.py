@@ -27,13 +27,21 @@ from hwbnn.ir.types import (
     DBFMatrixVector,
     InputThreshold,
     Layer,
+    MajorityPool,
     MatrixVector,
     MaxPool,
     Network,
     SlidingWindow,
 )
 from hwbnn.plan import UnitPlan, build_plan
-from hwbnn.plan.build import dbf_unit, element_bits, image_unit, mvau_unit, threshold_unit
+from hwbnn.plan.build import (
+    dbf_unit,
+    element_bits,
+    image_unit,
+    majority_unit,
+    mvau_unit,
+    threshold_unit,
+)
 
 
 def bridge_cost(link: LinkFormat) -> tuple[int, int]:
@@ -92,6 +100,8 @@ def unit_of(net: Network, layer: Layer, fold: LayerFolding) -> UnitPlan | None:
         return dbf_unit(0, layer, fold, 0)
     if isinstance(layer, SlidingWindow | MaxPool):
         return image_unit(0, layer, fold, element_bits(net, layer), 0)
+    if isinstance(layer, MajorityPool):
+        return majority_unit(0, layer, fold, 0)
     return None
 
 

@@ -30,7 +30,7 @@ LAYOUT_OPS = frozenset({"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity"
 # ops of static shape arithmetic, folded to constants before lowering (FoldShapeOps)
 SHAPE_OPS = frozenset({"Shape", "Gather", "Concat", "Constant", "Cast", "Slice"})
 # ops of convolutional networks (hwbnn.frontend.lower_conv)
-IMAGE_OPS = frozenset({"Conv", "Pad", "MaxPool"})
+IMAGE_OPS = frozenset({"Conv", "Pad", "MaxPool", "AveragePool"})
 SUPPORTED_OPS = AFFINE_OPS | LAYOUT_OPS | IMAGE_OPS | {"MatMul", "Gemm", "BipolarQuant", "Quant"}
 
 

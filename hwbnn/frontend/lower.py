@@ -8,6 +8,8 @@ and hands each to the lowering pass for its op (:data:`NODE_PASSES`), sharing on
     input -> [affine | layout]* -> input quantizer                      (ExtractInputStage)
     [layout | MaxPool]* [Pad] (MatMul | Conv)      (LowerLayout, LowerMaxPool, LowerConvToWindow,
                                                     LowerMatMul)
+    [Pad(-1)] AveragePool -> [affine | layout]* -> binary quantizer     (LowerAveragePool: a
+                                                    MajorityPool)
       [-> MatMul | 1x1 Conv of integer alpha]      (LowerBasisCombination: a DBF layer)
     -> [CI-BCNN interaction]                        (CollapseInteractions, LowerInteraction)
     -> [affine | layout | MaxPool | Add]* -> quantizer                  (LowerAffine, LowerAdd,
@@ -60,6 +62,7 @@ from hwbnn.frontend.passes import (
     LowerActivation,
     LowerAdd,
     LowerAffine,
+    LowerAveragePool,
     LowerBasisCombination,
     LowerConcat,
     LowerConvToWindow,
@@ -85,6 +88,7 @@ NODE_PASSES: tuple[NodePass, ...] = (
     LowerLayout(),
     LowerAffine(),
     LowerMaxPool(),
+    LowerAveragePool(),
     DeferPad(),
     LowerConvToWindow(),
     LowerMatMul(),
@@ -116,8 +120,8 @@ def prepare(model: ModelWrapper) -> ModelWrapper:
         if node.op_type not in SUPPORTED_OPS | SHAPE_OPS | {INTERACTION_OP}:
             raise ModelError(
                 f"{node_label(node)}: unsupported op; hwbnn lowers MatMul/Gemm, Conv, Pad, "
-                f"MaxPool, BatchNormalization, Mul/Add/Sub/Div, Flatten/Reshape, Concat, "
-                f"BipolarQuant and Quant"
+                f"MaxPool, AveragePool, BatchNormalization, Mul/Add/Sub/Div, Flatten/Reshape, "
+                f"Concat, BipolarQuant and Quant"
             )
     try:
         model = model.transform(FoldShapeOps())

@@ -8,8 +8,9 @@ data tensor it has seen is bound to one of:
   of a multi-bit quantizer), with the float value of one integer unit (``scale``) and the
   stream layout of the ONNX tensor (:class:`~hwbnn.frontend.lower_conv.Stream`);
 - :class:`Tail`: a value not yet materialized: per-channel ops applied to the accumulators of a
-  product (:class:`Product`, possibly through a CI-BCNN interaction) or to an integer edge;
-  the next quantizer (or the graph output) turns it into IR nodes;
+  product (:class:`Product`, possibly through a CI-BCNN interaction), to an integer edge, or
+  to the window counts of an average pool of bits (:class:`WindowCount`); the next quantizer
+  (or the graph output) turns it into IR nodes;
 - :class:`PendingPad`: a ``Pad`` of an edge waiting for the Conv it feeds.
 """
 
@@ -24,10 +25,10 @@ from onnx import NodeProto
 from qonnx.core.modelwrapper import ModelWrapper
 
 from hwbnn.errors import ModelError
-from hwbnn.frontend.graph import channel_function, node_label
+from hwbnn.frontend.graph import channel_function, node_label, run_piece
 from hwbnn.frontend.limits import MAX_ACCUMULATOR_VALUES
 from hwbnn.frontend.lower_conv import Stream
-from hwbnn.ir.types import INPUT, InputFormat, Layer, Shape3, ValueKind
+from hwbnn.ir.types import INPUT, InputFormat, Layer, Shape3, SlidingWindow, ValueKind
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,49 @@ class BasisProduct:
 
 
 @dataclass
+class WindowCount:
+    """An ``AveragePool`` (``node``: kernel K, stride S, no pads) of the binary image ``edge``,
+    padded with -1 as ``window`` says (its geometry, pad code 0): per channel a function of
+    the window's count ``v`` in ``[0, K*K]`` of +1 values (:mod:`hwbnn.ir.majority`)."""
+
+    node: NodeProto
+    edge: Edge
+    window: SlidingWindow
+
+    @property
+    def mh(self) -> int:
+        return self.window.channels
+
+    @property
+    def variable_range(self) -> tuple[int, int]:
+        return 0, self.window.kernel**2
+
+    @property
+    def out_image(self) -> Shape3:
+        oh, ow, _ = self.window.out_shape
+        return (oh, ow, self.mh)
+
+    def of_variable(
+        self, model: ModelWrapper, nodes: list[NodeProto]
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """The AveragePool and ``nodes`` (per-channel ops after it) as a function of the count
+        ``v`` (m,) -> (m, C): the model's own AveragePool runs on a K x K window whose first
+        ``v`` positions (raster order) are ``+s`` and the others ``-s``, in every channel."""
+        k, channels = self.window.kernel, self.mh
+        scale = np.float32(self.edge.scale)
+        fn = channel_function(model, nodes, self.node.output[0], channels)
+        positions = np.arange(k * k)
+
+        def run(v: np.ndarray) -> np.ndarray:
+            signs = np.where(positions[None, :] < v[:, None], scale, -scale)
+            x = np.repeat(signs.astype(np.float32).reshape(len(v), 1, k, k), channels, axis=1)
+            pooled = run_piece(model, [self.node], self.node.input[0], x, [len(v), channels, 1, 1])
+            return fn(np.asarray(pooled, dtype=np.float32).reshape(len(v), channels))
+
+        return run
+
+
+@dataclass
 class SideAdd:
     """An ``Add`` of a product's tail (ops ``before``) and the binary edge ``side``."""
 
@@ -197,7 +241,7 @@ class Tail:
     shortcut has been added; ``interaction`` the collapsed CI-BCNN interaction node applied to
     the product's accumulators before ``nodes`` (:mod:`.passes.lower_interaction`)."""
 
-    root: Product | BasisProduct | Edge
+    root: Product | BasisProduct | WindowCount | Edge
     nodes: list[NodeProto] = field(default_factory=list)
     side: SideAdd | None = None
     start: str = ""

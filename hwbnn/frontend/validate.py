@@ -138,7 +138,7 @@ def _check_node(node: NodeProto) -> None:
     if op not in ALLOWED_OPS:
         raise ModelError(
             f"{node_label(node)}: unsupported op; hwbnn lowers MatMul/Gemm, Conv, Pad, "
-            f"MaxPool, BatchNormalization, Mul/Add/Sub/Div, Flatten/Reshape, Concat, "
+            f"MaxPool, AveragePool, BatchNormalization, Mul/Add/Sub/Div, Flatten/Reshape, Concat, "
             f"BipolarQuant and Quant"
         )
     if not node.output or not node.output[0] or any(node.output[1:]):

@@ -22,6 +22,7 @@ class LayerKind(enum.Enum):
     CONCAT = "concat"
     THRESHOLD = "threshold"
     INTERACTION = "interaction"
+    MAJORITY_POOL = "majority_pool"
 
 
 #: (height, width, channels) of an image in stream order.

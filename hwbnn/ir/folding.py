@@ -7,13 +7,13 @@ all M by default): its basis stage adds SIMD inputs to all M basis products per 
 combination stage B products with alpha to each of PE channels per cycle, and the two
 overlap: ``max((MH / PE) * (M / B), MW / SIMD) * pixels`` cycles. An input-thresholding unit
 handles SIMD elements per cycle (``N / SIMD`` cycles per frame; its PE is 1). A sliding window
-or a max pool moves SIMD elements of one pixel per beat (PE 1, SIMD divides the channels C),
-or, with SIMD = m*C where m divides K*K, its window stream carries m whole window positions
-(all C channels each) per beat, in window order, while it still reads at most one input pixel
-per beat (``min(SIMD, C)`` elements; a pool also writes ``min(SIMD, C)``). Either takes
-``max(in / min(SIMD, C), out / SIMD)`` cycles per frame, where ``in`` counts the input elements
-and ``out`` every K*K*C window element it emits (a max pool is a sliding window followed by an
-OR over each window).
+or a max or majority pool moves SIMD elements of one pixel per beat (PE 1, SIMD divides the
+channels C), or, with SIMD = m*C where m divides K*K, its window stream carries m whole window
+positions (all C channels each) per beat, in window order, while it still reads at most one
+input pixel per beat (``min(SIMD, C)`` elements; a pool also writes ``min(SIMD, C)``). Either
+takes ``max(in / min(SIMD, C), out / SIMD)`` cycles per frame, where ``in`` counts the input
+elements and ``out`` every K*K*C window element it emits (a max pool is a sliding window
+followed by an OR over each window, a majority pool by a thresholded count over each window).
 Forks, add-joins, thresholds and CI-BCNN interactions move SIMD elements per beat (SIMD divides
 the channels of their input), a concatenation SIMD elements of its output (SIMD divides every
 input's channels); each takes ``elements / SIMD`` cycles. A node's output stream carries PE
@@ -48,6 +48,7 @@ from hwbnn.ir.types import (
     InputThreshold,
     Layer,
     LayerKind,
+    MajorityPool,
     MatrixVector,
     MaxPool,
     Network,
@@ -110,7 +111,7 @@ def layer_cycles(layer: Layer, fold: LayerFolding, net: Network | None = None) -
     thresholds need their network (their sizes are their streams')."""
     if isinstance(layer, InputThreshold):
         return layer.in_elements // fold.simd
-    if isinstance(layer, SlidingWindow | MaxPool):
+    if isinstance(layer, SlidingWindow | MaxPool | MajorityPool):
         emitted = layer.pixels * layer.kernel * layer.kernel * layer.channels
         reads = layer.in_elements // min(fold.simd, layer.channels)
         return max(reads, emitted // fold.simd)
@@ -128,7 +129,7 @@ def vector_width(layer: Layer, net: Network | None = None) -> int:
     """Elements SIMD must divide: the channels of an image stage (or, for a sliding window,
     be m times with m dividing K*K: :func:`window_positions`), MW of an MVAU, the channels
     of a fork's, join's or threshold's input (every input's for a concat), else all."""
-    if isinstance(layer, SlidingWindow | MaxPool):
+    if isinstance(layer, SlidingWindow | MaxPool | MajorityPool):
         return layer.channels
     if isinstance(layer, MatrixVector | DBFMatrixVector):
         return layer.mw
@@ -147,7 +148,7 @@ def out_width(layer: Layer, fold: LayerFolding) -> int:
     pool (one output pixel per beat at most), SIMD otherwise."""
     if isinstance(layer, MatrixVector | DBFMatrixVector):
         return fold.pe
-    if isinstance(layer, MaxPool):
+    if isinstance(layer, MaxPool | MajorityPool):
         return min(fold.simd, layer.channels)
     return fold.simd
 
@@ -155,12 +156,12 @@ def out_width(layer: Layer, fold: LayerFolding) -> int:
 def in_width(layer: Layer, fold: LayerFolding) -> int:
     """Elements per beat of a layer's input stream: ``min(SIMD, C)`` for a sliding window or
     max pool (one input pixel per beat at most), SIMD otherwise."""
-    if isinstance(layer, SlidingWindow | MaxPool):
+    if isinstance(layer, SlidingWindow | MaxPool | MajorityPool):
         return min(fold.simd, layer.channels)
     return fold.simd
 
 
-def window_positions(layer: SlidingWindow | MaxPool, simd: int) -> int:
+def window_positions(layer: SlidingWindow | MaxPool | MajorityPool, simd: int) -> int:
     """Window positions m per beat of a sliding window's (a max pool's window) stream at
     ``simd``: ``simd // C`` for SIMD = m*C with m dividing K*K, else 1 (SIMD divides C).
     Raises ConfigError naming the layer for any other SIMD."""
@@ -179,6 +180,7 @@ _WHAT = {
     LayerKind.INPUT_THRESHOLD: "input thresholding",
     LayerKind.SLIDING_WINDOW: "a sliding window",
     LayerKind.MAX_POOL: "max pooling",
+    LayerKind.MAJORITY_POOL: "majority pooling",
     LayerKind.FORK: "a fork",
     LayerKind.ADD_JOIN: "an add-join",
     LayerKind.CONCAT: "a concatenation",
@@ -220,7 +222,7 @@ def check_folding(net: Network, folding: Folding) -> None:
         elif fold.bases is not None:
             raise ConfigError(f"layer {layer.name}: only a DBF unit has a bases setting")
         width = vector_width(layer, net)
-        if isinstance(layer, SlidingWindow | MaxPool):
+        if isinstance(layer, SlidingWindow | MaxPool | MajorityPool):
             window_positions(layer, fold.simd)
         elif width % fold.simd:
             what = (
@@ -255,7 +257,7 @@ def initiation_interval(net: Network, folding: Folding) -> int:
 
 
 def _options(layer: Layer, net: Network) -> list[LayerFolding]:
-    if isinstance(layer, SlidingWindow | MaxPool):
+    if isinstance(layer, SlidingWindow | MaxPool | MajorityPool):
         c, positions = layer.channels, layer.kernel * layer.kernel
         wide = [m * c for m in _divisors(positions) if m > 1]
         return [LayerFolding(1, s) for s in [*_divisors(c), *wide]]

@@ -29,6 +29,7 @@ from hwbnn.ir.types import (
     Interaction,
     Layer,
     LayerKind,
+    MajorityPool,
     MatrixVector,
     MaxPool,
     Network,
@@ -74,6 +75,14 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
             )
         elif isinstance(layer, MaxPool):
             entry.update(in_shape=list(layer.in_shape), kernel=layer.kernel, stride=layer.stride)
+        elif isinstance(layer, MajorityPool):
+            entry.update(
+                in_shape=list(layer.in_shape),
+                kernel=layer.kernel,
+                stride=layer.stride,
+                padding=list(layer.padding),
+            )
+            arrays[f"{layer.name}.thresholds"] = layer.thresholds
         elif isinstance(layer, DBFMatrixVector):
             entry.update(_product_entry(layer), bases=layer.bases)
             arrays[f"{layer.name}.codes"] = np.packbits(layer.codes, axis=1, bitorder="little")
@@ -381,6 +390,16 @@ def _load_layer(node: _Node) -> Layer:
         shape = node.shape3("in_shape")
         return MaxPool(
             name, shape, node.integer("kernel", 1), node.integer("stride", 1), inputs=inputs
+        )
+    if kind is LayerKind.MAJORITY_POOL:
+        return MajorityPool(
+            name,
+            node.shape3("in_shape"),
+            node.integer("kernel", 1),
+            node.integer("stride", 1),
+            node.padding(),
+            node.array("thresholds", "iu", 1),
+            inputs=inputs,
         )
     if kind is LayerKind.DBF_MATRIX_VECTOR:
         return _dbf_matrix_vector(node, inputs)

@@ -41,6 +41,9 @@ Convolutional networks (images, streamed pixel by pixel):
   MatrixVector whose weight columns are ordered ``(ky, kx, c)``.
 - :class:`MaxPool` on bits: ``out(oy, ox, c) = OR over ky, kx < K of in(oy*S+ky, ox*S+kx, c)``
   (max of +-1 values; valid behind the monotone thresholds, DESIGN.md), no padding, floor mode.
+- :class:`MajorityPool` on bits (the sign of an average pool of +-1 values, padded with -1):
+  ``out(oy, ox, c) = #{(ky, kx) : in(oy*S - pad_top + ky, ox*S - pad_left + kx, c) == 1} >= T_c``,
+  positions outside the image counting as 0 (:mod:`hwbnn.ir.majority`).
 - A dense layer after a convolution reads the image in stream order; lowering permutes its
   weight columns from the ONNX (C, H, W) flatten order.
 
@@ -66,6 +69,7 @@ from hwbnn.ir.edges import (
 from hwbnn.ir.interaction import Interaction
 from hwbnn.ir.joins import AddJoin, Concat, Fork, Threshold
 from hwbnn.ir.layers import InputThreshold, MatrixVector, MaxPool, SlidingWindow
+from hwbnn.ir.majority import MajorityPool
 
 __all__ = [
     "INPUT",
@@ -79,6 +83,7 @@ __all__ = [
     "Interaction",
     "Layer",
     "LayerKind",
+    "MajorityPool",
     "MatrixVector",
     "MaxPool",
     "Network",
@@ -104,6 +109,7 @@ Layer = (
     | Concat
     | Threshold
     | Interaction
+    | MajorityPool
 )
 #: The units that multiply (and emit the network's output): XNOR-popcount and DBF.
 ProductUnit = MatrixVector | DBFMatrixVector
@@ -134,7 +140,7 @@ def _reads_levels(node: Layer, edge: EdgeType, levels: int) -> None:
         )
 
 
-def _image_edge(node: SlidingWindow | MaxPool, edge: EdgeType) -> None:
+def _image_edge(node: SlidingWindow | MaxPool | MajorityPool, edge: EdgeType) -> None:
     _need(
         node,
         edge.image == node.in_shape,
@@ -269,6 +275,10 @@ def node_edge(node: Layer, edges: list[EdgeType], first: bool) -> EdgeType:
         return EdgeType(node.out_elements, (oh, ow, window), edge.kind, edge.low, edge.high)
     if isinstance(node, MaxPool):
         _need(node, edge.kind is ValueKind.BITS, "max pooling needs binary inputs")
+        _image_edge(node, edge)
+        return bits_edge(node.out_elements, node.out_shape)
+    if isinstance(node, MajorityPool):
+        _need(node, edge.kind is ValueKind.BITS, "majority pooling needs binary inputs")
         _image_edge(node, edge)
         return bits_edge(node.out_elements, node.out_shape)
     if isinstance(node, Fork):

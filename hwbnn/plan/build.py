@@ -14,14 +14,17 @@ Per layer (hwbnn.ir.types, folded as hwbnn.ir.folding):
   bits, or the input codes (B bits) for an integer first layer;
 - max pool: a sliding window without padding on bits, then an OR over each window; at
   SIMD = m*C the window stream between them carries m positions per beat, and the pool reads
-  and writes one pixel (C bits) per beat.
+  and writes one pixel (C bits) per beat;
+- majority pool (hwbnn.ir.majority): the same with the window's padding (pad bit 0), then a
+  thresholded count over each window (:func:`majority_unit`); its thresholds are parameters
+  the generators read from the IR node, no memory.
 
 Between unit i (PE_i or SIMD_i elements out) and unit i+1 (SIMD_{i+1} in), a width converter
 where the beat widths differ. The FIFO depth after every unit but the last is ``fifo_depth``;
 by default (:func:`auto_fifo_depth`) none for a dense network, and for a network with image
-layers the smallest power of 2 holding 8 beats and every max pool's burst (C/SIMD beats of one
-output pixel, sent back to back): with several layers at the same cycles per frame a stall
-that no FIFO absorbs is lost for good.
+layers the smallest power of 2 holding 8 beats and every max or majority pool's burst (C/SIMD
+beats of one output pixel, sent back to back): with several layers at the same cycles per
+frame a stall that no FIFO absorbs is lost for good.
 
 Validation raises :class:`PlanError` naming the layer: a folding that does not fit
 (hwbnn.ir.folding.check_folding), an output layer over several pixels, an integer-input unit
@@ -34,6 +37,7 @@ A graph (forks, joins, side-input thresholds, hidden units emitting accumulators
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -51,6 +55,7 @@ from hwbnn.ir.types import (
     DBFMatrixVector,
     InputThreshold,
     Layer,
+    MajorityPool,
     MatrixVector,
     MaxPool,
     Network,
@@ -95,7 +100,7 @@ def auto_fifo_depth(net: Network, folding: Folding) -> int:
     bursts = [
         max(1, layer.channels // fold.simd)
         for layer, fold in zip(net.layers, folding.layers, strict=True)
-        if isinstance(layer, MaxPool)
+        if isinstance(layer, MaxPool | MajorityPool)
     ]
     return 1 << clog2(max([MIN_FIFO_BEATS, *bursts]))
 
@@ -281,6 +286,23 @@ def image_unit(
     )
 
 
+def majority_unit(index: int, layer: MajorityPool, fold: LayerFolding, fifo: int) -> UnitPlan:
+    """The unit of a majority pool: the padded sliding window of its geometry (pad bit 0)
+    and hwbnn_window_majority, which writes ``min(SIMD, C)`` bits per window beat group."""
+    h, w, c = layer.in_shape
+    oh, ow, _ = layer.out_shape
+    reads = min(fold.simd, c)
+    window = SlidingWindow(layer.name, layer.in_shape, layer.kernel, layer.stride, layer.padding)
+    unit = image_unit(index, window, fold, 1, fifo)
+    return replace(
+        unit,
+        kind=UnitKind.MAJORITY_POOL,
+        inner_beats=unit.out_beats,
+        out_width=reads,
+        out_beats=layer.out_elements // reads,
+    )
+
+
 def element_bits(net: Network, layer: Layer) -> int:
     """Bits per element a layer reads: the input code width for integer inputs, else 1."""
     if isinstance(layer, MatrixVector | DBFMatrixVector):
@@ -300,7 +322,7 @@ def element_bits(net: Network, layer: Layer) -> int:
 def is_chain_plan(net: Network) -> bool:
     """True when ``net`` is planned as a chain: every node reads the one before it and is a
     thresholding, matrix-vector, window or pool unit, and only the last emits accumulators."""
-    kinds = InputThreshold | MatrixVector | DBFMatrixVector | SlidingWindow | MaxPool
+    kinds = InputThreshold | MatrixVector | DBFMatrixVector | SlidingWindow | MaxPool | MajorityPool
     return net.is_chain and all(
         isinstance(n, kinds)
         and not (isinstance(n, MatrixVector | DBFMatrixVector) and n.emits_acc and not n.is_output)
@@ -343,6 +365,8 @@ def build_chain_plan(net: Network, folding: Folding, *, fifo_depth: int | None =
             units.append(dbf_unit(index, layer, fold, fifo))
         elif isinstance(layer, SlidingWindow | MaxPool):
             units.append(image_unit(index, layer, fold, bits, fifo))
+        elif isinstance(layer, MajorityPool):
+            units.append(majority_unit(index, layer, fold, fifo))
     converters = tuple(
         Converter(a.index, a.out_width, b.in_width, a.out_beats)
         for a, b in zip(units, units[1:], strict=False)

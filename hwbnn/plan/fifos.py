@@ -34,7 +34,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from hwbnn.ir.folding import WeightStorage
-from hwbnn.ir.types import INPUT, Layer, MatrixVector, MaxPool, Network, SlidingWindow
+from hwbnn.ir.types import (
+    INPUT,
+    Layer,
+    MajorityPool,
+    MatrixVector,
+    MaxPool,
+    Network,
+    SlidingWindow,
+)
 from hwbnn.plan.model import UnitKind, UnitPlan
 from hwbnn.plan.widths import clog2
 
@@ -70,6 +78,10 @@ def node_need(net: Network, node: Layer, ins: Sequence[np.ndarray]) -> np.ndarra
     (:mod:`hwbnn.plan.latency`)."""
     out_pixels = net.edge(node.name).pixels
     if isinstance(node, SlidingWindow):
+        top, left, _, _ = node.padding
+        oh, ow, _ = node.out_shape
+        return _window_need(ins[0], node.in_shape, (oh, ow), node.kernel, node.stride, top, left)
+    if isinstance(node, MajorityPool):
         top, left, _, _ = node.padding
         oh, ow, _ = node.out_shape
         return _window_need(ins[0], node.in_shape, (oh, ow), node.kernel, node.stride, top, left)
@@ -143,7 +155,7 @@ def unit_latency(u: UnitPlan) -> int:
         return u.sf + 5 + tree + int(_half_count(u))
     if u.kind is UnitKind.SLIDING_WINDOW:
         return 3
-    if u.kind is UnitKind.MAX_POOL:
+    if u.kind in (UnitKind.MAX_POOL, UnitKind.MAJORITY_POOL):
         return 4
     if u.kind is UnitKind.DBF:
         return dbf_latency(u)

@@ -38,6 +38,7 @@ from hwbnn.ir.types import (
     InputThreshold,
     Interaction,
     Layer,
+    MajorityPool,
     MatrixVector,
     Network,
     Threshold,
@@ -52,6 +53,7 @@ from hwbnn.plan.build import (
     element_bits,
     image_unit,
     is_chain_plan,
+    majority_unit,
     mvau_unit,
     threshold_unit,
 )
@@ -162,6 +164,8 @@ def _unit(
         unit = mvau_unit(index, node, fold, 0)
     elif isinstance(node, DBFMatrixVector):
         unit = dbf_unit(index, node, fold, 0)
+    elif isinstance(node, MajorityPool):
+        unit = majority_unit(index, node, fold, 0)
     else:
         unit = image_unit(index, node, fold, bits, 0)
     edge = net.in_edges(node.name)[0]

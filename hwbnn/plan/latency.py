@@ -42,7 +42,7 @@ def _tail(u: UnitPlan) -> float:
         return (u.nf - 1) * (u.bases // u.bases_per_cycle)
     if u.kind is UnitKind.SLIDING_WINDOW:
         return u.out_beats / u.pixels - 1
-    if u.kind is UnitKind.MAX_POOL:
+    if u.kind in (UnitKind.MAX_POOL, UnitKind.MAJORITY_POOL):
         return u.inner_beats / u.pixels - 1
     if u.kind is UnitKind.INTERACTION:  # the pixel's beats leave after all have arrived
         return u.out_beats / u.pixels - 1

@@ -36,6 +36,7 @@ class UnitKind(enum.Enum):
     CONCAT = "concat"
     THRESHOLD = "threshold"
     INTERACTION = "interaction"
+    MAJORITY_POOL = "majority_pool"  # rtl/hwbnn_window_majority.v after a window
 
 
 #: the tuple fields of a :class:`UnitPlan` (lists in plan.json)
@@ -104,7 +105,8 @@ class UnitPlan:
     stage. ``in_bits``/``out_bits``: bits per stream element (out: 1, or the accumulator width
     of the output layer; an image stage passes its elements through). ``in_width`` and
     ``out_width`` are beat widths, ``in_beats``/``out_beats`` beats per frame; a max pool's
-    two parts (window generator, OR) are joined by ``inner_beats`` beats of ``in_width`` bits.
+    two parts (window generator, OR) are joined by ``inner_beats`` beats of ``in_width`` bits,
+    as are a majority pool's (window generator with padding, thresholded count).
     ``acc_bits``/``popcount_bits``/``threshold_bits``: an MVAU's accumulator, popcount (bipolar
     input) and threshold widths (input thresholds: INPUT_BITS + 1); 0 where they do not apply.
     ``fifo_depth``: beats of the FIFO after the unit in a chain (0: none; never after the
@@ -181,11 +183,15 @@ class UnitPlan:
         return self.kind is UnitKind.MAX_POOL
 
     @property
+    def is_majority(self) -> bool:
+        return self.kind is UnitKind.MAJORITY_POOL
+
+    @property
     def out_per_beat(self) -> int:
         """Elements per output beat: PE of an MVAU, ``min(SIMD, C)`` of a max pool (at
         SIMD = m*C its window stream carries m positions per beat, its output one pixel),
         SIMD otherwise."""
-        if self.kind is UnitKind.MAX_POOL:
+        if self.kind in (UnitKind.MAX_POOL, UnitKind.MAJORITY_POOL):
             return min(self.simd, self.mw)
         return self.pe if self.kind in (UnitKind.MVAU, UnitKind.DBF) else self.simd
 
@@ -194,7 +200,7 @@ class UnitPlan:
         """Elements per input beat: ``min(SIMD, C)`` for a sliding window or max pool (at
         SIMD = m*C its window stream carries m positions per beat, its input one pixel), SIMD
         otherwise."""
-        if self.kind in (UnitKind.SLIDING_WINDOW, UnitKind.MAX_POOL):
+        if self.kind in (UnitKind.SLIDING_WINDOW, UnitKind.MAX_POOL, UnitKind.MAJORITY_POOL):
             return min(self.simd, self.mw)
         return self.simd
 

@@ -39,6 +39,7 @@ from hwbnn.ir.types import (
     InputThreshold,
     Interaction,
     Layer,
+    MajorityPool,
     MatrixVector,
     MaxPool,
     Network,
@@ -47,7 +48,14 @@ from hwbnn.ir.types import (
     ValueKind,
 )
 from hwbnn.reference.codes import CodeReader, to_codes
-from hwbnn.reference.images import PackedBits, or_pool, pack_stream, sliding_windows, unpacked
+from hwbnn.reference.images import (
+    PackedBits,
+    majority_pool,
+    or_pool,
+    pack_stream,
+    sliding_windows,
+    unpacked,
+)
 from hwbnn.reference.kernels import (
     KERNELS,
     default_kernel,
@@ -59,6 +67,7 @@ from hwbnn.reference.kernels import (
 __all__ = [  # to_codes and pack_bits are re-exported: this module was their home
     "Reference",
     "ReferenceResult",
+    "majority_pool",
     "or_pool",
     "pack_bits",
     "run_layer",
@@ -276,6 +285,8 @@ def _run_stage(
         return sliding_windows(stage, inputs[0])
     if isinstance(stage, MaxPool):
         return or_pool(stage, inputs[0], kernel)
+    if isinstance(stage, MajorityPool):
+        return majority_pool(stage, inputs[0])
     if isinstance(stage, Fork):
         return inputs[0]
     if isinstance(stage, DBFMatrixVector):

@@ -1,4 +1,5 @@
-"""Image stages of the reference (sliding windows, OR max pools) on a block of frames, and the
+"""Image stages of the reference (sliding windows, OR max pools, majority pools) on a block of
+frames, and the
 byte-packed form of a binary stream they can work on.
 
 Streams are (B, H*W*C) in stream order (pixels row by row, channel innermost). A binary stream
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwbnn.ir.types import MaxPool, SlidingWindow
+from hwbnn.ir.types import MajorityPool, MaxPool, SlidingWindow
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,19 @@ def or_pool(
     if isinstance(x, PackedBits):
         return PackedBits(out.reshape(len(x), layer.out_elements // 8))
     return out.reshape(len(x), layer.out_elements)
+
+
+def majority_pool(layer: MajorityPool, x: np.ndarray | PackedBits) -> np.ndarray:
+    """(B, H*W*C) bits -> (B, OH*OW*C) bits: ``count of 1s in the K x K window >= T_c``, the
+    image padded with 0 (-1) bits (:mod:`hwbnn.ir.majority`)."""
+    h, w, c = layer.in_shape
+    k, s = layer.kernel, layer.stride
+    oh, ow, _ = layer.out_shape
+    top, left, bottom, right = layer.padding
+    bits = np.asarray(unpacked(x)).astype(np.uint8).reshape(len(x), h, w, c)
+    padded = np.pad(bits, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    count = np.zeros((len(x), oh, ow, c), dtype=np.int64)
+    for dy in range(k):  # one pass per window offset, each over the whole block
+        for dx in range(k):
+            count += _window_view(padded, k, s, oh, ow, dy, dx)
+    return (count >= layer.thresholds).reshape(len(x), layer.out_elements)

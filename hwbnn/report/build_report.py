@@ -42,6 +42,7 @@ from hwbnn.ir.types import (
     DBFMatrixVector,
     InputThreshold,
     Layer,
+    MajorityPool,
     MatrixVector,
     MaxPool,
     Network,
@@ -125,6 +126,11 @@ def describe_layer(layer: Layer) -> tuple[str, str]:
     if isinstance(layer, MaxPool):
         (h, w, c), (oh, ow, _) = layer.in_shape, layer.out_shape
         what = f"max pool (OR) {layer.kernel}x{layer.kernel} stride {layer.stride}"
+        return what, f"{h}x{w}x{c} -> {oh}x{ow}x{c}"
+    if isinstance(layer, MajorityPool):
+        (h, w, c), (oh, ow, _) = layer.in_shape, layer.out_shape
+        pad = "/".join(map(str, layer.padding))
+        what = f"majority pool {layer.kernel}x{layer.kernel} stride {layer.stride} pad {pad}"
         return what, f"{h}x{w}x{c} -> {oh}x{ow}x{c}"
     if isinstance(layer, MatrixVector):
         if layer.pixels > 1:

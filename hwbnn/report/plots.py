@@ -98,6 +98,7 @@ _KIND_COLORS = {
     "mvau": "#cfe0f7",
     "sliding_window": "#d7f0d2",
     "max_pool": "#e6dcf5",
+    "majority_pool": "#e6dcf5",
     "fork": "#eeeeee",
     "add_join": "#f8d7e3",
     "concat": "#f8d7e3",

@@ -12,7 +12,9 @@ sequence of blocks, then an OR pool and a dense output layer:
 - ``"add"``: two 3x3 convolutions of a fork, their accumulators summed (an add-join), then
   multi-step thresholds into a small integer grid, then a threshold back to bits;
 - ``"concat"``: two 1x1 convolutions of a fork to bits, concatenated (2 C channels), then a
-  1x1 convolution back to C.
+  1x1 convolution back to C;
+- ``"majority"``: the Bi-Real block with a 3x3 majority pool (stride 1, padded with -1, the
+  binary avg_pool_3x3) of ``x`` as the side input (a DARTS node of a conv and a pool edge).
 
 Weights are uniform random bits; thresholds are drawn near the middle of each accumulator's
 range so that outputs vary.
@@ -31,6 +33,7 @@ from hwbnn.ir.types import (
     InputFormat,
     InputThreshold,
     Layer,
+    MajorityPool,
     MatrixVector,
     MaxPool,
     Network,
@@ -38,7 +41,7 @@ from hwbnn.ir.types import (
     Threshold,
 )
 
-BLOCKS = ("identity", "pool", "conv", "add", "concat")
+BLOCKS = ("identity", "pool", "conv", "add", "concat", "majority")
 
 
 class _Builder:
@@ -96,14 +99,18 @@ def _block(
     h, w, c = shape
     name = f"b{index}"
     fork = b.add(Fork(f"{name}_fork", (src,)))
-    if kind in ("identity", "pool", "conv"):
-        stride = 1 if kind == "identity" else 2
+    if kind in ("identity", "pool", "conv", "majority"):
+        stride = 1 if kind in ("identity", "majority") else 2
         out_c = 2 * c if kind == "conv" else c
         acc, out_shape = b.conv(f"{name}_conv", fork, shape, out_c, 3, stride, True)
         if kind == "identity":
             side = fork
         elif kind == "pool":
             side = b.add(MaxPool(f"{name}_pool", shape, 2, 2, inputs=(fork,)))
+        elif kind == "majority":
+            t = b.rng.integers(4, 7, c)
+            pool = MajorityPool(f"{name}_majority", shape, 3, 1, (1, 1, 1, 1), t, inputs=(fork,))
+            side = b.add(pool)
         else:
             side, _ = b.conv(f"{name}_down", fork, shape, out_c, 1, 2, False)
         t = b.side_thresholds(out_c, 9 * c)

@@ -18,6 +18,7 @@ from hwbnn.ir.types import (
     InputFormat,
     InputThreshold,
     Layer,
+    MajorityPool,
     MatrixVector,
     MaxPool,
     Network,
@@ -111,13 +112,16 @@ def _random_unit(
 @dataclass(frozen=True)
 class ConvSpec:
     """One convolution of :func:`random_conv_net`: output channels, kernel, stride, symmetric
-    padding (with -1 / pad code 0), then an optional max pool (kernel = stride = ``pool``)."""
+    padding (with -1 / pad code 0), then an optional 3x3 majority pool padded by 1 with stride
+    ``majority`` (the binary avg_pool_3x3 of hwbnn.nn.genotype; thresholds near 5, with 0 and
+    10), then an optional max pool (kernel = stride = ``pool``)."""
 
     channels: int
     kernel: int = 3
     stride: int = 1
     padding: int = 0
     pool: int = 0
+    majority: int = 0
 
 
 def random_conv_net(
@@ -130,8 +134,9 @@ def random_conv_net(
     binarize_input: bool = True,
 ) -> Network:
     """A random conv net on a (C, H, W) image of ``input_levels``-level codes: convolutions
-    (sliding window + per-pixel unit, optional OR pool), then dense layers ``hidden`` and the
-    output layer. Without ``binarize_input`` the first convolution takes the integer codes."""
+    (sliding window + per-pixel unit, optional majority pool and OR pool), then dense layers
+    ``hidden`` and the output layer. Without ``binarize_input`` the first convolution takes the
+    integer codes."""
     if not convs:
         raise ValueError("a conv net needs at least one convolution")
     if not binarize_input and input_levels < 3:
@@ -159,6 +164,11 @@ def random_conv_net(
         layers.append(unit)
         levels = 2
         shape = (*window.out_shape[:2], spec.channels)
+        if spec.majority:
+            t = _with_extremes(rng.integers(4, 7, spec.channels), 0, 10)
+            majority = MajorityPool(f"majority{index}", shape, 3, spec.majority, (1,) * 4, t)
+            layers.append(majority)
+            shape = majority.out_shape
         if spec.pool:
             pool = MaxPool(f"pool{index}", shape, spec.pool, spec.pool)
             layers.append(pool)

@@ -378,6 +378,20 @@ def test_conv_top_lints(tmp_path: Path, binarize: bool) -> None:
     assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr
 
 
+def test_majority_top_lints(tmp_path: Path) -> None:
+    """Majority pools (stride 1 at SIMD = 3*C, stride 2 at SIMD < C): a padded window
+    generator and hwbnn_window_majority each, Verilator -Wall silent."""
+    convs = [ConvSpec(4, 3, 1, 1, majority=1), ConvSpec(8, 3, 1, 1, majority=2)]
+    net = random_conv_net(np.random.default_rng(1), (2, 7, 7), convs, (), 4, 16, True)
+    folding = choose_folding(net, 400)
+    generate_rtl(net, folding, Path("m.onnx"), tmp_path)
+    text = (tmp_path / "rtl" / f"{TOP}.v").read_text()
+    assert text.count("hwbnn_window_majority #(") == 2
+    assert ".PAD_TOP(1)" in text and ".SIMD(12)" in text  # 3 positions of 4 channels per beat
+    result = lint_top(tmp_path / "rtl")
+    assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr
+
+
 def test_yosys_synthesizes_a_conv_top(tmp_path: Path) -> None:
     net, folding = _conv_net()
     generate_rtl(net, folding, Path("m.onnx"), tmp_path)

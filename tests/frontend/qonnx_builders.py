@@ -156,6 +156,7 @@ def build_chain(
       shape (1, C, 1, 1) on images (vectors on flat tensors),
     - ("quant",): a binary activation of scale 1,
     - ("pool", k, s, attrs): MaxPool with kernel k, stride s and extra attributes,
+    - ("avgpool", k, s, attrs): AveragePool likewise,
     - ("flatten",), ("dense", weights (MW, MH) of +-1): Flatten and MatMul.
     """
     enc = enc or Encoding()
@@ -198,6 +199,10 @@ def build_chain(
         elif kind == "pool":
             attrs = dict(op[3]) if len(op) > 3 else {}
             x = b.node("MaxPool", [x], kernel_shape=[op[1], op[1]], strides=[op[2], op[2]], **attrs)
+        elif kind == "avgpool":
+            attrs = dict(op[3]) if len(op) > 3 else {}
+            size = [op[1], op[1]]
+            x = b.node("AveragePool", [x], kernel_shape=size, strides=[op[2], op[2]], **attrs)
         elif kind == "flatten":
             x = b.node("Flatten", [x], axis=1)
             image = False

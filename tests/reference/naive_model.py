@@ -11,6 +11,7 @@ from hwbnn.ir.types import (
     Concat,
     Fork,
     InputThreshold,
+    MajorityPool,
     MatrixVector,
     MaxPool,
     Network,
@@ -50,6 +51,14 @@ def naive_outputs(net: Network, codes: np.ndarray) -> dict[str, np.ndarray]:
             index = _window_index(layer.in_shape, layer.kernel, layer.stride, (0, 0), (oh, ow, c))
             out = x[:, index].reshape(len(x), oh * ow, layer.kernel**2, c).max(axis=2)
             out = out.reshape(len(x), layer.out_elements)
+        elif isinstance(layer, MajorityPool):
+            oh, ow, c = layer.out_shape
+            index = _window_index(
+                layer.in_shape, layer.kernel, layer.stride, layer.padding, (oh, ow, c)
+            )
+            ones = np.where(index >= 0, x[:, np.maximum(index, 0)], 0)  # padding counts as -1
+            count = ones.reshape(len(x), oh * ow, layer.kernel**2, c).sum(axis=2)
+            out = (count >= layer.thresholds).astype(np.int64).reshape(len(x), layer.out_elements)
         elif isinstance(layer, MatrixVector):
             rows = x.reshape(len(x) * layer.pixels, layer.mw)
             signed_in = 2 * rows - 1 if layer.binary_input else rows

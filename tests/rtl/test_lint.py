@@ -147,6 +147,12 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         | INTERACT_GRAPH,
         {"CHANNELS": 4, "SIMD": 4, "IN_BITS": 6, "OUT_BITS": 6, "LEVELS": 2} | INTERACT_GRAPH,
     ],
+    "hwbnn_window_majority": [
+        {"CHANNELS": 1, "KERNEL": 1, "SIMD": 1, "THRESHOLDS": (8, 1)},
+        {"CHANNELS": 4, "KERNEL": 3, "SIMD": 2, "THRESHOLDS": (32, 0x0A000605)},
+        {"CHANNELS": 4, "KERNEL": 3, "SIMD": 36, "THRESHOLDS": (32, 0x05050505)},
+        {"CHANNELS": 64, "KERNEL": 3, "SIMD": 16},
+    ],
     "hwbnn_param_check": [
         {"OK": 1, "RULE": "never broken", "NAME0": "A", "VALUE0": 3, "NAME1": "B", "VALUE1": -1}
     ],
@@ -159,6 +165,25 @@ ILLEGAL: list[tuple[str, Params, str, str]] = [
         {"CHANNELS": 4, "SIMD": 4, "LEVELS": 1} | INTERACT_GRAPH,
         "u_check_graph",
         "edges lower to higher LEVEL (CHANNELS=4, LEVELS=1)",
+    ),
+    (
+        "hwbnn_window_majority",
+        {"CHANNELS": 6, "SIMD": 4},
+        "u_check_simd",
+        "SIMD must divide CHANNELS or be MMV*CHANNELS with MMV dividing KERNEL*KERNEL "
+        "(SIMD=4, CHANNELS=6, KERNEL=3)",
+    ),
+    (
+        "hwbnn_window_majority",
+        {"CHANNELS": 2, "KERNEL": 2, "SIMD": 1, "THRESHOLDS": (16, 0x0605)},
+        "u_check_thresholds",
+        "every THRESHOLDS entry must be at most KERNEL*KERNEL+1 (KERNEL=2, CHANNELS=2)",
+    ),
+    (
+        "hwbnn_window_majority",
+        {"KERNEL": 16},
+        "u_check_kernel",
+        "KERNEL must be 1 to 15 (8-bit thresholds up to KERNEL*KERNEL+1) (KERNEL=16)",
     ),
     ("hwbnn_dbf", {"MH": 8, "PE": 3}, "u_check_pe", "PE must divide MH (PE=3, MH=8)"),
     (

@@ -1,12 +1,13 @@
 """Generated tops of random conv nets simulated on Icarus (hwbnn.sim.top) against the reference.
 
 Random conv IRs (hwbnn.sim.random_nets.random_conv_net: padding with -1, stride 2, OR pools,
-a binarized or an integer first layer) at a few foldings each (width converters between the
-window generators, per-pixel units and pools in both directions, FIFOs or none) are generated
-with hwbnn.codegen.rtl and simulated under random input gaps and output backpressure: every
-accumulator must equal hwbnn.reference exactly, and with frames back to back the measured
-cycles per frame must be the slowest layer's (hwbnn.ir.folding.initiation_interval) within
-1%. A corrupted weight of a convolution must be caught.
+majority pools, a binarized or an integer first layer) at a few foldings each (width
+converters between the window generators, per-pixel units and pools in both directions, FIFOs
+or none) are generated with hwbnn.codegen.rtl and simulated under random input gaps and output
+backpressure: every accumulator must equal hwbnn.reference exactly, and with frames back to
+back the measured cycles per frame must be the slowest layer's
+(hwbnn.ir.folding.initiation_interval) within 1%. A corrupted weight of a convolution must be
+caught.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hwbnn.ir.types import Network
 from hwbnn.plan import load_plan
 from hwbnn.reference import Reference
 from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+from hwbnn.sim.runner import simulator_available
 from hwbnn.sim.top import SimConfig
 from hwbnn.verify.rtl import verify_rtl
 
@@ -75,6 +77,17 @@ CASES = [
         4,
         True,
         441,
+    ),
+    # 3x3 majority pools (the binary avg_pool_3x3): stride 1 and stride 2, padded with -1
+    Case(
+        "majority",
+        (2, 7, 7),
+        (ConvSpec(4, 3, 1, 1, majority=1), ConvSpec(8, 3, 1, 1, majority=2)),
+        (),
+        4,
+        16,
+        True,
+        400,
     ),
 ]
 
@@ -157,3 +170,17 @@ def test_folding_with_converters_both_ways(tmp_path: Path) -> None:
     write_build(net, folding, build)
     record = verify_rtl(build, _codes(net, 5, 3), SimConfig(seed=4, ii_frames=6))
     assert record.ok, record.problem
+
+
+@pytest.mark.verilator
+@pytest.mark.slow
+@pytest.mark.skipif(not simulator_available("verilator"), reason="verilator not found")
+def test_majority_pools_on_the_fast_engine(tmp_path: Path) -> None:
+    """The majority case on the compiled Verilator harness (most of its ~35 s is the harness
+    build): 200 frames under backpressure."""
+    case = next(c for c in CASES if c.name == "majority")
+    net, _, build = _build(case, tmp_path)
+    cfg = SimConfig(seed=3, gap_prob=0.4, backpressure_prob=0.6, ii_frames=6, fast=True)
+    record = verify_rtl(build, _codes(net, 200, 5), cfg)
+    assert record.ok, record.problem
+    assert record.engine == "verilator-fast" and record.frames == 200

@@ -364,6 +364,15 @@ CONV_NETS = {
         9,
         True,
     ),
+    # 3x3 majority pools (the binary avg_pool_3x3), stride 1 and 2, padded with -1
+    "binary-majority": (
+        (2, 7, 7),
+        [ConvSpec(4, 3, 1, 1, majority=1), ConvSpec(6, 3, 1, 1, majority=2)],
+        [],
+        4,
+        17,
+        True,
+    ),
 }
 
 

@@ -9,7 +9,8 @@ modification): :class:`FoldShapeOps`, :class:`ConvertGemmToMatMul`, :class:`Spli
 Lowering passes over a :class:`~hwbnn.frontend.state.LoweringState` (ONNX data tensors ->
 IR nodes): :class:`ExtractInputStage`, then per data-path node one
 :class:`~hwbnn.frontend.state.NodePass` (:class:`LowerLayout`, :class:`LowerAffine`,
-:class:`LowerMaxPool`, :class:`DeferPad`, :class:`LowerConvToWindow`, :class:`LowerMatMul`,
+:class:`LowerMaxPool`, :class:`LowerAveragePool`, :class:`DeferPad`, :class:`LowerConvToWindow`,
+:class:`LowerMatMul`,
 :class:`LowerBasisCombination` (a DBF layer's combination), :class:`LowerActivation`,
 :class:`LowerAdd`, :class:`LowerConcat`, :class:`LowerInteraction`) followed by
 :class:`InsertForks`, and at the end :class:`ExtractOutputAffine`. The steps inside an
@@ -27,6 +28,7 @@ from hwbnn.frontend.passes.insert_forks import InsertForks
 from hwbnn.frontend.passes.lower_activation import LowerActivation
 from hwbnn.frontend.passes.lower_add import LowerAdd
 from hwbnn.frontend.passes.lower_affine import LowerAffine
+from hwbnn.frontend.passes.lower_average_pool import LowerAveragePool
 from hwbnn.frontend.passes.lower_basis_combination import LowerBasisCombination
 from hwbnn.frontend.passes.lower_concat import LowerConcat
 from hwbnn.frontend.passes.lower_conv_to_window import DeferPad, LowerConvToWindow
@@ -47,6 +49,7 @@ __all__ = [
     "LowerActivation",
     "LowerAdd",
     "LowerAffine",
+    "LowerAveragePool",
     "LowerBasisCombination",
     "LowerConcat",
     "LowerConvToWindow",

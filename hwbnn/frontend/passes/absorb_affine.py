@@ -26,17 +26,18 @@ from onnx import NodeProto
 from hwbnn.errors import ModelError
 from hwbnn.frontend.graph import constant_scalar, is_binary_quant, node_attr, node_label
 from hwbnn.frontend.limits import MAX_TENSOR_ELEMENTS, rows_per_chunk
-from hwbnn.frontend.state import BasisProduct, LoweringState, Product
+from hwbnn.frontend.state import BasisProduct, LoweringState, Product, WindowCount
 from hwbnn.frontend.thresholds import search_steps, search_thresholds
 
 MAX_ACTIVATION_BITS = 16  # a multi-bit activation's codes (thresholds per channel: 2**bits - 1)
 
 
 def binary_thresholds(
-    state: LoweringState, product: Product | BasisProduct, nodes: list[NodeProto]
+    state: LoweringState, product: Product | BasisProduct | WindowCount, nodes: list[NodeProto]
 ) -> tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]:
     """(thresholds (MH,) on ``v``, negate (MH,), the channel function ``v -> bits``) of the
-    per-channel ``nodes`` ending in a binary quantizer after ``product``."""
+    per-channel ``nodes`` ending in a binary quantizer after ``product`` (or after the window
+    counts of an average pool, :mod:`.lower_average_pool`)."""
     full = product.of_variable(state.model, nodes)
 
     def channel(v: np.ndarray) -> np.ndarray:

@@ -67,7 +67,7 @@ class ExtractInputStage:
             if node.op_type in QUANTIZERS:
                 self._quantizer(state, [*pre, node], node)
                 return [n for n in nodes if n not in pre and n is not node]
-            if node.op_type in (*PRODUCTS, "Pad", "MaxPool"):
+            if node.op_type in (*PRODUCTS, "Pad", "MaxPool", "AveragePool"):
                 raise ModelError(
                     f"{node_label(node)}: takes the unquantized model input; put a binary or "
                     f"unsigned Quant on the model input"

@@ -18,7 +18,9 @@ Contract, by what the quantizer reads (a :class:`Tail`; anything else is an erro
 - an integer edge (an add-join sum) through per-channel ops: a ``Threshold`` reading it
   (channels must not decrease: there are no weights to negate).
 
-- a product's accumulators through a CI-BCNN interaction: :mod:`.lower_interaction`.
+- a product's accumulators through a CI-BCNN interaction: :mod:`.lower_interaction`;
+- the window counts of an average pool of bits, binary quantizer: a ``MajorityPool``
+  (:mod:`.lower_average_pool`).
 
 The edge's scale is the quantizer's scale. Max pools are only supported in the first form.
 """
@@ -35,11 +37,20 @@ from hwbnn.frontend.graph import channel_function, is_binary_quant, node_label
 from hwbnn.frontend.lower_conv import Stream
 from hwbnn.frontend.passes.absorb_affine import binary_thresholds, step_thresholds
 from hwbnn.frontend.passes.extract_input_stage import quant_scale
+from hwbnn.frontend.passes.lower_average_pool import emit_majority
 from hwbnn.frontend.passes.lower_basis_combination import DBF, dbf_unit
 from hwbnn.frontend.passes.lower_interaction import emit_interacted
 from hwbnn.frontend.passes.move_pool_behind_threshold import check_pools, emit_after_threshold
 from hwbnn.frontend.passes.negate_decreasing import negate_rows
-from hwbnn.frontend.state import BasisProduct, Edge, LoweringState, NodePass, Product, Tail
+from hwbnn.frontend.state import (
+    BasisProduct,
+    Edge,
+    LoweringState,
+    NodePass,
+    Product,
+    Tail,
+    WindowCount,
+)
 from hwbnn.ir.types import DBFMatrixVector, MatrixVector, Threshold, ValueKind
 
 
@@ -82,6 +93,8 @@ class LowerActivation(NodePass):
         root = tail.root
         if tail.interaction is not None:  # CI-BCNN: MVAU, interaction, threshold
             edge = emit_interacted(state, node, tail)
+        elif isinstance(root, WindowCount):
+            edge = emit_majority(state, node, tail)
         elif isinstance(root, BasisProduct):
             if tail.side is not None or not binary:
                 raise ModelError(
@@ -127,7 +140,7 @@ class LowerActivation(NodePass):
 
     def _thresholded(self, state: LoweringState, quant: NodeProto, tail: Tail) -> Edge:
         root = tail.root
-        assert not isinstance(root, BasisProduct)
+        assert not isinstance(root, BasisProduct | WindowCount)
         scale = quant_scale(state, quant)
         if isinstance(root, Product):
             channels = root.mh
