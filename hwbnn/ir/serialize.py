@@ -71,9 +71,11 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
                 padding=list(layer.padding),
                 input_levels=layer.input_levels,
                 pad_code=layer.pad_code,
+                dilation=layer.dilation,
             )
         elif isinstance(layer, MaxPool):
             entry.update(in_shape=list(layer.in_shape), kernel=layer.kernel, stride=layer.stride)
+            entry["padding"] = list(layer.padding)
         elif isinstance(layer, DBFMatrixVector):
             entry.update(_product_entry(layer), bases=layer.bases)
             arrays[f"{layer.name}.codes"] = np.packbits(layer.codes, axis=1, bitorder="little")
@@ -376,12 +378,13 @@ def _load_layer(node: _Node) -> Layer:
             node.integer("input_levels", 2),
             node.integer("pad_code", 0),
             inputs=inputs,
+            dilation=node.integer("dilation", 1, default=1),  # files before dilation: 1
         )
     if kind is LayerKind.MAX_POOL:
         shape = node.shape3("in_shape")
-        return MaxPool(
-            name, shape, node.integer("kernel", 1), node.integer("stride", 1), inputs=inputs
-        )
+        padding = node.padding() if "padding" in node.entry else (0, 0, 0, 0)  # older files
+        kernel, stride = node.integer("kernel", 1), node.integer("stride", 1)
+        return MaxPool(name, shape, kernel, stride, inputs=inputs, padding=padding)
     if kind is LayerKind.DBF_MATRIX_VECTOR:
         return _dbf_matrix_vector(node, inputs)
     return _matrix_vector(node, inputs)

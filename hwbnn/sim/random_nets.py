@@ -111,13 +111,18 @@ def _random_unit(
 @dataclass(frozen=True)
 class ConvSpec:
     """One convolution of :func:`random_conv_net`: output channels, kernel, stride, symmetric
-    padding (with -1 / pad code 0), then an optional max pool (kernel = stride = ``pool``)."""
+    padding (with -1 / pad code 0), then an optional max pool (kernel ``pool``, stride
+    ``pool_stride`` or else ``pool``, symmetric ``pool_padding`` with bit 0); ``dilation``
+    spaces the convolution's taps."""
 
     channels: int
     kernel: int = 3
     stride: int = 1
     padding: int = 0
     pool: int = 0
+    dilation: int = 1
+    pool_stride: int = 0
+    pool_padding: int = 0
 
 
 def random_conv_net(
@@ -150,7 +155,14 @@ def random_conv_net(
     for index, spec in enumerate(convs):
         p = spec.padding
         window = SlidingWindow(
-            f"swg{index}", shape, spec.kernel, spec.stride, (p, p, p, p), levels, pad_code=0
+            f"swg{index}",
+            shape,
+            spec.kernel,
+            spec.stride,
+            (p, p, p, p),
+            levels,
+            pad_code=0,
+            dilation=spec.dilation,
         )
         layers.append(window)
         unit = _random_unit(
@@ -160,7 +172,9 @@ def random_conv_net(
         levels = 2
         shape = (*window.out_shape[:2], spec.channels)
         if spec.pool:
-            pool = MaxPool(f"pool{index}", shape, spec.pool, spec.pool)
+            q = spec.pool_padding
+            stride = spec.pool_stride or spec.pool
+            pool = MaxPool(f"pool{index}", shape, spec.pool, stride, padding=(q, q, q, q))
             layers.append(pool)
             shape = pool.out_shape
     widths = [int(np.prod(shape)), *hidden, classes]
