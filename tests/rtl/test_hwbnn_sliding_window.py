@@ -292,6 +292,8 @@ STATIC_CASES = [
     ("hwbnn_sliding_window", {"IN_H": 32, "IN_W": 32, "CHANNELS": 3, "SIMD": 27, "ELEM_BITS": 8}),
     ("hwbnn_sliding_window", {"PAD_TOP": 1, "PAD_RIGHT": 2, "STRIDE": 2, "SIMD": 12}),
     ("hwbnn_sliding_window", {"IN_H": 3, "IN_W": 3, "KERNEL": 2, "CHANNELS": 1, "SIMD": 4}),
+    ("hwbnn_sliding_window", {"DILATION": 2, "PAD_TOP": 4, "PAD_RIGHT": 3, "STRIDE": 2}),
+    ("hwbnn_sliding_window", {"DILATION": 3, "PAD_LEFT": 6, "PAD_BOTTOM": 2, "SIMD": 12}),
     ("hwbnn_window_or", {"KERNEL": 1, "CHANNELS": 1, "SIMD": 1}),
     ("hwbnn_window_or", {"KERNEL": 3, "CHANNELS": 256, "SIMD": 32}),
     ("hwbnn_window_or", {"KERNEL": 3, "CHANNELS": 4, "SIMD": 36}),
