@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from brevitas.nn import QuantConv2d, QuantLinear
+from brevitas.nn import QuantLinear
 from qonnx.core.modelwrapper import ModelWrapper
 from torch import nn
 
 from hwbnn.export.qonnx_export import brevitas_export_qonnx, clean_qonnx
 from hwbnn.frontend.lower import InputSpec, lower
 from hwbnn.ir.types import MaxPool, SlidingWindow
-from hwbnn.nn.conv import PadConstant, sign
+from hwbnn.nn.conv import PadConstant, binary_conv, sign
 from hwbnn.nn.quantizers import BinaryWeightQuant
 from hwbnn.reference import Reference
 
@@ -26,7 +26,7 @@ def _model(pool_before_sign: bool) -> nn.Sequential:
     """(2, 8, 8) +-1 -> pad 2 (-1), 3x3 conv of dilation 2 (8x8) -> BN -> sign and a 3x3
     stride-1 pad-1 max pool (either order) -> pad 1 (-1), 3x3 stride-2 pool (4x4) -> 1x1
     stride-2 pool (2x2) -> dense 24 -> 5."""
-    conv = QuantConv2d(2, 6, 3, dilation=2, padding=0, bias=False, weight_quant=BinaryWeightQuant)
+    conv = binary_conv(2, 6, 3, dilation=2)
     bn = nn.BatchNorm2d(6)
     # increasing channels (a pool before the sign is an OR behind it), +1 for about one
     # accumulator in ten (of -18..18), so that ORs over 3x3 windows still vary
