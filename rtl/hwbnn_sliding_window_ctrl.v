@@ -7,8 +7,9 @@
 // pipeline can take it, en_b, and a window's first beat waits until the writer is past its
 // last pixel), the read address and padding flag of each of the MMV lanes (lane i at
 // raddr[i*AW +: AW], pad[i]) and frame_end (the issued beat is the frame's last).
-// With MMV = 1 the reader walks a window's KERNEL rows of KERNEL*CF beats (beat j of row ky:
-// column word j of padded row rtop + ky); with MMV > 1 (CF = 1) it walks the window's
+// With MMV = 1 the reader walks a window's KERNEL rows of KERNEL*CF beats (beat j = kx*CF + f
+// of row ky: column word (ox*STRIDE + kx*DILATION)*CF + f of padded row rtop + ky*DILATION);
+// with MMV > 1 (CF = 1) it walks the window's
 // KERNEL*KERNEL/MMV beats as one row and hwbnn_sliding_window_lanes addresses the positions.
 `default_nettype none
 
@@ -18,10 +19,11 @@ module hwbnn_sliding_window_ctrl #(
     parameter CHANNELS   = 4,  // elements per pixel
     parameter KERNEL     = 3,  // window rows and columns
     parameter STRIDE     = 1,  // step between windows, rows and columns
-    parameter PAD_TOP    = 0,  // padding rows above the image, < KERNEL
-    parameter PAD_LEFT   = 0,  // padding columns left of the image, < KERNEL
-    parameter PAD_BOTTOM = 0,  // padding rows below the image, < KERNEL
-    parameter PAD_RIGHT  = 0,  // padding columns right of the image, < KERNEL
+    parameter DILATION   = 1,  // step between a window's taps, rows and columns
+    parameter PAD_TOP    = 0,  // padding rows above the image, < EXT
+    parameter PAD_LEFT   = 0,  // padding columns left of the image, < EXT
+    parameter PAD_BOTTOM = 0,  // padding rows below the image, < EXT
+    parameter PAD_RIGHT  = 0,  // padding columns right of the image, < EXT
     parameter SIMD       = 2,  // elements per input beat (per line buffer word); divides CHANNELS
     parameter MMV        = 1,  // window positions per output beat (> 1: SIMD = CHANNELS)
     parameter AW         = 6   // line buffer address bits (hwbnn_sliding_window's AW)
@@ -40,11 +42,12 @@ module hwbnn_sliding_window_ctrl #(
     localparam CF    = (SIMD > 0) ? CHANNELS / SIMD : 1;              // beats per pixel
     localparam PH    = IN_H + PAD_TOP + PAD_BOTTOM;                   // padded rows
     localparam PW    = IN_W + PAD_LEFT + PAD_RIGHT;                   // padded columns
-    localparam OUT_H = (STRIDE > 0 && PH >= KERNEL) ? (PH - KERNEL) / STRIDE + 1 : 1;  // rows
-    localparam OUT_W = (STRIDE > 0 && PW >= KERNEL) ? (PW - KERNEL) / STRIDE + 1 : 1;  // cols
-    localparam REM   = (STRIDE > 0 && PH >= KERNEL) ? (PH - KERNEL) % STRIDE : 0;  // unused rows
-    localparam ROWS_A = KERNEL + STRIDE;                              // a row of windows
-    localparam ROWS_B = 2 * KERNEL - PAD_TOP - PAD_BOTTOM + REM;      // frame overlap
+    localparam EXT   = DILATION * (KERNEL - 1) + 1;                   // window extent
+    localparam OUT_H = (STRIDE > 0 && PH >= EXT) ? (PH - EXT) / STRIDE + 1 : 1;  // rows
+    localparam OUT_W = (STRIDE > 0 && PW >= EXT) ? (PW - EXT) / STRIDE + 1 : 1;  // cols
+    localparam REM   = (STRIDE > 0 && PH >= EXT) ? (PH - EXT) % STRIDE : 0;  // unused rows
+    localparam ROWS_A = EXT + STRIDE;                                 // a row of windows
+    localparam ROWS_B = 2 * EXT - PAD_TOP - PAD_BOTTOM + REM;         // frame overlap
     localparam ROWS   = (ROWS_A > ROWS_B) ? ROWS_A : ROWS_B;          // line buffer rows
     localparam ROW_WORDS = IN_W * CF;                                 // words per row
     localparam MEM_WORDS = ROWS * ROW_WORDS;                          // line buffer words
@@ -60,29 +63,30 @@ module hwbnn_sliding_window_ctrl #(
     localparam integer FRAME_SLOTS = (((IN_H - (OUT_H - 1) * STRIDE) % ROWS) + ROWS) % ROWS;
     localparam integer TOP_SLOT = ((ROWS - PAD_TOP) % ROWS);          // slot of row -PAD_TOP
     // The last image pixel of the first and of the last window of a row (columns) and of a
-    // column (rows), its index in the frame for the first and the last window of a frame, and
-    // the step of that index from a row's last window to the next row's first.
+    // column (rows) (the bottom-right of the window's extent, clamped to the image), its index
+    // in the frame for the first and the last window of a frame, and the step of that index
+    // from a row's last window to the next row's first.
     localparam integer PX_MAX = PAD_LEFT + IN_W - 1;                  // last image column
     localparam integer PY_MAX = PAD_TOP + IN_H - 1;                   // last image row
-    localparam integer PXL0 = (KERNEL - 1 < PX_MAX) ? KERNEL - 1 : PX_MAX;
-    localparam integer PYL0 = (KERNEL - 1 < PY_MAX) ? KERNEL - 1 : PY_MAX;
-    localparam integer PXLN = ((OUT_W - 1) * STRIDE + KERNEL - 1 < PX_MAX)
-                              ? (OUT_W - 1) * STRIDE + KERNEL - 1 : PX_MAX;
-    localparam integer PYLN = ((OUT_H - 1) * STRIDE + KERNEL - 1 < PY_MAX)
-                              ? (OUT_H - 1) * STRIDE + KERNEL - 1 : PY_MAX;
+    localparam integer PXL0 = (EXT - 1 < PX_MAX) ? EXT - 1 : PX_MAX;
+    localparam integer PYL0 = (EXT - 1 < PY_MAX) ? EXT - 1 : PY_MAX;
+    localparam integer PXLN = ((OUT_W - 1) * STRIDE + EXT - 1 < PX_MAX)
+                              ? (OUT_W - 1) * STRIDE + EXT - 1 : PX_MAX;
+    localparam integer PYLN = ((OUT_H - 1) * STRIDE + EXT - 1 < PY_MAX)
+                              ? (OUT_H - 1) * STRIDE + EXT - 1 : PY_MAX;
     localparam integer NEED0 = (PYL0 - PAD_TOP) * IN_W + PXL0 - PAD_LEFT;
     localparam integer NEEDN = (PYLN - PAD_TOP) * IN_W + PXLN - PAD_LEFT;
     localparam integer AHEAD0 = -(NEED0 + 1);                         // before any pixel
     localparam integer NFRAME_STEP = NEEDN - NEED0 - IN_H * IN_W;     // - step to next frame
     localparam integer ROW_BACK = PXL0 - PXLN;                        // <= 0
     // Counter widths.
-    localparam CW  = $clog2(PH + PW + KERNEL + STRIDE + 2);           // pixel coordinates
+    localparam CW  = $clog2(PH + PW + EXT + STRIDE + 2);              // pixel coordinates
     localparam JW  = (NJ > 1) ? $clog2(NJ) : 1;                       // beat in a window row
     localparam KW  = (KERNEL > 1) ? $clog2(KERNEL) : 1;               // window row
     localparam FW  = (CF > 1) ? $clog2(CF) : 1;                       // beat in a pixel
-    localparam PCW0 = $clog2(PW * CF + NJ + 1);
+    localparam PCW0 = $clog2(PW * CF + NJ * DILATION + 1);
     localparam PCW = (PCW0 > AW) ? PCW0 : AW;                         // padded column words
-    localparam DW  = $clog2(ROWS + PH + PW + KERNEL + STRIDE + 2) + 1;  // free-row credits
+    localparam DW  = $clog2(ROWS + PH + PW + EXT + STRIDE + 2) + 1;   // free-row credits
     localparam EW  = $clog2((ROWS + 2 * IN_H + 2) * IN_W + 1) + 1;    // pixels ahead, signed
     // Sized constants.
     // (*_PEN: the value one step before the last, where a flag "at the last" is set.)
@@ -97,7 +101,8 @@ module hwbnn_sliding_window_ctrl #(
     localparam integer PCOL_LO = PAD_LEFT * CF;                       // first image word
     localparam integer PCOL_HI = (PAD_LEFT + IN_W) * CF;              // past the last
     localparam integer STRIDE_CF = STRIDE * CF;
-    localparam integer ROW_STEP = ROW_WORDS;
+    localparam integer ROW_STEP = DILATION * ROW_WORDS;               // ky to ky + 1
+    localparam integer TAP_STEP = (DILATION - 1) * CF + 1;            // kx to kx + 1
     localparam integer WIN_STEP = STRIDE * ROW_WORDS;
     localparam integer FRAME_STEP = FRAME_SLOTS * ROW_WORDS;
     localparam integer TOP_ADDR = TOP_SLOT * ROW_WORDS;
@@ -116,6 +121,7 @@ module hwbnn_sliding_window_ctrl #(
     localparam [PCW-1:0] P_LO     = PCOL_LO[PCW-1:0];
     localparam [PCW-1:0] P_HI     = PCOL_HI[PCW-1:0];
     localparam [PCW-1:0] P_STRIDE = STRIDE_CF[PCW-1:0];
+    localparam [PCW-1:0] P_TAP    = TAP_STEP[PCW-1:0];
     localparam [PCW-1:0] P_CTOP_PEN = CTOP_PEN_I[PCW-1:0];
     localparam [DW-1:0]  D_ROWS   = ROWS[DW-1:0];
     localparam [DW-1:0]  D_FRAME  = FRAME_INC[DW-1:0];
@@ -142,11 +148,12 @@ module hwbnn_sliding_window_ctrl #(
     // The window position: counters plus registered flags (last beat of a window row, last
     // window row, last window of a row, last row of windows) that the issue decision uses.
     reg  [JW-1:0]  j;      // beat within the window row: kx*CF + c/SIMD (MMV: of the window)
+    reg  [FW-1:0]  jf;     // j % CF: beat within the pixel being read
     reg  [KW-1:0]  ky;     // window row
     reg  [CW-1:0]  rtop;   // oy*STRIDE: padded row of the window's top edge
-    reg  [CW-1:0]  pry;    // rtop + ky: padded row being read
+    reg  [CW-1:0]  pry;    // rtop + ky*DILATION: padded row being read
     reg  [PCW-1:0] pcol0;  // ox*STRIDE*CF: padded column word of the window's left edge
-    reg  [PCW-1:0] pcol;   // pcol0 + j: padded column word being read
+    reg  [PCW-1:0] pcol;   // pcol0 + kx*DILATION*CF + jf: padded column word being read
     reg  [AW-1:0]  top_addr;  // slot address of real row rtop - PAD_TOP
     reg  [AW-1:0]  row_addr;  // slot address of real row pry - PAD_TOP
     reg  [DW-1:0]  credits;   // rows the writer may still start (see header)
@@ -157,8 +164,8 @@ module hwbnn_sliding_window_ctrl #(
     reg            win_start;  // j == 0 and ky == 0
     wire           win_end, row_end, pad;
     wire [AW-1:0]  raddr;
-    // The window's last image pixel (py_last, px_last) = (min(rtop+KERNEL-1, PY_MAX),
-    // min(ox*STRIDE+KERNEL-1, PX_MAX)) as the room left to the image's edge.
+    // The window's last image pixel (py_last, px_last) = (min(rtop+EXT-1, PY_MAX),
+    // min(ox*STRIDE+EXT-1, PX_MAX)) as the room left to the image's edge.
     reg  [CW-1:0]  xroom;  // PX_MAX - px_last
     reg  [CW-1:0]  yroom;  // PY_MAX - py_last
     // Pixels the writer has completed minus (index of the window's last pixel + 1), both
@@ -276,6 +283,7 @@ module hwbnn_sliding_window_ctrl #(
             wpx           <= C_PL;
             waddr         <= {AW{1'b0}};
             j             <= {JW{1'b0}};
+            jf            <= {FW{1'b0}};
             ky            <= {KW{1'b0}};
             rtop          <= {CW{1'b0}};
             pry           <= {CW{1'b0}};
@@ -306,15 +314,16 @@ module hwbnn_sliding_window_ctrl #(
             ahead         <= ahead_sum[EW:1];
             if (issue) begin
                 win_start <= win_end;
+                jf <= (jf == WC_LAST || j_end) ? {FW{1'b0}} : jf + 1'b1;
                 if (!j_end) begin
                     j     <= j + 1'b1;
-                    pcol  <= pcol + 1'b1;
+                    pcol  <= pcol + ((jf == WC_LAST) ? P_TAP : {{(PCW-1){1'b0}}, 1'b1});
                     j_end <= (j == J_PEN);
                 end else if (!win_end) begin  // next row of the window
                     j        <= {JW{1'b0}};
                     pcol     <= pcol0;
                     ky       <= ky + 1'b1;
-                    pry      <= pry + 1'b1;
+                    pry      <= pry + DILATION[CW-1:0];
                     row_addr <= wrap_add(row_addr, A_ROW);
                     j_end    <= (NJ == 1);
                     ky_last  <= (ky == KY_PEN);
@@ -354,7 +363,8 @@ module hwbnn_sliding_window_ctrl #(
         if (MMV > 1) begin : g_lanes
             hwbnn_sliding_window_lanes #(
                 .IN_H(IN_H), .IN_W(IN_W), .KERNEL(KERNEL), .STRIDE(STRIDE),
-                .PAD_TOP(PAD_TOP), .PAD_LEFT(PAD_LEFT), .MMV(MMV), .MEM_WORDS(MEM_WORDS),
+                .DILATION(DILATION), .PAD_TOP(PAD_TOP), .PAD_LEFT(PAD_LEFT), .MMV(MMV),
+                .MEM_WORDS(MEM_WORDS),
                 .TOP_ADDR(TOP_ADDR), .WIN_STEP(WIN_STEP), .FRAME_STEP(FRAME_STEP),
                 .AW(AW), .CW(CW), .JW(JW)
             ) u_lanes (

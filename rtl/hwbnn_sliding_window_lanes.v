@@ -3,7 +3,8 @@
 //
 // Beat q of a window (q = 0 .. KERNEL*KERNEL/MMV - 1) carries the positions q*MMV + i,
 // i = 0 .. MMV-1, in (ky, kx) order: lane i reads (ky, kx) = divmod(q*MMV + i, KERNEL), i.e.
-// line buffer word rowbase[ky] + colx[kx], padding where rowpad[ky] or colpad[kx]. The
+// line buffer word rowbase[ky] + colx[kx] (window row ky is padded row rtop + ky*DILATION,
+// column kx padded column ox*STRIDE + kx*DILATION), padding where rowpad[ky] or colpad[kx]. The
 // per-row and per-column values are registers that follow the window position of
 // hwbnn_sliding_window_ctrl (reset: the first window of a frame; step: the next window in the
 // row; row_step: the next row of windows, or with frame_end the next frame's first), so a
@@ -16,6 +17,7 @@ module hwbnn_sliding_window_lanes #(
     parameter IN_W       = 8,   // input image columns (line buffer words per row)
     parameter KERNEL     = 3,   // window rows and columns
     parameter STRIDE     = 1,   // step between windows
+    parameter DILATION   = 1,   // step between a window's taps
     parameter PAD_TOP    = 0,   // padding rows above the image
     parameter PAD_LEFT   = 0,   // padding columns left of the image
     parameter MMV        = 3,   // window positions per beat; divides KERNEL*KERNEL
@@ -24,7 +26,7 @@ module hwbnn_sliding_window_lanes #(
     parameter WIN_STEP   = 8,   // words from a row of windows' top row to the next's
     parameter FRAME_STEP = 0,   // words from the last row of windows' top to the next frame's
     parameter AW         = 6,   // address bits
-    parameter CW         = 5,   // coordinate bits (padded rows and columns + STRIDE)
+    parameter CW         = 5,   // coordinate bits (padded rows and columns + STRIDE + extent)
     parameter JW         = 2    // bits of q
 ) (
     input  wire              clk,
@@ -74,24 +76,41 @@ module hwbnn_sliding_window_lanes #(
         end
     endfunction
     /* verilator lint_on UNSIGNED */
+    function [CW-1:0] tap;  // the padded offset of window row (column) k: k*DILATION
+        input integer k;
+        integer v;
+        begin
+            v = k * DILATION;
+            tap = v[CW-1:0];
+        end
+    endfunction
+    function [AW-1:0] tap_word;  // the same as a line buffer word offset
+        input integer k;
+        integer v;
+        begin
+            v = k * DILATION;
+            tap_word = v[AW-1:0];
+        end
+    endfunction
     /* verilator lint_on UNUSEDSIGNAL */
 
     integer k;
     always @(posedge clk) begin
         for (k = 0; k < KERNEL; k = k + 1) begin
             if (rst) begin
-                rowbase[k*AW +: AW] <= wrap_add({AW{1'b0}}, (TOP_ADDR + k * IN_W) % MEM_WORDS);
-                rowpad[k]           <= outside(k[CW-1:0], PAD_TOP, PY_MAX);
+                rowbase[k*AW +: AW] <= wrap_add({AW{1'b0}},
+                                                (TOP_ADDR + k * DILATION * IN_W) % MEM_WORDS);
+                rowpad[k]           <= outside(tap(k), PAD_TOP, PY_MAX);
             end else if (row_step) begin
                 rowbase[k*AW +: AW] <= wrap_add(rowbase[k*AW +: AW],
                                                 frame_end ? FRAME_STEP : WIN_STEP);
-                rowpad[k] <= frame_end ? outside(k[CW-1:0], PAD_TOP, PY_MAX)
-                                       : outside(rtop + C_STRIDE + k[CW-1:0], PAD_TOP, PY_MAX);
+                rowpad[k] <= frame_end ? outside(tap(k), PAD_TOP, PY_MAX)
+                                       : outside(rtop + C_STRIDE + tap(k), PAD_TOP, PY_MAX);
             end
             if (rst || row_step) begin
-                pc[k*CW +: CW]   <= k[CW-1:0];
-                colx[k*AW +: AW] <= k[AW-1:0] - PAD_LEFT[AW-1:0];
-                colpad[k]        <= outside(k[CW-1:0], PAD_LEFT, PX_MAX);
+                pc[k*CW +: CW]   <= tap(k);
+                colx[k*AW +: AW] <= tap_word(k) - PAD_LEFT[AW-1:0];
+                colpad[k]        <= outside(tap(k), PAD_LEFT, PX_MAX);
             end else if (step) begin
                 pc[k*CW +: CW]   <= pc[k*CW +: CW] + C_STRIDE;
                 colx[k*AW +: AW] <= colx[k*AW +: AW] + STRIDE[AW-1:0];

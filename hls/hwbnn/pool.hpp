@@ -1,9 +1,11 @@
 /// \file pool.hpp
 /// Max pooling of a binary image: out(oy, ox, c) = OR over ky, kx < K of
-/// in(oy*S + ky, ox*S + kx, c), the max of +-1 values (bit 1 is +1), no padding, floor mode.
-/// It is valid behind a layer's thresholds because they are monotone (DESIGN.md).
+/// in(oy*S - PAD_TOP + ky, ox*S - PAD_LEFT + kx, c), the max of +-1 values (bit 1 is +1),
+/// positions outside the image bit 0 (-1, the OR's neutral element: torch's -inf padding on
+/// +-1 values), floor mode. It is valid behind a layer's thresholds because they are monotone
+/// (DESIGN.md).
 ///
-/// A max pool is a sliding window generator (swg.hpp) without padding followed by pool_or(),
+/// A max pool is a sliding window generator (swg.hpp) padding with bit 0 followed by pool_or(),
 /// which ORs the K*K pixels of every window: the line buffer is the SWG's, and the pool moves
 /// SIMD channels of one pixel per beat like every image stage. max_pool() is the two as one
 /// dataflow; a generated top calls them itself, as two stages of its own dataflow.
@@ -79,9 +81,11 @@ void pool_or(hls::stream<typename PoolOrTypes<K, C, SIMD, PIXELS>::word_t> &in,
 }
 
 /// Sizes of max_pool() (template parameters as there): the window generator it uses.
-template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned SIMD>
+template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned SIMD,
+          unsigned PAD_TOP = 0, unsigned PAD_LEFT = 0, unsigned PAD_BOTTOM = 0,
+          unsigned PAD_RIGHT = 0>
 struct MaxPoolTypes {
-  typedef SwgTypes<H, W, C, K, S, 0, 0, 0, 0, SIMD, 1, 0> Windows;
+  typedef SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD, 1, 0> Windows;
   static constexpr unsigned OH = Windows::OH;
   static constexpr unsigned OW = Windows::OW;
   static constexpr unsigned IN_BEATS = Windows::IN_BEATS;
@@ -95,16 +99,21 @@ struct MaxPoolTypes {
 /// \tparam K     kernel size (K x K windows), at most H and W
 /// \tparam S     stride, >= 1
 /// \tparam SIMD  channels per beat, in and out; divides C
+/// \tparam PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT  padding with bit 0, each < K
 /// \param in    H*W*C/SIMD beats per frame
-/// \param out   OH*OW*C/SIMD beats per frame, OH = (H - K)/S + 1, OW = (W - K)/S + 1
+/// \param out   OH*OW*C/SIMD beats per frame, OH = (H + PAD_TOP + PAD_BOTTOM - K)/S + 1,
+///              likewise OW
 /// \param reps  number of frames
-template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned SIMD>
+template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned SIMD,
+          unsigned PAD_TOP = 0, unsigned PAD_LEFT = 0, unsigned PAD_BOTTOM = 0,
+          unsigned PAD_RIGHT = 0>
 void max_pool(hls::stream<ap_uint<SIMD>> &in, hls::stream<ap_uint<SIMD>> &out, unsigned reps) {
 #pragma HLS DATAFLOW
-  typedef MaxPoolTypes<H, W, C, K, S, SIMD> T;
+  typedef MaxPoolTypes<H, W, C, K, S, SIMD, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT> T;
   hls::stream<ap_uint<SIMD>> windows("windows");
 #pragma HLS STREAM variable=windows depth=2
-  sliding_window<H, W, C, K, S, 0, 0, 0, 0, SIMD, 1, 0>(in, windows, reps);
+  sliding_window<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD, 1, 0>(
+      in, windows, reps);
   pool_or<K, C, SIMD, T::OH * T::OW>(windows, out, reps);
 }
 

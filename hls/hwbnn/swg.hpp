@@ -9,12 +9,13 @@
 ///
 /// Output: for every output pixel (oy, ox) in raster order, the window vector of K*K*C
 /// elements in (ky, kx, c) order (c innermost), K*K*CF beats of SIMD elements of one input
-/// pixel: element (ky, kx, c) is input (oy*S - PAD_TOP + ky, ox*S - PAD_LEFT + kx, c), or
-/// PAD_CODE where that lies outside the image (binary convolutions pad with -1: code 0).
-/// OH = (H + PAD_TOP + PAD_BOTTOM - K) / S + 1 (floor), likewise OW.
+/// pixel: element (ky, kx, c) is input (oy*S - PAD_TOP + ky*D, ox*S - PAD_LEFT + kx*D, c)
+/// with dilation D (1: a plain window), or PAD_CODE where that lies outside the image (binary
+/// convolutions pad with -1: code 0). A window spans E = D*(K-1) + 1 rows and columns, each
+/// padding is below E, and OH = (H + PAD_TOP + PAD_BOTTOM - E) / S + 1 (floor), likewise OW.
 ///
-/// Line buffer: ROWS = K + S image rows of W*CF beats, row y in slot y mod ROWS. While the
-/// windows of output row oy (input rows oy*S - PAD_TOP .. + K-1) are emitted, the next S rows
+/// Line buffer: ROWS = E + S image rows of W*CF beats, row y in slot y mod ROWS. While the
+/// windows of output row oy (input rows oy*S - PAD_TOP .. + E-1) are emitted, the next S rows
 /// stream in behind them, so input and output overlap: a frame takes max(H*W*CF, OH*OW*K*K*CF)
 /// loop iterations plus a start-up of the order of a few image rows (counted in C simulation:
 /// 24,475 iterations for 24,300 output beats of 3x3 windows on 32x32x3 at SIMD 1, 51,841 for
@@ -53,21 +54,24 @@ inline bool step(unsigned &i, unsigned n) {
 /// sliding_window()); instantiating it checks them.
 template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned PAD_TOP,
           unsigned PAD_LEFT, unsigned PAD_BOTTOM, unsigned PAD_RIGHT, unsigned SIMD,
-          unsigned BITS, unsigned PAD_CODE>
+          unsigned BITS, unsigned PAD_CODE, unsigned D = 1>
 struct SwgTypes {
   static_assert(H >= 1 && W >= 1 && C >= 1, "hwbnn::sliding_window: H, W and C must be >= 1");
-  static_assert(K >= 1 && S >= 1, "hwbnn::sliding_window: K and S must be at least 1");
+  static_assert(K >= 1 && S >= 1 && D >= 1,
+                "hwbnn::sliding_window: K, S and D must be at least 1");
   static_assert(divides(SIMD, C), "hwbnn::sliding_window: SIMD must divide C");
-  static_assert(PAD_TOP < K && PAD_LEFT < K && PAD_BOTTOM < K && PAD_RIGHT < K,
-                "hwbnn::sliding_window: every padding must be smaller than K");
-  static_assert(H + PAD_TOP + PAD_BOTTOM >= K && W + PAD_LEFT + PAD_RIGHT >= K,
-                "hwbnn::sliding_window: K is larger than the padded image");
+  /// Rows (columns) a window spans.
+  static constexpr unsigned E = D * (K - 1) + 1;
+  static_assert(PAD_TOP < E && PAD_LEFT < E && PAD_BOTTOM < E && PAD_RIGHT < E,
+                "hwbnn::sliding_window: every padding must be smaller than D*(K-1)+1");
+  static_assert(H + PAD_TOP + PAD_BOTTOM >= E && W + PAD_LEFT + PAD_RIGHT >= E,
+                "hwbnn::sliding_window: the window is larger than the padded image");
   static_assert(BITS >= 1 && BITS <= 31, "hwbnn::sliding_window: BITS must be in 1..31");
   static_assert(PAD_CODE < (1ULL << BITS), "hwbnn::sliding_window: PAD_CODE needs BITS bits");
 
   /// Output rows and columns.
-  static constexpr unsigned OH = quotient(H + PAD_TOP + PAD_BOTTOM - K, S) + 1;
-  static constexpr unsigned OW = quotient(W + PAD_LEFT + PAD_RIGHT - K, S) + 1;
+  static constexpr unsigned OH = quotient(H + PAD_TOP + PAD_BOTTOM - E, S) + 1;
+  static constexpr unsigned OW = quotient(W + PAD_LEFT + PAD_RIGHT - E, S) + 1;
   /// Beats per pixel (channel folds).
   static constexpr unsigned CF = quotient(C, SIMD);
   /// Input and output beats per frame.
@@ -76,7 +80,7 @@ struct SwgTypes {
   /// Output pixels (window vectors) per frame: the PIXELS of the MVAU behind.
   static constexpr unsigned PIXELS = OH * OW;
   /// Line buffer rows, and beats per row.
-  static constexpr unsigned ROWS = K + S;
+  static constexpr unsigned ROWS = E + S;
   static constexpr unsigned ROW_BEATS = W * CF;
   typedef ap_uint<SIMD * BITS> word_t;
 };
@@ -86,24 +90,26 @@ struct SwgTypes {
 /// \tparam C           channels, >= 1
 /// \tparam K           kernel size (K x K windows), >= 1
 /// \tparam S           stride, >= 1
-/// \tparam PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT  padding, each < K; K must fit the padded
-///                     image
+/// \tparam PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT  padding, each < E = D*(K-1)+1; E must
+///                     fit the padded image
 /// \tparam SIMD        elements per beat, in and out; divides C
 /// \tparam BITS        bits per element: 1 for bipolar bits, else unsigned codes, 1..31
 /// \tparam PAD_CODE    the element emitted for positions outside the image, < 2^BITS
+/// \tparam D           dilation: the window's taps are D rows (columns) apart, >= 1
 /// \param in    H*W*C/SIMD beats per frame
 /// \param out   OH*OW*K*K*C/SIMD beats per frame
 /// \param reps  number of frames
 template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned PAD_TOP,
           unsigned PAD_LEFT, unsigned PAD_BOTTOM, unsigned PAD_RIGHT, unsigned SIMD,
-          unsigned BITS, unsigned PAD_CODE>
+          unsigned BITS, unsigned PAD_CODE, unsigned D = 1>
 void sliding_window(
     hls::stream<typename SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD,
-                                  BITS, PAD_CODE>::word_t> &in,
+                                  BITS, PAD_CODE, D>::word_t> &in,
     hls::stream<typename SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD,
-                                  BITS, PAD_CODE>::word_t> &out,
+                                  BITS, PAD_CODE, D>::word_t> &out,
     unsigned reps) {
-  typedef SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD, BITS, PAD_CODE>
+  typedef SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD, BITS, PAD_CODE,
+                   D>
       T;
   typedef typename T::word_t word_t;
   constexpr unsigned ROWS = T::ROWS;
@@ -131,7 +137,7 @@ void sliding_window(
     // max(IN_BEATS, OUT_BEATS) to IN_BEATS + OUT_BEATS iterations: each reads, writes or both
     while (reads < T::IN_BEATS || writes < T::OUT_BEATS) {
 #pragma HLS PIPELINE II=1
-      const int iy = r0 + int(ky), ix = x0 + int(kx);
+      const int iy = r0 + int(ky * D), ix = x0 + int(kx * D);
       const bool inside = iy >= 0 && iy < int(H) && ix >= 0 && ix < int(W);
       const unsigned col = unsigned(ix) * T::CF + cf;
       const bool emit = writes < T::OUT_BEATS &&
@@ -143,7 +149,7 @@ void sliding_window(
 
       word_t y = pad;
       if (emit && inside) {
-        const unsigned slot = slot0 + ky;  // < 2 * ROWS as ky < K < ROWS
+        const unsigned slot = slot0 + ky * D;  // < 2 * ROWS as ky*D < E < ROWS
         y = buffer[slot >= ROWS ? slot - ROWS : slot][col];
       }
       if (take) {
@@ -179,12 +185,12 @@ void sliding_window(
 /// SIMD = MMV * C with MMV > 1 dividing K*K); instantiating it checks them.
 template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned PAD_TOP,
           unsigned PAD_LEFT, unsigned PAD_BOTTOM, unsigned PAD_RIGHT, unsigned SIMD,
-          unsigned BITS, unsigned PAD_CODE>
+          unsigned BITS, unsigned PAD_CODE, unsigned D = 1>
 struct SwgMmvTypes {
   static_assert(SIMD > C && divides(C, SIMD) && divides(quotient(SIMD, C), K * K),
                 "hwbnn::sliding_window_mmv: SIMD must be MMV*C with MMV > 1 dividing K*K");
   /// The geometry and input side: one pixel (C elements) per input beat.
-  typedef SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, C, BITS, PAD_CODE>
+  typedef SwgTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, C, BITS, PAD_CODE, D>
       Pixel;
   /// Window positions per output beat, and output beats per window.
   static constexpr unsigned MMV = quotient(SIMD, C);
@@ -205,21 +211,22 @@ struct SwgMmvTypes {
 /// max(H*W, OH*OW*K*K/MMV) iterations plus the start-up; a beat is written once every position
 /// in it is padding or a pixel read in an earlier iteration. The line buffer is split by rows
 /// and by columns mod K, so the MMV positions of a beat (at most K consecutive columns of a
-/// row) read distinct banks.
+/// row) read distinct banks (with dilation D, columns D apart: distinct banks when D and K are
+/// coprime, else some share a bank and synthesis may raise the loop's II).
 /// \param in    H*W beats per frame
 /// \param out   OH*OW*K*K/MMV beats per frame
 /// \param reps  number of frames
 template <unsigned H, unsigned W, unsigned C, unsigned K, unsigned S, unsigned PAD_TOP,
           unsigned PAD_LEFT, unsigned PAD_BOTTOM, unsigned PAD_RIGHT, unsigned SIMD,
-          unsigned BITS, unsigned PAD_CODE>
+          unsigned BITS, unsigned PAD_CODE, unsigned D = 1>
 void sliding_window_mmv(
     hls::stream<typename SwgMmvTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT,
-                                     SIMD, BITS, PAD_CODE>::word_t> &in,
+                                     SIMD, BITS, PAD_CODE, D>::word_t> &in,
     hls::stream<typename SwgMmvTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT,
-                                     SIMD, BITS, PAD_CODE>::out_t> &out,
+                                     SIMD, BITS, PAD_CODE, D>::out_t> &out,
     unsigned reps) {
   typedef SwgMmvTypes<H, W, C, K, S, PAD_TOP, PAD_LEFT, PAD_BOTTOM, PAD_RIGHT, SIMD, BITS,
-                      PAD_CODE>
+                      PAD_CODE, D>
       T;
   typedef typename T::word_t word_t;
   typedef typename T::out_t out_t;
@@ -251,7 +258,7 @@ void sliding_window_mmv(
       for (unsigned i = 0; i < MMV; i++) {
 #pragma HLS UNROLL
         const unsigned p = q * MMV + i;
-        const int iy = r0 + int(p / K), ix = x0 + int(p % K);
+        const int iy = r0 + int(p / K * D), ix = x0 + int(p % K * D);
         const bool inside = iy >= 0 && iy < int(H) && ix >= 0 && ix < int(W);
         emit = emit && (!inside || unsigned(iy) < rr || (unsigned(iy) == rr && unsigned(ix) < rc));
       }
@@ -263,11 +270,11 @@ void sliding_window_mmv(
       for (unsigned i = 0; i < MMV; i++) {
 #pragma HLS UNROLL
         const unsigned p = q * MMV + i, ky = p / K;
-        const int iy = r0 + int(ky), ix = x0 + int(p % K);
+        const int iy = r0 + int(ky * D), ix = x0 + int(p % K * D);
         const bool inside = iy >= 0 && iy < int(H) && ix >= 0 && ix < int(W);
         word_t v = pad;
         if (emit && inside) {
-          const unsigned slot = slot0 + ky;  // < 2 * ROWS as ky < K < ROWS
+          const unsigned slot = slot0 + ky * D;  // < 2 * ROWS as ky*D < E < ROWS
           v = buffer[slot >= ROWS ? slot - ROWS : slot][ix];
         }
         y.range((i + 1) * C * BITS - 1, i * C * BITS) = v;

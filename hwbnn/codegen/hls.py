@@ -21,10 +21,10 @@ Generated files (all logic stays in the library; these are only sizes, memories 
   constant arrays (``<layer>_codes[M][SF]``, ``<layer>_alpha[PE][NF*M]``,
   ``<layer>_thresholds[PE][NF]``).
   Convolutional networks (images in stream order, hwbnn.ir.types): a SlidingWindow is
-  ``hwbnn::sliding_window`` (line buffer, stride, padding with its pad code; ``BITS`` = the
-  following unit's input bits; ``hwbnn::sliding_window_mmv`` at SIMD = m*C, m window
-  positions per output beat), the MatrixVector behind it an ``hwbnn::mvau`` with ``PIXELS``
-  vectors per frame, and a MaxPool the pair ``hwbnn::sliding_window`` (no padding) ->
+  ``hwbnn::sliding_window`` (line buffer, stride, dilation ``D``, padding with its pad code;
+  ``BITS`` = the following unit's input bits; ``hwbnn::sliding_window_mmv`` at SIMD = m*C, m
+  window positions per output beat), the MatrixVector behind it an ``hwbnn::mvau`` with ``PIXELS``
+  vectors per frame, and a MaxPool the pair ``hwbnn::sliding_window`` (padding bit 0) ->
   ``hwbnn::pool_or``, two stages of the dataflow joined by the channel ``<layer>_windows``;
   a MajorityPool likewise ``hwbnn::sliding_window`` (its padding, pad code 0) ->
   ``hwbnn::pool_majority`` with its thresholds ``<layer>_thresholds[WORD_SIMD][C/WORD_SIMD]``.
@@ -229,7 +229,7 @@ def unit_calls(
         calls = [Call("threshold_input", targs, (ins[0], outs[0]), (f"{c}_thresholds",))]
     elif u.kind is UnitKind.SLIDING_WINDOW:
         names = ("H", "W", "C", "K", "S", "PAD_TOP", "PAD_LEFT", "PAD_BOTTOM", "PAD_RIGHT")
-        targs = (*(k(n) for n in names), k("SIMD"), k("BITS"), k("PAD_CODE"))
+        targs = (*(k(n) for n in names), k("SIMD"), k("BITS"), k("PAD_CODE"), k("D"))
         # SIMD = m*C: m window positions per output beat, one pixel per input beat
         function = "sliding_window_mmv" if u.simd > u.in_per_beat else "sliding_window"
         calls = [Call(function, targs, (ins[0], outs[0]))]
@@ -238,7 +238,8 @@ def unit_calls(
         channels.append(Channel(windows, k("IN_W")))
         # (at SIMD = m*C the library pools one position per beat: WORD_SIMD = C)
         simd = k("WORD_SIMD")
-        window = (*(k(n) for n in ("H", "W", "C", "K", "S")), "0", "0", "0", "0", simd)
+        names = ("H", "W", "C", "K", "S", "PAD_TOP", "PAD_LEFT", "PAD_BOTTOM", "PAD_RIGHT")
+        window = (*(k(n) for n in names), simd)
         calls = [
             Call("sliding_window", (*window, "1", "0"), (ins[0], windows)),
             Call("pool_or", (k("K"), k("C"), simd, k("PIXELS")), (windows, outs[0])),

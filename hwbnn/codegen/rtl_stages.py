@@ -108,6 +108,7 @@ def _window_params(u: UnitPlan) -> tuple[Param, ...]:
         Param("CHANNELS", g.c),
         Param("KERNEL", g.kernel),
         Param("STRIDE", g.stride),
+        Param("DILATION", g.dilation),
         Param("PAD_TOP", top),
         Param("PAD_LEFT", left),
         Param("PAD_BOTTOM", bottom),
@@ -207,11 +208,16 @@ def _instances(u: UnitPlan, files: list[str], layer: Layer) -> tuple[tuple[Unit,
     if u.kind is UnitKind.SLIDING_WINDOW:
         summary = (
             f"sliding window {g.h}x{g.w}x{g.c} K={g.kernel} S={g.stride} "
-            f"pad={'/'.join(map(str, g.padding))} SIMD={u.simd} ELEM_BITS={u.in_bits}"
+            + (f"D={g.dilation} " if g.dilation > 1 else "")
+            + f"pad={'/'.join(map(str, g.padding))} SIMD={u.simd} ELEM_BITS={u.in_bits}"
         )
         return (Unit("hwbnn_sliding_window", "", _window_params(u), u.out_width),), summary
     reduce = (Param("CHANNELS", g.c), Param("KERNEL", g.kernel), Param("SIMD", u.simd))
-    summary = f"max pool (OR) {g.h}x{g.w}x{g.c} K={g.kernel} S={g.stride} SIMD={u.simd}"
+    summary = (
+        f"max pool (OR) {g.h}x{g.w}x{g.c} K={g.kernel} S={g.stride} "
+        + (f"pad={'/'.join(map(str, g.padding))} " if any(g.padding) else "")
+        + f"SIMD={u.simd}"
+    )
     return (
         Unit("hwbnn_sliding_window", "_window", _window_params(u), u.simd * u.in_bits),
         Unit("hwbnn_window_or", "", reduce, u.out_width),

@@ -59,11 +59,12 @@ interaction units of a digits-cnn with random 2-level graphs (21-80 edges, synth
 An input-threshold unit costs a (B+1)-bit comparison per SIMD lane and its threshold ROM.
 
 A sliding window (hwbnn_sliding_window) costs its line buffer, :func:`line_buffer_rows` rows
-of ``W*C`` elements of B bits (1 for bits) in one RAM of ``SIMD*B``-bit words, and counters:
-about 24 LUTs and 9 FFs per bit of a pixel coordinate, 8 LUTs and 3 FFs per address bit, and
-two registers of ``SIMD*B`` bits (memory read, output). A max pool is a sliding window without
-padding on bits plus hwbnn_window_or: a CHANNELS-bit shift register of partial ORs, two LUTs
-per SIMD lane. Neither has XNOR lanes. (Calibrated on yosys synth_ecp5 of a 30x30x64 window
+(the window's extent D*(K-1)+1 with dilation D, plus the stride) of ``W*C`` elements of B bits
+(1 for bits) in one RAM of ``SIMD*B``-bit words, and counters: about 24 LUTs and 9 FFs per bit
+of a pixel coordinate, 8 LUTs and 3 FFs per address bit, and two registers of ``SIMD*B`` bits
+(memory read, output). A max pool is a sliding window on bits (padding bit 0) plus
+hwbnn_window_or: a CHANNELS-bit shift register of partial ORs, two LUTs per SIMD lane. Neither
+has XNOR lanes. (Calibrated on yosys synth_ecp5 of a 30x30x64 window
 generator at SIMD 16: 365 LUT-equivalents, 164 FFs, one block RAM.)
 A majority pool is a sliding window with its padding plus hwbnn_window_majority
 (:func:`majority_cost`): per output lane (``min(SIMD, C)``) a count adder, its compare and the
@@ -246,7 +247,8 @@ def _window_estimate(u: UnitPlan, device: Device) -> tuple[int, int, MemoryUse]:
     copies = u.simd // reads
     words = g.rows * g.w * g.c // reads
     width = u.in_width
-    coord = clog2(2 * (g.h + g.w) + g.kernel + g.stride + 2)
+    extent = g.dilation * (g.kernel - 1) + 1  # rows (columns) a window spans
+    coord = clog2(2 * (g.h + g.w) + extent + g.stride + 2)
     addr = max(1, clog2(words))
     one = memory_use("line buffer", words, width, device, writable=True)
     c = one.cost

@@ -4,19 +4,22 @@ Stream order (:mod:`hwbnn.ir.types`): an ONNX image tensor (1, C, H, W) travels 
 in raster order, channel innermost. :class:`Stream` records, for the tensor on the data path,
 how its ONNX elements sit in the hardware stream.
 
-- ``Pad(x, pads, v)`` (mode constant) followed by ``Conv(W)`` (group 1, dilation 1, square
-  kernel, equal strides, ``pads`` attribute 0) becomes ``SlidingWindow`` with padding
-  (top, left, bottom, right) and pad code ``k`` where ``v`` is the value of code ``k``: -s (code 0)
-  after a binary activation of scale s, ``k * s`` after an unsigned integer input quantizer of
-  scale s. A Conv's own ``pads`` attribute pads with 0, which is code 0 of an integer input but
-  not a +-1 value: after a binary activation it (or a ``Pad`` with value 0) is an error.
+- ``Pad(x, pads, v)`` (mode constant) followed by ``Conv(W)`` (group 1, square kernel, equal
+  strides, equal dilations D, ``pads`` attribute 0) becomes ``SlidingWindow`` with dilation D,
+  padding (top, left, bottom, right) (each at most D*(K-1)) and pad code ``k`` where ``v`` is
+  the value of code ``k``: -s (code 0) after a binary activation of scale s, ``k * s`` after an
+  unsigned integer input quantizer of scale s. A Conv's own ``pads`` attribute pads with 0,
+  which is code 0 of an integer input but not a +-1 value: after a binary activation it (or a
+  ``Pad`` with value 0) is an error.
 - The Conv weight ``W[m, c, ky, kx] = +-s_m`` becomes the row ``m`` of a MatrixVector with
   ``pixels = OH*OW`` whose columns are ordered ``(ky, kx, c)``; its thresholds come from the
   per-channel tail exactly as for a MatMul (the tail ops run on (m, C) rows).
 - ``Flatten``/``Reshape`` of an image to (1, C*H*W) leaves the stream in (y, x, c) order while
   ONNX numbers the elements (c, y, x): the next MatMul's weight columns are permuted.
-- ``MaxPool`` (no padding, floor mode, dilation 1) of bits is the OR of :class:`MaxPool`
-  (``pool_layer``); a MaxPool between a product and its activation is moved behind it by
+- ``MaxPool`` (floor mode, dilation 1) of bits is the OR of :class:`MaxPool` (``pool_layer``),
+  its ``pads`` (ONNX pads a max pool with -inf) and a ``Pad`` with -s before it (the -1 of a
+  binary activation of scale s) both padding with bit 0, the OR's neutral element; a MaxPool
+  between a product and its activation is moved behind it by
   :mod:`hwbnn.frontend.passes.move_pool_behind_threshold`.
 
 The lowering passes (:mod:`hwbnn.frontend.passes`) call these helpers.
@@ -165,8 +168,7 @@ def conv_weights(model: ModelWrapper, node: NodeProto) -> tuple[np.ndarray, np.n
     auto_pad = attr_text(node, "auto_pad", "NOTSET")
     if auto_pad != "NOTSET":
         raise ModelError(f"{node_label(node)}: auto_pad={auto_pad} is not supported; use pads")
-    if spatial_ints(node, "dilations", 1) != [1, 1]:
-        raise ModelError(f"{node_label(node)}: dilated convolution is not supported")
+    conv_dilation(node)  # checked here, read by conv_window's caller
     w = np.asarray(constant_value(model, node.input[1], node), dtype=np.float32)
     if w.ndim != 4 or w.shape[2] != w.shape[3]:
         raise ModelError(f"{node_label(node)}: needs a square 2-D kernel, weight shape {w.shape}")
@@ -185,6 +187,14 @@ def conv_weights(model: ModelWrapper, node: NodeProto) -> tuple[np.ndarray, np.n
     return columns, scale, int(k), int(strides[0])
 
 
+def conv_dilation(node: NodeProto) -> int:
+    """The dilation D of a Conv (equal in both directions, >= 1): its taps are D apart."""
+    dilations = spatial_ints(node, "dilations", 1)
+    if dilations[0] != dilations[1] or dilations[0] < 1:
+        raise ModelError(f"{node_label(node)}: dilations {dilations} must be equal and >= 1")
+    return dilations[0]
+
+
 def conv_window(
     model: ModelWrapper,
     pad: NodeProto | None,
@@ -194,8 +204,10 @@ def conv_window(
     levels: int,
     kernel: int,
     stride: int,
+    dilation: int = 1,
 ) -> SlidingWindow:
-    """The sliding window feeding ``conv`` (padded by ``pad`` and/or its ``pads`` attribute)."""
+    """The sliding window feeding ``conv`` (padded by ``pad`` and/or its ``pads`` attribute),
+    its taps ``dilation`` apart."""
     image = _require_image(conv, stream)
     geometry, pad_code = (0, 0, 0, 0), 0
     if pad is not None:
@@ -213,21 +225,36 @@ def conv_window(
         geometry = tuple(  # type: ignore[assignment]
             a + b for a, b in zip(geometry, (top, left, bottom, right), strict=True)
         )
-    if max(geometry) >= kernel:
+    extent = dilation * (kernel - 1) + 1
+    if max(geometry) >= extent:
+        what = f"{kernel}x{kernel} kernel" + (f" (dilation {dilation})" if dilation > 1 else "")
         raise ModelError(
-            f"{node_label(conv)}: padding {geometry} must be smaller than the {kernel}x{kernel} "
-            f"kernel"
+            f"{node_label(conv)}: padding {geometry} must be smaller than the {extent}x{extent} "
+            f"extent of the {what}"
         )
     try:
         return SlidingWindow(
-            f"{conv.name}_window", image, kernel, stride, geometry, levels, pad_code
+            f"{conv.name}_window",
+            image,
+            kernel,
+            stride,
+            geometry,
+            levels,
+            pad_code,
+            dilation=dilation,
         )
     except ValueError as exc:
         raise ModelError(f"{node_label(conv)}: {exc}") from None
 
 
-def pool_layer(model: ModelWrapper, node: NodeProto, stream: Stream) -> MaxPool:
-    """The OR pool of a MaxPool on a binary image (no padding, floor mode)."""
+def pool_layer(
+    model: ModelWrapper,
+    node: NodeProto,
+    stream: Stream,
+    before: tuple[int, int, int, int] = (0, 0, 0, 0),
+) -> MaxPool:
+    """The OR pool of a MaxPool on a binary image (floor mode), padded by its ``pads`` and by
+    ``before`` (a -1 ``Pad`` in front of it) with bit 0."""
     image = _require_image(node, stream)
     kernel = list(node_attr(node, "kernel_shape", []))
     strides = list(node_attr(node, "strides", [1, 1]))
@@ -238,8 +265,12 @@ def pool_layer(model: ModelWrapper, node: NodeProto, stream: Stream) -> MaxPool:
         )
     if node_attr(node, "ceil_mode", 0):
         raise ModelError(f"{node_label(node)}: ceil_mode=1 is not supported (use floor mode)")
-    if any(spatial_ints(node, "pads", 0, 4)):
-        raise ModelError(f"{node_label(node)}: padded max pooling is not supported")
+    top, left, bottom, right = spatial_ints(node, "pads", 0, 4)
+    padding = (before[0] + top, before[1] + left, before[2] + bottom, before[3] + right)
+    if max(padding) >= kernel[0]:
+        raise ModelError(
+            f"{node_label(node)}: padding {padding} must be smaller than the kernel {kernel[0]}"
+        )
     if spatial_ints(node, "dilations", 1) != [1, 1]:
         raise ModelError(f"{node_label(node)}: dilated max pooling is not supported")
     auto_pad = attr_text(node, "auto_pad", "NOTSET")
@@ -248,6 +279,7 @@ def pool_layer(model: ModelWrapper, node: NodeProto, stream: Stream) -> MaxPool:
     if node_attr(node, "storage_order", 0):
         raise ModelError(f"{node_label(node)}: storage_order=1 is not supported")
     try:
-        return MaxPool(node.name or "maxpool", image, int(kernel[0]), int(strides[0]))
+        name = node.name or "maxpool"
+        return MaxPool(name, image, int(kernel[0]), int(strides[0]), padding=padding)
     except ValueError as exc:
         raise ModelError(f"{node_label(node)}: {exc}") from None

@@ -167,8 +167,11 @@ class MatrixVector(ProductUnitBase):
         return bits_for_range(0, self.mw)
 
 
-def _window_out(size: int, before: int, after: int, kernel: int, stride: int) -> int:
-    return (size + before + after - kernel) // stride + 1
+def _window_out(
+    size: int, before: int, after: int, kernel: int, stride: int, dilation: int = 1
+) -> int:
+    """Output rows (columns): ``(size + pads - D*(K-1) - 1) // S + 1`` (floor mode)."""
+    return (size + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
 class _ImageStage:
@@ -194,23 +197,32 @@ class _ImageStage:
         return int(np.prod(self.in_shape))
 
 
-def _check_window_geometry(layer: SlidingWindow | MaxPool) -> None:
-    """Normalise ``in_shape`` to ints and check it, the kernel and the stride."""
+def _check_window_geometry(layer: SlidingWindow | MaxPool, extent: int) -> None:
+    """Normalise ``in_shape`` and ``padding`` to ints and check them, the kernel and the
+    stride; each padding is at most ``extent - 1`` (the window's extent on the image)."""
     normalize_inputs(layer)
     object.__setattr__(layer, "in_shape", tuple(int(d) for d in layer.in_shape))
     if len(layer.in_shape) != 3 or min(layer.in_shape) < 1:
         raise ValueError(f"{layer.name}: in_shape must be (H, W, C) with positive sizes")
     if layer.kernel < 1 or layer.stride < 1:
         raise ValueError(f"{layer.name}: kernel and stride must be >= 1")
+    object.__setattr__(layer, "padding", tuple(int(p) for p in layer.padding))
+    if len(layer.padding) != 4 or min(layer.padding) < 0 or max(layer.padding) >= extent:
+        raise ValueError(f"{layer.name}: padding must be 4 values in [0, {extent})")
+    if min(layer.out_shape) < 1:
+        raise ValueError(f"{layer.name}: window extent {extent} larger than the padded image")
 
 
 @dataclass(frozen=True)
 class SlidingWindow(_ImageStage):
     """Image (H, W, C) to one K*K*C window vector per output pixel; see the module docstring.
 
-    ``padding`` is (top, left, bottom, right), each smaller than the kernel. ``input_levels``
-    is 2 for bits, else the number of unsigned input codes (an integer-input first layer);
-    ``pad_code`` is the code of positions outside the image.
+    ``padding`` is (top, left, bottom, right), each at most ``dilation * (kernel - 1)``.
+    ``input_levels`` is 2 for bits, else the number of unsigned input codes (an integer-input
+    first layer); ``pad_code`` is the code of positions outside the image. ``dilation`` D
+    spaces the window's taps: element (ky, kx) reads input row oy*S - pad_top + ky*D (a
+    dilated convolution, Yu & Koltun 2016, "Multi-scale context aggregation by dilated
+    convolutions"); the window covers ``extent = D*(K-1) + 1`` rows and columns.
     """
 
     name: str
@@ -222,16 +234,19 @@ class SlidingWindow(_ImageStage):
     pad_code: int = 0
     kind: LayerKind = field(default=LayerKind.SLIDING_WINDOW, init=False)
     inputs: tuple[str, ...] = ()
+    dilation: int = 1
 
     def __post_init__(self) -> None:
-        _check_window_geometry(self)
-        object.__setattr__(self, "padding", tuple(int(p) for p in self.padding))
-        if len(self.padding) != 4 or min(self.padding) < 0 or max(self.padding) >= self.kernel:
-            raise ValueError(f"{self.name}: padding must be 4 values in [0, kernel)")
+        if self.dilation < 1:
+            raise ValueError(f"{self.name}: dilation must be >= 1")
+        _check_window_geometry(self, self.extent)
         if not 0 <= self.pad_code < self.input_levels:
             raise ValueError(f"{self.name}: pad_code outside [0, {self.input_levels})")
-        if min(self.out_shape) < 1:
-            raise ValueError(f"{self.name}: kernel {self.kernel} larger than the padded image")
+
+    @property
+    def extent(self) -> int:
+        """Rows (columns) of the image one window spans: D*(K-1) + 1."""
+        return self.dilation * (self.kernel - 1) + 1
 
     @property
     def window(self) -> int:
@@ -243,8 +258,8 @@ class SlidingWindow(_ImageStage):
         """(OH, OW, K*K*C)."""
         h, w, _ = self.in_shape
         top, left, bottom, right = self.padding
-        oh = _window_out(h, top, bottom, self.kernel, self.stride)
-        ow = _window_out(w, left, right, self.kernel, self.stride)
+        oh = _window_out(h, top, bottom, self.kernel, self.stride, self.dilation)
+        ow = _window_out(w, left, right, self.kernel, self.stride, self.dilation)
         return (oh, ow, self.window)
 
     @property
@@ -255,7 +270,10 @@ class SlidingWindow(_ImageStage):
 @dataclass(frozen=True)
 class MaxPool(_ImageStage):
     """Max pooling of a binary image as a bitwise OR over K x K windows with stride S
-    (no padding, floor mode); see the module docstring."""
+    (floor mode); see the module docstring. ``padding`` (top, left, bottom, right), each
+    smaller than K, adds bit 0 (-1) around the image: torch pads a max pool with -inf, which on
+    +-1 values (and behind a monotone threshold, where -1 is the smallest value) is -1, the
+    OR's neutral element."""
 
     name: str
     in_shape: Shape3
@@ -263,18 +281,18 @@ class MaxPool(_ImageStage):
     stride: int
     kind: LayerKind = field(default=LayerKind.MAX_POOL, init=False)
     inputs: tuple[str, ...] = ()
+    padding: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     def __post_init__(self) -> None:
-        _check_window_geometry(self)
-        if min(self.out_shape) < 1:
-            raise ValueError(f"{self.name}: kernel {self.kernel} larger than the image")
+        _check_window_geometry(self, self.kernel)
 
     @property
     def out_shape(self) -> Shape3:
         h, w, c = self.in_shape
+        top, left, bottom, right = self.padding
         return (
-            _window_out(h, 0, 0, self.kernel, self.stride),
-            _window_out(w, 0, 0, self.kernel, self.stride),
+            _window_out(h, top, bottom, self.kernel, self.stride),
+            _window_out(w, left, right, self.kernel, self.stride),
             c,
         )
 

@@ -72,16 +72,12 @@ def save_network(net: Network, directory: Path) -> tuple[Path, Path]:
                 padding=list(layer.padding),
                 input_levels=layer.input_levels,
                 pad_code=layer.pad_code,
+                dilation=layer.dilation,
             )
         elif isinstance(layer, MaxPool):
-            entry.update(in_shape=list(layer.in_shape), kernel=layer.kernel, stride=layer.stride)
+            entry.update(_pool_entry(layer))
         elif isinstance(layer, MajorityPool):
-            entry.update(
-                in_shape=list(layer.in_shape),
-                kernel=layer.kernel,
-                stride=layer.stride,
-                padding=list(layer.padding),
-            )
+            entry.update(_pool_entry(layer))
             arrays[f"{layer.name}.thresholds"] = layer.thresholds
         elif isinstance(layer, DBFMatrixVector):
             entry.update(_product_entry(layer), bases=layer.bases)
@@ -385,12 +381,13 @@ def _load_layer(node: _Node) -> Layer:
             node.integer("input_levels", 2),
             node.integer("pad_code", 0),
             inputs=inputs,
+            dilation=node.integer("dilation", 1, default=1),  # files before dilation: 1
         )
     if kind is LayerKind.MAX_POOL:
         shape = node.shape3("in_shape")
-        return MaxPool(
-            name, shape, node.integer("kernel", 1), node.integer("stride", 1), inputs=inputs
-        )
+        padding = node.padding() if "padding" in node.entry else (0, 0, 0, 0)  # older files
+        kernel, stride = node.integer("kernel", 1), node.integer("stride", 1)
+        return MaxPool(name, shape, kernel, stride, inputs=inputs, padding=padding)
     if kind is LayerKind.MAJORITY_POOL:
         return MajorityPool(
             name,
@@ -404,6 +401,15 @@ def _load_layer(node: _Node) -> Layer:
     if kind is LayerKind.DBF_MATRIX_VECTOR:
         return _dbf_matrix_vector(node, inputs)
     return _matrix_vector(node, inputs)
+
+
+def _pool_entry(layer: MaxPool | MajorityPool) -> dict[str, Any]:
+    return {
+        "in_shape": list(layer.in_shape),
+        "kernel": layer.kernel,
+        "stride": layer.stride,
+        "padding": list(layer.padding),
+    }
 
 
 def _bit_rows(node: _Node, suffix: str, rows: int, columns: int) -> np.ndarray:

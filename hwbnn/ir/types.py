@@ -32,15 +32,19 @@ Convolutional networks (images, streamed pixel by pixel):
   is streamed in this order (:meth:`InputFormat.to_stream`); a 1-D or 2-D input in its own order.
 - :class:`SlidingWindow`: for each output pixel ``(oy, ox)`` in raster order, the window vector
   of K*K*C elements ordered ``(ky, kx, c)`` (c innermost): input element
-  ``(oy*S - pad_top + ky, ox*S - pad_left + kx, c)``, or ``pad_code`` where that lies outside
-  the image (binary convolutions pad with -1: code 0).
-  ``OH = (H + pad_top + pad_bottom - K) // S + 1``, likewise OW.
+  ``(oy*S - pad_top + ky*D, ox*S - pad_left + kx*D, c)`` with dilation D (1: a plain window),
+  or ``pad_code`` where that lies outside the image (binary convolutions pad with -1: code 0).
+  ``OH = (H + pad_top + pad_bottom - D*(K-1) - 1) // S + 1``, likewise OW; each padding is at
+  most D*(K-1).
 - :class:`MatrixVector` with ``pixels = P > 1`` applies the same unit to P consecutive vectors
   of MW elements (one per output pixel of the preceding :class:`SlidingWindow`); its output is
   the (OH, OW, MH) image in stream order. A convolution is a SlidingWindow followed by such a
   MatrixVector whose weight columns are ordered ``(ky, kx, c)``.
-- :class:`MaxPool` on bits: ``out(oy, ox, c) = OR over ky, kx < K of in(oy*S+ky, ox*S+kx, c)``
-  (max of +-1 values; valid behind the monotone thresholds, DESIGN.md), no padding, floor mode.
+- :class:`MaxPool` on bits: ``out(oy, ox, c) = OR over ky, kx < K of
+  in(oy*S - pad_top + ky, ox*S - pad_left + kx, c)`` (max of +-1 values; valid behind the
+  monotone thresholds, DESIGN.md), positions outside the image are bit 0 (torch's -inf pad is
+  -1 on +-1 values), each padding < K, floor mode: ``OH = (H + pad_top + pad_bottom - K) // S
+  + 1``.
 - :class:`MajorityPool` on bits (the sign of an average pool of +-1 values, padded with -1):
   ``out(oy, ox, c) = #{(ky, kx) : in(oy*S - pad_top + ky, ox*S - pad_left + kx, c) == 1} >= T_c``,
   positions outside the image counting as 0 (:mod:`hwbnn.ir.majority`).

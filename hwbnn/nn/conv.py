@@ -148,14 +148,18 @@ def sign() -> QuantIdentity:
     return QuantIdentity(act_quant=BinaryActQuant)
 
 
-def binary_conv(fan_in: int, fan_out: int, kernel: int, stride: int = 1) -> QuantConv2d:
-    """A +-1-weight convolution without padding or bias (padding is an explicit -1 pad)."""
+def binary_conv(
+    fan_in: int, fan_out: int, kernel: int, stride: int = 1, dilation: int = 1
+) -> QuantConv2d:
+    """A +-1-weight convolution without padding or bias (padding is an explicit -1 pad), its
+    taps ``dilation`` apart (a dilated window spans dilation*(kernel-1)+1 pixels)."""
     return QuantConv2d(
         fan_in,
         fan_out,
         kernel,
         stride=stride,
         padding=0,
+        dilation=dilation,
         bias=False,
         weight_quant=BinaryWeightQuant,
     )

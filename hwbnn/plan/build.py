@@ -84,13 +84,20 @@ class PlanError(ConfigError):
 
 
 def line_buffer_rows(
-    in_height: int, kernel: int, stride: int, pad_top: int = 0, pad_bottom: int = 0
+    in_height: int,
+    kernel: int,
+    stride: int,
+    pad_top: int = 0,
+    pad_bottom: int = 0,
+    dilation: int = 1,
 ) -> int:
-    """Rows of hwbnn_sliding_window's line buffer (its localparam ROWS): KERNEL + STRIDE, or
-    2*KERNEL - PAD_TOP - PAD_BOTTOM + (H + PAD_TOP + PAD_BOTTOM - KERNEL) % STRIDE when larger
-    (the next frame's first rows load while the last row of windows is read)."""
-    rem = (in_height + pad_top + pad_bottom - kernel) % stride
-    return max(kernel + stride, 2 * kernel - pad_top - pad_bottom + rem)
+    """Rows of hwbnn_sliding_window's line buffer (its localparam ROWS): E + STRIDE, or
+    2*E - PAD_TOP - PAD_BOTTOM + (H + PAD_TOP + PAD_BOTTOM - E) % STRIDE when larger (the
+    next frame's first rows load while the last row of windows is read), with the window's
+    extent E = DILATION*(KERNEL-1) + 1 rows."""
+    extent = dilation * (kernel - 1) + 1
+    rem = (in_height + pad_top + pad_bottom - extent) % stride
+    return max(extent + stride, 2 * extent - pad_top - pad_bottom + rem)
 
 
 def auto_fifo_depth(net: Network, folding: Folding) -> int:
@@ -259,15 +266,16 @@ def image_unit(
     oh, ow, _ = layer.out_shape
     simd = fold.simd
     reads = min(simd, c)  # elements per input beat (one pixel at most)
+    dilation = 1
     if isinstance(layer, SlidingWindow):
         padding, pad_code, kind = layer.padding, layer.pad_code, UnitKind.SLIDING_WINDOW
-        out_elements, inner = layer.out_elements, 0
-    else:
-        padding, pad_code, kind = (0, 0, 0, 0), 0, UnitKind.MAX_POOL
+        out_elements, inner, dilation = layer.out_elements, 0, layer.dilation
+    else:  # a pool pads with bit 0, the OR's neutral element
+        padding, pad_code, kind = layer.padding, 0, UnitKind.MAX_POOL
         out_elements = layer.out_elements
         inner = oh * ow * layer.kernel**2 * c // simd
     top, _, bottom, _ = padding
-    rows = line_buffer_rows(h, layer.kernel, layer.stride, top, bottom)
+    rows = line_buffer_rows(h, layer.kernel, layer.stride, top, bottom, dilation)
     base = _base(index, layer, fold, fifo)
     base["inner_beats"] = inner
     return UnitPlan(
@@ -282,7 +290,9 @@ def image_unit(
         out_width=(simd if isinstance(layer, SlidingWindow) else reads) * bits,
         in_beats=h * w * c // reads,
         out_beats=out_elements // (simd if isinstance(layer, SlidingWindow) else reads),
-        window=Window(h, w, c, layer.kernel, layer.stride, padding, pad_code, oh, ow, rows),
+        window=Window(
+            h, w, c, layer.kernel, layer.stride, padding, pad_code, oh, ow, rows, dilation
+        ),
     )
 
 

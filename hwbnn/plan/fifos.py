@@ -56,15 +56,17 @@ def _window_need(
     in_need: np.ndarray,
     in_shape: tuple[int, int, int],
     out_hw: tuple[int, int],
-    kernel: int,
     stride: int,
     top: int,
     left: int,
+    extent: int,
 ) -> np.ndarray:
+    """Per output pixel, ``in_need`` at the window's bottom-right image pixel (the window
+    spans ``extent`` rows and columns: D*(K-1) + 1 with dilation D)."""
     h, w, _ = in_shape
     oh, ow = out_hw
-    rows = np.clip(np.arange(oh) * stride - top + kernel - 1, 0, h - 1)
-    cols = np.clip(np.arange(ow) * stride - left + kernel - 1, 0, w - 1)
+    rows = np.clip(np.arange(oh) * stride - top + extent - 1, 0, h - 1)
+    cols = np.clip(np.arange(ow) * stride - left + extent - 1, 0, w - 1)
     index = (rows[:, None] * w + cols[None, :]).reshape(-1)
     return np.maximum.accumulate(in_need[index])
 
@@ -77,17 +79,11 @@ def node_need(net: Network, node: Layer, ins: Sequence[np.ndarray]) -> np.ndarra
     (:func:`stream_needs`); with completion times, the time the pixel can start
     (:mod:`hwbnn.plan.latency`)."""
     out_pixels = net.edge(node.name).pixels
-    if isinstance(node, SlidingWindow):
+    if isinstance(node, SlidingWindow | MaxPool | MajorityPool):
         top, left, _, _ = node.padding
         oh, ow, _ = node.out_shape
-        return _window_need(ins[0], node.in_shape, (oh, ow), node.kernel, node.stride, top, left)
-    if isinstance(node, MajorityPool):
-        top, left, _, _ = node.padding
-        oh, ow, _ = node.out_shape
-        return _window_need(ins[0], node.in_shape, (oh, ow), node.kernel, node.stride, top, left)
-    if isinstance(node, MaxPool):
-        oh, ow, _ = node.out_shape
-        return _window_need(ins[0], node.in_shape, (oh, ow), node.kernel, node.stride, 0, 0)
+        extent = node.extent if isinstance(node, SlidingWindow) else node.kernel
+        return _window_need(ins[0], node.in_shape, (oh, ow), node.stride, top, left, extent)
     if isinstance(node, MatrixVector) and len(ins[0]) != out_pixels:
         return np.full(out_pixels, ins[0].max())
     return np.maximum.reduce(

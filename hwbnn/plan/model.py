@@ -82,8 +82,9 @@ class Memory:
 @dataclass(frozen=True)
 class Window:
     """Image geometry of a sliding window or max pool: an (h, w, c) input, K x K windows with
-    stride S, padding (top, left, bottom, right) with ``pad_code`` (none for a pool), an
-    (oh, ow) output, and ``rows`` rows of the line buffer of rtl/hwbnn_sliding_window.v."""
+    stride S and ``dilation`` D (taps D apart), padding (top, left, bottom, right) with
+    ``pad_code`` (0 for a pool: bit 0 is the OR's neutral element), an (oh, ow) output, and
+    ``rows`` rows of the line buffer of rtl/hwbnn_sliding_window.v."""
 
     h: int
     w: int
@@ -95,6 +96,7 @@ class Window:
     oh: int
     ow: int
     rows: int
+    dilation: int = 1
 
 
 @dataclass(frozen=True)

@@ -48,15 +48,15 @@ def unpacked(x: np.ndarray | PackedBits) -> np.ndarray:
     return bits.view(bool)
 
 
-def _window_view(image: np.ndarray, k: int, s: int, oh: int, ow: int, dy: int, dx: int):
-    """The pixels at window offset (dy, dx) of every output position: (B, OH, OW, ...)."""
+def _window_view(image: np.ndarray, s: int, oh: int, ow: int, dy: int, dx: int):
+    """The pixels at image offset (dy, dx) of every output position: (B, OH, OW, ...)."""
     return image[:, dy : dy + (oh - 1) * s + 1 : s, dx : dx + (ow - 1) * s + 1 : s]
 
 
 def _windows(layer: SlidingWindow, image: np.ndarray, pad: np.ndarray) -> np.ndarray:
     """(B, H, W, c) pixels -> (B, OH, OW, K, K, c) windows, padded with ``pad`` per element."""
     b, h, w, c = image.shape
-    k, s = layer.kernel, layer.stride
+    k, s, d = layer.kernel, layer.stride, layer.dilation
     oh, ow, _ = layer.out_shape
     top, left, bottom, right = layer.padding
     if c * image.dtype.itemsize <= 16:
@@ -70,12 +70,14 @@ def _windows(layer: SlidingWindow, image: np.ndarray, pad: np.ndarray) -> np.nda
         out = np.empty((b, oh, ow, k, k), dtype=pixel)
         for dy in range(k):
             for dx in range(k):
-                out[:, :, :, dy, dx] = _window_view(pixels, k, s, oh, ow, dy, dx)
+                out[:, :, :, dy, dx] = _window_view(pixels, s, oh, ow, dy * d, dx * d)
         return out.view(image.dtype).reshape(b, oh, ow, k, k, c)
     padded = np.pad(image, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=pad)
-    # (B, H', W', C, K, K) -> strided output positions -> (B, OH, OW, K, K, C)
-    view = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(1, 2))
-    return view[:, : (oh - 1) * s + 1 : s, : (ow - 1) * s + 1 : s].transpose(0, 1, 2, 4, 5, 3)
+    # (B, H', W', C, E, E) -> strided output positions, dilated taps -> (B, OH, OW, K, K, C)
+    extent = layer.extent
+    view = np.lib.stride_tricks.sliding_window_view(padded, (extent, extent), axis=(1, 2))
+    view = view[:, : (oh - 1) * s + 1 : s, : (ow - 1) * s + 1 : s, :, ::d, ::d]
+    return view.transpose(0, 1, 2, 4, 5, 3)
 
 
 def sliding_windows(layer: SlidingWindow, x: np.ndarray | PackedBits) -> np.ndarray | PackedBits:
@@ -97,9 +99,9 @@ def sliding_windows(layer: SlidingWindow, x: np.ndarray | PackedBits) -> np.ndar
 def or_pool(
     layer: MaxPool, x: np.ndarray | PackedBits, kernel: str = "numpy"
 ) -> np.ndarray | PackedBits:
-    """(B, H*W*C) bits -> (B, OH*OW*C): OR over each K x K window (max of +-1); packed bits
-    are ORed a byte (8 channels) at a time and stay packed. ``kernel="numba"`` ORs the same
-    bytes in a compiled loop."""
+    """(B, H*W*C) bits -> (B, OH*OW*C): OR over each K x K window (max of +-1), padding bit 0
+    (the OR's neutral element); packed bits are ORed a byte (8 channels) at a time and stay
+    packed. ``kernel="numba"`` ORs the same bytes in a compiled loop."""
     h, w, c = layer.in_shape
     k, s = layer.kernel, layer.stride
     oh, ow, _ = layer.out_shape
@@ -107,6 +109,9 @@ def or_pool(
         image = x.data.reshape(len(x), h, w, c // 8)
     else:
         image = np.asarray(x).astype(bool, copy=False).reshape(len(x), h, w, c)
+    top, left, bottom, right = layer.padding
+    if top or left or bottom or right:
+        image = np.pad(image, ((0, 0), (top, bottom), (left, right), (0, 0)))
     if kernel == "numba":
         from hwbnn.reference import _compiled
 
@@ -118,7 +123,7 @@ def or_pool(
     out = np.zeros((len(x), oh, ow, image.shape[3]), dtype=image.dtype)
     for dy in range(k):  # one pass per window offset, each over the whole block
         for dx in range(k):
-            out |= _window_view(image, k, s, oh, ow, dy, dx)
+            out |= _window_view(image, s, oh, ow, dy, dx)
     if isinstance(x, PackedBits):
         return PackedBits(out.reshape(len(x), layer.out_elements // 8))
     return out.reshape(len(x), layer.out_elements)
@@ -136,5 +141,5 @@ def majority_pool(layer: MajorityPool, x: np.ndarray | PackedBits) -> np.ndarray
     count = np.zeros((len(x), oh, ow, c), dtype=np.int64)
     for dy in range(k):  # one pass per window offset, each over the whole block
         for dx in range(k):
-            count += _window_view(padded, k, s, oh, ow, dy, dx)
+            count += _window_view(padded, s, oh, ow, dy, dx)
     return (count >= layer.thresholds).reshape(len(x), layer.out_elements)

@@ -122,10 +122,12 @@ def describe_layer(layer: Layer) -> tuple[str, str]:
         oh, ow, _ = layer.out_shape
         pad = "/".join(map(str, layer.padding))
         what = f"sliding window {layer.kernel}x{layer.kernel} stride {layer.stride} pad {pad}"
+        what += f" dilation {layer.dilation}" if layer.dilation > 1 else ""
         return what, f"{h}x{w}x{c} -> {oh}x{ow} windows of {layer.window}"
     if isinstance(layer, MaxPool):
         (h, w, c), (oh, ow, _) = layer.in_shape, layer.out_shape
         what = f"max pool (OR) {layer.kernel}x{layer.kernel} stride {layer.stride}"
+        what += f" pad {'/'.join(map(str, layer.padding))}" if any(layer.padding) else ""
         return what, f"{h}x{w}x{c} -> {oh}x{ow}x{c}"
     if isinstance(layer, MajorityPool):
         (h, w, c), (oh, ow, _) = layer.in_shape, layer.out_shape

@@ -15,6 +15,9 @@ sequence of blocks, then an OR pool and a dense output layer:
   1x1 convolution back to C;
 - ``"majority"``: the Bi-Real block with a 3x3 majority pool (stride 1, padded with -1, the
   binary avg_pool_3x3) of ``x`` as the side input (a DARTS node of a conv and a pool edge).
+- ``"darts"``: two DARTS edges of a fork, a 3x3 convolution of dilation 2 (padding 2, "same")
+  and a 3x3 stride-1 max pool padded by 1, concatenated, then a padded 3x3 convolution back
+  to C (more inputs than a 1x1 one: the ORed half of its input is mostly +1).
 
 Weights are uniform random bits; thresholds are drawn near the middle of each accumulator's
 range so that outputs vary.
@@ -41,7 +44,7 @@ from hwbnn.ir.types import (
     Threshold,
 )
 
-BLOCKS = ("identity", "pool", "conv", "add", "concat", "majority")
+BLOCKS = ("identity", "pool", "conv", "add", "concat", "majority", "darts")
 
 
 class _Builder:
@@ -62,9 +65,12 @@ class _Builder:
         kernel: int,
         stride: int,
         emit_acc: bool,
+        dilation: int = 1,
     ) -> tuple[str, tuple[int, int, int]]:
-        pad = (kernel - 1) // 2
-        window = SlidingWindow(f"{name}_swg", shape, kernel, stride, (pad,) * 4, inputs=(src,))
+        pad = dilation * (kernel - 1) // 2
+        window = SlidingWindow(
+            f"{name}_swg", shape, kernel, stride, (pad,) * 4, inputs=(src,), dilation=dilation
+        )
         self.add(window)
         mw = window.window
         weights = self.rng.integers(0, 2, (channels, mw)).astype(bool)
@@ -129,6 +135,11 @@ def _block(
         z, _ = b.conv(f"{name}_b", fork, shape, c, 1, 1, False)
         cat = b.add(Concat(f"{name}_cat", (a, z)))
         return b.conv(f"{name}_mix", cat, (h, w, 2 * c), c, 1, 1, False)
+    if kind == "darts":
+        a, _ = b.conv(f"{name}_dil", fork, shape, c, 3, 1, False, dilation=2)
+        z = b.add(MaxPool(f"{name}_pool", shape, 3, 1, inputs=(fork,), padding=(1,) * 4))
+        cat = b.add(Concat(f"{name}_cat", (a, z)))
+        return b.conv(f"{name}_mix", cat, (h, w, 2 * c), c, 3, 1, False)
     raise ValueError(f"unknown block kind {kind!r}; kinds are {BLOCKS}")
 
 

@@ -114,7 +114,8 @@ class ConvSpec:
     """One convolution of :func:`random_conv_net`: output channels, kernel, stride, symmetric
     padding (with -1 / pad code 0), then an optional 3x3 majority pool padded by 1 with stride
     ``majority`` (the binary avg_pool_3x3 of hwbnn.nn.genotype; thresholds near 5, with 0 and
-    10), then an optional max pool (kernel = stride = ``pool``)."""
+    10), then an optional max pool (kernel ``pool``, stride ``pool_stride`` or else ``pool``,
+    symmetric ``pool_padding`` with bit 0); ``dilation`` spaces the convolution's taps."""
 
     channels: int
     kernel: int = 3
@@ -122,6 +123,9 @@ class ConvSpec:
     padding: int = 0
     pool: int = 0
     majority: int = 0
+    dilation: int = 1
+    pool_stride: int = 0
+    pool_padding: int = 0
 
 
 def random_conv_net(
@@ -155,7 +159,14 @@ def random_conv_net(
     for index, spec in enumerate(convs):
         p = spec.padding
         window = SlidingWindow(
-            f"swg{index}", shape, spec.kernel, spec.stride, (p, p, p, p), levels, pad_code=0
+            f"swg{index}",
+            shape,
+            spec.kernel,
+            spec.stride,
+            (p, p, p, p),
+            levels,
+            pad_code=0,
+            dilation=spec.dilation,
         )
         layers.append(window)
         unit = _random_unit(
@@ -170,7 +181,9 @@ def random_conv_net(
             layers.append(majority)
             shape = majority.out_shape
         if spec.pool:
-            pool = MaxPool(f"pool{index}", shape, spec.pool, spec.pool)
+            q = spec.pool_padding
+            stride = spec.pool_stride or spec.pool
+            pool = MaxPool(f"pool{index}", shape, spec.pool, stride, padding=(q, q, q, q))
             layers.append(pool)
             shape = pool.out_shape
     widths = [int(np.prod(shape)), *hidden, classes]

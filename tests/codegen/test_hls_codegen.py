@@ -372,7 +372,9 @@ def test_conv_network_wiring(tmp_path: Path) -> None:
         assert before[3] == after[2]
         assert re.search(rf"hls::stream<ap_uint<\w+::\w+>> {after[2]}\(", top)
     assert calls[4][1].startswith("l2_pool::H, l2_pool::W, l2_pool::C, l2_pool::K, l2_pool::S,")
-    assert calls[4][1].endswith("0, 0, 0, 0, l2_pool::WORD_SIMD, 1, 0")  # no padding, bits
+    # the pool's padding (bit 0 outside the image: pad code 0), bits
+    assert calls[4][1].endswith("l2_pool::PAD_RIGHT, l2_pool::WORD_SIMD, 1, 0")
+    assert "l2_pool::PAD_TOP, l2_pool::PAD_LEFT, l2_pool::PAD_BOTTOM," in calls[4][1]
     assert (calls[4][3], calls[5][2]) == ("l2_pool_windows", "l2_pool_windows")
     assert calls[2][1].endswith("l1_conv0::Activation, l1_conv0::PIXELS")
     config = (hls_dir / "hwbnn_config.h").read_text()

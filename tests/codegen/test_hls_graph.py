@@ -123,6 +123,31 @@ def test_three_way_graph_csim_and_rtl_agree_with_the_reference(tmp_path: Path) -
         assert sim.ok, sim.problem
 
 
+def test_darts_edges_in_a_graph_csim_equals_the_reference(tmp_path: Path) -> None:
+    """A fork into a dilated 3x3 conv (D = 2) and a padded 3x3 max pool, concatenated
+    (random_graphs' "darts" block, after a residual block): the HLS graph top's C simulation
+    equals the reference at two foldings, the second with SIMD = 3*C (three window positions
+    per beat of the dilated window and of the pool's window), also simulated in RTL."""
+    net = random_graph_net(np.random.default_rng(3), (2, 8, 8), 4, ("identity", "darts"), 3)
+    codes = np.random.default_rng(5).integers(0, net.input.levels, (16, net.input.elements))
+    expected = Reference(net).run_codes(codes).accumulators
+    assert len(np.unique(expected, axis=0)) > 8  # a test that can fail
+    for speedup in (1, 36):
+        folding = choose_folding(net, max_cycles(net) // speedup)
+        hls_build = tmp_path / f"hls{speedup}"
+        write_build(net, folding, hls_build, target="hls")
+        config = (hls_build / "hls" / "hwbnn_config.h").read_text()
+        assert "static constexpr unsigned D = 2;" in config
+        if speedup > 1:
+            assert config.count("typedef hwbnn::SwgMmvTypes<") >= 3
+        record = verify_csim(hls_build, codes)
+        assert record.ok and record.frames == 16, record.first_mismatch
+    rtl_build = tmp_path / "rtl"
+    write_build(net, folding, rtl_build)
+    sim = verify_rtl(rtl_build, codes, SimConfig(seed=2, gap_prob=0.3, backpressure_prob=0.3))
+    assert sim.ok, sim.problem
+
+
 def test_hls4ml_refuses_a_graph_in_one_line(tmp_path: Path) -> None:
     net = random_graph_net(np.random.default_rng(0), (1, 6, 6), 4, ("identity",), 3)
     folding = choose_folding(net, max_cycles(net))

@@ -139,9 +139,29 @@ def test_conv_layers_are_estimated() -> None:
     assert line_buffer_rows(16, 3, 1, 1, 1) == 4  # K + S
     assert line_buffer_rows(16, 3, 1) == 6  # no padding: 2K
     assert line_buffer_rows(7, 2, 2, 0, 1) == 4  # 2K - 1 + (7 + 1 - 2) % 2
+    # dilation D: the window spans E = D*(K-1) + 1 rows
+    assert line_buffer_rows(16, 3, 1, 2, 2, dilation=2) == 6  # E + S = 5 + 1
+    assert line_buffer_rows(16, 3, 1, dilation=2) == 10  # no padding: 2E
     assert result.lanes == sum(
         layer.lanes for layer in result.layers if layer.name.startswith(("conv", "fc"))
     )
+
+
+def test_dilated_window_line_buffer_grows_with_its_extent() -> None:
+    """A 3x3 window of dilation 2 spans 5 rows: its line buffer holds E + S = 6 rows where the
+    plain padded 3x3 window holds K + S = 4, at the same folding."""
+    from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+
+    def window_buffer(dilation: int) -> int:
+        conv = ConvSpec(8, 3, 1, dilation, dilation=dilation)  # "same" padding D
+        net = random_conv_net(np.random.default_rng(0), (4, 12, 12), [conv], (), 4, 2)
+        result = estimate(net, choose_folding(net, 4096), LFE5U_85F)
+        (swg,) = [layer for layer in result.layers if layer.name == "swg0"]
+        (buffer,) = [m for m in swg.memories if m.name == "line buffer"]
+        return buffer.depth * buffer.width
+
+    assert window_buffer(1) == 4 * 12 * 4
+    assert window_buffer(2) == 6 * 12 * 4
 
 
 def test_graph_units_are_estimated() -> None:

@@ -77,6 +77,49 @@ def test_padded_conv_pool_flatten_dense_equals_execute_onnx() -> None:
     assert net.layers[3].out_shape == (3, 3, 5)  # floor mode
 
 
+def test_dilated_conv_and_padded_pools_equal_execute_onnx() -> None:
+    """A -1-padded 3x3 conv of dilation 2 (8x8 -> 8x8), a 3x3 stride-1 max pool with ONNX pads
+    1 (-inf: bit 0 behind the threshold), a -1 Pad before a 3x3 stride-2 max pool, and a 1x1
+    stride-2 pool: the IR equals execute_onnx exactly."""
+    rng = np.random.default_rng(12)
+    ops = [
+        ("pad", (2, 2, 2, 2), -1.0),
+        ("conv", random_pm1(rng, (5, 3, 3, 3)), {"dilations": [2, 2]}),
+        _bn(rng, 5),
+        ("quant",),
+        ("pool", 3, 1, {"pads": [1, 1, 1, 1]}),
+        ("pad", (1, 1, 1, 1), -1.0),
+        ("pool", 3, 2),
+        ("pool", 1, 2),
+        ("conv", random_pm1(rng, (4, 5, 2, 2))),
+        _bn(rng, 4),
+        ("quant",),
+        ("flatten",),
+        ("dense", random_pm1(rng, (4, 6))),
+    ]
+    net = _check(build_chain((1, 3, 8, 8), ops), BIPOLAR, _bipolar(rng, (1, 3, 8, 8), 96))
+    window, pool1, pool2, pool3 = net.layers[1], net.layers[3], net.layers[4], net.layers[5]
+    assert isinstance(window, SlidingWindow) and window.dilation == 2
+    assert (window.padding, window.out_shape) == ((2, 2, 2, 2), (8, 8, 27))
+    assert isinstance(pool1, MaxPool) and isinstance(pool2, MaxPool) and isinstance(pool3, MaxPool)
+    assert (pool1.padding, pool1.out_shape) == ((1, 1, 1, 1), (8, 8, 5))
+    assert (pool2.padding, pool2.out_shape) == ((1, 1, 1, 1), (4, 4, 5))
+    assert (pool3.padding, pool3.out_shape) == ((0, 0, 0, 0), (2, 2, 5))
+
+
+def test_padded_max_pool_before_the_activation_becomes_an_or() -> None:
+    """A padded max pool between BN and the sign (ONNX pads it with -inf) is moved behind the
+    threshold, padding with bit 0 there."""
+    rng = np.random.default_rng(13)
+    pool = ("pool", 3, 2, {"pads": [1, 1, 1, 1]})
+    ops = _conv_net(rng, [_bn(rng, 5, negative=False), pool, ("quant",)])
+    ops[-1] = ("dense", random_pm1(rng, (4 * 3 * 2, 6)))  # 7x6 -> 4x3 pooled -> 3x2 conv
+    net = _check(build_chain((1, 3, 7, 6), ops), BIPOLAR, _bipolar(rng, (1, 3, 7, 6), 96))
+    pool_layer = net.layers[3]
+    assert isinstance(pool_layer, MaxPool) and pool_layer.padding == (1, 1, 1, 1)
+    assert pool_layer.out_shape == (4, 3, 5)
+
+
 @pytest.mark.parametrize("where", ["after_quant", "before_quant", "before_bn"])
 def test_max_pool_anywhere_up_to_the_product_becomes_an_or(where: str) -> None:
     rng = np.random.default_rng(2)
@@ -202,7 +245,8 @@ def _error_ops(rng: np.random.Generator, kind: str) -> tuple[list, Encoding]:
         "pad_zero": [("pad", (1, 1, 1, 1), 0.0), ("conv", w)],
         "pad_plus_one": [("pad", (1, 1, 1, 1), 1.0), ("conv", w)],
         "group": [("conv", random_pm1(rng, (4, 1, 3, 3)), {"group": 2, "pads": [0, 0, 0, 0]})],
-        "dilation": [("conv", random_pm1(rng, (4, 2, 2, 2)), {"dilations": [2, 2]})],
+        "dilation": [("conv", random_pm1(rng, (4, 2, 2, 2)), {"dilations": [2, 1]})],
+        "dilated_pad": [("pad", (5, 1, 1, 1), -1.0), ("conv", w, {"dilations": [2, 2]})],
         "float_weights": [("conv", w * rng.uniform(0.5, 1.5, w.shape), {"quantize": False})],
     }
     if kind in ops:
@@ -210,7 +254,7 @@ def _error_ops(rng: np.random.Generator, kind: str) -> tuple[list, Encoding]:
         return [*conv, *tail], enc
     pool_attrs = {
         "ceil_mode": {"ceil_mode": 1},
-        "pool_pads": {"pads": [1, 1, 1, 1]},
+        "pool_pads": {"pads": [2, 0, 0, 0]},
         "pool_dilation": {"dilations": [2, 2]},
     }[kind]
     pooled = [
@@ -240,10 +284,15 @@ def _error_ops(rng: np.random.Generator, kind: str) -> tuple[list, Encoding]:
         ),
         ("pad_plus_one", r"pads a binary activation \(\+-1\) with 1,"),
         ("group", r"\(Conv\): grouped/depthwise convolution is not supported"),
-        ("dilation", r"\(Conv\): dilated convolution is not supported"),
+        ("dilation", r"\(Conv\): dilations \[2, 1\] must be equal and >= 1"),
+        (
+            "dilated_pad",
+            r"\(Conv\): padding \(5, 1, 1, 1\) must be smaller than the 5x5 extent of the 3x3 "
+            r"kernel \(dilation 2\)",
+        ),
         ("float_weights", r"\(Conv\): weights are not binary-quantized"),
         ("ceil_mode", r"\(MaxPool\): ceil_mode=1 is not supported"),
-        ("pool_pads", r"\(MaxPool\): padded max pooling is not supported"),
+        ("pool_pads", r"\(MaxPool\): padding \(2, 0, 0, 0\) must be smaller than the kernel 2"),
         ("pool_dilation", r"\(MaxPool\): dilated max pooling is not supported"),
     ],
 )
@@ -260,7 +309,7 @@ def test_pad_must_feed_a_conv() -> None:
     rng = np.random.default_rng(9)
     ops = [
         ("pad", (1, 1, 1, 1), -1.0),
-        ("pool", 2, 2),
+        ("pad", (1, 1, 1, 1), -1.0),
         ("conv", random_pm1(rng, (2, 2, 3, 3))),
         ("quant",),
         ("flatten",),

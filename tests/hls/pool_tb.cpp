@@ -2,6 +2,7 @@
 //   TB_H, TB_W, TB_C  image height, width, channels
 //   TB_K, TB_S        kernel size, stride
 //   TB_SIMD           channels per beat
+//   TB_PT, TB_PL, TB_PB, TB_PR  padding with bit 0 (default 0)
 // stdin (whitespace separated): reps; reps*H*W*C/SIMD input beats in hex.
 // stdout: the reps*OH*OW*C/SIMD output beats in hex, one a line.
 // Exits with status 1 if the unit leaves input unread or writes another number of beats.
@@ -10,7 +11,14 @@
 #include <iostream>
 #include <string>
 
-typedef hwbnn::MaxPoolTypes<TB_H, TB_W, TB_C, TB_K, TB_S, TB_SIMD> Types;
+#ifndef TB_PT
+#define TB_PT 0
+#define TB_PL 0
+#define TB_PB 0
+#define TB_PR 0
+#endif
+typedef hwbnn::MaxPoolTypes<TB_H, TB_W, TB_C, TB_K, TB_S, TB_SIMD, TB_PT, TB_PL, TB_PB, TB_PR>
+    Types;
 typedef Types::word_t word_t;
 
 int main() {
@@ -27,7 +35,8 @@ int main() {
     std::cerr << "pool_tb: stdin ended early" << std::endl;
     return 2;
   }
-  hwbnn::max_pool<TB_H, TB_W, TB_C, TB_K, TB_S, TB_SIMD>(in, out, reps);
+  hwbnn::max_pool<TB_H, TB_W, TB_C, TB_K, TB_S, TB_SIMD, TB_PT, TB_PL, TB_PB, TB_PR>(in, out,
+                                                                                 reps);
   if (!in.empty()) {
     std::cerr << "pool_tb: " << in.size() << " input beats left unread" << std::endl;
     return 1;

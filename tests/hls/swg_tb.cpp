@@ -4,6 +4,7 @@
 //   TB_K, TB_S                     kernel size, stride
 //   TB_PT, TB_PL, TB_PB, TB_PR     padding top, left, bottom, right
 //   TB_SIMD, TB_BITS, TB_PAD_CODE  elements per beat, bits per element, code of the padding
+//   TB_D                           dilation (default 1)
 // stdin (whitespace separated): reps; reps*H*W*C/min(SIMD, C) input beats in hex.
 // stdout: the reps*OH*OW*K*K*C/SIMD output beats in hex, one a line.
 // Exits with status 1 if the unit leaves input unread or writes another number of beats.
@@ -12,15 +13,19 @@
 #include <iostream>
 #include <string>
 
+#ifndef TB_D
+#define TB_D 1
+#endif
+
 #if TB_SIMD > TB_C
 typedef hwbnn::SwgMmvTypes<TB_H, TB_W, TB_C, TB_K, TB_S, TB_PT, TB_PL, TB_PB, TB_PR, TB_SIMD,
-                           TB_BITS, TB_PAD_CODE>
+                           TB_BITS, TB_PAD_CODE, TB_D>
     Types;
 typedef Types::out_t out_t;
 #define TB_WINDOWS hwbnn::sliding_window_mmv
 #else
 typedef hwbnn::SwgTypes<TB_H, TB_W, TB_C, TB_K, TB_S, TB_PT, TB_PL, TB_PB, TB_PR, TB_SIMD,
-                        TB_BITS, TB_PAD_CODE>
+                        TB_BITS, TB_PAD_CODE, TB_D>
     Types;
 typedef Types::word_t out_t;
 #define TB_WINDOWS hwbnn::sliding_window
@@ -42,7 +47,7 @@ int main() {
     return 2;
   }
   TB_WINDOWS<TB_H, TB_W, TB_C, TB_K, TB_S, TB_PT, TB_PL, TB_PB, TB_PR, TB_SIMD, TB_BITS,
-             TB_PAD_CODE>(in, out, reps);
+             TB_PAD_CODE, TB_D>(in, out, reps);
   if (!in.empty()) {
     std::cerr << "swg_tb: " << in.size() << " input beats left unread" << std::endl;
     return 1;

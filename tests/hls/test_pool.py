@@ -1,9 +1,9 @@
 """hwbnn::max_pool (hls/hwbnn/pool.hpp: sliding_window into pool_or) in C simulation against
 the reference's OR pool (hwbnn.reference.run_layer on a MaxPool), exactly.
 
-Each configuration (image, kernel, stride, SIMD) is compiled once (tests/hls/pool_tb.cpp) and
-run on random images of several densities of +1 bits, so that windows of all -1, all +1 and a
-single +1 all occur, several frames back to back.
+Each configuration (image, kernel, stride, SIMD, padding with bit 0) is compiled once
+(tests/hls/pool_tb.cpp) and run on random images of several densities of +1 bits, so that
+windows of all -1, all +1 and a single +1 all occur, several frames back to back.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hwbnn.reference import run_layer
 
 REPS = 3
 
-CASES = [  # (H, W, C, K, S, SIMD)
+CASES = [  # (H, W, C, K, S, SIMD[, padding top, left, bottom, right])
     (4, 4, 3, 2, 2, 1),  # the usual 2x2 pool
     (8, 8, 4, 2, 2, 4),  # whole pixel per beat
     (6, 6, 8, 2, 2, 2),  # SIMD between 1 and C
@@ -30,19 +30,25 @@ CASES = [  # (H, W, C, K, S, SIMD)
     (3, 3, 2, 3, 1, 1),  # one output pixel
     (4, 6, 2, 1, 2, 1),  # 1x1 kernel, stride 2: subsampling
     (5, 9, 4, 2, 3, 2),  # stride > kernel: rows and columns skipped
+    (6, 6, 4, 3, 1, 2, 1, 1, 1, 1),  # DARTS' max_pool_3x3, stride 1, pad 1: same size
+    (7, 6, 2, 3, 2, 1, 1, 1, 1, 1),  # stride 2, pad 1
+    (5, 4, 2, 2, 1, 2, 1, 0, 0, 1),  # asymmetric padding
 ]
 
 
 def case_id(case: tuple[int, ...]) -> str:
-    h, w, c, k, s, simd = case
-    return f"{h}x{w}x{c}-k{k}s{s}-simd{simd}"
+    h, w, c, k, s, simd, *pad = case
+    return f"{h}x{w}x{c}-k{k}s{s}-simd{simd}" + (f"-p{''.join(map(str, pad))}" if pad else "")
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_max_pool_matches_reference(case: tuple[int, ...], compiler: Compiler) -> None:
-    h, w, c, k, s, simd = case
-    layer = MaxPool("pool", (h, w, c), k, s)
+    h, w, c, k, s, simd, *pad = case
+    padding = (pad[0], pad[1], pad[2], pad[3]) if pad else (0, 0, 0, 0)
+    layer = MaxPool("pool", (h, w, c), k, s, padding=padding)
     defines = {"TB_H": h, "TB_W": w, "TB_C": c, "TB_K": k, "TB_S": s, "TB_SIMD": simd}
+    if pad:
+        defines |= dict(zip(("TB_PT", "TB_PL", "TB_PB", "TB_PR"), pad, strict=True))
     exe = compiler.testbench("pool", defines)
     rng = np.random.default_rng(sum(case))
     for density in (0.5, 0.1, 0.9):
@@ -65,7 +71,8 @@ def test_max_pool_matches_reference(case: tuple[int, ...], compiler: Compiler) -
     [
         ("pool_or<2, 6, 4, 9>", 4, "hwbnn::pool_or: SIMD must divide C"),
         ("pool_or<2, 6, 3, 0>", 3, "hwbnn::pool_or: K, C and PIXELS must be at least 1"),
-        ("max_pool<4, 4, 6, 5, 1, 2>", 2, "hwbnn::sliding_window: K is larger than the padded"),
+        ("max_pool<4, 4, 6, 5, 1, 2>", 2, "hwbnn::sliding_window: the window is larger than"),
+        ("max_pool<4, 4, 2, 3, 1, 2, 3>", 2, "hwbnn::sliding_window: every padding must be"),
     ],
 )
 def test_pool_rejects_bad_instantiation(

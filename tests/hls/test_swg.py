@@ -1,7 +1,8 @@
 """hwbnn::sliding_window (hls/hwbnn/swg.hpp) in C simulation against the reference's
 sliding_windows (hwbnn.reference.run_layer on a SlidingWindow), exactly.
 
-Each configuration (image, kernel, stride, padding, SIMD, element bits, pad code) is compiled
+Each configuration (image, kernel, stride, padding, SIMD, element bits, pad code, dilation) is
+compiled
 once (tests/hls/swg_tb.cpp) and run on random images and on an image of element numbers (which
 catches any reordering), several frames back to back.
 """
@@ -35,10 +36,19 @@ class SwgCase:
     bits: int = 1
     levels: int = 2
     pad_code: int = 0
+    dilation: int = 1
 
     def layer(self) -> SlidingWindow:
+        shape = (self.h, self.w, self.c)
         return SlidingWindow(
-            "swg", (self.h, self.w, self.c), self.k, self.s, self.pad, self.levels, self.pad_code
+            "swg",
+            shape,
+            self.k,
+            self.s,
+            self.pad,
+            self.levels,
+            self.pad_code,
+            dilation=self.dilation,
         )
 
     def defines(self) -> dict[str, str | int]:
@@ -56,6 +66,7 @@ class SwgCase:
             "TB_SIMD": self.simd,
             "TB_BITS": self.bits,
             "TB_PAD_CODE": self.pad_code,
+            "TB_D": self.dilation,
         }
 
     def __str__(self) -> str:
@@ -63,6 +74,7 @@ class SwgCase:
         return (
             f"{self.h}x{self.w}x{self.c}-k{self.k}s{self.s}-pad{pad}-simd{self.simd}"
             f"-bits{self.bits}-code{self.pad_code}"
+            + (f"-d{self.dilation}" if self.dilation > 1 else "")
         )
 
 
@@ -90,6 +102,13 @@ CASES = [
     SwgCase(2, 3, 2, 3, 1, (1, 1, 1, 1), 6),  # image smaller than the kernel
     SwgCase(6, 6, 3, 3, 1, (0, 0, 0, 0), 27, 8, 256, 0),  # CNV's first layer, m = 9
     SwgCase(5, 4, 2, 3, 2, (1, 0, 2, 1), 6, 3, 5, 4),  # 3-bit codes, pad code 4
+    # dilation D: taps D apart, padding up to D*(K-1)
+    SwgCase(8, 8, 2, 3, 1, (2, 2, 2, 2), 1, dilation=2),  # 8x8 -> 8x8
+    SwgCase(8, 7, 4, 3, 1, (2, 2, 2, 2), 2, dilation=2),  # two beats per pixel
+    SwgCase(9, 9, 2, 3, 2, (3, 0, 1, 3), 2, dilation=3),  # strided, asymmetric
+    SwgCase(6, 6, 3, 3, 1, (4, 1, 0, 2), 3, 8, 256, 0, dilation=2),  # 8-bit codes
+    SwgCase(8, 8, 2, 3, 1, (2, 2, 2, 2), 6, dilation=2),  # m = 3 (sliding_window_mmv)
+    SwgCase(7, 7, 2, 3, 2, (3, 3, 3, 3), 18, dilation=3),  # m = 9, strided
 ]
 
 
@@ -122,10 +141,10 @@ def test_sliding_window_matches_reference(case: SwgCase, compiler: Compiler) -> 
 BROKEN = {
     # (H, W, C, K, S, padding top/left/bottom/right, SIMD, BITS, PAD_CODE): message
     (6, 6, 4, 3, 1, (0, 0, 0, 0), 3, 1, 0): "SIMD must divide C",
-    (6, 6, 4, 3, 1, (3, 0, 0, 0), 1, 1, 0): "every padding must be smaller than K",
-    (2, 6, 1, 5, 1, (1, 0, 1, 0), 1, 1, 0): "K is larger than the padded image",
+    (6, 6, 4, 3, 1, (3, 0, 0, 0), 1, 1, 0): "every padding must be smaller than D*(K-1)+1",
+    (2, 6, 1, 5, 1, (1, 0, 1, 0), 1, 1, 0): "the window is larger than the padded image",
     (6, 6, 1, 3, 1, (1, 1, 1, 1), 1, 2, 4): "PAD_CODE needs BITS bits",
-    (6, 6, 1, 3, 0, (0, 0, 0, 0), 1, 1, 0): "K and S must be at least 1",
+    (6, 6, 1, 3, 0, (0, 0, 0, 0), 1, 1, 0): "K, S and D must be at least 1",
 }
 
 
@@ -190,6 +209,43 @@ def test_generated_top_with_window_positions_per_beat(tmp_path: Path) -> None:
     top = (build / "hls" / "hwbnn_top.cpp").read_text()
     assert top.count("hwbnn::sliding_window_mmv<") == 2
     codes = np.random.default_rng(6).integers(0, 256, (6, net.input.elements))
+    report = verify_csim(build, codes)
+    assert report.ok, report.first_mismatch
+    assert report.frames == 6
+
+
+def test_generated_top_with_dilation_and_padded_pools(tmp_path: Path) -> None:
+    """A dilated 3x3 conv (D = 2, pad 2), a padded 3x3 pool (stride 1), a 3x3 stride-2 pad-1
+    pool (a dilated window at SIMD = m*C) and a 1x1 stride-2 pool: the generated HLS top passes
+    D and the pools' padding to the library and is exact against the reference in C
+    simulation."""
+    from hwbnn.build import write_manifest
+    from hwbnn.codegen.hls import generate_hls
+    from hwbnn.ir.folding import Folding, LayerFolding
+    from hwbnn.ir.serialize import save_network
+    from hwbnn.sim.random_nets import ConvSpec, random_conv_net
+    from hwbnn.verify.csim import verify_csim
+
+    convs = (
+        ConvSpec(4, 3, 1, 2, pool=3, dilation=2, pool_stride=1, pool_padding=1),
+        ConvSpec(4, 3, 1, 2, pool=3, dilation=2, pool_stride=2, pool_padding=1),
+        ConvSpec(4, 1, 1, 0, pool=1, pool_stride=2),
+    )
+    net = random_conv_net(np.random.default_rng(7), (2, 8, 8), convs, (), 3, 16, True)
+    folds = {"input_threshold": (1, 2), "swg0": (1, 2), "conv0": (2, 6), "pool0": (1, 4)}
+    folds |= {"swg1": (1, 12), "conv1": (4, 12), "pool1": (1, 2), "swg2": (1, 4)}
+    folds |= {"conv2": (2, 4), "pool2": (1, 4), "fc0": (3, 8)}
+    folding = Folding(tuple(LayerFolding(*folds[layer.name]) for layer in net.layers))
+    build = tmp_path / "build"
+    save_network(net, build)
+    write_manifest(build, target="hls", layers=[layer.name for layer in net.layers])
+    generate_hls(net, folding, build / "model.onnx", build)
+    config = (build / "hls" / "hwbnn_config.h").read_text()
+    assert config.count("static constexpr unsigned D = 2;") == 2
+    assert config.count("static constexpr unsigned PAD_TOP = 1;  // padding with bit 0") == 2
+    top = (build / "hls" / "hwbnn_top.cpp").read_text()
+    assert top.count("hwbnn::sliding_window_mmv<") == 1
+    codes = np.random.default_rng(8).integers(0, 16, (6, net.input.elements))
     report = verify_csim(build, codes)
     assert report.ok, report.first_mismatch
     assert report.frames == 6

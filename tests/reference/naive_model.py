@@ -21,14 +21,14 @@ from hwbnn.ir.types import (
 )
 
 
-def _window_index(shape, kernel, stride, padding, out_shape) -> np.ndarray:
+def _window_index(shape, kernel, stride, padding, out_shape, dilation=1) -> np.ndarray:
     """(OH*OW*K*K*C,) index into the (H*W*C) stream, -1 where the window hangs over the edge;
-    order (oy, ox, ky, kx, c)."""
+    order (oy, ox, ky, kx, c); taps ``dilation`` apart."""
     h, w, c = shape
     oh, ow, _ = out_shape
     top, left = padding[0], padding[1]
     oy, ox, ky, kx, ch = np.indices((oh, ow, kernel, kernel, c)).reshape(5, -1)
-    y, x = oy * stride + ky - top, ox * stride + kx - left
+    y, x = oy * stride + ky * dilation - top, ox * stride + kx * dilation - left
     inside = (y >= 0) & (y < h) & (x >= 0) & (x < w)
     return np.where(inside, (y * w + x) * c + ch, -1)
 
@@ -43,13 +43,22 @@ def naive_outputs(net: Network, codes: np.ndarray) -> dict[str, np.ndarray]:
             out = (x >= layer.thresholds).astype(np.int64)
         elif isinstance(layer, SlidingWindow):
             index = _window_index(
-                layer.in_shape, layer.kernel, layer.stride, layer.padding, layer.out_shape
+                layer.in_shape,
+                layer.kernel,
+                layer.stride,
+                layer.padding,
+                layer.out_shape,
+                layer.dilation,
             )
             out = np.where(index >= 0, x[:, np.maximum(index, 0)], layer.pad_code)
         elif isinstance(layer, MaxPool):
             oh, ow, c = layer.out_shape
-            index = _window_index(layer.in_shape, layer.kernel, layer.stride, (0, 0), (oh, ow, c))
-            out = x[:, index].reshape(len(x), oh * ow, layer.kernel**2, c).max(axis=2)
+            index = _window_index(
+                layer.in_shape, layer.kernel, layer.stride, layer.padding, (oh, ow, c)
+            )
+            # positions outside the image are -1 (bit 0): they never win the max
+            taps = np.where(index >= 0, x[:, np.maximum(index, 0)], 0)
+            out = taps.reshape(len(x), oh * ow, layer.kernel**2, c).max(axis=2)
             out = out.reshape(len(x), layer.out_elements)
         elif isinstance(layer, MajorityPool):
             oh, ow, c = layer.out_shape

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from hwbnn.ir.types import InputFormat, MatrixVector, MaxPool, Network, SlidingWindow
 from hwbnn.reference import Reference, run_layer, to_codes
-from hwbnn.reference.images import PackedBits, or_pool, pack_stream, unpacked
+from hwbnn.reference.images import PackedBits, or_pool, pack_stream, sliding_windows, unpacked
 from hwbnn.reference.kernels import HAVE_NUMBA
 
 CASES = [  # (H, W, C, K, S, padding top/left/bottom/right)
@@ -153,3 +153,64 @@ def _mv(name: str, mw: int, pixels: int) -> MatrixVector:
         out_bias=np.zeros(2),
         pixels=pixels,
     )
+
+
+DILATED_CASES = [  # (H, W, C, K, S, D, padding top/left/bottom/right)
+    (8, 8, 2, 3, 1, 2, (2, 2, 2, 2)),  # "same": 8x8 -> 8x8
+    (9, 7, 3, 3, 2, 2, (1, 2, 3, 0)),  # strided, asymmetric
+    (7, 8, 8, 2, 1, 3, (3, 0, 1, 3)),  # packed bits (C = 8)
+    (6, 6, 24, 3, 1, 2, (4, 4, 4, 4)),  # wide pixels (the strided-view path), windows of pad
+]
+
+
+@pytest.mark.parametrize(("h", "w", "c", "k", "s", "d", "pad"), DILATED_CASES)
+def test_dilated_conv_as_window_and_mvau_equals_torch(h, w, c, k, s, d, pad):
+    """Window element (ky, kx) reads input (oy*S - pad_top + ky*D, ...): torch's dilation."""
+    rng = np.random.default_rng(h * 100 + c + d)
+    bits = rng.integers(0, 2, size=(5, c, h, w))
+    window = SlidingWindow("swg", (h, w, c), k, s, pad, dilation=d)
+    weights = rng.integers(0, 2, size=(3, c, k, k)).astype(bool)
+    columns = weights.transpose(0, 2, 3, 1).reshape(3, -1)
+    unit = MatrixVector(
+        "conv", columns, 1, 2, out_scale=np.ones(3), out_bias=np.zeros(3), pixels=window.pixels
+    )
+    stream = _stream(bits).astype(bool)
+    windows = run_layer(window, stream)
+    if c % 8 == 0:  # packed bits give the same windows
+        packed = sliding_windows(window, pack_stream(stream))
+        assert np.array_equal(unpacked(packed), np.asarray(windows, dtype=bool))
+    acc = run_layer(unit, windows)
+    x = torch.tensor(np.where(bits, 1.0, -1.0), dtype=torch.float64)
+    top, left, bottom, right = pad
+    x = F.pad(x, (left, right, top, bottom), value=-1.0)
+    wt = torch.tensor(np.where(weights, 1.0, -1.0), dtype=torch.float64)
+    expected = F.conv2d(x, wt, stride=s, dilation=d).numpy().astype(np.int64)
+    assert window.out_shape[:2] == expected.shape[2:]
+    np.testing.assert_array_equal(acc, _stream(expected))
+
+
+@pytest.mark.parametrize(
+    ("h", "w", "c", "k", "s", "pad"),
+    [
+        (6, 6, 3, 3, 1, 1),  # DARTS max_pool_3x3: same size
+        (7, 8, 2, 3, 2, 1),  # reduction cell: stride 2, pad 1
+        (6, 5, 8, 3, 2, 1),  # packed bits
+        (5, 6, 2, 1, 2, 0),  # every second pixel (an identity edge of a reduction cell)
+        (6, 6, 2, 2, 2, 1),
+    ],
+)
+def test_padded_or_pool_equals_torch_max_pool(h, w, c, k, s, pad):
+    """Padding is bit 0: torch pads with -inf, which a +-1 window never selects."""
+    rng = np.random.default_rng(h + 10 * w + c)
+    bits = rng.integers(0, 2, size=(6, c, h, w)) & rng.integers(0, 2, size=(6, c, h, w))
+    pool = MaxPool("pool", (h, w, c), k, s, padding=(pad,) * 4)
+    out = run_layer(pool, _stream(bits))
+    x = torch.tensor(np.where(bits, 1.0, -1.0))
+    expected = F.max_pool2d(x, k, s, padding=pad).numpy() > 0
+    np.testing.assert_array_equal(out, _stream(expected.astype(np.int64)))
+    assert out.shape[1] == pool.out_elements
+    stream = _stream(bits).astype(bool)
+    if c % 8 == 0:
+        assert np.array_equal(unpacked(or_pool(pool, pack_stream(stream))), out.astype(bool))
+    if HAVE_NUMBA:
+        assert np.array_equal(or_pool(pool, stream, "numba"), out.astype(bool))

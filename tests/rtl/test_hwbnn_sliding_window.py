@@ -1,13 +1,14 @@
 """hwbnn_sliding_window against hwbnn.reference.sliding_windows, under random valid/ready.
 
-pytest builds a :class:`~hwbnn.ir.types.SlidingWindow` for each case, draws random input
-images (bits, or integer codes of ``levels`` levels) and takes the expected windows from
-hwbnn.reference.run_layer; the cocotb test streams the images and compares every output beat
-and tlast. Sizes are read back from the DUT. Cases cover kernels 1..3, strides 1..3, symmetric
-and asymmetric padding (up to KERNEL-1 on a side), SIMD from 1 to all channels and 1/2/8-bit
-elements with several pad codes. Cases without gaps and backpressure also time the stream:
-frames back to back must take max(input beats, output beats) cycles each (frames overlap in
-the line buffer), and the first window must leave LATENCY cycles after its last pixel came in.
+pytest builds a :class:`~hwbnn.ir.types.SlidingWindow` for each case, draws random input images
+(bits, or integer codes of ``levels`` levels) and takes the expected windows from
+hwbnn.reference.run_layer; the cocotb test streams the images and compares every output beat and
+tlast. Sizes are read back from the DUT. Cases cover kernels 1..3, strides 1..3, symmetric and
+asymmetric padding (up to KERNEL-1 on a side; with DILATION D up to D*(KERNEL-1)), SIMD from 1
+to all channels and 1/2/8-bit elements with several pad codes. Cases without gaps and
+backpressure also time the stream: frames back to back must take max(input beats, output beats)
+cycles each (frames overlap in the line buffer), and the first window must leave LATENCY cycles
+after its last pixel came in.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ WARMUP = 2
 def first_window_beat(dut) -> int:
     """Index of the input beat that completes the first window's last pixel."""
     h, w = param(dut, "IN_H"), param(dut, "IN_W")
-    k, cf = param(dut, "KERNEL"), param(dut, "CF")
-    row = min(k - 1 - param(dut, "PAD_TOP"), h - 1)
-    col = min(k - 1 - param(dut, "PAD_LEFT"), w - 1)
+    ext, cf = param(dut, "EXT"), param(dut, "CF")  # the window's extent D*(K-1) + 1
+    row = min(ext - 1 - param(dut, "PAD_TOP"), h - 1)
+    col = min(ext - 1 - param(dut, "PAD_LEFT"), w - 1)
     return (row * w + col) * cf + cf - 1
 
 
@@ -115,6 +116,7 @@ class Case:
     frames: int = 5
     gap_prob: float = 0.3
     backpressure_prob: float = 0.4
+    dilation: int = 1
 
     @property
     def measure(self) -> bool:
@@ -127,12 +129,21 @@ class Case:
             f"{self.h}x{self.w}x{self.c}-k{self.k}s{self.s}{pad}-simd{self.simd}"
             f"-l{self.levels}"
             + (f"-pc{self.pad_code}" if self.pad_code else "")
+            + (f"-d{self.dilation}" if self.dilation > 1 else "")
             + ("-timed" if self.measure else "")
         )
 
     def layer(self) -> SlidingWindow:
+        shape = (self.h, self.w, self.c)
         return SlidingWindow(
-            "dut", (self.h, self.w, self.c), self.k, self.s, self.pad, self.levels, self.pad_code
+            "dut",
+            shape,
+            self.k,
+            self.s,
+            self.pad,
+            self.levels,
+            self.pad_code,
+            dilation=self.dilation,
         )
 
 
@@ -152,6 +163,7 @@ def run_case(case: Case, tmp_path: Path, simulator: str = "icarus") -> None:
         "CHANNELS": case.c,
         "KERNEL": case.k,
         "STRIDE": case.s,
+        "DILATION": case.dilation,
         "PAD_TOP": top,
         "PAD_LEFT": left,
         "PAD_BOTTOM": bottom,
@@ -169,7 +181,10 @@ def run_case(case: Case, tmp_path: Path, simulator: str = "icarus") -> None:
         simulator=simulator,
         tb_args=asdict(case)
         | {"data": str(tmp_path / "data.npz"), "seed": seed}
-        | {"measure": case.measure, "rows": line_buffer_rows(case.h, case.k, case.s, top, bottom)},
+        | {
+            "measure": case.measure,
+            "rows": line_buffer_rows(case.h, case.k, case.s, top, bottom, case.dilation),
+        },
     )
 
 
@@ -200,6 +215,17 @@ CASES = [
     Case(4, 1, 3, 1, s=2, simd=3, **NO_STALL),  # one beat per row of windows, rows skipped
     Case(2, 2, 2, 2, s=2, simd=2, gap_prob=0.0, backpressure_prob=0.0, frames=12),
 ]
+# Dilated windows (taps D apart, padding up to D*(K-1)).
+DILATED_CASES = [
+    Case(8, 8, 2, 3, pad=(2, 2, 2, 2), simd=1, dilation=2),  # 8x8 -> 8x8, "same"
+    Case(8, 7, 4, 3, pad=(2, 2, 2, 2), simd=2, dilation=2),  # CF = 2: taps skip whole pixels
+    Case(9, 9, 2, 3, s=2, pad=(2, 2, 2, 2), simd=2, dilation=2),  # strided
+    Case(7, 8, 2, 2, pad=(3, 0, 1, 3), dilation=3),  # asymmetric, K=2 D=3
+    Case(6, 6, 3, 3, pad=(4, 1, 0, 2), simd=3, levels=256, dilation=2),  # 8-bit codes
+    Case(8, 8, 2, 3, pad=(2, 2, 2, 2), simd=6, dilation=2),  # MMV 3
+    Case(7, 7, 2, 3, s=2, pad=(3, 3, 3, 3), simd=18, dilation=3),  # MMV 9, strided
+    Case(8, 8, 4, 3, pad=(2, 2, 2, 2), simd=4, dilation=2, **NO_STALL),  # timed, out-bound
+]
 # SIMD = m*C: m window positions per output beat (m | K*K), one input pixel per beat.
 MMV_CASES = [
     Case(6, 7, 4, 3, pad=(1, 1, 1, 1), simd=12),  # m = 3: a window row per beat
@@ -228,6 +254,11 @@ def test_hwbnn_sliding_window(tmp_path: Path, case: Case) -> None:
 
 @pytest.mark.parametrize("case", MMV_CASES, ids=lambda c: c.id)
 def test_hwbnn_sliding_window_mmv(tmp_path: Path, case: Case) -> None:
+    run_case(case, tmp_path)
+
+
+@pytest.mark.parametrize("case", DILATED_CASES, ids=lambda c: c.id)
+def test_hwbnn_sliding_window_dilated(tmp_path: Path, case: Case) -> None:
     run_case(case, tmp_path)
 
 
@@ -261,6 +292,8 @@ STATIC_CASES = [
     ("hwbnn_sliding_window", {"IN_H": 32, "IN_W": 32, "CHANNELS": 3, "SIMD": 27, "ELEM_BITS": 8}),
     ("hwbnn_sliding_window", {"PAD_TOP": 1, "PAD_RIGHT": 2, "STRIDE": 2, "SIMD": 12}),
     ("hwbnn_sliding_window", {"IN_H": 3, "IN_W": 3, "KERNEL": 2, "CHANNELS": 1, "SIMD": 4}),
+    ("hwbnn_sliding_window", {"DILATION": 2, "PAD_TOP": 4, "PAD_RIGHT": 3, "STRIDE": 2}),
+    ("hwbnn_sliding_window", {"DILATION": 3, "PAD_LEFT": 6, "PAD_BOTTOM": 2, "SIMD": 12}),
     ("hwbnn_window_or", {"KERNEL": 1, "CHANNELS": 1, "SIMD": 1}),
     ("hwbnn_window_or", {"KERNEL": 3, "CHANNELS": 256, "SIMD": 32}),
     ("hwbnn_window_or", {"KERNEL": 3, "CHANNELS": 4, "SIMD": 36}),
@@ -269,7 +302,8 @@ ILLEGAL = [
     ("hwbnn_sliding_window", {"CHANNELS": 6, "SIMD": 4}, "SIMD must divide CHANNELS"),
     ("hwbnn_sliding_window", {"CHANNELS": 2, "SIMD": 6, "KERNEL": 2}, "MMV dividing KERNEL*KERNEL"),
     ("hwbnn_sliding_window", {"PAD_LEFT": 3}, "PAD_TOP/LEFT/BOTTOM/RIGHT"),
-    ("hwbnn_sliding_window", {"IN_H": 2, "KERNEL": 3}, "KERNEL is larger than the padded image"),
+    ("hwbnn_sliding_window", {"IN_H": 2, "KERNEL": 3}, "extent EXT is larger than the padded"),
+    ("hwbnn_sliding_window", {"IN_H": 4, "DILATION": 2}, "extent EXT is larger than the padded"),
     ("hwbnn_sliding_window", {"PAD_CODE": 2}, "PAD_CODE must fit"),
     ("hwbnn_sliding_window", {"STRIDE": 0}, "must be at least 1"),
     ("hwbnn_window_or", {"CHANNELS": 6, "SIMD": 4}, "SIMD must divide CHANNELS"),

@@ -1,11 +1,12 @@
 """hwbnn_window_or against hwbnn.reference.or_pool, under random valid/ready.
 
 pytest draws random binary images for a :class:`~hwbnn.ir.types.MaxPool`, builds the input
-stream as the pool's sliding windows (hwbnn.reference.run_layer of a SlidingWindow without
-padding: what hwbnn_sliding_window feeds the module in a generated top) and takes the expected
-output from run_layer of the MaxPool. The cocotb test streams the windows (tlast at each frame
-end) and compares every output beat and tlast. Sizes are read back from the DUT. Cases cover
-kernels 1..3, strides 1..3 (overlapping and not), channels 1..12, SIMD from 1 to all
+stream as the pool's sliding windows (hwbnn.reference.run_layer of a SlidingWindow with the
+pool's padding and pad code 0: what hwbnn_sliding_window feeds the module in a generated top)
+and takes the expected output from run_layer of the MaxPool. The cocotb test streams the windows
+(tlast at each frame end) and compares every output beat and tlast. Sizes are read back from the
+DUT. Cases cover kernels 1..3, strides 1..3 (overlapping and not), padded pools (DARTS' 3x3 pad
+1, stride 1 and 2), a 1x1 stride-2 pool (every second pixel), channels 1..12, SIMD from 1 to all
 channels and SIMD = m*C (m window positions per beat, m | K*K); the cases without gaps and
 backpressure must take one cycle per input beat.
 """
@@ -82,18 +83,20 @@ class Case:
     frames: int = 6
     gap_prob: float = 0.3
     backpressure_prob: float = 0.5
+    pad: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     @property
     def id(self) -> str:
         stall = "-nostall" if self.gap_prob == self.backpressure_prob == 0 else ""
-        return f"{self.h}x{self.w}x{self.c}-k{self.k}s{self.s}-simd{self.simd}{stall}"
+        pad = "-p" + "".join(map(str, self.pad)) if any(self.pad) else ""
+        return f"{self.h}x{self.w}x{self.c}-k{self.k}s{self.s}{pad}-simd{self.simd}{stall}"
 
 
 def run_case(case: Case, tmp_path: Path) -> None:
     seed = zlib.crc32(case.id.encode())
     rng = np.random.default_rng(seed)
-    pool = MaxPool("dut", (case.h, case.w, case.c), case.k, case.s)
-    window = SlidingWindow("dut_window", pool.in_shape, case.k, case.s)
+    pool = MaxPool("dut", (case.h, case.w, case.c), case.k, case.s, padding=case.pad)
+    window = SlidingWindow("dut_window", pool.in_shape, case.k, case.s, case.pad, pad_code=0)
     x = rng.integers(0, 2, (case.frames, pool.in_elements))
     # sparse frames too, so that an OR of all -1 (0) occurs often
     x[::2] &= rng.integers(0, 2, x[::2].shape) & rng.integers(0, 2, x[::2].shape)
@@ -123,6 +126,11 @@ CASES = [
     Case(7, 5, 6, 3, 2, simd=18),  # K = 3, m = 3, overlapping windows
     Case(6, 6, 2, 3, 1, simd=18),  # K = 3, m = 9
     Case(8, 8, 4, 3, 1, simd=12, gap_prob=0.0, backpressure_prob=0.0),
+    # padded pools (bit 0 outside the image) and a 1x1 stride-2 pool
+    Case(6, 6, 4, 3, 1, simd=2, pad=(1, 1, 1, 1)),  # DARTS max_pool_3x3, stride 1
+    Case(7, 6, 2, 3, 2, simd=2, pad=(1, 1, 1, 1)),  # stride 2
+    Case(5, 4, 2, 2, 1, simd=4, pad=(1, 0, 0, 1)),  # SIMD = 2C, asymmetric
+    Case(6, 5, 3, 1, 2, simd=3),  # every second pixel
 ]
 
 

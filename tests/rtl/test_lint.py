@@ -153,6 +153,12 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"CHANNELS": 4, "KERNEL": 3, "SIMD": 36, "THRESHOLDS": (32, 0x05050505)},
         {"CHANNELS": 64, "KERNEL": 3, "SIMD": 16},
     ],
+    "hwbnn_sliding_window": [
+        {"IN_H": 8, "IN_W": 8, "CHANNELS": 4, "KERNEL": 3, "DILATION": 2, "SIMD": 2}
+        | {"PAD_TOP": 4, "PAD_LEFT": 2, "PAD_BOTTOM": 2, "PAD_RIGHT": 4},
+        {"IN_H": 7, "IN_W": 6, "CHANNELS": 2, "KERNEL": 3, "DILATION": 3, "STRIDE": 2}
+        | {"SIMD": 6, "PAD_TOP": 3, "PAD_LEFT": 3},
+    ],
     "hwbnn_param_check": [
         {"OK": 1, "RULE": "never broken", "NAME0": "A", "VALUE0": 3, "NAME1": "B", "VALUE1": -1}
     ],
@@ -233,6 +239,13 @@ ILLEGAL: list[tuple[str, Params, str, str]] = [
         "u_check_padding",
         "(PAD_TOP=1, PAD_LEFT=0, PAD_BOTTOM=3, PAD_RIGHT=2)",
     ),
+    (
+        "hwbnn_sliding_window",
+        {"KERNEL": 3, "DILATION": 2, "PAD_TOP": 5},
+        "u_check_padding",
+        "(PAD_TOP=5, PAD_LEFT=0, PAD_BOTTOM=0, PAD_RIGHT=0)",
+    ),
+    ("hwbnn_sliding_window", {"DILATION": 0}, "u_check_dilation", "(DILATION=0)"),
     ("hwbnn_uart_tx", {"CLK_HZ": 1000, "BAUD": 300}, "u_check_baud", "(CLK_HZ=1000, BAUD=300)"),
     (
         "hwbnn_adder_tree",

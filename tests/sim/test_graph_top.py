@@ -1,7 +1,8 @@
 """Generated tops of random graphs (hwbnn.sim.random_graphs) simulated against the reference.
 
 Every block kind (Bi-Real shortcut through a side-input threshold, pooled and 1x1-conv
-downsampling shortcuts, add-join, concatenation) runs bit-exactly under random input gaps and
+downsampling shortcuts, add-join, concatenation, DARTS edges: a dilated conv and a padded pool)
+runs bit-exactly under random input gaps and
 output backpressure, with frames back to back at the analytical interval within 1%. The FIFO
 depth derived for the shortcut of a residual block (hwbnn.plan.fifos) is shown to matter: the
 data lag alone misses the interval, and less than the lag deadlocks. A hypothesis test

@@ -2,8 +2,8 @@
 feeding a per-pixel product.
 
 Contract: a ``Pad`` of an :class:`Edge` is held (:class:`PendingPad`) until the Conv reading
-it; ``Pad`` + ``Conv`` (binary weights ``+-s_m`` per output channel, group 1, dilation 1,
-square kernel, equal strides) emit the window (padding and pad code from
+it; ``Pad`` + ``Conv`` (binary weights ``+-s_m`` per output channel, group 1, equal
+dilations, square kernel, equal strides) emit the window (padding and pad code from
 :func:`~hwbnn.frontend.lower_conv.conv_window`, named ``<conv>_window``) and bind the Conv's
 output to a :class:`Tail` over a :class:`Product` with ``pixels = OH*OW`` and weight columns
 in (ky, kx, c) order. The product's activation (:mod:`.lower_activation`) later turns it into
@@ -21,7 +21,7 @@ from onnx import NodeProto
 
 from hwbnn.errors import ModelError
 from hwbnn.frontend.graph import node_label
-from hwbnn.frontend.lower_conv import conv_weights, conv_window
+from hwbnn.frontend.lower_conv import conv_dilation, conv_weights, conv_window
 from hwbnn.frontend.state import Edge, LoweringState, NodePass, PendingPad, Product, Tail
 
 
@@ -37,6 +37,8 @@ def product_input(state: LoweringState, node: NodeProto) -> Edge | PendingPad:
 
 
 class DeferPad(NodePass):
+    """Holds a Pad for the Conv (or, padding bits with -1, the MaxPool) reading it."""
+
     op_types = frozenset({"Pad"})
 
     def apply(self, state: LoweringState, node: NodeProto) -> None:
@@ -60,7 +62,15 @@ class LowerConvToWindow(NodePass):
         in_bits, in_levels = edge.input_precision(node)
         weights, w_scale, kernel, stride = conv_weights(state.model, node)
         window = conv_window(
-            state.model, pad, node, edge.stream, edge.scale, in_levels, kernel, stride
+            state.model,
+            pad,
+            node,
+            edge.stream,
+            edge.scale,
+            in_levels,
+            kernel,
+            stride,
+            conv_dilation(node),
         )
         if window.window != weights.shape[1]:
             raise ModelError(
