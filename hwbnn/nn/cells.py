@@ -155,22 +155,32 @@ def make_op(op: Op, channels: int, stride: int, binary: bool = True) -> nn.Modul
 
 
 class NodeJoin(nn.Module):
-    """``act(BN(sum of inputs) + bias)`` with a scale-free BN (see the module docstring); a
-    single input passes unchanged."""
+    """``act(BN(sum of inputs) + bias)`` with a scale-free BN (see the module docstring) for a
+    node of ``edges`` >= 2 edges; a node of one edge passes its input unchanged (no modules)."""
 
-    def __init__(self, channels: int, binary: bool = True) -> None:
+    def __init__(self, channels: int, binary: bool = True, edges: int = 2) -> None:
         super().__init__()
-        self.norm = nn.BatchNorm2d(channels, affine=False)
-        self.bias = nn.Parameter(torch.zeros(channels))
-        self.act = activation(binary)
+        self.single = edges == 1
+        if not self.single:
+            self.norm = nn.BatchNorm2d(channels, affine=False)
+            self.bias = nn.Parameter(torch.zeros(channels))
+            self.act = activation(binary)
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
-        if len(inputs) == 1:
-            return inputs[0]
+        if self.single:
+            (x,) = inputs
+            return x
         total = inputs[0]
         for x in inputs[1:]:
             total = total + x
-        return self.act(self.norm(total) + self.bias.view(1, -1, 1, 1))
+        if self.training:
+            normed = self.norm(total)
+        else:  # BN's eval form as explicit per-channel ops: ONNX export needs no channel count
+            n = self.norm
+            assert n.running_mean is not None and n.running_var is not None
+            scale = torch.rsqrt(n.running_var + n.eps).view(1, -1, 1, 1)
+            normed = (total - n.running_mean.view(1, -1, 1, 1)) * scale
+        return self.act(normed + self.bias.view(1, -1, 1, 1))
 
 
 def cell_sources(cell: Cell) -> tuple[tuple[int, ...], ...]:
@@ -202,6 +212,8 @@ def cell_forward(
     for node_sources, node_edges, join in zip(sources, edges, joins, strict=True):
         inputs = [op(states[i]) for i, op in zip(node_sources, node_edges, strict=True)]
         states.append(join(inputs))
+    if len(states) == 3:  # one intermediate node: no Concat of a single tensor
+        return states[2]
     return torch.cat(states[2:], dim=1)
 
 
@@ -230,7 +242,7 @@ class FixedCell(nn.Module):
             )
             for node in cell.nodes
         )
-        self.joins = nn.ModuleList(NodeJoin(channels, binary) for _ in cell.nodes)
+        self.joins = nn.ModuleList(NodeJoin(channels, binary, len(node)) for node in cell.nodes)
         self.out_channels = cell.steps * channels
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
