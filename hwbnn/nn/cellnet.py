@@ -9,6 +9,11 @@ and K classes::
       -> cell_1 -> ... -> cell_L
       -> MaxPool(pool) -> flatten -> Linear(+-1) -> BN (per-class affine)
 
+The head's pool (:func:`head_pool`) shrinks the last cell's map to at most 4 x 4 (none for the
+4 x 4 map of 8 x 8 digits after one reduction: pooling +-1 maps there costs accuracy; the
+genotype of tests/e2e/test_digits_cells.py reaches 0.44 test accuracy in 4 epochs with a 2 x 2
+pool, 0.82 without). A reduction cell needs a map of at least 2 x 2.
+
 Cell ``i`` reads the outputs of cells ``i - 2`` and ``i - 1`` (the stem's for the first cells),
 each through a :class:`~hwbnn.nn.cells.Preprocess` 1 x 1 binary convolution to ``C_i``
 channels (stride 2 for the output of the cell before a reduction cell, at twice the
@@ -46,7 +51,7 @@ class CellNetConfig:
     input_shape: tuple[int, int, int]
     genotype: Genotype
     classes: int
-    pool: int = 2  # the head's max pool
+    pool: int = 1  # the head's max pool (1: none; cellnet_config uses head_pool)
     input_mode: InputMode = InputMode.BINARY
     levels: int = 17
     input_bits: int = 5
@@ -59,14 +64,20 @@ class CellNetConfig:
             raise ValueError(f"classes must be >= 2 and pool >= 1, got {self.classes}, {self.pool}")
         if self.levels > 2**self.input_bits:
             raise ValueError(f"{self.levels} input levels do not fit {self.input_bits} bits")
-        _, h, w = self.cells_shape
+        _, h, w = self.input_shape
+        reductions = 0
+        for kind in self.genotype.layout:
+            if kind is CellKind.REDUCE:
+                if min(h, w) < 2:
+                    raise ValueError(
+                        f"reduction cell {reductions + 1} of {self.genotype.layout.count(kind)} "
+                        f"gets a {h}x{w} map from {self.input_shape[1]}x{self.input_shape[2]} "
+                        f"images; use at most {reductions} reduction cells or larger images"
+                    )
+                reductions += 1
+                h, w = (h + 1) // 2, (w + 1) // 2
         if min(h, w) < self.pool:
-            reductions = self.genotype.layout.count(CellKind.REDUCE)
-            raise ValueError(
-                f"{reductions} reduction cells shrink {self.input_shape[1]}x{self.input_shape[2]} "
-                f"images to {h}x{w}, smaller than the {self.pool}x{self.pool} head pool; use "
-                f"fewer reduction cells or larger images"
-            )
+            raise ValueError(f"the {self.pool}x{self.pool} head pool does not fit the {h}x{w} map")
 
     @property
     def cell_channels(self) -> tuple[int, ...]:
@@ -172,3 +183,12 @@ class CellNet(nn.Module):
     def last_layer_dot(self, x: torch.Tensor) -> torch.Tensor:
         """The last layer's integer dot products (before the per-class affine), as float."""
         return self.classifier(self._body(x))
+
+
+def head_pool(input_shape: tuple[int, int, int], genotype: Genotype) -> int:
+    """The head's max pool: the smallest that leaves at most a 4 x 4 map of the last cell."""
+    _, h, w = input_shape
+    for kind in genotype.layout:
+        if kind is CellKind.REDUCE:
+            h, w = (h + 1) // 2, (w + 1) // 2
+    return max(1, -(-min(h, w) // 4))

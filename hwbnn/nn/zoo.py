@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hwbnn.catalog import CONV_MODELS, MLP_SHAPES, MODEL_NAMES, RESNET_MODELS, InputMode, ModelName
 from hwbnn.errors import ConfigError
-from hwbnn.nn.cellnet import CELLNET_KIND, CellNet, CellNetConfig
+from hwbnn.nn.cellnet import CELLNET_KIND, CellNet, CellNetConfig, head_pool
 from hwbnn.nn.conv import CONV_KIND, MODEL_KIND_KEY, BinaryConvNet, ConvConfig, ConvStage
 from hwbnn.nn.genotype import Genotype
 from hwbnn.nn.mlp import BinaryMLP, MLPConfig
@@ -196,11 +196,13 @@ def cellnet_config(
         raise ConfigError(
             f"{source}: a cell network needs (C, H, W) images, the data has {input_shape}"
         )
+    shape = (int(input_shape[0]), int(input_shape[1]), int(input_shape[2]))
     try:
         return CellNetConfig(
-            input_shape=(int(input_shape[0]), int(input_shape[1]), int(input_shape[2])),
+            input_shape=shape,
             genotype=genotype,
             classes=classes,
+            pool=head_pool(shape, genotype),
             input_mode=InputMode(input_mode),
             levels=levels,
             input_bits=input_bits,

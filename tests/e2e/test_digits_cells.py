@@ -80,7 +80,7 @@ def test_lowered_graph_joins_and_concatenates(digits_cells) -> None:
 
 
 def test_ladder_exact_on_the_whole_test_split(digits_cells) -> None:
-    assert digits_cells.test_accuracy > 0.3  # it learnt (10 classes)
+    assert digits_cells.test_accuracy > 0.6  # it learnt (10 classes; 0.82 with seed 0)
     data = load_digits()
     model, checkpoint = load_checkpoint(digits_cells.checkpoint)
     assert checkpoint["model"]["genotype"]["normal"][0] == [["conv_3x3", 0], ["identity", 1]]
@@ -197,7 +197,7 @@ def test_cli_refuses_inconsistent_or_unfit_genotypes(tmp_path: Path, capsys) -> 
     deep = tmp_path / "deep.json"
     deep.write_text(json.dumps({**DIGITS_CELLS_GENOTYPE, "layout": ["reduce"] * 4}))
     line = _fail(capsys, "train", "--genotype", str(deep), "--epochs", "1", "--out", out)
-    assert f"{deep} on (1, 8, 8) images: 4 reduction cells shrink 8x8 images to 1x1" in line
+    assert f"{deep} on (1, 8, 8) images: reduction cell 4 of 4 gets a 1x1 map" in line
     line = _fail(capsys, "train", "--genotype", str(tmp_path / "none.json"), "--out", out)
     assert "none.json: cannot read the genotype" in line
     assert not (tmp_path / "out").exists()

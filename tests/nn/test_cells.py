@@ -141,7 +141,9 @@ def test_full_precision_parent_has_the_childs_topology() -> None:
 def test_config_round_trip_and_checkpoint(tmp_path: Path) -> None:
     config = cellnet_config(ALL_OPS, (1, 8, 8), 10, 17, 5, "integer")
     assert config.cell_channels == (4, 8) and config.cells_shape == (16, 4, 4)
-    assert config.feature_shape == (16, 2, 2) and config.in_features == 64
+    assert config.pool == 1 and config.feature_shape == (16, 4, 4) and config.in_features == 256
+    on_28 = cellnet_config(ALL_OPS, (1, 28, 28), 10, 17, 5)  # 14 x 14 after the reduction
+    assert on_28.pool == 4 and on_28.feature_shape == (16, 3, 3)
     data = config.to_dict()
     assert data["kind"] == "cellnet" and data["genotype"] == ALL_OPS.to_dict()
     assert config_from_dict(data) == config and CellNetConfig.from_dict(data) == config
@@ -164,14 +166,14 @@ def test_a_genotype_too_deep_for_8x8_images_is_refused() -> None:
     deep = genotype(
         [[["conv_3x3", 0], ["identity", 1]]],
         [[["max_pool_3x3", 0], ["conv_3x3", 1]]],
-        layout=("reduce", "reduce", "reduce"),
+        layout=("reduce", "normal", "reduce", "reduce", "reduce"),
     )
     with pytest.raises(ConfigError) as info:
         cellnet_config(deep, (1, 8, 8), 10, 17, 5, source="g.json")
     message = str(info.value)
-    assert "\n" not in message and message.startswith("g.json on (1, 8, 8) images")
-    assert "3 reduction cells shrink 8x8 images to 1x1" in message
-    assert cellnet_config(deep, (1, 16, 16), 10, 17, 5).cells_shape[1:] == (2, 2)
+    assert "\n" not in message and message.startswith("g.json on (1, 8, 8) images: ")
+    assert "reduction cell 4 of 4 gets a 1x1 map from 8x8 images; use at most 3" in message
+    assert cellnet_config(deep, (1, 16, 16), 10, 17, 5).cells_shape[1:] == (1, 1)
     with pytest.raises(ConfigError, match="needs \\(C, H, W\\) images"):
         cellnet_config(deep, (64,), 10, 17, 5)
 
