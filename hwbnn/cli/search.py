@@ -51,6 +51,10 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
         f"{record['supernet_val_accuracy']:.3f}; {record['wall_time_s']} s"
         f"{' (resumed)' if resumed else ''}; wrote {out / 'genotype.json'}"
     )
+    print(
+        "the synthesized cost needs the trained network: hwbnn run --genotype "
+        f"{out / 'genotype.json'} --out BUILD (yosys' counts in BUILD/report.json)"
+    )
     return {
         "genotype": str(out / "genotype.json"),
         "method": cfg.method.value,
