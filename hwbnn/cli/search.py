@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-#: command-line option -> SearchConfig field (None: the option was not given, the config's
-#: default applies; the parser stays free of torch, which hwbnn.search imports)
+#: command-line option -> SearchConfig field; the option defaults repeat SearchConfig's (the
+#: parser stays free of torch, which hwbnn.search imports; tests/search/test_loop.py checks
+#: that they agree)
 FIELDS = {
     "method": "method",
     "dataset": "dataset",
@@ -29,8 +30,7 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
     from hwbnn.search.config import SearchConfig
     from hwbnn.search.loop import STATE_FILE, run_search
 
-    given = {field: getattr(args, dest) for dest, field in FIELDS.items()}
-    cfg = SearchConfig(**{k: v for k, v in given.items() if v is not None})
+    cfg = SearchConfig(**{field: getattr(args, dest) for dest, field in FIELDS.items()})
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         from hwbnn.errors import ConfigError
@@ -72,7 +72,12 @@ def register(add) -> None:  # noqa: ANN001 - the parser factory of hwbnn.cli.bui
         "hwbnn search --method bnas --dataset digits --out runs/search",
     )
     p.add_argument("--method", choices=("bnas", "cpnas"), default="bnas", help="search method")
-    p.add_argument("--dataset", choices=("digits", "mnist"), default="digits")
+    p.add_argument(
+        "--dataset",
+        choices=("digits", "mnist"),
+        default="digits",
+        help="data set (its training split; mnist reads the IDX files in --data-dir)",
+    )
     p.add_argument("--data-dir", type=Path, help="directory holding the MNIST files")
     p.add_argument(
         "--out",
@@ -81,23 +86,27 @@ def register(add) -> None:  # noqa: ANN001 - the parser factory of hwbnn.cli.bui
         help="output directory: genotype.json, and search_state.pt after every epoch (a "
         "search started again with the same options resumes from it)",
     )
-    p.add_argument("--seed", type=int, help="seed of the split, weights and samples [0]")
-    p.add_argument("--epochs", type=int, help="search epochs [14]")
-    p.add_argument("--warmup", type=int, help="epochs before the first reduction [3]")
-    p.add_argument("--every", type=int, help="epochs between reductions [2]")
-    p.add_argument("--channels", type=int, help="channels per node of the first cell [8]")
-    p.add_argument("--stem-channels", type=int, help="channels of the stem [16]")
-    p.add_argument("--steps", type=int, help="intermediate nodes per cell [2]")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, weights and samples")
+    p.add_argument("--epochs", type=int, default=14, help="search epochs")
+    p.add_argument("--warmup", type=int, default=3, help="epochs before the first reduction")
+    p.add_argument("--every", type=int, default=2, help="epochs between reductions")
+    p.add_argument("--channels", type=int, default=8, help="channels per node of the first cell")
+    p.add_argument("--stem-channels", type=int, default=16, help="channels of the stem")
+    p.add_argument("--steps", type=int, default=2, help="intermediate nodes per cell")
     p.add_argument(
-        "--partial-channels", type=int, metavar="K", help="PC-DARTS: 1/K of the channels [2]"
+        "--partial-channels", type=int, default=2, metavar="K", help="PC-DARTS: 1/K of the channels"
     )
-    p.add_argument("--batch-size", type=int, help="batch size [64]")
+    p.add_argument("--batch-size", type=int, default=64, help="batch size")
     p.add_argument(
         "--cost-weight",
         type=float,
-        help="weight of the FPGA cost term (normalised LUTs of the operations) [0: off]",
+        default=0.0,
+        help="weight of the FPGA cost term (normalised LUTs of the operations; 0: off)",
     )
     p.add_argument(
-        "--cycles", type=int, help="target cycles/frame at which the operations are priced [1024]"
+        "--cycles",
+        type=int,
+        default=1024,
+        help="target cycles/frame at which the operations are priced",
     )
     p.set_defaults(handler=cmd_search)

@@ -115,6 +115,14 @@ def test_cost_term_finds_a_cheaper_cell(tmp_path: Path, uninterrupted: tuple[Pat
     assert cheap.search["estimated_cell_luts"] < uninterrupted[1].search["estimated_cell_luts"]
 
 
+def test_cli_defaults_are_the_config_defaults():
+    from hwbnn.cli import build_parser
+    from hwbnn.cli.search import FIELDS
+
+    args = build_parser().parse_args(["search", "--out", "s"])
+    assert SearchConfig(**{f: getattr(args, d) for d, f in FIELDS.items()}) == SearchConfig()
+
+
 def test_bad_options_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     assert main(["search", "--out", str(tmp_path / "s"), "--channels", "3"]) == 1
     assert "multiple of the partial-channel divisor" in capsys.readouterr().err
