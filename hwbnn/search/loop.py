@@ -134,6 +134,8 @@ def _run(
 ) -> Genotype:
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / STATE_FILE
+    for stale in out.glob(f".{STATE_FILE}.tmp-*"):  # a save that a kill interrupted
+        stale.unlink()
     xt, yt, xv, yv = split(cfg, data_dir)
     torch.manual_seed(cfg.seed)
     in_channels, classes = int(xt.shape[1]), int(max(yt.max(), yv.max()) + 1)
