@@ -171,6 +171,28 @@ def test_operation_lowers_and_runs_exactly(tmp_path: Path, op_network) -> None:
     _rtl_exact(onnx, tmp_path / "build", 20)
 
 
+def test_integer_input_lowers_exactly(tmp_path: Path) -> None:
+    """5-bit pixel codes into the stem (padded with code 0): L0 == L1 == L2 on 100 images."""
+    from conftest import DIGITS_CELLS_GENOTYPE
+
+    data = load_digits()
+    genotype = Genotype.from_dict(DIGITS_CELLS_GENOTYPE)
+    config = cellnet_config(genotype, (1, 8, 8), 10, data.levels, data.input_bits, "integer")
+    torch.manual_seed(4)
+    model = build_model(config)
+    with torch.no_grad():
+        model.train()(torch.from_numpy(data.x_train[:256]))  # BatchNorm statistics of digits
+    model.eval()
+    onnx = tmp_path / "model.onnx"
+    export_qonnx_model(model, onnx)
+    net = lower(load_qonnx(onnx), source=str(onnx))
+    assert net.input.levels == data.levels
+    records = run_ladder(net, data.x_test[:100], data.y_test[:100], model, load_qonnx(onnx))
+    assert [r.level for r in records] == [Level.L0, Level.L1, Level.L2]
+    assert all(r.ok for r in records), [r.first_mismatch for r in records]
+    assert records[2].details["accumulators_vs_torch_mismatches"] == 0
+
+
 def test_genotype_file_round_trips_through_the_fixture(digits_cells) -> None:
     genotype = json.loads((digits_cells.out / "genotype.json").read_text())
     model, _ = load_checkpoint(digits_cells.checkpoint)
