@@ -35,7 +35,7 @@ def _train_and_export(
     from hwbnn.pipeline.config import TrainOptions
     from hwbnn.pipeline.steps import export_checkpoint, train_to_dir
 
-    opts = TrainOptions(model=model, input_mode=input_mode, epochs=epochs, **options)  # type: ignore[arg-type]
+    opts = TrainOptions(model=model, input_mode=input_mode, epochs=epochs, **options)
     info = train_to_dir(out, opts, progress=False)
     export_checkpoint(out / "model.pt", out / "model.onnx", None)
     return TrainedDigits(out, out / "model.pt", out / "model.onnx", info["test_accuracy"])
