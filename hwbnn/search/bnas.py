@@ -8,9 +8,13 @@ binary operations are those of :mod:`hwbnn.nn.cells`: +-1 kernels of scale 1 (Br
 straight-through estimator) followed by BN and sign, the plain BNN kernel; the XNOR-style
 scale that BNAS also tries would fold into the BN that follows every convolution.
 
-Reduction: at each scheduled epoch the sampled sub-networks' validation accuracies give every
-active operation its mean accuracy ``m`` and the score ``softmax(alpha) * m``
-(:func:`hwbnn.search.reduce.bnas_scores`); every edge abandons its least-scoring operation.
+Reduction (the performance-based strategy, :mod:`hwbnn.search.reduce`): at each scheduled
+epoch every edge's ``ceil(K/2)`` active operations of least ``alpha`` are sampled
+(:meth:`BnasSearch.candidates`), each sampled sub-network trained for one epoch by cross
+entropy (:meth:`BnasSearch.sampled_loss`) and scored by its validation accuracy; the mean
+accuracies update every operation's selection likelihood
+(:func:`hwbnn.search.reduce.bnas_likelihood`, kept in :class:`Likelihood` and saved with the
+checkpoint), and every edge abandons the operation of least likelihood.
 """
 
 from __future__ import annotations
@@ -22,10 +26,28 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from hwbnn.nn.genotype import CellKind
-from hwbnn.search.config import SearchConfig
-from hwbnn.search.reduce import bnas_scores
+from hwbnn.nn.genotype import OPS, CellKind
+from hwbnn.search.config import Method, SearchConfig
+from hwbnn.search.partial import edge_count
+from hwbnn.search.reduce import bnas_candidates, bnas_likelihood
 from hwbnn.search.supernet import Architecture, Sample, SuperNet
+
+
+class Likelihood(nn.Module):
+    """BNAS' selection likelihood ``s`` of every operation, per cell kind (edges x
+    operations, 0 at the start): a buffer, so that a resumed search carries it on."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__()
+        for kind in CellKind:
+            self.register_buffer(
+                f"s_{kind.value}", torch.zeros(edge_count(steps), len(OPS), dtype=torch.float64)
+            )
+
+    def get(self, kind: CellKind) -> torch.Tensor:
+        s = getattr(self, f"s_{kind.value}")
+        assert isinstance(s, torch.Tensor)
+        return s
 
 
 class BnasSearch:
@@ -35,6 +57,8 @@ class BnasSearch:
         self.cfg = cfg
         self.arch = Architecture(cfg.steps)
         self.child = self._net(cfg, in_channels, classes, binary=True)
+        self.likelihood = Likelihood(cfg.steps)
+        self._sampled: dict[CellKind, np.ndarray] = {}
 
     @staticmethod
     def _net(cfg: SearchConfig, in_channels: int, classes: int, binary: bool) -> SuperNet:
@@ -51,7 +75,7 @@ class BnasSearch:
 
     def modules(self) -> dict[str, nn.Module]:
         """Everything a checkpoint saves, by name."""
-        return {"arch": self.arch, "child": self.child}
+        return {"arch": self.arch, "child": self.child, "likelihood": self.likelihood}
 
     def networks(self) -> Iterator[nn.Module]:
         yield self.child
@@ -71,18 +95,44 @@ class BnasSearch:
         logits, _ = self.child(x, self.arch)
         return F.cross_entropy(logits, y)
 
+    def candidates(self, kind: CellKind) -> np.ndarray:
+        """The operations sampled before a reduction (edges x operations): BNAS' ``O_S``, the
+        ``ceil(K/2)`` active ones of least ``alpha``; CP-NAS samples every active one."""
+        active = self.arch.active(kind).numpy()
+        if self.cfg.method is Method.CPNAS:
+            chosen = active.copy()
+        else:
+            chosen = bnas_candidates(self.arch.alpha[kind.value].detach().numpy(), active)
+        self._sampled[kind] = chosen
+        return chosen
+
+    def sampled_loss(self, x: torch.Tensor, y: torch.Tensor, sample: Sample) -> torch.Tensor:
+        """The loss that trains a sampled sub-network for its epoch: the cross entropy of every
+        network (the Child; and the Parent in CP-NAS) on that sub-network."""
+        return sum(
+            (F.cross_entropy(net(x, self.arch, sample)[0], y) for net in self.networks()),
+            torch.zeros(()),
+        )
+
     def sampled_accuracy(
         self, x: torch.Tensor, y: torch.Tensor, sample: Sample
     ) -> dict[str, float]:
         return {"child": _accuracy(self.child, self.arch, x, y, sample)}
 
     def scores(self, kind: CellKind, credit: dict[str, np.ndarray]) -> np.ndarray:
-        """Per edge and operation of ``kind``, the score whose least is abandoned."""
-        alpha = self.arch.alpha[kind.value].detach().numpy()
+        """Per edge and operation of ``kind``, the score whose least is abandoned: the selection
+        likelihood updated by this reduction's mean accuracies (and stored for the next)."""
         active = self.arch.active(kind).numpy()
-        return np.stack(
-            [bnas_scores(alpha[e], credit["child"][e], active[e]) for e in range(len(alpha))]
+        sampled = self._sampled.pop(kind)
+        previous = self.likelihood.get(kind).numpy()
+        s = np.stack(
+            [
+                bnas_likelihood(previous[e], credit["child"][e], sampled[e], active[e])
+                for e in range(len(active))
+            ]
         )
+        self.likelihood.get(kind).copy_(torch.from_numpy(np.where(active, s, 0.0)))
+        return s
 
 
 @torch.no_grad()

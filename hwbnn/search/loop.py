@@ -7,7 +7,10 @@ test split is never read. Every epoch visits the training part in batches (an or
 from ``(seed, epoch)``), each batch a first-order DARTS architecture step on the next
 validation batch then a weight step. After the epochs of the schedule
 (:func:`hwbnn.search.reduce.abandon_epochs`) sub-networks are sampled (a generator seeded by
-``(seed, epoch)``), evaluated on the whole validation part and every edge abandons one
+``(seed, epoch)``): ``sample_rounds`` (T) rounds, each trying every operation of the
+searcher's sampled set once per edge; each sampled network is trained for one epoch on the
+training part (the shared weights, the weight optimiser, a batch order drawn from ``(seed,
+epoch)``), then evaluated on the whole validation part, and every edge abandons one
 operation. Accuracies are measured with batch statistics (a sampled sub-network's BN
 statistics differ from the supernet's running ones), the running statistics left as they were.
 
@@ -44,7 +47,7 @@ from hwbnn.search.reduce import abandon, credit, sample_plan
 from hwbnn.search.supernet import Sample
 
 STATE_FILE = "search_state.pt"
-STATE_FORMAT = "hwbnn-search-state/1"
+STATE_FORMAT = "hwbnn-search-state/2"  # 2: BNAS' selection likelihood
 
 
 def split(cfg: SearchConfig, data_dir: Path | None) -> tuple[torch.Tensor, ...]:
@@ -275,7 +278,10 @@ def _epoch(
         val_accuracy = float((logits.argmax(dim=1) == yv).float().mean())
     abandoned: dict[str, Any] = {}
     if epoch + 1 in cfg.reductions:
-        abandoned = {"epoch": epoch + 1, **_reduce(cfg, searcher, networks, epoch, xv, yv)}
+        abandoned = {
+            "epoch": epoch + 1,
+            **_reduce(cfg, searcher, networks, weights_opt, epoch, data),
+        }
     active = searcher.arch.active(CellKind.NORMAL)
     return {
         "epoch": epoch + 1,
@@ -291,25 +297,35 @@ def _reduce(
     cfg: SearchConfig,
     searcher: BnasSearch,
     networks: list[nn.Module],
+    weights_opt: torch.optim.Optimizer,
     epoch: int,
-    xv: torch.Tensor,
-    yv: torch.Tensor,
+    data: tuple[torch.Tensor, ...],
 ) -> dict[str, Any]:
-    """Sample sub-networks, credit their accuracies, abandon one operation per edge; the
-    abandoned operations by cell kind and edge."""
+    """Sample sub-networks, train each for one epoch, credit their validation accuracies,
+    abandon one operation per edge; the abandoned operations by cell kind and edge."""
+    xt, yt, xv, yv = data
     arch = searcher.arch
     kinds = list(CellKind)
     masks = [arch.active(k).numpy().copy() for k in kinds]
+    sampled = np.concatenate([searcher.candidates(k) for k in kinds])
     edges = [len(m) for m in masks]
     rng = np.random.default_rng([cfg.seed, epoch])
-    plans = [sample_plan(np.concatenate(masks), rng) for _ in range(cfg.sample_rounds)]
-    plan = np.concatenate(plans)
+    plan = np.concatenate([sample_plan(sampled, rng) for _ in range(cfg.sample_rounds)])
+    generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch + 50_000)
     accuracies: dict[str, list[float]] = {}
-    with batch_statistics(networks):
-        for row in plan:
-            sample: Sample = {
-                k: row[sum(edges[:i]) : sum(edges[: i + 1])] for i, k in enumerate(kinds)
-            }
+    for row in plan:
+        sample: Sample = {k: row[sum(edges[:i]) : sum(edges[: i + 1])] for i, k in enumerate(kinds)}
+        for net in networks:
+            net.train()
+        order = torch.randperm(len(xt), generator=generator)
+        for s in range(0, len(order), cfg.batch_size):
+            idx = order[s : s + cfg.batch_size]
+            if len(idx) < 2:  # BatchNorm needs two samples
+                continue
+            weights_opt.zero_grad()
+            searcher.sampled_loss(xt[idx], yt[idx], sample).backward()
+            weights_opt.step()
+        with batch_statistics(networks):
             for name, acc in searcher.sampled_accuracy(xv, yv, sample).items():
                 accuracies.setdefault(name, []).append(acc)
     dropped: dict[str, Any] = {}
