@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def build_parser() -> argparse.ArgumentParser:
     from hwbnn import __version__
-    from hwbnn.cli import build, hardware, run, sweep, train, verify
+    from hwbnn.cli import build, hardware, run, search, sweep, train, verify
     from hwbnn.cli.options import HelpFormatter
 
     parser = argparse.ArgumentParser(
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-v", "--verbose", action="store_true", help="show tool logs live")
         return p
 
-    for module in (train, build, verify, hardware, run, sweep):
+    for module in (train, build, verify, hardware, run, sweep, search):
         module.register(add)
     return parser
 

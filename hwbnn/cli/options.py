@@ -63,9 +63,16 @@ def train_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("training")
     g.add_argument(
         "--model",
-        default="digits-mlp",
+        default=argparse.SUPPRESS,  # digits-mlp (TrainOptions), unless --genotype is given
         choices=sorted(MODEL_NAMES),
-        help="zoo model: MLPs, or conv nets (cnv: CIFAR-10 with --input-mode integer)",
+        help="zoo model: MLPs, or conv nets (cnv: CIFAR-10 with --input-mode integer) "
+        "(default: digits-mlp)",
+    )
+    g.add_argument(
+        "--genotype",
+        type=Path,
+        help="instead of --model: the network of this genotype.json (hwbnn search's output; "
+        "its content is stored in the checkpoint)",
     )
     g.add_argument("--dataset", default="digits", choices=dataset_names())
     g.add_argument("--data-dir", type=Path, help="directory holding MNIST/CIFAR-10 files")
@@ -221,6 +228,7 @@ RUN_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
         k: (("train", k),)
         for k in (
             "model",
+            "genotype",
             "dataset",
             "data_dir",
             "input_mode",

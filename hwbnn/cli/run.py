@@ -21,6 +21,7 @@ from hwbnn.cli.options import (
     sim_options,
     train_options,
 )
+from hwbnn.cli.train import check_genotype_model
 from hwbnn.pipeline.config import RUN_TARGET_CYCLES, RunConfig, load_config
 
 
@@ -33,6 +34,7 @@ def cmd_run(args: argparse.Namespace) -> dict[str, Any]:
 
     base = load_config(args.config) if args.config is not None else RunConfig()
     given = explicit(args.parser, args.argv[1:])
+    check_genotype_model(given)
     cfg = run_config({k: v for k, v in given.items() if k != "config"}, base)
     if args.list_steps:
         print(f"steps of hwbnn run (build {cfg.out}):")

@@ -23,10 +23,20 @@ def train_config(args: argparse.Namespace) -> TrainOptions:
         name: getattr(args, dest)
         for dest, targets in RUN_FIELDS.items()
         for section, name in targets
-        if section == "train"
+        if section == "train" and hasattr(args, dest)  # --model: only when given
     }
+    check_genotype_model(values)
     values["methods"] = tuple((name, tuple(items)) for name, items in values["methods"])
     return TrainOptions(**values)
+
+
+def check_genotype_model(given: dict[str, Any]) -> None:
+    """--genotype defines the network: refuse it with an explicit --model."""
+    if given.get("genotype") is not None and "model" in given:
+        raise ConfigError(
+            f"--genotype {given['genotype']} defines the network; leave out --model "
+            f"{given['model']}"
+        )
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:

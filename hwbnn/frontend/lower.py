@@ -55,6 +55,7 @@ from hwbnn.frontend.passes import (
     CollapseInteractions,
     ConvertGemmToMatMul,
     DeferPad,
+    DuplicateSharedPad,
     ExtractInputStage,
     ExtractOutputAffine,
     FoldShapeOps,
@@ -112,7 +113,8 @@ class InputSpec:
 def prepare(model: ModelWrapper) -> ModelWrapper:
     """The checks of :mod:`hwbnn.frontend.validate`, qonnx clean-up, CI-BCNN interaction
     layers collapsed (CollapseInteractions), then shape folding, Gemm -> MatMul, shapes and
-    constant folding. ``model`` is not modified."""
+    constant folding, and one ``Pad`` per reader of a shared pad (DuplicateSharedPad).
+    ``model`` is not modified."""
     proto = onnx.ModelProto.FromString(model.model.SerializeToString())
     validate_model(proto)
     model = clean_qonnx(ModelWrapper(proto)).transform(CollapseInteractions())
@@ -127,7 +129,8 @@ def prepare(model: ModelWrapper) -> ModelWrapper:
         model = model.transform(FoldShapeOps())
         model = model.transform(FoldConstants(exclude_op_types=["Quant", "BipolarQuant"]))
         model = model.transform(ConvertGemmToMatMul()).transform(InferShapes())
-        return model.transform(FoldConstants(exclude_op_types=["Quant", "BipolarQuant"]))
+        model = model.transform(FoldConstants(exclude_op_types=["Quant", "BipolarQuant"]))
+        return model.transform(DuplicateSharedPad()).transform(InferShapes())
     except ModelError:
         raise
     except Exception as exc:  # qonnx transformations raise many exception types

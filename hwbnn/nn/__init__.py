@@ -1,6 +1,7 @@
 """Brevitas-based binary layers and the model zoo."""
 
 from hwbnn.catalog import INPUT_MODES, InputMode, ModelName
+from hwbnn.nn.cellnet import CellNet, CellNetConfig
 from hwbnn.nn.conv import BinaryConvNet, ConvConfig, ConvStage
 from hwbnn.nn.mlp import BinaryMLP, MLPConfig, Norm, Precision, Scaling
 from hwbnn.nn.resnet import BinaryResNet, ResBlock, ResNetConfig, Shortcut
@@ -11,6 +12,7 @@ from hwbnn.nn.zoo import (
     BinaryNet,
     ModelConfig,
     build_model,
+    cellnet_config,
     config_from_dict,
     mlp_config,
     model_config,
@@ -30,6 +32,8 @@ __all__ = [
     "BinaryMLP",
     "BinaryNet",
     "BinaryResNet",
+    "CellNet",
+    "CellNetConfig",
     "ConvConfig",
     "ConvStage",
     "MLPConfig",
@@ -38,6 +42,7 @@ __all__ = [
     "ResNetConfig",
     "Shortcut",
     "build_model",
+    "cellnet_config",
     "config_from_dict",
     "mlp_config",
     "model_config",

@@ -1,15 +1,18 @@
-"""The model zoo: named binary network shapes (MLPs, convolutional and residual nets)."""
+"""The model zoo: named binary network shapes (MLPs, convolutional and residual nets) and the
+networks of genotypes (:mod:`hwbnn.nn.cellnet`)."""
 
 from __future__ import annotations
 
 from hwbnn.catalog import CONV_MODELS, MLP_SHAPES, MODEL_NAMES, RESNET_MODELS, InputMode, ModelName
 from hwbnn.errors import ConfigError
+from hwbnn.nn.cellnet import CELLNET_KIND, CellNet, CellNetConfig, head_pool
 from hwbnn.nn.conv import CONV_KIND, MODEL_KIND_KEY, BinaryConvNet, ConvConfig, ConvStage
+from hwbnn.nn.genotype import Genotype
 from hwbnn.nn.mlp import BinaryMLP, MLPConfig
 from hwbnn.nn.resnet import RESNET_KIND, BinaryResNet, ResBlock, ResNetConfig, Shortcut
 
-ModelConfig = MLPConfig | ConvConfig | ResNetConfig
-BinaryNet = BinaryMLP | BinaryConvNet | BinaryResNet
+ModelConfig = MLPConfig | ConvConfig | ResNetConfig | CellNetConfig
+BinaryNet = BinaryMLP | BinaryConvNet | BinaryResNet | CellNet
 
 # conv stages and dense widths of the named convolutional nets
 CONV_SHAPES: dict[ModelName, tuple[tuple[ConvStage, ...], tuple[int, ...]]] = {
@@ -67,6 +70,8 @@ assert set(CONV_SHAPES) | set(RESNET_SHAPES) == set(CONV_MODELS)
 
 
 def build_model(config: ModelConfig) -> BinaryNet:
+    if isinstance(config, CellNetConfig):
+        return CellNet(config)
     if isinstance(config, ResNetConfig):
         return BinaryResNet(config)
     if isinstance(config, ConvConfig):
@@ -75,7 +80,10 @@ def build_model(config: ModelConfig) -> BinaryNet:
 
 
 def config_from_dict(data: dict) -> ModelConfig:
-    """The config a checkpoint stored with ``config.to_dict()`` (MLP, conv or residual)."""
+    """The config a checkpoint stored with ``config.to_dict()`` (MLP, conv, residual or cell
+    network)."""
+    if data.get(MODEL_KIND_KEY) == CELLNET_KIND:
+        return CellNetConfig.from_dict(data)
     if data.get(MODEL_KIND_KEY) == RESNET_KIND:
         return ResNetConfig.from_dict(data)
     if data.get(MODEL_KIND_KEY) == CONV_KIND:
@@ -172,3 +180,32 @@ def _resnet_config(
         )
     except ValueError as exc:
         raise ConfigError(f"model '{name}' on {tuple(input_shape)} images: {exc}") from None
+
+
+def cellnet_config(
+    genotype: Genotype,
+    input_shape: tuple[int, ...],
+    classes: int,
+    levels: int,
+    input_bits: int,
+    input_mode: InputMode | str = InputMode.BINARY,
+    source: str = "the genotype",
+) -> CellNetConfig:
+    """Config of the network of ``genotype`` (read from ``source``) for a dataset's shape."""
+    if len(input_shape) != 3:
+        raise ConfigError(
+            f"{source}: a cell network needs (C, H, W) images, the data has {input_shape}"
+        )
+    shape = (int(input_shape[0]), int(input_shape[1]), int(input_shape[2]))
+    try:
+        return CellNetConfig(
+            input_shape=shape,
+            genotype=genotype,
+            classes=classes,
+            pool=head_pool(shape, genotype),
+            input_mode=InputMode(input_mode),
+            levels=levels,
+            input_bits=input_bits,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{source} on {tuple(input_shape)} images: {exc}") from None

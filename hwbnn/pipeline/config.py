@@ -6,6 +6,7 @@ option given explicitly wins over the file, the file over the defaults)::
     out = "build/digits"
     [train]
     model = "digits-mlp"        # hwbnn.catalog.MODEL_NAMES
+    # genotype = "search/genotype.json"   # instead of model: the network of a genotype
     dataset = "digits"
     epochs = 30
     methods = [["approxsign", []], ["two_stage", ["lr_factor=3"]]]
@@ -68,9 +69,11 @@ def _positive(name: str, value: float | None) -> None:
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """``hwbnn train``: which zoo model on which data, how long, with which methods."""
+    """``hwbnn train``: which zoo model (or the network of a ``genotype.json``,
+    :mod:`hwbnn.nn.cellnet`, instead) on which data, how long, with which methods."""
 
     model: ModelName = ModelName.DIGITS_MLP
+    genotype: Path | None = None
     dataset: str = "digits"
     data_dir: Path | None = None
     input_mode: InputMode = InputMode.BINARY
@@ -87,6 +90,16 @@ class TrainOptions:
         object.__setattr__(self, "input_mode", _member(InputMode, self.input_mode, "--input-mode"))
         if self.data_dir is not None:
             object.__setattr__(self, "data_dir", Path(self.data_dir))
+        if self.genotype is not None:
+            object.__setattr__(self, "genotype", Path(self.genotype))
+            if self.model is not ModelName.DIGITS_MLP or self.hidden is not None:
+                raise ConfigError(
+                    f"--genotype {self.genotype} defines the network; leave out --model "
+                    f"{self.model.value} (train.model) and --hidden (train.hidden)"
+                )
+            from hwbnn.nn.genotype import load_genotype  # torch: only with a genotype
+
+            load_genotype(self.genotype)  # a bad file fails before any step runs
         if self.hidden is not None and (not self.hidden or min(self.hidden) < 1):
             raise ConfigError(f"train.hidden: widths must be positive, got {self.hidden}")
         if self.epochs < 1:

@@ -33,22 +33,36 @@ from hwbnn.units import count, fraction, mhz
 def train_to_dir(out: Path, opts: TrainOptions, progress: bool = True) -> dict[str, Any]:
     """Train a zoo model; write OUT/model.pt, OUT/metrics.json, OUT/learning_curve.png."""
     from hwbnn.data import load_dataset
-    from hwbnn.nn import model_config
+    from hwbnn.nn import ModelConfig, cellnet_config, model_config
+    from hwbnn.nn.genotype import load_genotype
     from hwbnn.train import TrainConfig, save_checkpoint, train
     from hwbnn.train.distributed import is_main_process
     from hwbnn.train.methods import build_methods
     from hwbnn.train.trainer import plot_learning_curve, write_metrics
 
     data = load_dataset(opts.dataset, opts.data_dir)
-    config = model_config(
-        opts.model,
-        data.image_shape,
-        data.classes,
-        data.levels,
-        data.input_bits,
-        opts.input_mode,
-        opts.hidden,
-    )
+    config: ModelConfig
+    if opts.genotype is not None:  # the genotype's content goes into the config (checkpoint)
+        genotype = load_genotype(opts.genotype)
+        config = cellnet_config(
+            genotype,
+            data.image_shape,
+            data.classes,
+            data.levels,
+            data.input_bits,
+            opts.input_mode,
+            source=str(opts.genotype),
+        )
+    else:
+        config = model_config(
+            opts.model,
+            data.image_shape,
+            data.classes,
+            data.levels,
+            data.input_bits,
+            opts.input_mode,
+            opts.hidden,
+        )
     cfg = TrainConfig(
         epochs=opts.epochs,
         seed=opts.seed,
@@ -61,7 +75,8 @@ def train_to_dir(out: Path, opts: TrainOptions, progress: bool = True) -> dict[s
     if not is_main_process():  # under torchrun, rank 0 alone writes (hwbnn.train.distributed)
         return {"checkpoint": None, "test_accuracy": result.test_accuracy}
     out.mkdir(parents=True, exist_ok=True)
-    info = {"model": opts.model, "dataset": opts.dataset, "seed": opts.seed}
+    model = opts.model if opts.genotype is None else f"genotype {opts.genotype}"
+    info = {"model": model, "dataset": opts.dataset, "seed": opts.seed}
     write_metrics(out, result, {**info, "config": config.to_dict()})
     plot_learning_curve(out, result)
     save_checkpoint(
@@ -364,6 +379,7 @@ DEFAULT_FLOW: tuple[Step, ...] = (
         "train the model (Brevitas)",
         run_train,
         config=lambda ctx: ctx.cfg.train,
+        inputs=lambda ctx: [ctx.cfg.train.genotype] if ctx.cfg.train.genotype else [],
         outputs=("train/model.pt",),
         packages=TORCH,
     ),

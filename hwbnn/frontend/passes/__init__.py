@@ -4,7 +4,7 @@ ONNX rewrites (qonnx ``Transformation``: ``apply(model)`` rewrites nodes and ini
 keeps the model's function and its single input and output; it returns ``(model,
 graph_modified)`` and is re-applied by ``ModelWrapper.transform`` while it reports a
 modification): :class:`FoldShapeOps`, :class:`ConvertGemmToMatMul`, :class:`SplitConvBias`,
-:class:`CollapseInteractions`.
+:class:`CollapseInteractions`, :class:`DuplicateSharedPad`.
 
 Lowering passes over a :class:`~hwbnn.frontend.state.LoweringState` (ONNX data tensors ->
 IR nodes): :class:`ExtractInputStage`, then per data-path node one
@@ -21,6 +21,7 @@ activation are modules of their own: :mod:`.absorb_affine` (AbsorbAffineIntoThre
 
 from hwbnn.frontend.passes.collapse_interactions import CollapseInteractions
 from hwbnn.frontend.passes.convert_gemm_to_matmul import ConvertGemmToMatMul
+from hwbnn.frontend.passes.duplicate_shared_pad import DuplicateSharedPad
 from hwbnn.frontend.passes.extract_input_stage import ExtractInputStage
 from hwbnn.frontend.passes.extract_output_affine import ExtractOutputAffine
 from hwbnn.frontend.passes.fold_shape_ops import FoldShapeOps
@@ -42,6 +43,7 @@ __all__ = [
     "CollapseInteractions",
     "ConvertGemmToMatMul",
     "DeferPad",
+    "DuplicateSharedPad",
     "ExtractInputStage",
     "ExtractOutputAffine",
     "FoldShapeOps",
