@@ -35,13 +35,6 @@ from hwbnn.verify.record import Level
 
 #: the operations beyond the trained network's (conv_3x3, conv_5x5, identity)
 OTHER_OPS = ("avg_pool_3x3", "dil_conv_3x3", "max_pool_3x3")
-#: operations whose lowering is being added on other branches (the skips name them; empty this
-#: once they are merged)
-PENDING = {
-    "dil_conv_3x3": "dilated Conv lowering (a sliding window with dilation 2)",
-    "max_pool_3x3": "lowering of a -1-padded MaxPool (Pad -> MaxPool)",
-    "avg_pool_3x3": "lowering of Pad -> AveragePool -> sign (the majority unit)",
-}
 
 
 def _compile(onnx: Path, build: Path, target: str) -> Network:
@@ -160,8 +153,6 @@ def test_operation_export_equals_torch(op_network) -> None:
 def test_operation_lowers_and_runs_exactly(tmp_path: Path, op_network) -> None:
     """L0 == L1 == L2 on the test split and the RTL exact on 20 images, per operation."""
     op, model, onnx = op_network
-    if op in PENDING:
-        pytest.skip(f"{op} needs the {PENDING[op]} (another branch; remove after merging)")
     data = load_digits()
     net = lower(load_qonnx(onnx), source=str(onnx))
     records = run_ladder(net, data.x_test, data.y_test, model, load_qonnx(onnx))
