@@ -6,8 +6,8 @@ split, the generated RTL bit-exact on 20 test images under random input gaps and
 backpressure (the fast Verilator engine), and the generated HLS C-simulated exactly.
 
 Every other operation of the search space (dilated convolution, -1-padded max and average
-pools) is checked per operation on a network with random BatchNorms: L0 == L1 always; L2 and
-the RTL once its lowering exists (the cases skipped below name the missing lowering).
+pools) is checked per operation on a network with random BatchNorms: L0 == L1, L0 == L2 on the
+whole test split and the RTL exact on 20 images.
 """
 
 from __future__ import annotations
@@ -18,46 +18,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from cells_checks import csim_exact, rtl_exact
 
 from hwbnn.cli import main
 from hwbnn.data import load_digits
 from hwbnn.export import check_export, export_qonnx_model, load_qonnx
 from hwbnn.frontend.lower import lower
-from hwbnn.ir.serialize import load_network
-from hwbnn.ir.types import AddJoin, Concat, Fork, Network, Threshold
+from hwbnn.ir.types import AddJoin, Concat, Fork, Threshold
 from hwbnn.nn import build_model, cellnet_config
 from hwbnn.nn.genotype import Genotype
-from hwbnn.reference import Reference, to_codes
-from hwbnn.sim.top import SimConfig
 from hwbnn.train import load_checkpoint
 from hwbnn.verify.ladder import run_ladder
 from hwbnn.verify.record import Level
 
 #: the operations beyond the trained network's (conv_3x3, conv_5x5, identity)
 OTHER_OPS = ("avg_pool_3x3", "dil_conv_3x3", "max_pool_3x3")
-
-
-def _compile(onnx: Path, build: Path, target: str) -> Network:
-    argv = ["compile", str(onnx), "-o", str(build), "--target", target]
-    assert main([*argv, "--target-cycles", "2000"]) == 0
-    return load_network(build)
-
-
-def _rtl_exact(onnx: Path, build: Path, frames: int) -> None:
-    """The generated RTL equals the reference on ``frames`` test images under random input
-    gaps and output backpressure (the fast Verilator engine)."""
-    from hwbnn.verify.rtl import verify_rtl
-
-    net = _compile(onnx, build, "rtl")
-    codes = to_codes(net.input, load_digits().x_test[:frames])
-    expected = Reference(net).run_codes(codes)
-    assert len(np.unique(expected.accumulators, axis=0)) > frames // 2  # a test that can fail
-    cfg = SimConfig(
-        simulator="verilator", seed=7, gap_prob=0.3, backpressure_prob=0.5, ii_frames=0, fast=True
-    )
-    record = verify_rtl(build, codes, cfg)
-    assert record.ok, record.problem
-    assert record.engine == "verilator-fast" and record.frames == frames
 
 
 def test_lowered_graph_joins_and_concatenates(digits_cells) -> None:
@@ -91,18 +66,12 @@ def test_ladder_exact_on_the_whole_test_split(digits_cells) -> None:
 @pytest.mark.slow
 @pytest.mark.verilator
 def test_rtl_exact_under_backpressure(tmp_path: Path, digits_cells) -> None:
-    _rtl_exact(digits_cells.onnx, tmp_path / "build", 20)
+    rtl_exact(digits_cells.onnx, tmp_path / "build", 20)
 
 
 @pytest.mark.slow
 def test_hls_csim_exact_on_the_whole_test_split(tmp_path: Path, digits_cells) -> None:
-    from hwbnn.verify.csim import verify_csim
-
-    build = tmp_path / "build"
-    net = _compile(digits_cells.onnx, build, "hls")
-    record = verify_csim(build, to_codes(net.input, load_digits().x_test))
-    assert record.ok, record.first_mismatch
-    assert record.frames == 360 and record.mismatches == 0
+    csim_exact(digits_cells.onnx, tmp_path / "build")
 
 
 def _op_genotype(op: str) -> Genotype:
@@ -159,7 +128,7 @@ def test_operation_lowers_and_runs_exactly(tmp_path: Path, op_network) -> None:
     assert [r.level for r in records] == [Level.L0, Level.L1, Level.L2]
     assert all(r.ok for r in records), [r.first_mismatch for r in records]
     assert records[2].details["accumulators_vs_torch_mismatches"] == 0
-    _rtl_exact(onnx, tmp_path / "build", 20)
+    rtl_exact(onnx, tmp_path / "build", 20)
 
 
 def test_integer_input_lowers_exactly(tmp_path: Path) -> None:
