@@ -49,7 +49,7 @@ def cmd_search(args: argparse.Namespace) -> dict[str, Any]:
         f"[{cell('reduce')}]; cells' estimated {record['estimated_cell_luts']} LUTs at "
         f"{cfg.cycles} cycles/frame; supernet val accuracy "
         f"{record['supernet_val_accuracy']:.3f}; {record['wall_time_s']} s"
-        f"{' (resumed)' if resumed else ''}; wrote {out / 'genotype.json'}"
+        f"{' (resumed)' if resumed else ''}; wrote {out / 'genotype.json'} and cells.png"
     )
     print(
         "the synthesized cost needs the trained network: hwbnn run --genotype "
@@ -83,8 +83,9 @@ def register(add) -> None:  # noqa: ANN001 - the parser factory of hwbnn.cli.bui
         "--out",
         type=Path,
         required=True,
-        help="output directory: genotype.json, and search_state.pt after every epoch (a "
-        "search started again with the same options resumes from it)",
+        help="output directory: genotype.json, cells.png (a picture of the cells), and "
+        "search_state.pt after every epoch (a search started again with the same options "
+        "resumes from it)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the split, weights and samples")
     p.add_argument("--epochs", type=int, default=14, help="search epochs")

@@ -1,5 +1,6 @@
 """The search loop: alternating weight and architecture steps, the scheduled reductions, a
-checkpoint after every epoch, and the genotype at the end.
+checkpoint after every epoch, and the genotype at the end (``S/genotype.json`` and a picture of
+its cells, ``S/cells.png``: :func:`hwbnn.report.cell_plot.plot_genotype`).
 
 Data: the training split of the data set, shuffled once by the seed and cut into a training
 part (weights) and a validation part (architecture, sampled accuracies), as DARTS does; the
@@ -38,6 +39,7 @@ from tqdm import tqdm
 from hwbnn.data.datasets import load_dataset
 from hwbnn.errors import ConfigError, DataError
 from hwbnn.nn.genotype import OPS, CellKind, Genotype
+from hwbnn.report.cell_plot import plot_genotype
 from hwbnn.search.bnas import BnasSearch
 from hwbnn.search.config import Method, SearchConfig
 from hwbnn.search.cost import cost_table, genotype_luts
@@ -232,6 +234,7 @@ def _run(
         search=record,
     )
     genotype.save(out / "genotype.json")
+    plot_genotype(genotype, out / "cells.png")
     return genotype
 
 

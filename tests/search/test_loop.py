@@ -104,6 +104,7 @@ def test_cli_cpnas(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     g = load_genotype(out / "genotype.json")
     assert g.search["method"] == "cpnas" and g.search["estimated_cell_luts"] > 0
     assert g.channels == 2 and g.normal.steps == 1
+    assert (out / "cells.png").read_bytes()[:4] == b"\x89PNG"  # the picture of the cells
     # a rerun finds the finished checkpoint and writes the same genotype
     assert main(["search", "--method", "cpnas", "--out", str(out), "--json", *TINY_ARGS]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["resumed"]
