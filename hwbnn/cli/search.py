@@ -102,7 +102,9 @@ def register(add) -> None:  # noqa: ANN001 - the parser factory of hwbnn.cli.bui
         "--cost-weight",
         type=float,
         default=0.0,
-        help="weight of the FPGA cost term (normalised LUTs of the operations; 0: off)",
+        help="weight of the FPGA cost term: the architecture loss adds it times the operations' "
+        "normalised LUTs, and abandoning weighs each score by exp(-weight * LUTs / dearest); "
+        "0.03 to 0.1 trade accuracy for LUTs on digits (docs/search.md); 0: off",
     )
     p.add_argument(
         "--cycles",

@@ -45,7 +45,7 @@ from hwbnn.search.config import Method, SearchConfig
 from hwbnn.search.cost import cost_table, genotype_luts
 from hwbnn.search.cpnas import CpnasSearch
 from hwbnn.search.derive import derive_genotype, remaining_ops
-from hwbnn.search.reduce import abandon, credit, sample_plan
+from hwbnn.search.reduce import abandon, credit, sample_plan, with_hardware
 from hwbnn.search.supernet import Sample
 
 STATE_FILE = "search_state.pt"
@@ -283,7 +283,7 @@ def _epoch(
     if epoch + 1 in cfg.reductions:
         abandoned = {
             "epoch": epoch + 1,
-            **_reduce(cfg, searcher, networks, weights_opt, epoch, data),
+            **_reduce(cfg, searcher, networks, weights_opt, costs, epoch, data),
         }
     active = searcher.arch.active(CellKind.NORMAL)
     return {
@@ -301,11 +301,13 @@ def _reduce(
     searcher: BnasSearch,
     networks: list[nn.Module],
     weights_opt: torch.optim.Optimizer,
+    costs: dict[CellKind, torch.Tensor],
     epoch: int,
     data: tuple[torch.Tensor, ...],
 ) -> dict[str, Any]:
     """Sample sub-networks, train each for one epoch, credit their validation accuracies,
-    abandon one operation per edge; the abandoned operations by cell kind and edge."""
+    abandon one operation per edge (each score weighed by its LUTs, :func:`with_hardware`);
+    the abandoned operations by cell kind and edge."""
     xt, yt, xv, yv = data
     arch = searcher.arch
     kinds = list(CellKind)
@@ -335,7 +337,7 @@ def _reduce(
     for i, kind in enumerate(kinds):
         columns = plan[:, sum(edges[:i]) : sum(edges[: i + 1])]
         scored = {name: credit(columns, np.array(a), len(OPS)) for name, a in accuracies.items()}
-        scores = searcher.scores(kind, scored)
+        scores = with_hardware(searcher.scores(kind, scored), costs[kind].numpy(), cfg.cost_weight)
         before = masks[i]
         after = abandon(scores, before)
         arch.set_active(kind, torch.from_numpy(after))

@@ -34,6 +34,15 @@ accuracy is credited to the operations it used, and ``m`` is an operation's mean
   normalised over the edge's operations, ``e(o) = exp(z_o) / sum exp(z_o')``, and the
   operation of least ``e`` is abandoned (:func:`cpnas_indicator`).
 
+Hardware (ours; neither paper has it): with ``--cost-weight w`` the score of every active
+operation is multiplied by ``exp(-w * c_o)`` before the least is abandoned, ``c_o`` the
+operation's LUTs on that edge over the dearest operation of the network
+(:func:`hwbnn.search.cost.cost_table`, summed over the cells of the kind)
+(:func:`with_hardware`). Both scores are positive and compared within an edge, so the factor
+trades a relative loss of score for a relative saving of LUTs: at ``w = 0.1`` the dearest
+operation must score about 10% above a free one to outlive it. ``w = 0`` leaves the scores as
+they are. The same ``w`` also weighs the architecture's hardware term (:mod:`hwbnn.search.loop`).
+
 ``zero`` never survives alone: when it and one other operation remain, the other one is kept
 whatever the scores (a genotype leaves zero edges out; DARTS' derivation excludes ``zero``
 too), so every edge ends with a real operation and the edges of a node are then ranked by
@@ -99,6 +108,17 @@ def cpnas_indicator(
         raise ValueError(f"the indicator's beta must be >= 0, got {beta}")
     z = beta * (parent - child) + child
     return np.where(active, _softmax(z, active), -np.inf)
+
+
+def with_hardware(scores: np.ndarray, costs: np.ndarray, weight: float) -> np.ndarray:
+    """``scores * exp(-weight * costs)`` where a score is finite (abandoned operations keep
+    ``-inf``); ``scores`` and ``costs`` are (edges, operations), the scores non-negative."""
+    if weight < 0:
+        raise ValueError(f"the cost weight must be >= 0, got {weight}")
+    finite = np.isfinite(scores)
+    if np.any(scores[finite] < 0):
+        raise ValueError("the hardware factor needs non-negative scores")
+    return np.where(finite, scores * np.exp(-weight * costs), scores)
 
 
 def to_abandon(scores: np.ndarray, active: np.ndarray) -> int:

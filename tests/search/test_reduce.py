@@ -20,6 +20,7 @@ from hwbnn.search.reduce import (
     credit,
     sample_plan,
     to_abandon,
+    with_hardware,
 )
 
 
@@ -145,6 +146,31 @@ def test_cpnas_indicator_hand_example():
     assert to_abandon(cpnas_indicator(parent, child, active, 2.0), active) == 1
     with pytest.raises(ValueError):
         cpnas_indicator(parent, child, active, -0.5)
+
+
+def test_hardware_factor_hand_example():
+    # one edge, the CP-NAS evaluations of the example above, e = (0.350132, 0.333056, 0.316812)
+    # for conv_3x3, conv_5x5, dil_conv_3x3; costs (LUTs over the dearest) (0, 1.0, 0.2):
+    #   w = 0:    the scores unchanged: dil_conv_3x3 (0.316812) goes
+    #   w = 0.02: e * exp(-0.02 c) = (0.350132, 0.326461, 0.315547): still dil_conv_3x3
+    #   w = 0.1:  (0.350132, 0.301362, 0.310539): now conv_5x5, the dearest, goes
+    scores = np.full((1, 7), -np.inf)
+    scores[0, :3] = [0.350132, 0.333056, 0.316812]
+    costs = np.array([[0.0, 1.0, 0.2, 0.3, 0.3, 0.0, 0.0]])
+    active = np.isfinite(scores)
+    assert (with_hardware(scores, costs, 0.0) == scores).all()
+    assert to_abandon(with_hardware(scores, costs, 0.0)[0], active[0]) == 2
+    weighed = with_hardware(scores, costs, 0.02)
+    assert weighed[0, :3] == pytest.approx([0.350132, 0.326461, 0.315547], abs=1e-6)
+    assert (weighed[0, 3:] == -np.inf).all()
+    assert to_abandon(weighed[0], active[0]) == 2
+    weighed = with_hardware(scores, costs, 0.1)
+    assert weighed[0, :3] == pytest.approx([0.350132, 0.301362, 0.310539], abs=1e-6)
+    assert to_abandon(weighed[0], active[0]) == 1
+    with pytest.raises(ValueError, match="cost weight"):
+        with_hardware(scores, costs, -1.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        with_hardware(-scores.clip(-1, 1), costs, 0.1)
 
 
 def test_sampling_tries_every_sampled_op_once_per_round_and_credits_means():
