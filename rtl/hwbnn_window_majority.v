@@ -11,17 +11,16 @@
 // an output beat carries the tlast of the input beat that completes it, so the frame end
 // passes through.
 // The partial counts (CW = clog2(KERNEL*KERNEL + 1) bits per channel) of the CF channel groups
-// wait in a CF-word shift register (CHANNELS*CW flip-flops), as hwbnn_window_or keeps its
-// partial ORs: each input beat takes the oldest word, adds its bits to it (or starts it, at
-// the first position of a window) and pushes the result, or, at the last position, compares
-// it with the group's thresholds and sends the bits out. With SIMD = MMV*CHANNELS (MMV
+// wait in hwbnn_window_pool_ctrl's shift register (CHANNELS*CW flip-flops), as
+// hwbnn_window_or keeps its partial ORs: each input beat adds its bits to its group's word
+// (or starts it, at the first position of a window); at the last position the counts are
+// compared with the group's thresholds and the bits sent out. With SIMD = MMV*CHANNELS (MMV
 // dividing KERNEL*KERNEL: hwbnn_sliding_window's MMV positions per beat) an input beat
 // carries MMV whole positions (position i at bits [i*CHANNELS +: CHANNELS]), whose bits per
 // channel are counted before the same steps (KERNEL*KERNEL/MMV beats per window), and an
-// output beat is one window's CHANNELS bits. Timing: one input beat per cycle, an output
-// beat one cycle after the input beat that completes it. m_axis_tdata, m_axis_tvalid and
-// m_axis_tlast are registers; s_axis_tready depends combinationally on m_axis_tready (at the
-// last position of a window only), as in hwbnn_window_or.
+// output beat is one window's CHANNELS bits. Timing and handshake: hwbnn_window_pool_ctrl (an
+// output beat one cycle after the input beat that completes it; registered m_axis), as in
+// hwbnn_window_or.
 `default_nettype none
 
 module hwbnn_window_majority #(
@@ -38,23 +37,17 @@ module hwbnn_window_majority #(
     input  wire                s_axis_tvalid,
     output wire                s_axis_tready,
     input  wire                s_axis_tlast,
-    output reg  [SIMD_OUT-1:0] m_axis_tdata,
-    output reg                 m_axis_tvalid,
+    output wire [SIMD_OUT-1:0] m_axis_tdata,
+    output wire                m_axis_tvalid,
     input  wire                m_axis_tready,
-    output reg                 m_axis_tlast
+    output wire                m_axis_tlast
 );
     localparam SIMD_OUT  = (SIMD > CHANNELS) ? CHANNELS : SIMD;     // channels per output beat
     localparam MMV       = (SIMD > CHANNELS && CHANNELS > 0) ? SIMD / CHANNELS : 1;
     localparam CF        = (SIMD_OUT > 0) ? CHANNELS / SIMD_OUT : 1;  // beats per position
-    localparam POSITIONS = KERNEL * KERNEL / MMV;                   // beats of CF per window
     localparam CW = $clog2(KERNEL * KERNEL + 1);                    // bits of a count
     localparam GW = SIMD_OUT * CW;                                  // a group's counts
-    localparam FW = (CF > 1) ? $clog2(CF) : 1;                      // beat counter bits
-    localparam PW = (POSITIONS > 1) ? $clog2(POSITIONS) : 1;        // position counter bits
-    localparam integer CF_M1  = CF - 1;
-    localparam integer POS_M1 = POSITIONS - 1;
-    localparam [FW-1:0] F_LAST = CF_M1[FW-1:0];
-    localparam [PW-1:0] P_LAST = POS_M1[PW-1:0];
+    localparam FW = (CF > 1) ? $clog2(CF) : 1;                      // group counter bits
 
     // 1 when every threshold is at most KERNEL*KERNEL + 1.
     function integer thresholds_ok;
@@ -83,14 +76,12 @@ module hwbnn_window_majority #(
         .NAME0("KERNEL"), .VALUE0(KERNEL), .NAME1("CHANNELS"), .VALUE1(CHANNELS)
     ) u_check_thresholds ();
 
-    reg  [FW-1:0] f;    // channel group of the current beat
-    reg  [PW-1:0] pos;  // window position of the current beat
-    wire [GW-1:0] head;  // partial counts of channel group f (oldest word)
-    reg  [GW-1:0] beat;  // per channel, the 1s among the beat's MMV positions
+    wire [FW-1:0] f;     // channel group of the current beat
+    wire          first;  // the beat is at a window's first position
+    wire [GW-1:0] head;   // partial counts of channel group f
+    reg  [GW-1:0] beat;   // per channel, the 1s among the beat's MMV positions
     reg  [GW-1:0] value;  // per channel, the count including this beat
     reg  [SIMD_OUT-1:0] decide;  // per channel, value >= threshold
-    wire          first  = (pos == {PW{1'b0}});
-    wire          emit   = (pos == P_LAST);
     integer i, s;
     always @(*) begin
         beat = {GW{1'b0}};
@@ -107,59 +98,15 @@ module hwbnn_window_majority #(
                         >= {1'b0, THRESHOLDS[8*(f*SIMD_OUT + s) +: 8]};
         end
     end
-    wire accept = s_axis_tvalid && s_axis_tready;
 
-    assign s_axis_tready = !emit || !m_axis_tvalid || m_axis_tready;
-
-    generate
-        if (CF > 1) begin : g_shift
-            reg [CF*GW-1:0] partial;  // CF words, the oldest in the low bits
-            assign head = partial[GW-1:0];
-            always @(posedge clk) begin
-                if (accept) begin
-                    partial <= {value, partial[CF*GW-1:GW]};
-                end
-            end
-        end else begin : g_single
-            reg [GW-1:0] partial;
-            assign head = partial;
-            always @(posedge clk) begin
-                if (accept) begin
-                    partial <= value;
-                end
-            end
-        end
-    endgenerate
-
-    always @(posedge clk) begin
-        if (accept && emit) begin
-            m_axis_tdata <= decide;
-            m_axis_tlast <= s_axis_tlast;
-        end
-    end
-
-    always @(posedge clk) begin
-        if (rst) begin
-            f             <= {FW{1'b0}};
-            pos           <= {PW{1'b0}};
-            m_axis_tvalid <= 1'b0;
-        end else begin
-            if (m_axis_tready) begin
-                m_axis_tvalid <= 1'b0;
-            end
-            if (accept) begin
-                if (emit) begin
-                    m_axis_tvalid <= 1'b1;
-                end
-                if (f == F_LAST) begin
-                    f   <= {FW{1'b0}};
-                    pos <= emit ? {PW{1'b0}} : pos + 1'b1;
-                end else begin
-                    f <= f + 1'b1;
-                end
-            end
-        end
-    end
+    hwbnn_window_pool_ctrl #(
+        .CHANNELS(CHANNELS), .KERNEL(KERNEL), .SIMD(SIMD), .LANE_BITS(CW)
+    ) u_ctrl (
+        .clk(clk), .rst(rst), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+        .s_axis_tlast(s_axis_tlast), .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid),
+        .m_axis_tready(m_axis_tready), .m_axis_tlast(m_axis_tlast), .group(f),
+        .first(first), .head(head), .value(value), .result(decide)
+    );
 endmodule
 
 `default_nettype wire

@@ -7,16 +7,14 @@
 // the max of +-1 values with -1 = 0 and +1 = 1 (hwbnn.reference.or_pool). Windows are
 // counted (KERNEL*KERNEL*CF beats each); an output beat carries the tlast of the input beat
 // that completes it, so the frame end passes through.
-// The partial ORs of the CF channel groups wait in a CF-word shift register (CHANNELS
-// flip-flops): each input beat takes the oldest word, ORs itself into it (or starts it, at
-// the first position of a window) and pushes the result, or, at the last position, sends it
-// out. With SIMD = MMV*CHANNELS (MMV dividing KERNEL*KERNEL: hwbnn_sliding_window's MMV
-// positions per beat) an input beat carries MMV whole positions (position i at bits
-// [i*CHANNELS +: CHANNELS]), ORed together before the same steps (KERNEL*KERNEL/MMV beats per
-// window), and an output beat is one window's CHANNELS bits. Timing: one input beat per cycle, an output beat one cycle after the input beat that
-// completes it. m_axis_tdata, m_axis_tvalid and m_axis_tlast are registers; s_axis_tready
-// depends combinationally on m_axis_tready (at the last position of a window only), as in
-// hwbnn_axis_width_converter.
+// The partial ORs of the CF channel groups wait in hwbnn_window_pool_ctrl's shift register
+// (CHANNELS flip-flops): each input beat ORs itself into its group's word (or starts it, at
+// the first position of a window), which is sent out at the last position. With SIMD =
+// MMV*CHANNELS (MMV dividing KERNEL*KERNEL: hwbnn_sliding_window's MMV positions per beat) an
+// input beat carries MMV whole positions (position i at bits [i*CHANNELS +: CHANNELS]), ORed
+// together before the same steps (KERNEL*KERNEL/MMV beats per window), and an output beat is
+// one window's CHANNELS bits. Timing and handshake: hwbnn_window_pool_ctrl (an output beat
+// one cycle after the input beat that completes it; registered m_axis).
 `default_nettype none
 
 module hwbnn_window_or #(
@@ -30,21 +28,13 @@ module hwbnn_window_or #(
     input  wire                s_axis_tvalid,
     output wire                s_axis_tready,
     input  wire                s_axis_tlast,
-    output reg  [SIMD_OUT-1:0] m_axis_tdata,
-    output reg                 m_axis_tvalid,
+    output wire [SIMD_OUT-1:0] m_axis_tdata,
+    output wire                m_axis_tvalid,
     input  wire                m_axis_tready,
-    output reg                 m_axis_tlast
+    output wire                m_axis_tlast
 );
     localparam SIMD_OUT  = (SIMD > CHANNELS) ? CHANNELS : SIMD;     // channels per output beat
     localparam MMV       = (SIMD > CHANNELS && CHANNELS > 0) ? SIMD / CHANNELS : 1;
-    localparam CF        = (SIMD_OUT > 0) ? CHANNELS / SIMD_OUT : 1;  // beats per position
-    localparam POSITIONS = KERNEL * KERNEL / MMV;                   // beats of CF per window
-    localparam FW = (CF > 1) ? $clog2(CF) : 1;                      // beat counter bits
-    localparam PW = (POSITIONS > 1) ? $clog2(POSITIONS) : 1;        // position counter bits
-    localparam integer CF_M1  = CF - 1;
-    localparam integer POS_M1 = POSITIONS - 1;
-    localparam [FW-1:0] F_LAST = CF_M1[FW-1:0];
-    localparam [PW-1:0] P_LAST = POS_M1[PW-1:0];
 
     // Parameter checks: see hwbnn_param_check (Icarus stops at time 0, Verilator and Yosys
     // at elaboration, each naming the instance and the offending values).
@@ -56,13 +46,10 @@ module hwbnn_window_or #(
     hwbnn_param_check #(.OK(KERNEL >= 1), .RULE("KERNEL must be at least 1"),
         .NAME0("KERNEL"), .VALUE0(KERNEL)) u_check_kernel ();
 
-    reg  [FW-1:0]   f;    // channel group of the current beat
-    reg  [PW-1:0]   pos;  // window position of the current beat
-    wire [SIMD_OUT-1:0] head;  // partial OR of channel group f (oldest word)
-    reg  [SIMD_OUT-1:0] beat;  // OR of the beat's MMV positions
-    wire                first  = (pos == {PW{1'b0}});
-    wire                emit   = (pos == P_LAST);
-    wire [SIMD_OUT-1:0] value  = first ? beat : (beat | head);
+    wire                first;  // the beat is at a window's first position
+    wire [SIMD_OUT-1:0] head;   // partial OR of the beat's channel group
+    reg  [SIMD_OUT-1:0] beat;   // OR of the beat's MMV positions
+    wire [SIMD_OUT-1:0] value = first ? beat : (beat | head);
     integer i;
     always @(*) begin
         beat = {SIMD_OUT{1'b0}};
@@ -70,59 +57,17 @@ module hwbnn_window_or #(
             beat = beat | s_axis_tdata[i*SIMD_OUT +: SIMD_OUT];
         end
     end
-    wire            accept = s_axis_tvalid && s_axis_tready;
 
-    assign s_axis_tready = !emit || !m_axis_tvalid || m_axis_tready;
-
-    generate
-        if (CF > 1) begin : g_shift
-            reg [CHANNELS-1:0] partial;  // CF words, the oldest in the low bits
-            assign head = partial[SIMD_OUT-1:0];
-            always @(posedge clk) begin
-                if (accept) begin
-                    partial <= {value, partial[CHANNELS-1:SIMD_OUT]};
-                end
-            end
-        end else begin : g_single
-            reg [SIMD_OUT-1:0] partial;
-            assign head = partial;
-            always @(posedge clk) begin
-                if (accept) begin
-                    partial <= value;
-                end
-            end
-        end
-    endgenerate
-
-    always @(posedge clk) begin
-        if (accept && emit) begin
-            m_axis_tdata <= value;
-            m_axis_tlast <= s_axis_tlast;
-        end
-    end
-
-    always @(posedge clk) begin
-        if (rst) begin
-            f             <= {FW{1'b0}};
-            pos           <= {PW{1'b0}};
-            m_axis_tvalid <= 1'b0;
-        end else begin
-            if (m_axis_tready) begin
-                m_axis_tvalid <= 1'b0;
-            end
-            if (accept) begin
-                if (emit) begin
-                    m_axis_tvalid <= 1'b1;
-                end
-                if (f == F_LAST) begin
-                    f   <= {FW{1'b0}};
-                    pos <= emit ? {PW{1'b0}} : pos + 1'b1;
-                end else begin
-                    f <= f + 1'b1;
-                end
-            end
-        end
-    end
+    /* verilator lint_off PINCONNECTEMPTY */  // the ORs need not know the channel group
+    hwbnn_window_pool_ctrl #(
+        .CHANNELS(CHANNELS), .KERNEL(KERNEL), .SIMD(SIMD), .LANE_BITS(1)
+    ) u_ctrl (
+        .clk(clk), .rst(rst), .s_axis_tvalid(s_axis_tvalid), .s_axis_tready(s_axis_tready),
+        .s_axis_tlast(s_axis_tlast), .m_axis_tdata(m_axis_tdata), .m_axis_tvalid(m_axis_tvalid),
+        .m_axis_tready(m_axis_tready), .m_axis_tlast(m_axis_tlast), .group(),
+        .first(first), .head(head), .value(value), .result(value)
+    );
+    /* verilator lint_on PINCONNECTEMPTY */
 endmodule
 
 `default_nettype wire

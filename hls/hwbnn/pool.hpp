@@ -27,18 +27,44 @@
 
 namespace hwbnn {
 
-/// Sizes and types of pool_or() (template parameters as there); instantiating it checks them.
+/// Sizes of a window pool (pool_or(), pool_majority(); template parameters as there): PIXELS
+/// windows per frame, each K*K pixels of CF beats.
 template <unsigned K, unsigned C, unsigned SIMD, unsigned PIXELS>
-struct PoolOrTypes {
-  static_assert(K >= 1 && C >= 1 && PIXELS >= 1,
-                "hwbnn::pool_or: K, C and PIXELS must be at least 1");
-  static_assert(divides(SIMD, C), "hwbnn::pool_or: SIMD must divide C");
+struct WindowPoolSizes {
   /// Beats per pixel (channel folds).
   static constexpr unsigned CF = quotient(C, SIMD);
   /// Input beats per frame (K*K pixels per window) and output beats per frame.
   static constexpr unsigned IN_BEATS = PIXELS * K * K * CF;
   static constexpr unsigned OUT_BEATS = PIXELS * CF;
   typedef ap_uint<SIMD> word_t;
+};
+
+/// Where a beat of a window pool's input stands: channel fold `cf` of window pixel `kk` (ky*K +
+/// kx); next() moves to the following beat (channel folds innermost, then the window's pixels).
+template <unsigned K, unsigned CF>
+struct WindowBeat {
+  unsigned cf = 0;  // channel fold of this beat
+  unsigned kk = 0;  // window pixel of this beat: ky*K + kx
+  /// The beat is of the window's first pixel (the pool starts afresh) or of its last (it
+  /// writes the output).
+  bool first() const { return kk == 0; }
+  bool last() const { return kk == K * K - 1; }
+  void next() {
+    if (cf == CF - 1) {
+      cf = 0;
+      kk = last() ? 0 : kk + 1;
+    } else {
+      cf++;
+    }
+  }
+};
+
+/// Sizes and types of pool_or() (template parameters as there); instantiating it checks them.
+template <unsigned K, unsigned C, unsigned SIMD, unsigned PIXELS>
+struct PoolOrTypes : WindowPoolSizes<K, C, SIMD, PIXELS> {
+  static_assert(K >= 1 && C >= 1 && PIXELS >= 1,
+                "hwbnn::pool_or: K, C and PIXELS must be at least 1");
+  static_assert(divides(SIMD, C), "hwbnn::pool_or: SIMD must divide C");
 };
 
 /// ORs every window of a window stream into one pixel: `reps` frames of PIXELS windows, each
@@ -56,27 +82,20 @@ void pool_or(hls::stream<typename PoolOrTypes<K, C, SIMD, PIXELS>::word_t> &in,
              hls::stream<typename PoolOrTypes<K, C, SIMD, PIXELS>::word_t> &out, unsigned reps) {
   typedef PoolOrTypes<K, C, SIMD, PIXELS> T;
   typedef typename T::word_t word_t;
-  constexpr unsigned KK = K * K;
 
   word_t acc[T::CF];  // the OR so far of each channel fold of the current window
-  unsigned cf = 0;    // channel fold of this beat
-  unsigned kk = 0;    // window pixel of this beat: ky*K + kx
+  WindowBeat<K, T::CF> at;
   const unsigned beats = reps * T::IN_BEATS;
   for (unsigned i = 0; i < beats; i++) {
 #pragma HLS PIPELINE II=1
     const word_t x = in.read();
-    const word_t y = (kk == 0) ? x : word_t(acc[cf] | x);
-    if (kk == KK - 1) {
+    const word_t y = at.first() ? x : word_t(acc[at.cf] | x);
+    if (at.last()) {
       out.write(y);
     } else {
-      acc[cf] = y;
+      acc[at.cf] = y;
     }
-    if (cf == T::CF - 1) {
-      cf = 0;
-      kk = (kk == KK - 1) ? 0 : kk + 1;
-    } else {
-      cf++;
-    }
+    at.next();
   }
 }
 
@@ -120,16 +139,10 @@ void max_pool(hls::stream<ap_uint<SIMD>> &in, hls::stream<ap_uint<SIMD>> &out, u
 /// Sizes and types of pool_majority() (template parameters as there); instantiating it checks
 /// them.
 template <unsigned K, unsigned C, unsigned SIMD, unsigned PIXELS>
-struct PoolMajorityTypes {
+struct PoolMajorityTypes : WindowPoolSizes<K, C, SIMD, PIXELS> {
   static_assert(K >= 1 && C >= 1 && PIXELS >= 1,
                 "hwbnn::pool_majority: K, C and PIXELS must be at least 1");
   static_assert(divides(SIMD, C), "hwbnn::pool_majority: SIMD must divide C");
-  /// Beats per pixel (channel folds).
-  static constexpr unsigned CF = quotient(C, SIMD);
-  /// Input beats per frame (K*K pixels per window) and output beats per frame.
-  static constexpr unsigned IN_BEATS = PIXELS * K * K * CF;
-  static constexpr unsigned OUT_BEATS = PIXELS * CF;
-  typedef ap_uint<SIMD> word_t;
   /// A count 0..K*K and a threshold 0..K*K+1.
   typedef ap_uint<clog2(K * K + 2)> count_t;
   typedef count_t threshold_t;
@@ -157,12 +170,10 @@ void pool_majority(
   typedef PoolMajorityTypes<K, C, SIMD, PIXELS> T;
   typedef typename T::word_t word_t;
   typedef typename T::count_t count_t;
-  constexpr unsigned KK = K * K;
 
   count_t counts[T::CF][SIMD];  // the count so far of each channel of the current window
 #pragma HLS ARRAY_PARTITION variable=counts complete dim=2
-  unsigned cf = 0;  // channel fold of this beat
-  unsigned kk = 0;  // window pixel of this beat: ky*K + kx
+  WindowBeat<K, T::CF> at;
   const unsigned beats = reps * T::IN_BEATS;
   for (unsigned i = 0; i < beats; i++) {
 #pragma HLS PIPELINE II=1
@@ -170,19 +181,15 @@ void pool_majority(
     word_t y = 0;
     for (unsigned s = 0; s < SIMD; s++) {
 #pragma HLS UNROLL
-      const count_t count = count_t((kk == 0 ? 0u : unsigned(counts[cf][s])) + unsigned(x[s]));
-      counts[cf][s] = count;
-      y[s] = count >= thresholds[s][cf];
+      const unsigned so_far = at.first() ? 0u : unsigned(counts[at.cf][s]);
+      const count_t count = count_t(so_far + unsigned(x[s]));
+      counts[at.cf][s] = count;
+      y[s] = count >= thresholds[s][at.cf];
     }
-    if (kk == KK - 1) {
+    if (at.last()) {
       out.write(y);
     }
-    if (cf == T::CF - 1) {
-      cf = 0;
-      kk = (kk == KK - 1) ? 0 : kk + 1;
-    } else {
-      cf++;
-    }
+    at.next();
   }
 }
 

@@ -256,6 +256,25 @@ def pool_layer(
     """The OR pool of a MaxPool on a binary image (floor mode), padded by its ``pads`` and by
     ``before`` (a -1 ``Pad`` in front of it) with bit 0."""
     image = _require_image(node, stream)
+    kernel, stride = pool_window(node, "max pooling")
+    top, left, bottom, right = spatial_ints(node, "pads", 0, 4)
+    padding = (before[0] + top, before[1] + left, before[2] + bottom, before[3] + right)
+    if max(padding) >= kernel:
+        raise ModelError(
+            f"{node_label(node)}: padding {padding} must be smaller than the kernel {kernel}"
+        )
+    if node_attr(node, "storage_order", 0):
+        raise ModelError(f"{node_label(node)}: storage_order=1 is not supported")
+    try:
+        return MaxPool(node.name or "maxpool", image, kernel, stride, padding=padding)
+    except ValueError as exc:
+        raise ModelError(f"{node_label(node)}: {exc}") from None
+
+
+def pool_window(node: NodeProto, what: str) -> tuple[int, int]:
+    """(kernel, stride) of a pooling node (MaxPool, AveragePool: ``what``): a square kernel and
+    equal strides in floor mode, without dilation or auto_pad; else a ModelError naming the
+    node."""
     kernel = list(node_attr(node, "kernel_shape", []))
     strides = list(node_attr(node, "strides", [1, 1]))
     if len(kernel) != 2 or kernel[0] != kernel[1] or len(strides) != 2 or strides[0] != strides[1]:
@@ -265,21 +284,9 @@ def pool_layer(
         )
     if node_attr(node, "ceil_mode", 0):
         raise ModelError(f"{node_label(node)}: ceil_mode=1 is not supported (use floor mode)")
-    top, left, bottom, right = spatial_ints(node, "pads", 0, 4)
-    padding = (before[0] + top, before[1] + left, before[2] + bottom, before[3] + right)
-    if max(padding) >= kernel[0]:
-        raise ModelError(
-            f"{node_label(node)}: padding {padding} must be smaller than the kernel {kernel[0]}"
-        )
     if spatial_ints(node, "dilations", 1) != [1, 1]:
-        raise ModelError(f"{node_label(node)}: dilated max pooling is not supported")
+        raise ModelError(f"{node_label(node)}: dilated {what} is not supported")
     auto_pad = attr_text(node, "auto_pad", "NOTSET")
     if auto_pad != "NOTSET":
         raise ModelError(f"{node_label(node)}: auto_pad={auto_pad} is not supported")
-    if node_attr(node, "storage_order", 0):
-        raise ModelError(f"{node_label(node)}: storage_order=1 is not supported")
-    try:
-        name = node.name or "maxpool"
-        return MaxPool(name, image, int(kernel[0]), int(strides[0]), padding=padding)
-    except ValueError as exc:
-        raise ModelError(f"{node_label(node)}: {exc}") from None
+    return int(kernel[0]), int(strides[0])

@@ -35,7 +35,15 @@ from torch import nn
 
 from hwbnn.catalog import InputMode
 from hwbnn.nn.cells import FixedCell
-from hwbnn.nn.conv import MODEL_KIND_KEY, PadConstant, binary_conv, binary_linear, input_stage, sign
+from hwbnn.nn.conv import (
+    MODEL_KIND_KEY,
+    PadConstant,
+    binary_conv,
+    binary_linear,
+    check_image_input,
+    input_stage,
+    sign,
+)
 from hwbnn.nn.genotype import CellKind, Genotype
 from hwbnn.nn.mlp import coerce_enums
 
@@ -58,12 +66,9 @@ class CellNetConfig:
 
     def __post_init__(self) -> None:
         coerce_enums(self, {"input_mode": InputMode})
-        if len(self.input_shape) != 3 or min(self.input_shape) < 1:
-            raise ValueError(f"input_shape must be (C, H, W), got {self.input_shape}")
+        check_image_input(self.input_shape, self.levels, self.input_bits)
         if self.classes < 2 or self.pool < 1:
             raise ValueError(f"classes must be >= 2 and pool >= 1, got {self.classes}, {self.pool}")
-        if self.levels > 2**self.input_bits:
-            raise ValueError(f"{self.levels} input levels do not fit {self.input_bits} bits")
         _, h, w = self.input_shape
         reductions = 0
         for kind in self.genotype.layout:

@@ -38,12 +38,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from brevitas.nn import QuantConv2d
 from torch import nn
 
-from hwbnn.nn.conv import PadConstant, sign
+from hwbnn.nn.conv import PadConstant, binary_conv, sign
 from hwbnn.nn.genotype import Cell, Op
-from hwbnn.nn.quantizers import BinaryWeightQuant
 
 #: (kernel, dilation) of the convolution ops; padding ``dilation * (kernel // 2)`` keeps the size.
 CONV_OPS: dict[Op, tuple[int, int]] = {
@@ -63,16 +61,7 @@ def conv2d(
 ) -> nn.Conv2d:
     """A bias-free convolution without padding: +-1 weights (scale 1) or float weights."""
     if binary:
-        return QuantConv2d(
-            fan_in,
-            fan_out,
-            kernel,
-            stride=stride,
-            padding=0,
-            dilation=dilation,
-            bias=False,
-            weight_quant=BinaryWeightQuant,
-        )
+        return binary_conv(fan_in, fan_out, kernel, stride, dilation)
     return nn.Conv2d(fan_in, fan_out, kernel, stride=stride, dilation=dilation, bias=False)
 
 

@@ -66,6 +66,19 @@ class ConvStage:
             raise ValueError(f"conv padding must be in [0, kernel), got {self.padding}")
 
 
+def check_image_input(input_shape: tuple[int, ...], levels: int, input_bits: int) -> None:
+    """The input checks of an image net's config (conv, residual, cell net): a (C, H, W) shape
+    of positive sizes, and ``levels`` integer input levels that fit ``input_bits`` bits.
+
+    Raises:
+        ValueError: naming the shape or the levels and bits.
+    """
+    if len(input_shape) != 3 or min(input_shape) < 1:
+        raise ValueError(f"input_shape must be (C, H, W), got {input_shape}")
+    if levels > 2**input_bits:
+        raise ValueError(f"{levels} input levels do not fit {input_bits} bits")
+
+
 @dataclass(frozen=True)
 class ConvConfig:
     """Everything needed to rebuild a :class:`BinaryConvNet` (stored in checkpoints)."""
@@ -89,14 +102,11 @@ class ConvConfig:
         check_ci(self.ci_deadzone, self.ci_magnitude)
         if self.dbf_bases and self.ci_magnitude:
             raise ValueError("CI-BCNN interactions need integer conv outputs, DBF scales them")
-        if len(self.input_shape) != 3 or min(self.input_shape) < 1:
-            raise ValueError(f"input_shape must be (C, H, W), got {self.input_shape}")
+        check_image_input(self.input_shape, self.levels, self.input_bits)
         if not self.stages:
             raise ValueError("a convolutional net needs at least one conv stage")
         if any(h < 1 for h in self.dense) or self.classes < 2:
             raise ValueError(f"dense widths and classes must be positive, got {self.dense}")
-        if self.levels > 2**self.input_bits:
-            raise ValueError(f"{self.levels} input levels do not fit {self.input_bits} bits")
         h, w = self.feature_shape[1:]
         if min(h, w) < 1:
             raise ValueError(f"conv stages shrink the {self.input_shape} input to nothing")

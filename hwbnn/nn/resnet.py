@@ -44,6 +44,7 @@ from hwbnn.nn.conv import (
     PadConstant,
     binary_conv,
     binary_linear,
+    check_image_input,
     input_stage,
     sign,
 )
@@ -101,14 +102,11 @@ class ResNetConfig:
 
     def __post_init__(self) -> None:
         coerce_enums(self, {"input_mode": InputMode})
-        if len(self.input_shape) != 3 or min(self.input_shape) < 1:
-            raise ValueError(f"input_shape must be (C, H, W), got {self.input_shape}")
+        check_image_input(self.input_shape, self.levels, self.input_bits)
         if not self.blocks:
             raise ValueError("a residual net needs at least one residual block")
         if any(h < 1 for h in self.dense) or self.classes < 2 or self.pool < 1:
             raise ValueError(f"dense widths, classes and pool must be positive, got {self}")
-        if self.levels > 2**self.input_bits:
-            raise ValueError(f"{self.levels} input levels do not fit {self.input_bits} bits")
         c, h, w = self.stem_shape
         if min(h, w) < 1:
             raise ValueError(f"the stem shrinks the {self.input_shape} input to nothing")

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from hwbnn.codegen.cxx import (
     STRICT_FLAGS,
@@ -139,3 +140,26 @@ def hex_tokens(words: Iterable[int]) -> list[str]:
 def clog2(x: int) -> int:
     """ceil(log2(x)) for x >= 1: the bits that count 0..x-1 (as hwbnn::clog2)."""
     return max(0, (x - 1).bit_length())
+
+
+def assert_images_equal(got: np.ndarray, expected: np.ndarray, channels: int, what: str) -> None:
+    """`got` equals `expected` exactly (frames of images, one a row, channels innermost), else
+    the test fails naming `what` and the first differing frame, output pixel and channel."""
+    if not np.array_equal(got, expected):
+        frame, element = np.argwhere(got != expected)[0]
+        pixel, channel = divmod(int(element), channels)
+        pytest.fail(
+            f"{what}: frame {frame}, output pixel {pixel}, channel {channel}: "
+            f"got {got[frame, element]}, expected {expected[frame, element]}"
+        )
+
+
+def assert_rejected_first(compiler: Compiler, tmp_path: Path, program: str, message: str) -> None:
+    """Compiling `program` (a bad instantiation) fails, and its first error is the static
+    assertion `message`."""
+    source = tmp_path / "broken.cpp"
+    source.write_text(program)
+    with pytest.raises(CompileError) as failure:
+        compiler.compile(source, tmp_path / "build")
+    first_error = str(failure.value).splitlines()[1]
+    assert f"static assertion failed: {message}" in first_error

@@ -11,7 +11,8 @@
 #include <hwbnn/pool.hpp>
 
 #include <iostream>
-#include <string>
+
+#include "stream_tb.hpp"
 
 typedef hwbnn::MajorityPoolTypes<TB_H, TB_W, TB_C, TB_K, TB_S, TB_PT, TB_PL, TB_PB, TB_PR,
                                  TB_SIMD>
@@ -29,28 +30,10 @@ int main() {
   std::cin >> reps;
   hls::stream<word_t> in("in");
   hls::stream<word_t> out("out");
-  for (unsigned i = 0; i < reps * Types::IN_BEATS; i++) {
-    std::string token;
-    std::cin >> token;
-    in.write(word_t(token.c_str(), 16));
-  }
-  if (!std::cin) {
-    std::cerr << "majority_tb: stdin ended early" << std::endl;
+  if (!tb::read_beats(in, reps * Types::IN_BEATS, "majority_tb")) {
     return 2;
   }
   hwbnn::majority_pool<TB_H, TB_W, TB_C, TB_K, TB_S, TB_PT, TB_PL, TB_PB, TB_PR, TB_SIMD>(
       in, out, thresholds, reps);
-  if (!in.empty()) {
-    std::cerr << "majority_tb: " << in.size() << " input beats left unread" << std::endl;
-    return 1;
-  }
-  if (out.size() != reps * Types::OUT_BEATS) {
-    std::cerr << "majority_tb: " << out.size() << " output beats, expected "
-              << reps * Types::OUT_BEATS << std::endl;
-    return 1;
-  }
-  while (!out.empty()) {
-    std::cout << out.read().to_string(16) << "\n";
-  }
-  return 0;
+  return tb::write_beats(in, out, reps * Types::OUT_BEATS, "majority_tb");
 }

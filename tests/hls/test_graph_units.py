@@ -13,9 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hls_bench import Compiler, hex_tokens, pack_words, run_testbench, unpack_words
+from hls_bench import (
+    Compiler,
+    assert_rejected_first,
+    hex_tokens,
+    pack_words,
+    run_testbench,
+    unpack_words,
+)
 
-from hwbnn.codegen.cxx import CompileError
 from hwbnn.ir.edges import EdgeType, ValueKind, bits_edge
 from hwbnn.ir.joins import AddJoin, Concat, Fork, Threshold
 from hwbnn.reference import run_node
@@ -213,12 +219,8 @@ REJECTED = [
 def test_bad_parameters_are_rejected_first(
     declaration: str, message: str, tmp_path: Path, compiler: Compiler
 ) -> None:
-    source = tmp_path / "broken.cpp"
-    source.write_text(
+    program = (
         f"#include <hwbnn/graph.hpp>\ntypedef {declaration}\n"
         "int main() { return sizeof(T) > 0 ? 0 : 1; }\n"
     )
-    with pytest.raises(CompileError) as failure:
-        compiler.compile(source, tmp_path / "build")
-    first_error = str(failure.value).splitlines()[1]
-    assert f"static assertion failed: {message}" in first_error
+    assert_rejected_first(compiler, tmp_path, program, message)

@@ -19,14 +19,13 @@ import numpy as np
 import pytest
 from hls_bench import (
     Compiler,
+    assert_rejected_first,
     clog2,
     hex_tokens,
     pack_words,
     run_testbench,
     unpack_words,
 )
-
-from hwbnn.codegen.cxx import CompileError
 
 REPS = 3
 
@@ -236,8 +235,7 @@ def test_mvau_rejects_bad_instantiation(case: str, tmp_path: Path, compiler: Com
     """A bad instantiation stops compilation, and the first error names the problem."""
     mw, mh, pe, simd, activation, pass_thresholds, message = BROKEN[case]
     args = f"{mw}, {mh}, {pe}, {simd}, hwbnn::XnorMul, hwbnn::{activation}Activation"
-    source = tmp_path / "broken.cpp"
-    source.write_text(
+    program = (
         "#include <hwbnn/mvau.hpp>\n"
         f"typedef hwbnn::MvauTypes<{args}> T;\n"
         "hls::stream<T::in_t> in;\n"
@@ -246,7 +244,4 @@ def test_mvau_rejects_bad_instantiation(case: str, tmp_path: Path, compiler: Com
         f"T::threshold_t t[{max(pe, 1)}][T::NF];\n"
         f"int main() {{ hwbnn::mvau<{args}>(in, out, w, {'t, ' if pass_thresholds else ''}1); }}\n"
     )
-    with pytest.raises(CompileError) as failure:
-        compiler.compile(source, tmp_path / "build")
-    first_error = str(failure.value).splitlines()[1]
-    assert f"static assertion failed: hwbnn::mvau: {message}" in first_error
+    assert_rejected_first(compiler, tmp_path, program, f"hwbnn::mvau: {message}")

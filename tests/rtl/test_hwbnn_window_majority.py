@@ -5,73 +5,33 @@ pytest draws random binary images for a :class:`~hwbnn.ir.types.MajorityPool` (p
 thresholds drawn around the sign's ceil(K*K/2), including 0 and K*K+1), builds the input stream
 as the pool's padded sliding windows (hwbnn.reference.run_layer of a SlidingWindow with pad
 code 0: what hwbnn_sliding_window feeds the module in a generated top) and takes the expected
-output from run_layer of the MajorityPool. The cocotb test streams the windows (tlast at each
-frame end) and compares every output beat and tlast. Sizes are read back from the DUT. Cases
-cover K = 3 at strides 1 and 2 with padding, K = 2 and 1, SIMD from 1 to all channels and
-SIMD = m*C (m window positions per beat, m | K*K); the cases without gaps and backpressure
-must take one cycle per input beat.
+output from run_layer of the MajorityPool. The cocotb test (the window pools' bench,
+tests/rtl/window_pool_bench.py) streams the windows (tlast at each frame end) and compares every
+output beat and tlast. Sizes are read back from the DUT. Cases cover K = 3 at strides 1 and 2
+with padding, K = 2 and 1, SIMD from 1 to all channels and SIMD = m*C (m window positions per
+beat, m | K*K); the cases without gaps and backpressure must take one cycle per input beat.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import cocotb
 import numpy as np
 import pytest
+from window_pool_bench import check_window_pool, pool_data, run_window_pool
 
 from hwbnn.codegen.majority import majority_thresholds
-from hwbnn.ir.types import MajorityPool, SlidingWindow
-from hwbnn.reference import run_layer
-from hwbnn.resources import rtl_files
-from hwbnn.sim.axis import axis_streams, received, send_words
-from hwbnn.sim.packing import pack_beats, unpack_beats
-from hwbnn.sim.runner import Bits, get_tb_args, run_cocotb, simulator_available
-from hwbnn.sim.tb import param, start_clock_and_reset
+from hwbnn.ir.types import MajorityPool
+from hwbnn.sim.runner import Bits, simulator_available
 
 
 @cocotb.test()
 async def window_majority_stream(dut):
     """Every output beat exact, tlast only at frame ends; full rate when nothing stalls."""
-    args = get_tb_args()
-    data = np.load(args["data"])
-    windows, expected = data["windows"], data["expected"]
-    simd, k, c = param(dut, "SIMD"), param(dut, "KERNEL"), param(dut, "CHANNELS")
-    simd_out = param(dut, "SIMD_OUT")  # min(SIMD, C): SIMD = m*C counts m positions per beat
-    assert windows.shape[1] * c == expected.shape[1] * k * k * c
-    in_beats, out_beats = windows.shape[1] // simd, expected.shape[1] // simd_out
-
-    await start_clock_and_reset(dut)
-    rng = np.random.default_rng(args["seed"])
-    source, sink, inputs, probe = axis_streams(
-        dut,
-        dut.clk,
-        gap_prob=args["gap_prob"],
-        backpressure_prob=args["backpressure_prob"],
-        seed=int(rng.integers(2**31)),
-    )
-    for frame in windows:
-        send_words(source, pack_beats(frame, 1, simd))
-    await probe.wait_frames(len(windows), timeout_cycles=10 * len(windows) * in_beats + 1000)
-    await probe.settle(in_beats + 20)
-    received(sink, probe)
-
-    assert not probe.protocol_errors, probe.protocol_errors[:3]
-    assert len(probe.beats) == len(windows) * out_beats, f"{len(probe.beats)} beats"
-    assert [b.last for b in probe.beats] == ([False] * (out_beats - 1) + [True]) * len(windows)
-    got = unpack_beats([b.data for b in probe.beats], 1, simd_out).reshape(expected.shape)
-    if not np.array_equal(got, expected):
-        frame, element = np.argwhere(got != expected)[0]
-        pixel, channel = divmod(int(element), c)
-        raise AssertionError(
-            f"frame {frame} output pixel {pixel} channel {channel}: got {got[frame, element]}, "
-            f"expected {expected[frame, element]}"
-        )
-    if args["gap_prob"] == 0 and args["backpressure_prob"] == 0:
-        accepted = inputs.accepted
-        assert accepted == list(range(accepted[0], accepted[0] + len(accepted))), "input stalled"
+    await check_window_pool(dut)
 
 
 @dataclass(frozen=True)
@@ -104,30 +64,22 @@ def make_data(case: Case, seed: int) -> tuple[MajorityPool, dict[str, np.ndarray
     t = rng.choice(choices, size=case.c)
     t[0] = -(-positions // 2)  # the plain sign
     pool = MajorityPool("dut", (case.h, case.w, case.c), case.k, case.s, case.pad, t)
-    window = SlidingWindow("dut_window", pool.in_shape, case.k, case.s, case.pad)
     x = rng.integers(0, 2, (case.frames, pool.in_elements))
     x[::2] &= rng.integers(0, 2, x[::2].shape)
-    return pool, {"windows": run_layer(window, x), "expected": run_layer(pool, x)}
+    return pool, pool_data(pool, x)
 
 
 def run_case(case: Case, tmp_path: Path, simulator: str = "icarus") -> None:
     seed = zlib.crc32(case.id.encode())
     pool, data = make_data(case, seed)
-    np.savez(tmp_path / "data.npz", **data)
-    run_cocotb(
-        sources=rtl_files("hwbnn_window_majority"),
-        toplevel="hwbnn_window_majority",
-        test_module=Path(__file__),
-        build_dir=tmp_path / "sim",
-        parameters={
-            "CHANNELS": case.c,
-            "KERNEL": case.k,
-            "SIMD": case.simd,
-            "THRESHOLDS": Bits(*majority_thresholds(pool)),
-        },
-        simulator=simulator,
-        tb_args=asdict(case) | {"data": str(tmp_path / "data.npz"), "seed": seed},
-    )
+    parameters = {
+        "CHANNELS": case.c,
+        "KERNEL": case.k,
+        "SIMD": case.simd,
+        "THRESHOLDS": Bits(*majority_thresholds(pool)),
+    }
+    module = "hwbnn_window_majority"
+    run_window_pool(module, Path(__file__), case, seed, data, parameters, tmp_path, simulator)
 
 
 CASES = [

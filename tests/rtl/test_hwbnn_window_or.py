@@ -3,73 +3,33 @@
 pytest draws random binary images for a :class:`~hwbnn.ir.types.MaxPool`, builds the input
 stream as the pool's sliding windows (hwbnn.reference.run_layer of a SlidingWindow with the
 pool's padding and pad code 0: what hwbnn_sliding_window feeds the module in a generated top)
-and takes the expected output from run_layer of the MaxPool. The cocotb test streams the windows
-(tlast at each frame end) and compares every output beat and tlast. Sizes are read back from the
-DUT. Cases cover kernels 1..3, strides 1..3 (overlapping and not), padded pools (DARTS' 3x3 pad
-1, stride 1 and 2), a 1x1 stride-2 pool (every second pixel), channels 1..12, SIMD from 1 to all
-channels and SIMD = m*C (m window positions per beat, m | K*K); the cases without gaps and
-backpressure must take one cycle per input beat.
+and takes the expected output from run_layer of the MaxPool. The cocotb test (the window pools'
+bench, tests/rtl/window_pool_bench.py) streams the windows (tlast at each frame end) and
+compares every output beat and tlast. Sizes are read back from the DUT. Cases cover kernels
+1..3, strides 1..3 (overlapping and not), padded pools (DARTS' 3x3 pad 1, stride 1 and 2), a
+1x1 stride-2 pool (every second pixel), channels 1..12, SIMD from 1 to all channels and
+SIMD = m*C (m window positions per beat, m | K*K); the cases without gaps and backpressure must
+take one cycle per input beat.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import cocotb
 import numpy as np
 import pytest
+from window_pool_bench import check_window_pool, pool_data, run_window_pool
 
-from hwbnn.ir.types import MaxPool, SlidingWindow
-from hwbnn.reference import run_layer
-from hwbnn.resources import rtl_files
-from hwbnn.sim.axis import axis_streams, received, send_words
-from hwbnn.sim.packing import pack_beats, unpack_beats
-from hwbnn.sim.runner import get_tb_args, run_cocotb
-from hwbnn.sim.tb import param, start_clock_and_reset
+from hwbnn.ir.types import MaxPool
 
 
 @cocotb.test()
 async def window_or_stream(dut):
     """Every output beat exact, tlast only at frame ends; full rate when nothing stalls."""
-    args = get_tb_args()
-    data = np.load(args["data"])
-    windows, expected = data["windows"], data["expected"]
-    simd, k, c = param(dut, "SIMD"), param(dut, "KERNEL"), param(dut, "CHANNELS")
-    simd_out = param(dut, "SIMD_OUT")  # min(SIMD, C): SIMD = m*C ORs m positions per beat
-    assert windows.shape[1] * c == expected.shape[1] * k * k * c
-    in_beats, out_beats = windows.shape[1] // simd, expected.shape[1] // simd_out
-
-    await start_clock_and_reset(dut)
-    rng = np.random.default_rng(args["seed"])
-    source, sink, inputs, probe = axis_streams(
-        dut,
-        dut.clk,
-        gap_prob=args["gap_prob"],
-        backpressure_prob=args["backpressure_prob"],
-        seed=int(rng.integers(2**31)),
-    )
-    for frame in windows:
-        send_words(source, pack_beats(frame, 1, simd))
-    await probe.wait_frames(len(windows), timeout_cycles=10 * len(windows) * in_beats + 1000)
-    await probe.settle(in_beats + 20)
-    received(sink, probe)
-
-    assert not probe.protocol_errors, probe.protocol_errors[:3]
-    assert len(probe.beats) == len(windows) * out_beats, f"{len(probe.beats)} beats"
-    assert [b.last for b in probe.beats] == ([False] * (out_beats - 1) + [True]) * len(windows)
-    got = unpack_beats([b.data for b in probe.beats], 1, simd_out).reshape(expected.shape)
-    if not np.array_equal(got, expected):
-        frame, element = np.argwhere(got != expected)[0]
-        pixel, channel = divmod(int(element), c)
-        raise AssertionError(
-            f"frame {frame} output pixel {pixel} channel {channel}: got {got[frame, element]}, "
-            f"expected {expected[frame, element]}"
-        )
-    if args["gap_prob"] == 0 and args["backpressure_prob"] == 0:
-        accepted = inputs.accepted
-        assert accepted == list(range(accepted[0], accepted[0] + len(accepted))), "input stalled"
+    await check_window_pool(dut)
 
 
 @dataclass(frozen=True)
@@ -96,18 +56,12 @@ def run_case(case: Case, tmp_path: Path) -> None:
     seed = zlib.crc32(case.id.encode())
     rng = np.random.default_rng(seed)
     pool = MaxPool("dut", (case.h, case.w, case.c), case.k, case.s, padding=case.pad)
-    window = SlidingWindow("dut_window", pool.in_shape, case.k, case.s, case.pad, pad_code=0)
     x = rng.integers(0, 2, (case.frames, pool.in_elements))
     # sparse frames too, so that an OR of all -1 (0) occurs often
     x[::2] &= rng.integers(0, 2, x[::2].shape) & rng.integers(0, 2, x[::2].shape)
-    np.savez(tmp_path / "data.npz", windows=run_layer(window, x), expected=run_layer(pool, x))
-    run_cocotb(
-        sources=rtl_files("hwbnn_window_or"),
-        toplevel="hwbnn_window_or",
-        test_module=Path(__file__),
-        build_dir=tmp_path / "sim",
-        parameters={"CHANNELS": case.c, "KERNEL": case.k, "SIMD": case.simd},
-        tb_args=asdict(case) | {"data": str(tmp_path / "data.npz"), "seed": seed},
+    parameters = {"CHANNELS": case.c, "KERNEL": case.k, "SIMD": case.simd}
+    run_window_pool(
+        "hwbnn_window_or", Path(__file__), case, seed, pool_data(pool, x), parameters, tmp_path
     )
 
 

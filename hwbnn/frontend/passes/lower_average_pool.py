@@ -22,8 +22,8 @@ from __future__ import annotations
 from onnx import NodeProto
 
 from hwbnn.errors import ModelError
-from hwbnn.frontend.graph import is_binary_quant, node_attr, node_label
-from hwbnn.frontend.lower_conv import Stream, attr_text, pad_geometry, spatial_ints
+from hwbnn.frontend.graph import is_binary_quant, node_label
+from hwbnn.frontend.lower_conv import Stream, pad_geometry, pool_window, spatial_ints
 from hwbnn.frontend.passes.absorb_affine import binary_thresholds
 from hwbnn.frontend.passes.extract_input_stage import quant_scale
 from hwbnn.frontend.state import Edge, LoweringState, NodePass, PendingPad, Tail, WindowCount
@@ -34,26 +34,13 @@ def average_window(
     state: LoweringState, pad: NodeProto | None, node: NodeProto, edge: Edge
 ) -> SlidingWindow:
     """The window geometry (padding with code 0) of ``node``, an AveragePool of ``edge``."""
-    kernel = list(node_attr(node, "kernel_shape", []))
-    strides = list(node_attr(node, "strides", [1, 1]))
-    if len(kernel) != 2 or kernel[0] != kernel[1] or len(strides) != 2 or strides[0] != strides[1]:
-        raise ModelError(
-            f"{node_label(node)}: needs a square kernel and equal strides, got kernel {kernel} "
-            f"strides {strides}"
-        )
+    kernel, stride = pool_window(node, "average pooling")
     if any(spatial_ints(node, "pads", 0, 4)):
         raise ModelError(
             f"{node_label(node)}: its pads pad the +-1 activations with 0, which is not a 1-bit "
             f"value (with or without count_include_pad); pad with -1 explicitly before the "
             f"pool (hwbnn.nn.conv.PadConstant(p, -1.0), then AvgPool2d(k, s, padding=0))"
         )
-    if node_attr(node, "ceil_mode", 0):
-        raise ModelError(f"{node_label(node)}: ceil_mode=1 is not supported (use floor mode)")
-    if spatial_ints(node, "dilations", 1) != [1, 1]:
-        raise ModelError(f"{node_label(node)}: dilated average pooling is not supported")
-    auto_pad = attr_text(node, "auto_pad", "NOTSET")
-    if auto_pad != "NOTSET":
-        raise ModelError(f"{node_label(node)}: auto_pad={auto_pad} is not supported")
     image = edge.stream.image
     if image is None:
         raise ModelError(f"{node_label(node)}: needs a (1, C, H, W) image input")
@@ -61,15 +48,13 @@ def average_window(
     if pad is not None:
         geometry, code = pad_geometry(state.model, pad, edge.stream, edge.scale, 2)
         assert code == 0  # a binary image pads with -s: code 0 (pad_geometry's check)
-    if max(geometry) >= kernel[0]:
+    if max(geometry) >= kernel:
         raise ModelError(
-            f"{node_label(node)}: padding {geometry} must be smaller than the "
-            f"{kernel[0]}x{kernel[0]} kernel"
+            f"{node_label(node)}: padding {geometry} must be smaller than the {kernel}x{kernel} "
+            f"kernel"
         )
     try:
-        return SlidingWindow(
-            node.name or "avgpool", image, int(kernel[0]), int(strides[0]), geometry
-        )
+        return SlidingWindow(node.name or "avgpool", image, kernel, stride, geometry)
     except ValueError as exc:
         raise ModelError(f"{node_label(node)}: {exc}") from None
 
