@@ -133,7 +133,7 @@ def test_operation_lowers_and_runs_exactly(tmp_path: Path, op_network) -> None:
 
 def test_integer_input_lowers_exactly(tmp_path: Path) -> None:
     """5-bit pixel codes into the stem (padded with code 0): L0 == L1 == L2 on 100 images."""
-    from conftest import DIGITS_CELLS_GENOTYPE
+    from trained_nets import DIGITS_CELLS_GENOTYPE
 
     data = load_digits()
     genotype = Genotype.from_dict(DIGITS_CELLS_GENOTYPE)
@@ -168,7 +168,7 @@ def _fail(capsys, *argv: str) -> str:  # noqa: ANN001 - pytest's capsys
 
 
 def test_cli_refuses_inconsistent_or_unfit_genotypes(tmp_path: Path, capsys) -> None:
-    from conftest import DIGITS_CELLS_GENOTYPE
+    from trained_nets import DIGITS_CELLS_GENOTYPE
 
     good = tmp_path / "genotype.json"
     good.write_text(json.dumps(DIGITS_CELLS_GENOTYPE))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from cells_checks import csim_exact, rtl_exact
-from conftest import _train_export_lower
+from trained_nets import _train_export_lower
 
 from hwbnn.cli import main
 from hwbnn.data import load_digits

@@ -45,3 +45,33 @@ def test_shared_pad_is_duplicated_and_lowers(tmp_path: Path) -> None:
     net = lower(exported, source="m.onnx")
     windows = [layer for layer in net.layers if isinstance(layer, SlidingWindow)]
     assert sum(w.kernel == 3 and w.padding == (1, 1, 1, 1) for w in windows) == 3  # stem, 2 convs
+
+
+def test_a_reader_of_the_pad_twice_is_one_reader() -> None:
+    """A Concat of the padded tensor with itself (a fuzzed model hung the pass: qonnx lists the
+    Concat once per input, and each copy was read twice again) beside a second reader."""
+    from onnx import TensorProto, helper
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from hwbnn.frontend.passes import DuplicateSharedPad
+
+    pads = helper.make_tensor("pads", TensorProto.INT64, [8], [0, 0, 1, 1, 0, 0, 1, 1])
+    nodes = [
+        helper.make_node("Pad", ["x", "pads"], ["p"], name="pad"),
+        helper.make_node("Concat", ["p", "p"], ["c"], name="cat", axis=1),
+        helper.make_node("Relu", ["p"], ["r"], name="relu"),
+        helper.make_node("Concat", ["c", "r"], ["y"], name="out", axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [pads],
+    )
+    model = ModelWrapper(helper.make_model(graph))
+    model = model.transform(DuplicateSharedPad())
+    pad_nodes = [n for n in model.graph.node if n.op_type == "Pad"]
+    assert len(pad_nodes) == 2
+    readers = [{n.name for n in model.find_consumers(p.output[0])} for p in pad_nodes]
+    assert sorted(map(sorted, readers)) == [["cat"], ["relu"]]

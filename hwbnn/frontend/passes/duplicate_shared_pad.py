@@ -5,9 +5,10 @@ the one node it feeds (:class:`~hwbnn.frontend.passes.lower_conv_to_window.Defer
 exporter may merge identical pads of one tensor (TorchScript's common-subexpression
 elimination does, e.g. for two 3 x 3 convolutions of one cell input in a DARTS cell,
 :mod:`hwbnn.nn.cells`), leaving one ``Pad`` with several readers. This rewrite gives every
-reader after the first its own copy (same inputs, attributes and constant pads, output
-``<output>_dup<k>``), so the padded tensor that branches is the quantized one before the pad.
-The model's function is unchanged.
+reader after the first its own copy (same inputs, attributes and constant pads, a fresh output
+name), so the padded tensor that branches is the quantized one before the pad. A reader that
+reads the pad several times (a ``Concat`` of it with itself) is one reader. The model's
+function is unchanged.
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ class DuplicateSharedPad(Transformation):
         for index, node in enumerate(graph.node):
             if node.op_type != "Pad":
                 continue
-            readers = model.find_consumers(node.output[0]) or []
+            # find_consumers lists a node once per input that reads the tensor
+            readers = list({id(n): n for n in model.find_consumers(node.output[0]) or []}.values())
             if len(readers) < 2:
                 continue
             for k, reader in enumerate(readers[1:], start=1):
                 copy = NodeProto()
                 copy.CopyFrom(node)
                 copy.name = f"{node.name}_dup{k}" if node.name else ""
-                copy.output[0] = f"{node.output[0]}_dup{k}"
+                copy.output[0] = model.make_new_valueinfo_name()
                 for i, name in enumerate(reader.input):
                     if name == node.output[0]:
                         reader.input[i] = copy.output[0]
