@@ -1,8 +1,9 @@
 """Fmax and resources of one rtl/hwbnn_mvau on ECP5-85F, out of context, per PE/SIMD.
 
 Each case synthesizes hwbnn_mvau alone (random weights and thresholds written by
-hwbnn.codegen.memfiles) with the project's ECP5 yosys script (hwbnn.fpga.yosys) and places
-and routes it with ``nextpnr-ecp5 --85k --out-of-context`` (no IO buffers, so any port width
+hwbnn.codegen.memfiles) with the project's ECP5 yosys script (hwbnn.fpga.yosys), trims its
+carry-chain ends as ``hwbnn bitstream`` does (hwbnn.fpga.carry_chains), and places and routes
+it with ``nextpnr-ecp5 --85k --out-of-context`` (no IO buffers, so any port width
 fits; only register-to-register paths are timed) at a 200 MHz target, which only makes
 nextpnr optimize for speed. The table gets nextpnr's LUT4/FF/DP16KD counts and the achieved
 clock of ``clk``.
@@ -64,6 +65,7 @@ def run_case(
 
     from hwbnn.codegen.memfiles import mvau_threshold_range, write_mvau_memfiles
     from hwbnn.fpga.boards import Family
+    from hwbnn.fpga.carry_chains import trim_file
     from hwbnn.fpga.nextpnr import read_report
     from hwbnn.fpga.tools import find_toolchain, run_tool
     from hwbnn.fpga.yosys import render_script, run_yosys
@@ -101,6 +103,7 @@ def run_case(
     )
     start = time.perf_counter()
     run_yosys(tools.synth, script, work)
+    trim = trim_file(work / "synth.json")  # as hwbnn bitstream does for ECP5
     args = ["--85k", "--package", "CABGA381", "--speed", "6", "--out-of-context"]
     args += ["--json", "synth.json", "--report", "pnr_report.json", "-l", "pnr.log", "-q"]
     args += ["--freq", f"{FREQ_MHZ:g}", "--seed", str(seed), "--timing-allow-fail"]
@@ -115,6 +118,7 @@ def run_case(
         "ff": util.get("TRELLIS_FF", {}).get("used"),
         "dp16kd": util.get("DP16KD", {}).get("used", 0),
         "fmax_mhz": report.achieved_mhz,
+        "carry_chains": trim.as_dict(),
         "seconds": round(time.perf_counter() - start),
     }
 

@@ -10,10 +10,12 @@ the run starts, so a failed run never leaves an old bitstream looking like its r
 failed run's logs go to ``BUILD/bitstream/<board>.failed/`` (no bitstream in it).
 
 ``report.json`` (see :func:`step_write_report`) records the cells used and available (nextpnr),
-the yosys cell counts, the analytical estimate (:mod:`hwbnn.fpga.estimate`), the requested
-and achieved clock and whether timing was met, the tools and their versions, and the frames/s
-a user gets (``frame_rate``, :class:`hwbnn.fpga.link.FrameRate`): the core's at the board
-clock, the UART's at ``--baud``, the smaller of the two and which one limits.
+the yosys cell counts, the carry-chain ends trimmed before nextpnr-ecp5 packs them
+(``carry_chains``, :mod:`hwbnn.fpga.carry_chains`), the analytical estimate
+(:mod:`hwbnn.fpga.estimate`), the requested and achieved clock and whether timing was met,
+the tools and their versions, and the frames/s a user gets (``frame_rate``,
+:class:`hwbnn.fpga.link.FrameRate`): the core's at the board clock, the UART's at ``--baud``,
+the smaller of the two and which one limits.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from hwbnn import __version__
 from hwbnn.errors import ConfigError, HwbnnError
 from hwbnn.fpga.board_top import BOARD_TOP, DEFAULT_BAUD, check_baud, write_board_sources
 from hwbnn.fpga.boards import Board, Family, get_board
+from hwbnn.fpga.carry_chains import ChainTrim, trim_file
 from hwbnn.fpga.estimate import estimate
 from hwbnn.fpga.link import LinkFormat
 from hwbnn.fpga.nextpnr import PnrReport, run_nextpnr
@@ -76,6 +79,7 @@ class FlowState:
     toolchain: Toolchain | None = None
     sources: tuple[str, ...] = ()
     synth: YosysResult | None = None
+    carry_trim: ChainTrim | None = None  # ECP5: the chain ends trimmed after yosys
     pnr: PnrReport | None = None
     bitstream: str | None = None
     vivado: dict[str, str] = field(default_factory=dict)
@@ -149,7 +153,11 @@ def step_synthesize(state: FlowState, cfg: BitstreamConfig) -> FlowState:
     result = run_yosys(
         state.toolchain.synth, script, state.work, "synth", cfg.timeout_s, state.verbose
     )
-    return replace(state, synth=result, seconds=state.timed("synth", time.perf_counter() - start))
+    trim = None
+    if state.board.family is Family.ECP5:  # nextpnr-ecp5 pads carry chains (carry_chains.py)
+        trim = trim_file(state.work / "synth.json")
+    seconds = state.timed("synth", time.perf_counter() - start)
+    return replace(state, synth=result, carry_trim=trim, seconds=seconds)
 
 
 def step_place_and_route(state: FlowState, cfg: BitstreamConfig) -> FlowState:
@@ -245,6 +253,8 @@ def step_write_report(state: FlowState, cfg: BitstreamConfig) -> FlowState:
     if state.synth is not None:
         report["yosys_cells"] = state.synth.cells
         report["yosys_classes"] = state.synth.by_class(board.family)
+    if state.carry_trim is not None:
+        report["carry_chains"] = state.carry_trim.as_dict()
     if state.pnr is not None:
         pnr = state.pnr
         report["resources"] = pnr.resources(board.family)
