@@ -10,13 +10,17 @@ input bits:
   partial counts are added pairwise, one LUT per result bit. With B > 1: a +-code adder of
   B+1 bits per lane, then the pairwise tree;
 - accumulator, comparison: one LUT per bit of the running sum and of the threshold compare,
-  per PE, and the unit's control (:data:`MVAU_CONTROL_LUTS`, more for a unit that emits
-  accumulators);
+  per PE, the counters (:func:`mvau_counter_bits`: weight address, fold, SIMD group, input
+  word, vector; :data:`MVAU_COUNTER_LUTS_PER_BIT` each on ECP5, so deep weight ROMs and long
+  vectors cost more) and the unit's other control (:data:`MVAU_CONTROL_LUTS`, more for a unit
+  that emits accumulators);
 - FFs: two stages of operand registers (PE*SIMD weight bits, SIMD*B input bits: a_w/b_w and
   a_x/b_x; a block RAM holds the first weight stage), the trees' pipeline registers (one
   after every third adder level: about SIMD/2 per PE after level 3, SIMD/8 after each later
   one, and the control word beside them), the accumulators and the output register per PE,
-  the counters and addresses, and :data:`MVAU_CONTROL_FFS` of control;
+  the counters and four copies of the fold index (the operand, lane-sum and accumulate
+  stages), a block RAM's output select (:func:`memory_resources`) and, on ECP5, the
+  registered write port of an input buffer in block RAM, and :data:`MVAU_CONTROL_FFS`;
 - a width converter (:func:`converter_cost`) and a FIFO (:func:`fifo_estimate`) after the
   unit are counted with it;
 - memories: the weight ROM (``MH*MW`` bits, words of ``PE*SIMD``) where the plan stores it
@@ -121,11 +125,17 @@ FIFO_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 4, Family.ICE40: 20}
 WINDOW_COORD_LUTS: dict[Family, int] = {Family.ECP5: 24, Family.ICE40: 16}
 #: a sliding window's flip-flops beside its coordinates, addresses and data registers
 WINDOW_CONTROL_FFS = 20
-#: an MVAU's counters, input buffer banks, ROM addresses and handshakes (yosys synth_ecp5 of
-#: the digits MLP and a small conv net, 2026-12-06), and the accumulator output's extra
-#: logic (2*popcount - MW, signed) of a unit that emits accumulators
-MVAU_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 90, Family.ICE40: 45}
-MVAU_CONTROL_FFS: dict[Family, int] = {Family.ECP5: 40, Family.ICE40: 60}
+#: an MVAU's input buffer banks, flags and handshakes beside its counters (yosys synth_ecp5
+#: of the digits MLP and a small conv net, 2026-12-06; the counters' LUT4s on ECP5 and the
+#: fold index copies' FFs split off 2026-12-07), and the accumulator output's extra logic
+#: (2*popcount - MW, signed) of a unit that emits accumulators
+MVAU_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 30, Family.ICE40: 45}
+MVAU_CONTROL_FFS: dict[Family, int] = {Family.ECP5: 20, Family.ICE40: 40}
+#: LUT4 slots per bit of an MVAU's counters (:func:`mvau_counter_bits`): on ECP5 the
+#: incrementer's half CCU2C, the clear/hold LUT4 and a quarter LUT4 of the compare with the
+#: last value (yosys synth_ecp5 out of context: 2.0-2.3 per bit at 26 to 42 counter bits,
+#: 256 x 256 at SIMD 1: 89 LUT4 for 40 bits); iCE40 keeps them in MVAU_CONTROL_LUTS
+MVAU_COUNTER_LUTS_PER_BIT: dict[Family, float] = {Family.ECP5: 2.25}
 MVAU_OUTPUT_LUTS: dict[Family, int] = {Family.ECP5: 40, Family.ICE40: 0}
 #: hwbnn_popcount (rtl/hwbnn_popcount.v), chosen by hwbnn_mvau for XNOR lanes from SIMD 16:
 #: lane logic per lane (docs/benchmarks.md: 2.42-2.47 LUT4 per lane at 64 to 1,024 lanes)
@@ -390,6 +400,8 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
         tree_ffs = tree_regs * math.ceil(simd / 8) * (b + 4)
     compare = 0 if u.is_output else u.threshold_bits + 1
     control = MVAU_CONTROL_LUTS.get(device.family, CONTROL_LUTS)
+    per_bit = MVAU_COUNTER_LUTS_PER_BIT.get(device.family, 0.0)
+    control += math.ceil(per_bit * mvau_counter_bits(u))
     if u.emits_acc:
         control += MVAU_OUTPUT_LUTS.get(device.family, 0)
     luts = pe * (lane_luts + tree + sum_width + compare) + shared + control
@@ -408,13 +420,21 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
         first = clog2(words) if words <= 8 else pe * simd
     stages = 0 if constant else pe * simd + first
     ffs = stages + 2 + 2 * simd * b + pe * (tree_ffs + sum_width + u.out_bits) + shared_ffs
-    counters = 2 * (clog2(u.nf) + clog2(u.sf)) + clog2(u.nf * u.sf) + clog2(u.pixels)
+    # the counters, and the fold index travelling with the pair through the operand, lane-sum
+    # and accumulate stages (a_ctrl, b_ctrl, s2_nf, s3_nf) to pick the thresholds and tlast
+    counters = mvau_counter_bits(u) + 4 * clog2(u.nf)
     ffs += tag + MVAU_CONTROL_FFS.get(device.family, CONTROL_FFS) + counters
     if u.thresholds is not None:
         rom = u.thresholds
         memories.append(memory_use("thresholds", rom.depth, rom.word_bits, device))
-    # the double-buffered input vector, written at run time
-    memories.append(memory_use("input buffer", 2 * u.sf, u.in_width, device, writable=True))
+    # the double-buffered input vector, written at run time; in an ECP5 block RAM its write
+    # port (address, beat, enable) gets a register stage of its own (yosys synth_ecp5: 9-11
+    # FFs at the 512 x 1 buffers of SFC's SIMD-1 layers, 16 at 224 x 7; not measured on iCE40,
+    # whose FF estimate is above yosys' already)
+    ibuf = memory_use("input buffer", 2 * u.sf, u.in_width, device, writable=True)
+    memories.append(ibuf)
+    if ibuf.cost.kind == "bram" and device.family is Family.ECP5:
+        ffs += clog2(ibuf.depth) + ibuf.width + 1
     layer = LayerEstimate(
         u.name,
         lanes=pe * simd,
@@ -425,6 +445,15 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
         cycles=u.cycles,
     )
     return _with_memories(layer, tuple(memories))
+
+
+def mvau_counter_bits(u: UnitPlan) -> int:
+    """Bits of an MVAU's counters (rtl/hwbnn_mvau.v), each an incrementer with a clear at its
+    last value: the weight address over the vector's ``NF*SF`` (fold, SIMD group) pairs, the
+    fold and the SIMD group being issued, the input word being written and the vector of the
+    frame being loaded. Deep weight ROMs and long vectors widen them (SFC's 256 x 256 layers at
+    SIMD 1: 40 bits, the digits MLP's layers 23-29)."""
+    return clog2(u.nf * u.sf) + clog2(u.nf) + 2 * clog2(u.sf) + clog2(u.pixels)
 
 
 def _dbf_estimate(u: UnitPlan, device: Device) -> LayerEstimate:

@@ -4,9 +4,10 @@ Memories follow yosys' ``memory_libmap`` (the pass synth_ecp5 and synth_ice40 ru
 goes to block RAM only when the blocks cost strictly less than the soft logic it replaces,
 where a block costs 128 (ECP5 DP16KD/PDPW16KD) or 64 (iCE40 SB_RAM40_4K), tiled on the
 block's cheapest aspect ratio (width 1, 2, 4, 9, 18, 36 for ECP5; 2, 4, 8, 16 for iCE40, where
-narrower words share an entry: 8192 x 1 takes two blocks) plus
-half a LUT per output bit for each extra address range, and soft logic costs 1/16 per ROM bit
-and 1 per RAM bit (ECP5 RAMs may also go to 16x4 LUT RAMs of cost 4: a
+narrower words share an entry: 8192 x 1 takes two blocks) plus half a LUT per output bit for
+each extra address range (the read multiplexer joining the ranges or depth slices; its select,
+the address bits above a block registered as the read is, are the memory's FFs), and soft
+logic costs 1/16 per ROM bit and 1 per RAM bit (ECP5 RAMs may also go to 16x4 LUT RAMs of cost 4: a
 TRELLIS_DPR16X4 takes 4 LUT4 slots, and joining several 16-word ranges half a LUT per bit
 and extra range). So on iCE40 a ROM of
 64 words or fewer never takes block RAM (64 x 128 bits: 8 blocks cost 512, logic 512, logic
@@ -76,9 +77,9 @@ SHARED_COLUMN_DEPTH = 8
 LOGIC_ROM_WORDS: dict[Family, int] = {Family.ECP5: 128, Family.ICE40: 16}
 
 
-def _bram_tiling(depth: int, width: int, family: Family) -> tuple[int, float, int]:
-    """(blocks, memory_libmap cost, read multiplexer LUTs) of the cheapest block RAM tiling,
-    of two kinds per block shape (w bits x d words):
+def _bram_tiling(depth: int, width: int, family: Family) -> tuple[int, float, int, int]:
+    """(blocks, memory_libmap cost, read multiplexer LUTs, its select FFs) of the cheapest
+    block RAM tiling, of two kinds per block shape (w bits x d words):
 
     - words side by side: ``k`` narrow words share an entry, over ``ranges`` address ranges;
       the multiplexer takes about 3/4 LUT4 per 2:1 step and output bit (sfc's 50,176 x 4
@@ -88,23 +89,34 @@ def _bram_tiling(depth: int, width: int, family: Family) -> tuple[int, float, in
       and one LUT4 per 2:1 step and output bit to pick the slice (measured, yosys 0.70 ECP5:
       14,336 x 14 on 11 DP16KD of 2,048 x 9 with 84 LUT4, 3,584 x 56 on 11 of 512 x 36 with
       336 LUT4, where the first kind needs 14).
+
+    The multiplexer picks among ``n`` block outputs with the address bits above the blocks',
+    ``clog2(n)`` of them, registered as the block's read is (yosys memory_libmap; out of
+    context 2 FFs for 65,536 x 1 on 4 DP16KD, 4 for 28,672 x 7 as 14 slices).
     """
-    best: tuple[int, float, int] | None = None
+    best: tuple[int, float, int, int] | None = None
     unit = BRAM_COST.get(family, 0)
     for w, d in BRAM_SHAPES[family]:
         shared = max(1, w // width)  # narrow words share a wide port's entries
         ranges = math.ceil(depth / (d * shared))
         blocks = math.ceil(width / w) * ranges
         cost = unit * blocks + 0.5 * (ranges - 1) * width
-        mux = math.ceil(0.75 * (min(shared, math.ceil(depth / d)) * ranges - 1) * width)
+        outputs = min(shared, math.ceil(depth / d)) * ranges  # block outputs a bit picks from
+        mux = math.ceil(0.75 * (outputs - 1) * width)
         slices = math.ceil(depth / d)
         packed = math.ceil(slices * width / w)
         packed_cost = unit * packed + 0.5 * (slices - 1) * width
-        for option in ((blocks, cost, mux), (packed, packed_cost, (slices - 1) * width)):
+        side = (blocks, cost, mux, _select_bits(outputs))
+        for option in (side, (packed, packed_cost, (slices - 1) * width, _select_bits(slices))):
             if best is None or option[1] < best[1]:
                 best = option
     assert best is not None
     return best
+
+
+def _select_bits(outputs: int) -> int:
+    """Address bits that pick one of ``outputs`` block outputs (0 for one)."""
+    return (outputs - 1).bit_length() if outputs > 1 else 0
 
 
 def memory_resources(
@@ -125,7 +137,7 @@ def memory_resources(
         if rom_style == "block" or (rom_style is None and bits * 4 >= device.bram_bits):
             return MemoryCost("bram", blocks, 0, 0)
         return MemoryCost("logic", 0, math.ceil(depth / (1 << device.lut_inputs)) * width, 0)
-    blocks, block_cost, mux = _bram_tiling(depth, width, family)
+    blocks, block_cost, mux, select = _bram_tiling(depth, width, family)
     lut_words = 1 << device.lut_inputs
     if writable:
         candidates = [(float(bits), "registers")]
@@ -135,12 +147,12 @@ def memory_resources(
             candidates.append((lutram, "lutram"))
         logic_cost, kind = min(candidates)
         if block_cost < int(logic_cost):
-            return MemoryCost("bram", blocks, mux, 0)
+            return MemoryCost("bram", blocks, mux, select)
         if kind == "lutram":
             return MemoryCost("lutram", 0, math.ceil(logic_cost), 0)
         return MemoryCost("registers", 0, width * (depth - 1), bits)
     if rom_style == "block" or (rom_style is None and block_cost < int(bits / 16)):
-        return MemoryCost("bram", blocks, mux, 0)
+        return MemoryCost("bram", blocks, mux, select)
     leaves = math.ceil(depth / lut_words)
     joins = math.ceil(depth / LOGIC_ROM_WORDS[family]) - 1
     columns = width
