@@ -256,7 +256,11 @@ def initiation_interval(net: Network, folding: Folding) -> int:
     return max(node_cycles(net, folding))
 
 
-def _options(layer: Layer, net: Network) -> list[LayerFolding]:
+def folding_options(layer: Layer, net: Network | None = None) -> list[LayerFolding]:
+    """Every (PE, SIMD) the chooser considers for one node: an image stage's SIMD divides C
+    or is m*C with m > 1 dividing K*K (ascending, in that order); PE and SIMD divide MH and MW
+    of an MVAU (and B the bases of a DBF unit); SIMD divides :func:`vector_width` for the
+    other nodes, which need ``net``."""
     if isinstance(layer, SlidingWindow | MaxPool | MajorityPool):
         c, positions = layer.channels, layer.kernel * layer.kernel
         wide = [m * c for m in _divisors(positions) if m > 1]
@@ -300,7 +304,7 @@ def _add(total: tuple[float, ...], cost: Sequence[float]) -> tuple[float, ...]:
 
 
 def _meeting(layer: Layer, net: Network, target_cycles: int) -> list[LayerFolding]:
-    return [f for f in _options(layer, net) if layer_cycles(layer, f, net) <= target_cycles]
+    return [f for f in folding_options(layer, net) if layer_cycles(layer, f, net) <= target_cycles]
 
 
 def choose_folding(net: Network, target_cycles: int, cost: LayerCost = lanes_cost) -> Folding:
@@ -334,7 +338,7 @@ def choose_folding(net: Network, target_cycles: int, cost: LayerCost = lanes_cos
                     following[width] = (key, (*chosen, fold))
         states = following
         if not states:
-            best = min(layer_cycles(layer, f, net) for f in _options(layer, net))
+            best = min(layer_cycles(layer, f, net) for f in folding_options(layer, net))
             raise ConfigError(
                 f"layer {layer.name}: no folding reaches {target_cycles} cycles/frame with "
                 f"stream widths that divide one another (best alone: {best}); raise the target"
@@ -356,7 +360,7 @@ def _choose_graph_folding(
         produced = [widths[s] for s in net.inputs_of(layer.name) if s != INPUT]
         fitting = [f for f in meeting if all(_compatible(w, in_width(layer, f)) for w in produced)]
         if not fitting:
-            best = min(layer_cycles(layer, f, net) for f in _options(layer, net))
+            best = min(layer_cycles(layer, f, net) for f in folding_options(layer, net))
             raise ConfigError(
                 f"layer {layer.name}: no folding reaches {target_cycles} cycles/frame with "
                 f"stream widths that divide its inputs' {produced} (best alone: {best}); raise "

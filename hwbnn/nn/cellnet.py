@@ -19,6 +19,8 @@ each through a :class:`~hwbnn.nn.cells.Preprocess` 1 x 1 binary convolution to `
 channels (stride 2 for the output of the cell before a reduction cell, at twice the
 resolution); ``C_i`` doubles at each reduction cell, whose edges from its inputs have stride 2
 (``H -> ceil(H / 2)``); a cell outputs ``S * C_i`` channels (:mod:`hwbnn.nn.cells`).
+:func:`cell_geometry` lists each cell's channels and map sizes; the network's checks and the
+search's hardware cost (:func:`hwbnn.search.cost.cell_shapes`) both read it.
 
 Input stage and stem padding as :mod:`hwbnn.nn.conv`: ``binary`` input pads the stem with -1,
 ``integer`` input (codes 0..levels-1) with 0. Every quantizer has scale 1, so every product and
@@ -51,6 +53,43 @@ CELLNET_KIND = "cellnet"
 STEM_KERNEL = 3  # the stem: 3 x 3, padded with one pixel of the input's pad value
 
 
+def reduced_size(size: int) -> int:
+    """A map side after a reduction cell: ``ceil(size / 2)``, the output of its stride-2 edges
+    (a K x K window padded by K // 2 each side, K odd: ``(size + 2 (K // 2) - K) // 2 + 1``)
+    and of the stride-2 1 x 1 preprocessing of the next cell's older input."""
+    return (size + 1) // 2
+
+
+@dataclass(frozen=True)
+class CellGeometry:
+    """Where one cell of a cell network runs. Its inputs, after their preprocessing, are
+    ``channels`` x ``in_height`` x ``in_width`` (what a reduction cell's stride-2 edges read);
+    its nodes are ``channels`` x ``height`` x ``width`` (smaller only in a reduction cell)."""
+
+    kind: CellKind
+    channels: int
+    in_height: int
+    in_width: int
+    height: int
+    width: int
+
+
+def cell_geometry(
+    layout: tuple[CellKind, ...], height: int, width: int, channels: int
+) -> tuple[CellGeometry, ...]:
+    """The geometry of each cell of ``layout`` on a ``height`` x ``width`` stem output (the
+    stem keeps the input's size) with ``channels`` per node in the first cells: a reduction
+    cell doubles the channels and maps each side through :func:`reduced_size`."""
+    cells = []
+    for kind in layout:
+        in_height, in_width = height, width
+        if kind is CellKind.REDUCE:
+            channels *= 2
+            height, width = reduced_size(height), reduced_size(width)
+        cells.append(CellGeometry(kind, channels, in_height, in_width, height, width))
+    return tuple(cells)
+
+
 @dataclass(frozen=True)
 class CellNetConfig:
     """Everything needed to rebuild a :class:`CellNet` (stored in checkpoints, the genotype's
@@ -70,39 +109,37 @@ class CellNetConfig:
         if self.classes < 2 or self.pool < 1:
             raise ValueError(f"classes must be >= 2 and pool >= 1, got {self.classes}, {self.pool}")
         _, h, w = self.input_shape
-        reductions = 0
-        for kind in self.genotype.layout:
-            if kind is CellKind.REDUCE:
-                if min(h, w) < 2:
-                    raise ValueError(
-                        f"reduction cell {reductions + 1} of {self.genotype.layout.count(kind)} "
-                        f"gets a {h}x{w} map from {self.input_shape[1]}x{self.input_shape[2]} "
-                        f"images; use at most {reductions} reduction cells or larger images"
-                    )
-                reductions += 1
-                h, w = (h + 1) // 2, (w + 1) // 2
-        if min(h, w) < self.pool:
-            raise ValueError(f"the {self.pool}x{self.pool} head pool does not fit the {h}x{w} map")
+        reductions = [cell for cell in self.geometry if cell.kind is CellKind.REDUCE]
+        for done, cell in enumerate(reductions):
+            if min(cell.in_height, cell.in_width) < 2:
+                raise ValueError(
+                    f"reduction cell {done + 1} of {len(reductions)} gets a "
+                    f"{cell.in_height}x{cell.in_width} map from {h}x{w} images; use at most "
+                    f"{done} reduction cells or larger images"
+                )
+        last = self.geometry[-1]
+        if min(last.height, last.width) < self.pool:
+            raise ValueError(
+                f"the {self.pool}x{self.pool} head pool does not fit the "
+                f"{last.height}x{last.width} map"
+            )
+
+    @property
+    def geometry(self) -> tuple[CellGeometry, ...]:
+        """Each cell's channels and map sizes (:func:`cell_geometry`)."""
+        _, h, w = self.input_shape
+        return cell_geometry(self.genotype.layout, h, w, self.genotype.channels)
 
     @property
     def cell_channels(self) -> tuple[int, ...]:
         """The channels per node of each cell (doubled at each reduction cell)."""
-        channels = self.genotype.channels
-        out = []
-        for kind in self.genotype.layout:
-            if kind is CellKind.REDUCE:
-                channels *= 2
-            out.append(channels)
-        return tuple(out)
+        return tuple(cell.channels for cell in self.geometry)
 
     @property
     def cells_shape(self) -> tuple[int, int, int]:
         """(C, H, W) of the last cell's output."""
-        _, h, w = self.input_shape
-        for kind in self.genotype.layout:
-            if kind is CellKind.REDUCE:
-                h, w = (h + 1) // 2, (w + 1) // 2
-        return self.genotype.normal.steps * self.cell_channels[-1], h, w
+        last = self.geometry[-1]
+        return self.genotype.normal.steps * last.channels, last.height, last.width
 
     @property
     def feature_shape(self) -> tuple[int, int, int]:
@@ -193,7 +230,5 @@ class CellNet(nn.Module):
 def head_pool(input_shape: tuple[int, int, int], genotype: Genotype) -> int:
     """The head's max pool: the smallest that leaves at most a 4 x 4 map of the last cell."""
     _, h, w = input_shape
-    for kind in genotype.layout:
-        if kind is CellKind.REDUCE:
-            h, w = (h + 1) // 2, (w + 1) // 2
-    return max(1, -(-min(h, w) // 4))
+    last = cell_geometry(genotype.layout, h, w, genotype.channels)[-1]
+    return max(1, -(-min(last.height, last.width) // 4))

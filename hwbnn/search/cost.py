@@ -35,9 +35,10 @@ from hwbnn.fpga.boards import LFE5U_85F, Device
 from hwbnn.fpga.estimate import adder_tree_luts
 from hwbnn.fpga.estimate_cost import estimate_cost
 from hwbnn.ir.edges import InputFormat
-from hwbnn.ir.folding import choose_folding
+from hwbnn.ir.folding import choose_folding, folding_options, layer_cycles
 from hwbnn.ir.layers import InputThreshold, MatrixVector, MaxPool, SlidingWindow
 from hwbnn.ir.types import Layer, Network
+from hwbnn.nn.cellnet import cell_geometry
 from hwbnn.nn.genotype import OPS, CellKind, Genotype, Op
 
 #: the device priced by default (the default board of ``hwbnn run``: ULX3S 85F)
@@ -136,37 +137,29 @@ def _op_luts(op: Op, shape: EdgeShape, cycles: int, device: Device) -> float:
 
 
 def _pool_simd(pool: MaxPool, cycles: int) -> int:
-    """The SIMD lanes the pool needs to meet ``cycles`` (the least that divides its channels
-    or is a multiple of them over the window positions, as the chooser's options)."""
-    from hwbnn.ir.folding import LayerFolding, layer_cycles
-
-    c = pool.channels
-    for simd in [*(d for d in range(1, c + 1) if c % d == 0), *(m * c for m in (3, 9))]:
-        if layer_cycles(pool, LayerFolding(1, simd)) <= cycles:
-            return simd
-    return 9 * c
+    """The least SIMD of the chooser's options for the pool
+    (:func:`hwbnn.ir.folding.folding_options`) that meets ``cycles`` (the pool alone was
+    folded to ``cycles`` by :func:`_price` before, so one exists)."""
+    return min(f.simd for f in folding_options(pool) if layer_cycles(pool, f) <= cycles)
 
 
 def cell_shapes(
     layout: tuple[CellKind, ...], height: int, width: int, channels: int, steps: int
 ) -> list[tuple[CellKind, list[EdgeShape]]]:
-    """Each cell's edge shapes, in layout and DARTS edge order: a reduction cell's edges from
-    its inputs (nodes 0, 1) have stride 2 and the cell doubles the channels after it."""
+    """Each cell's edge shapes, in layout and DARTS edge order, from the network's own geometry
+    (:func:`hwbnn.nn.cellnet.cell_geometry`): a reduction cell's edges from its inputs (nodes
+    0, 1) have stride 2 on its input's map, its other edges run on its halved map."""
     cells = []
-    for kind in layout:
-        reduce = kind is CellKind.REDUCE
-        c = channels * 2 if reduce else channels
+    for cell in cell_geometry(layout, height, width, channels):
+        reduce = cell.kind is CellKind.REDUCE
         edges = []
         for j in range(2, 2 + steps):
             for i in range(j):
-                stride = 2 if reduce and i < 2 else 1
-                if stride == 1 and reduce:
-                    edges.append(EdgeShape(height // 2, width // 2, c, 1))
+                if reduce and i < 2:
+                    edges.append(EdgeShape(cell.in_height, cell.in_width, cell.channels, 2))
                 else:
-                    edges.append(EdgeShape(height, width, c, stride))
-        cells.append((kind, edges))
-        if reduce:
-            height, width, channels = height // 2, width // 2, c
+                    edges.append(EdgeShape(cell.height, cell.width, cell.channels, 1))
+        cells.append((cell.kind, edges))
     return cells
 
 

@@ -28,6 +28,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
+from itertools import accumulate, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -313,13 +314,15 @@ def _reduce(
     kinds = list(CellKind)
     masks = [arch.active(k).numpy().copy() for k in kinds]
     sampled = np.concatenate([searcher.candidates(k) for k in kinds])
-    edges = [len(m) for m in masks]
+    # each kind's columns of a plan row: its edges, in kinds order
+    bounds = accumulate((len(m) for m in masks), initial=0)
+    spans = [slice(start, stop) for start, stop in pairwise(bounds)]
     rng = np.random.default_rng([cfg.seed, epoch])
     plan = np.concatenate([sample_plan(sampled, rng) for _ in range(cfg.sample_rounds)])
     generator = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch + 50_000)
     accuracies: dict[str, list[float]] = {}
     for row in plan:
-        sample: Sample = {k: row[sum(edges[:i]) : sum(edges[: i + 1])] for i, k in enumerate(kinds)}
+        sample: Sample = {k: row[span] for k, span in zip(kinds, spans, strict=True)}
         for net in networks:
             net.train()
         order = torch.randperm(len(xt), generator=generator)
@@ -335,7 +338,7 @@ def _reduce(
                 accuracies.setdefault(name, []).append(acc)
     dropped: dict[str, Any] = {}
     for i, kind in enumerate(kinds):
-        columns = plan[:, sum(edges[:i]) : sum(edges[: i + 1])]
+        columns = plan[:, spans[i]]
         scored = {name: credit(columns, np.array(a), len(OPS)) for name, a in accuracies.items()}
         scores = with_hardware(searcher.scores(kind, scored), costs[kind].numpy(), cfg.cost_weight)
         before = masks[i]

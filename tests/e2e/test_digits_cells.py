@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 from cells_checks import csim_exact, rtl_exact
+from ladder_checks import assert_ladder_exact
 
 from hwbnn.cli import main
 from hwbnn.data import load_digits
@@ -28,8 +29,6 @@ from hwbnn.ir.types import AddJoin, Concat, Fork, Threshold
 from hwbnn.nn import build_model, cellnet_config
 from hwbnn.nn.genotype import Genotype
 from hwbnn.train import load_checkpoint
-from hwbnn.verify.ladder import run_ladder
-from hwbnn.verify.record import Level
 
 #: the operations beyond the trained network's (conv_3x3, conv_5x5, identity)
 OTHER_OPS = ("avg_pool_3x3", "dil_conv_3x3", "max_pool_3x3")
@@ -53,14 +52,10 @@ def test_ladder_exact_on_the_whole_test_split(digits_cells) -> None:
     model, checkpoint = load_checkpoint(digits_cells.checkpoint)
     assert checkpoint["model"]["genotype"]["normal"][0] == [["conv_3x3", 0], ["identity", 1]]
     onnx_model = load_qonnx(digits_cells.onnx)
-    records = run_ladder(digits_cells.net, data.x_test, data.y_test, model, onnx_model)
-    assert [r.level for r in records] == [Level.L0, Level.L1, Level.L2]
-    l1, l2 = records[1], records[2]
-    assert l1.ok and l1.frames == 360 and l1.mismatches == 0, l1.first_mismatch
-    assert l2.frames == len(data.x_test) == 360
-    assert l2.details["label_mismatches"] == 0, l2.first_mismatch
-    assert l2.details["accumulators_vs_torch_mismatches"] == 0, l2.first_mismatch
-    assert l2.ok and l2.accuracy == pytest.approx(digits_cells.test_accuracy, abs=0)
+    net, accuracy = digits_cells.net, digits_cells.test_accuracy
+    assert_ladder_exact(
+        net, data.x_test, data.y_test, model, onnx_model, frames=360, accuracy=accuracy
+    )
 
 
 @pytest.mark.slow
@@ -124,10 +119,7 @@ def test_operation_lowers_and_runs_exactly(tmp_path: Path, op_network) -> None:
     op, model, onnx = op_network
     data = load_digits()
     net = lower(load_qonnx(onnx), source=str(onnx))
-    records = run_ladder(net, data.x_test, data.y_test, model, load_qonnx(onnx))
-    assert [r.level for r in records] == [Level.L0, Level.L1, Level.L2]
-    assert all(r.ok for r in records), [r.first_mismatch for r in records]
-    assert records[2].details["accumulators_vs_torch_mismatches"] == 0
+    assert_ladder_exact(net, data.x_test, data.y_test, model, load_qonnx(onnx), frames=360)
     rtl_exact(onnx, tmp_path / "build", 20)
 
 
@@ -147,10 +139,8 @@ def test_integer_input_lowers_exactly(tmp_path: Path) -> None:
     export_qonnx_model(model, onnx)
     net = lower(load_qonnx(onnx), source=str(onnx))
     assert net.input.levels == data.levels
-    records = run_ladder(net, data.x_test[:100], data.y_test[:100], model, load_qonnx(onnx))
-    assert [r.level for r in records] == [Level.L0, Level.L1, Level.L2]
-    assert all(r.ok for r in records), [r.first_mismatch for r in records]
-    assert records[2].details["accumulators_vs_torch_mismatches"] == 0
+    x, y = data.x_test[:100], data.y_test[:100]
+    assert_ladder_exact(net, x, y, model, load_qonnx(onnx), frames=100)
 
 
 def test_genotype_file_round_trips_through_the_fixture(digits_cells) -> None:

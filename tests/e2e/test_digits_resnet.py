@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ladder_checks import assert_ladder_exact
 
 from hwbnn.cli import main
 from hwbnn.data import load_digits
@@ -21,8 +22,6 @@ from hwbnn.plan import load_plan
 from hwbnn.reference import Reference, to_codes
 from hwbnn.sim.top import SimConfig
 from hwbnn.train import load_checkpoint
-from hwbnn.verify.ladder import run_ladder
-from hwbnn.verify.record import Level
 
 
 def test_lowered_graph_has_two_residual_joins(digits_resnet) -> None:
@@ -40,14 +39,10 @@ def test_ladder_exact_on_the_whole_test_split(digits_resnet) -> None:
     data = load_digits()
     model, _ = load_checkpoint(digits_resnet.checkpoint)
     onnx_model = load_qonnx(digits_resnet.onnx)
-    records = run_ladder(digits_resnet.net, data.x_test, data.y_test, model, onnx_model)
-    assert [r.level for r in records] == [Level.L0, Level.L1, Level.L2]
-    l1, l2 = records[1], records[2]
-    assert l1.ok and l1.frames == 360 and l1.mismatches == 0, l1.first_mismatch
-    assert l2.frames == len(data.x_test) == 360
-    assert l2.details["label_mismatches"] == 0, l2.first_mismatch
-    assert l2.details["accumulators_vs_torch_mismatches"] == 0, l2.first_mismatch
-    assert l2.ok and l2.accuracy == pytest.approx(digits_resnet.test_accuracy, abs=0)
+    net, accuracy = digits_resnet.net, digits_resnet.test_accuracy
+    assert_ladder_exact(
+        net, data.x_test, data.y_test, model, onnx_model, frames=360, accuracy=accuracy
+    )
 
 
 #: test images per simulator: the cocotb bench on Icarus checks the protocol on a few frames,

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from hwbnn.errors import ConfigError
+from hwbnn.fpga.estimate import adder_tree_luts
+from hwbnn.nn.cellnet import CellNet, CellNetConfig
+from hwbnn.nn.cells import ConvOp
 from hwbnn.nn.genotype import OPS, Cell, CellKind, Edge, Genotype, Op
 from hwbnn.search.cost import EdgeShape, cell_shapes, cost_table, genotype_luts, op_luts
 
@@ -56,3 +60,52 @@ def test_genotype_luts_sums_the_kept_edges():
     )
     assert genotype_luts(g, (8, 8), 1024) == round(expected)
     assert np.isfinite(expected)
+
+
+def test_cell_shapes_are_the_networks_on_odd_sizes():
+    """Every edge shape of :func:`cell_shapes` is the (H, W, C) and stride a real CellNet's
+    edge sees, on 28 x 28 images halved three times (28 -> 14 -> 7 -> 4: ceil, as the padded
+    stride-2 convolutions) and a normal cell reading the odd 7 x 7 map through a stride-2
+    preprocessing."""
+    dense = Cell(tuple(tuple(Edge(Op.CONV_3X3, i) for i in range(j)) for j in (2, 3)))
+    layout = (CellKind.REDUCE, CellKind.REDUCE, CellKind.REDUCE, CellKind.NORMAL)
+    g = Genotype(dense, dense, layout, 2, 4)
+    model = CellNet(CellNetConfig((1, 28, 28), g, classes=2)).eval()
+    seen: list[list[EdgeShape]] = [[] for _ in layout]
+    for c, cell in enumerate(model.cells):
+        for node in cell.edges:
+            for op in node:
+                assert isinstance(op, ConvOp)
+
+                def record(module, inputs, _output, c=c):
+                    _, channels, h, w = inputs[0].shape
+                    seen[c].append(EdgeShape(h, w, channels, module.conv.stride[0]))
+
+                op.register_forward_hook(record)
+    with torch.no_grad():
+        model(torch.rand(1, 1, 28, 28))
+    shapes = cell_shapes(layout, 28, 28, 2, 2)
+    assert [edges for _, edges in shapes] == seen  # dense cells: DARTS edge order
+    assert [k for k, _ in shapes] == list(layout)
+    assert seen[3][0] == EdgeShape(4, 4, 16, 1) and seen[2][0] == EdgeShape(7, 7, 16, 2)
+
+
+#: the default search space (hwbnn search: 8 x 8 digits, 8 channels, 2 steps): the avg pool's
+#: SIMD lanes per edge shape and cycles/frame, as before the pool's SIMD options were read from
+#: hwbnn.ir.folding.folding_options
+POOL_SIMD = {
+    256: {(8, 8, 8, 1): 24, (8, 8, 16, 2): 16, (4, 4, 16, 1): 16},
+    1024: {(8, 8, 8, 1): 8, (8, 8, 16, 2): 4, (4, 4, 16, 1): 4},
+    4096: {(8, 8, 8, 1): 2, (8, 8, 16, 2): 1, (4, 4, 16, 1): 1},
+}
+
+
+@pytest.mark.parametrize("cycles", sorted(POOL_SIMD))
+def test_avg_pool_lanes_of_the_search_space(cycles: int):
+    shapes = {edge for _, edges in cell_shapes(LAYOUT, 8, 8, 8, 2) for edge in edges}
+    assert {(e.height, e.width, e.channels, e.stride) for e in shapes} == set(POOL_SIMD[cycles])
+    per_lane = adder_tree_luts(9, 1) + 4  # a 9-input popcount and its 4-bit compare
+    for shape in shapes:
+        lanes = POOL_SIMD[cycles][(shape.height, shape.width, shape.channels, shape.stride)]
+        avg = op_luts(Op.AVG_POOL_3X3, shape, cycles)
+        assert avg - op_luts(Op.MAX_POOL_3X3, shape, cycles) == lanes * per_lane
