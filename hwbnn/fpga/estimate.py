@@ -60,7 +60,9 @@ several beats, the serializer's shift multiplexer (one LUT per bit). Checked on 
 interaction units of a digits-cnn with random 2-level graphs (21-80 edges, synth_ecp5, LUT4 +
 2 per CCU2C): LUTs within -7%..+21%, FFs within 3% (docs/graphs.md).
 
-An input-threshold unit costs a (B+1)-bit comparison per SIMD lane and its threshold ROM.
+An input-threshold unit costs a (B+1)-bit comparison per SIMD lane and its threshold ROM; with
+one beat per frame the thresholds are constants and each compare a LUT function of its B code
+bits (:data:`CONST_COMPARE_LUTS_PER_BIT`).
 
 A sliding window (hwbnn_sliding_window) costs its line buffer, :func:`line_buffer_rows` rows
 (the window's extent D*(K-1)+1 with dilation D, plus the stride) of ``W*C`` elements of B bits
@@ -162,6 +164,11 @@ CODE_TREE_LEVELS_PER_REG = 2
 #: SIMD 1, 6-bit thresholds of 64 inputs)
 THRESHOLD_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 70, Family.ICE40: 36}
 THRESHOLD_CONTROL_FFS = 8
+#: an input-threshold compare against a constant threshold (one beat per frame: hwbnn_input_
+#: threshold writes it as gates, synthesis folds it into a LUT function of the code), LUT4 per
+#: element and input bit above 2 (yosys, ECP5, random thresholds: 64 elements of 3, 4, 5, 8
+#: bits 0.44, 0.6, 1.0, 2.3 LUT4 each with the control; 784 of 8 bits 2.47)
+CONST_COMPARE_LUTS_PER_BIT = 0.42
 
 
 @dataclass(frozen=True)
@@ -350,12 +357,14 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
         rom = u.thresholds
         assert rom is not None
         tmem = memory_use("thresholds", rom.depth, rom.word_bits, device)
+        if rom.depth == 1:  # constant thresholds: a LUT function per element, no adder
+            compare = math.ceil(u.simd * CONST_COMPARE_LUTS_PER_BIT * max(u.threshold_bits - 3, 1))
+        else:  # a (B+1)-bit comparison per element
+            compare = u.simd * u.threshold_bits
         layer = LayerEstimate(
             u.name,
             lanes=u.simd,
-            luts=u.simd * u.threshold_bits
-            + tmem.cost.luts
-            + THRESHOLD_CONTROL_LUTS.get(device.family, CONTROL_LUTS),
+            luts=compare + tmem.cost.luts + THRESHOLD_CONTROL_LUTS.get(device.family, CONTROL_LUTS),
             # the thresholds of a beat in a register (folded into the compare at 1-2 words)
             ffs=u.simd * (u.threshold_bits if rom.depth > 2 else 1) + THRESHOLD_CONTROL_FFS,
             brams=0,
