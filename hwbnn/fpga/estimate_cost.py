@@ -51,6 +51,15 @@ def bridge_cost(link: LinkFormat) -> tuple[int, int]:
     return 110 + link.in_width + link.out_width, 80 + 2 * (link.in_width + link.out_width)
 
 
+#: nextpnr-ecp5's packed cells (TRELLIS_COMB) per LUT4 slot of yosys after the carry-chain
+#: trim (hwbnn.fpga.carry_chains): the chain ends the trim cannot spare (a chain whose carry out
+#: is its result, as in a comparison, or whose carry in is a constant and every half used) keep
+#: a whole CCU2C each. Measured: 1.026 (one MVAU, 256x16 PE 16 SIMD 256 constant), 1.031
+#: (CNV at 4,800 cycles/frame: 64,438 slots, 66,460 cells), 1.066 (TFC at 1 cycle/frame, its
+#: 784 input comparisons still carry chains: 70,383 slots, 75,001 cells).
+ECP5_PACKING = 1.03
+
+
 @dataclass(frozen=True)
 class ResourceFit:
     """One resource of a board: the estimate of the whole board top and what the FPGA has."""
@@ -75,11 +84,14 @@ def board_fit(est: Estimate, device: Device, link: LinkFormat) -> tuple[Resource
     On iCE40 a logic cell holds one LUT4 and one FF, which share it only when the LUT drives
     the FF, so the logic resource is logic cells, counted as LUT4s plus half the FFs (nextpnr:
     6,406 cells for 4,667 LUT4 + 2,725 FFs, digits MLP at 64 cycles/frame; 811 for 586 + 432
-    fully folded). ECP5 slices hold LUT4s and FFs apart, so they are checked apart."""
+    fully folded). ECP5 slices hold LUT4s and FFs apart, so they are checked apart, the LUT4s
+    as nextpnr packs them: :data:`ECP5_PACKING` more cells than LUT4 slots."""
     bridge_luts, bridge_ffs = bridge_cost(link)
     luts, ffs = est.luts + bridge_luts, est.ffs + bridge_ffs
     if device.family is Family.ICE40:
         logic = ResourceFit("logic cells (LUT4 + FF)", luts + math.ceil(ffs / 2), device.luts)
+    elif device.family is Family.ECP5:
+        logic = ResourceFit("LUT4 (packed)", math.ceil(luts * ECP5_PACKING), device.luts)
     else:
         logic = ResourceFit(f"LUT{device.lut_inputs}", luts, device.luts)
     return (
