@@ -49,6 +49,8 @@ def test_pnr_args_name_device_and_constraints() -> None:
     args, out = pnr_args(BOARDS["orangecrab-25f"], 48, 2)
     assert out == "pnr.config" and "--25k" in args and "CSFBGA285" in args
     assert args[args.index("--freq") + 1] == "48" and "--timing-allow-fail" in args
+    assert args[args.index("--router") + 1] == "router2"  # ECP5 only
+    assert "--router" not in pnr_args(BOARDS["icebreaker"], 12, 1)[0]
 
 
 def test_too_large_is_one_line(tmp_path: Path) -> None:
