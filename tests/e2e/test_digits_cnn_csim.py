@@ -53,7 +53,7 @@ def test_digits_cnn_csim_parallel_folding(tmp_path: Path, digits_cnn) -> None:
     """A parallel folding (SIMD > 1 in the windows and pools, PE > 1, width converters); the
     accumulators themselves compared, and the labels they imply."""
     build = tmp_path / "build"
-    info = compile_onnx(digits_cnn.onnx, build, CompileOptions(target="hls", target_cycles=2048))
+    info = compile_onnx(digits_cnn.onnx, build, CompileOptions(target="hls", target_cycles=576))
     folds = [(layer["pe"], layer["simd"]) for layer in info["layers"]]
     assert any(pe > 1 for pe, _ in folds) and any(simd > 1 for _, simd in folds)
     manifest = json.loads((build / "manifest.json").read_text())
