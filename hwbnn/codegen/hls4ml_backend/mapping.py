@@ -29,7 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from hwbnn.errors import ConfigError, ModelError
-from hwbnn.ir.folding import Folding, LayerFolding, check_folding, layer_cycles
+from hwbnn.ir.folding import (
+    Folding,
+    LayerFolding,
+    check_folding,
+    folding_options,
+    layer_cycles,
+)
 from hwbnn.ir.types import InputThreshold, Layer, MatrixVector, Network
 from hwbnn.plan import Plan
 
@@ -140,17 +146,6 @@ def plan_segments(model: Any, net: Network) -> list[Segment]:
     return segments
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def _options(layer: Layer) -> list[LayerFolding]:
-    if isinstance(layer, InputThreshold):
-        return [LayerFolding(1, s) for s in _divisors(layer.in_elements)]
-    assert isinstance(layer, MatrixVector), "hls4ml projects hold dense networks only"
-    return [LayerFolding(p, s) for p in _divisors(layer.mh) for s in _divisors(layer.mw)]
-
-
 def _setting(config: Any, layer: Layer, key: str) -> Any:
     hls = config.config["HLSConfig"]
     for table, name in (("LayerName", layer.name), ("LayerType", CLASS_OF[type(layer)])):
@@ -180,9 +175,12 @@ def resolve_folding(config: Any, net: Network) -> Folding:
         else:
             rf = _setting(config, layer, "ReuseFactor")
             rf = _positive(config.model_rf if rf is None else rf, layer, "ReuseFactor")
+            assert isinstance(layer, InputThreshold | MatrixVector), (
+                "hls4ml projects hold dense networks only"
+            )
             options = [
                 f
-                for f in _options(layer)
+                for f in folding_options(layer)
                 if previous is None or previous % f.simd == 0 or f.simd % previous == 0
             ]
             meeting = [f for f in options if layer_cycles(layer, f) <= rf]
