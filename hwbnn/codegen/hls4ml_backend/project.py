@@ -219,10 +219,22 @@ def _make_stamp_reproducible(out: Path, stamp: str) -> None:
     for path in sorted((out / "firmware").rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(out).as_posix().encode() + b"\0" + path.read_bytes())
+    fixed = digest.hexdigest()[:8]
     for name in STAMPED:
         path = out / name
         if path.is_file():
-            path.write_text(path.read_text().replace(stamp, digest.hexdigest()[:8]))
+            path.write_text(_restamp(path.read_text(), stamp, fixed))
+
+
+def _restamp(text: str, stamp: str, fixed: str) -> str:
+    """``text`` with hls4ml's ``stamp`` replaced by ``fixed``; the YAML line ``Stamp:`` is
+    rewritten whole and always quoted, since PyYAML quotes a random stamp only when it would
+    otherwise read as a number (``'12345678'``, ``'1e345678'``), which made builds differ."""
+    lines = text.splitlines(keepends=True)
+    return "".join(
+        f"Stamp: '{fixed}'\n" if ln.startswith("Stamp:") else ln.replace(stamp, fixed)
+        for ln in lines
+    )
 
 
 def write_tb_data(net: Network, project_dir: Path, frames: int = TB_FRAMES, seed: int = 0) -> None:
