@@ -105,6 +105,8 @@ module hwbnn_mvau #(
                                && SIMD >= 16) ? 1 : 0;  // hwbnn_mvau_lanes' HALF
     localparam TREE_REGS    = ((TREE_DEPTH > 0) ? (TREE_DEPTH - 1) / TREE_LEVELS_PER_REG : 0)
                               + TREE_HALF;
+    localparam X_GROUP      = 8;  // PEs per copy of the input register (HALF path)
+    localparam X_COPIES     = (TREE_HALF != 0) ? (PE + X_GROUP - 1) / X_GROUP : 1;
     /* verilator lint_off UNUSEDPARAM */
     localparam LATENCY      = SF + 5 + TREE_REGS;
     /* verilator lint_on UNUSEDPARAM */
@@ -235,7 +237,8 @@ module hwbnn_mvau #(
     wire [PE*SIMD-1:0] b_w;    // the pair's weights
     wire               b_sel;  // waddr[0] of the pair (constant weights: the word)
     /* verilator lint_on UNUSEDSIGNAL */
-    reg [IN_WIDTH-1:0] a_x, b_x;
+    reg [IN_WIDTH-1:0] a_x;
+    wire [X_COPIES*IN_WIDTH-1:0] b_x;  // X_COPIES copies of the pair's inputs
     reg                a_valid, b_valid;
     reg [CTRL_WIDTH-1:0] a_ctrl, b_ctrl;  // {first, last, flast, nf} of the pair
 
@@ -243,10 +246,27 @@ module hwbnn_mvau #(
         if (en) begin
             a_x    <= ibuf[ibuf_raddr];
             a_ctrl <= {c_sf == {SF_WIDTH{1'b0}}, c_sf == SF_LAST, bank_flast[rd_bank], c_nf};
-            b_x    <= a_x;
             b_ctrl <= a_ctrl;
         end
     end
+
+    // The inputs' second register, once per group of about X_GROUP PEs on the sparser-half
+    // path: there every input fans out to the first cells of half the PEs, and one register
+    // per input (yosys merges identical registers unless kept) made that fan-out the
+    // critical path of a 784 x 64 layer on ECP5 (18 ns of routing across the die).
+    genvar gc;
+    generate
+        for (gc = 0; gc < X_COPIES; gc = gc + 1) begin : g_x_copy
+            reg [IN_WIDTH-1:0] q;
+            (* keep *)
+            always @(posedge clk) begin
+                if (en) begin
+                    q <= a_x;
+                end
+            end
+            assign b_x[gc*IN_WIDTH +: IN_WIDTH] = q;
+        end
+    endgenerate
 
     hwbnn_mvau_weights #(.DEPTH(NF * SF), .WIDTH(PE * SIMD), .STORAGE(WEIGHT_STORAGE),
         .WEIGHT_FILE(WEIGHT_FILE), .WEIGHTS(WEIGHTS)
@@ -260,7 +280,8 @@ module hwbnn_mvau #(
     wire [CTRL_WIDTH-1:0]   t_ctrl;
     hwbnn_mvau_lanes #(.PE(PE), .SIMD(SIMD), .INPUT_BITS(INPUT_BITS), .WORDS(NF * SF),
         .CONST((WEIGHT_STORAGE == 3) ? 1 : 0), .WEIGHTS(WEIGHTS),
-        .LEVELS_PER_REG(TREE_LEVELS_PER_REG), .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(SUM_WIDTH)
+        .LEVELS_PER_REG(TREE_LEVELS_PER_REG), .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(SUM_WIDTH),
+        .X_COPIES(X_COPIES)
     ) u_lanes (.clk(clk), .rst(rst), .en(en), .w(b_w), .sel(b_sel), .x(b_x),
         .in_tag({b_valid, b_ctrl}), .sum(partial), .tag({t_valid, t_ctrl}));
 

@@ -35,6 +35,9 @@ module hwbnn_mvau_lanes #(
     parameter LEVELS_PER_REG = 3,   // adder levels per pipeline register
     parameter TAG_WIDTH      = 1,   // bits of the tag
     parameter SUM_WIDTH      = 8,   // bits of one PE's sum (enough for its range)
+    // copies of x side by side (identical values, separate registers): PE p reads copy
+    // p*X_COPIES/PE, the shared count copy 0
+    parameter X_COPIES       = 1,
     // Derived, do not override: 1 for the sparser-half path (see above), and the registers
     parameter HALF = (CONST != 0 && WORDS == 1 && INPUT_BITS == 1 && SIMD >= 16) ? 1 : 0,
     parameter REGS = (((SIMD > 1) ? $clog2(SIMD) : 0) > 0
@@ -47,7 +50,9 @@ module hwbnn_mvau_lanes #(
     input  wire [PE*SIMD-1:0]         w,       // the pair's weights (CONST = 0)
     input  wire                       sel,     // CONST: the word of WEIGHTS
     /* verilator lint_on UNUSEDSIGNAL */
-    input  wire [SIMD*INPUT_BITS-1:0] x,       // the pair's inputs
+    /* verilator lint_off UNUSEDSIGNAL */  // copies beyond the first: HALF only
+    input  wire [X_COPIES*SIMD*INPUT_BITS-1:0] x,  // the pair's inputs, X_COPIES times
+    /* verilator lint_on UNUSEDSIGNAL */
     input  wire [TAG_WIDTH-1:0]       in_tag,  // a tag of the pair
     output wire [PE*SUM_WIDTH-1:0]    sum,     // the PE sums, REGS cycles later
     output wire [TAG_WIDTH-1:0]       tag      // in_tag, REGS cycles later
@@ -69,6 +74,11 @@ module hwbnn_mvau_lanes #(
         .VALUE0(REGS), .NAME1("HALF"), .VALUE1(HALF)
     ) u_check_derived ();
 
+    hwbnn_param_check #(.OK(X_COPIES >= 1 && X_COPIES <= PE && (X_COPIES == 1 || HALF != 0)),
+        .RULE("X_COPIES must be 1, or at most PE on the HALF path"), .NAME0("X_COPIES"),
+        .VALUE0(X_COPIES), .NAME1("PE"), .VALUE1(PE)) u_check_copies ();
+    wire [SIMD*INPUT_BITS-1:0] x0 = x[SIMD*INPUT_BITS-1:0];  // the first copy
+
     // The tag and, for HALF, S = #{s : x_s = 1}: a popcount of x against all-ones weights,
     // then one register (S and the tag, the tag's cleared by rst) before S fans out to the PEs.
     /* verilator lint_off UNUSEDSIGNAL */
@@ -83,7 +93,7 @@ module hwbnn_mvau_lanes #(
             hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(LEVELS_PER_REG), .TAG_WIDTH(TAG_WIDTH),
                 .CONST_A(1), .A_ROWS({(2 * SIMD){1'b1}})
             ) u_ones (.clk(clk), .rst(rst), .en(en), .in_a({SIMD{1'b0}}), .in_sel(1'b0),
-                .in_b(x), .in_tag(in_tag), .sum(ones), .tag(ones_tag));
+                .in_b(x0), .in_tag(in_tag), .sum(ones), .tag(ones_tag));
             hwbnn_delay #(.WIDTH(COUNT_WIDTH), .STAGES(1)) u_ones_reg (
                 .clk(clk), .rst(rst), .en(en), .in(ones), .out(x_ones));
             hwbnn_delay #(.WIDTH(TAG_WIDTH), .STAGES(1), .RESET(1)) u_tag_reg (
@@ -101,7 +111,8 @@ module hwbnn_mvau_lanes #(
                 wire [COUNT_WIDTH-1:0] v;
                 hwbnn_mvau_half #(.SIMD(SIMD), .ROW(WEIGHTS[gp*SIMD +: SIMD]),
                     .LEVELS_PER_REG(LEVELS_PER_REG), .REGS(REGS)
-                ) u_half (.clk(clk), .rst(rst), .en(en), .x(x), .x_ones(x_ones), .sum(v));
+                ) u_half (.clk(clk), .rst(rst), .en(en), .x(x[(gp*X_COPIES/PE)*SIMD +: SIMD]),
+                    .x_ones(x_ones), .sum(v));
                 assign total = {{(TREE_WIDTH - COUNT_WIDTH){1'b0}}, v};
                 assign tags[gp*TAG_WIDTH +: TAG_WIDTH] = {TAG_WIDTH{1'b0}};
             end else if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD && CONST != 0) begin : g_const
@@ -110,13 +121,13 @@ module hwbnn_mvau_lanes #(
                     .TAG_WIDTH(TAG_WIDTH), .CONST_A(1),
                     .A_ROWS({WEIGHTS[WORD1 + gp*SIMD +: SIMD], WEIGHTS[gp*SIMD +: SIMD]})
                 ) u_popcount (.clk(clk), .rst(rst), .en(en), .in_a({SIMD{1'b0}}),
-                    .in_sel(sel), .in_b(x), .in_tag(in_tag), .sum(total),
+                    .in_sel(sel), .in_b(x0), .in_tag(in_tag), .sum(total),
                     .tag(tags[gp*TAG_WIDTH +: TAG_WIDTH]));
             end else if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD) begin : g_popcount
                 hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(LEVELS_PER_REG),
                     .TAG_WIDTH(TAG_WIDTH)
                 ) u_popcount (.clk(clk), .rst(rst), .en(en), .in_a(w[gp*SIMD +: SIMD]),
-                    .in_sel(1'b0), .in_b(x), .in_tag(in_tag), .sum(total),
+                    .in_sel(1'b0), .in_b(x0), .in_tag(in_tag), .sum(total),
                     .tag(tags[gp*TAG_WIDTH +: TAG_WIDTH]));
             end else begin : g_adder_tree
                 // the PE's weights: w, or the word of WEIGHTS that sel picks (constants that
@@ -133,10 +144,10 @@ module hwbnn_mvau_lanes #(
                 wire [SIMD*LANE_WIDTH-1:0] terms;
                 if (INPUT_BITS == 1) begin : g_xnor
                     // one XNOR per lane, on the whole word (a few word operations in simulation)
-                    assign terms = ~(row ^ x);
+                    assign terms = ~(row ^ x0);
                 end else begin : g_code
                     for (gn = 0; gn < SIMD; gn = gn + 1) begin : g_lane
-                        wire [LANE_WIDTH-1:0] code = {1'b0, x[gn*INPUT_BITS +: INPUT_BITS]};
+                        wire [LANE_WIDTH-1:0] code = {1'b0, x0[gn*INPUT_BITS +: INPUT_BITS]};
                         assign terms[gn*LANE_WIDTH +: LANE_WIDTH] = row[gn] ? code : -code;
                     end
                 end

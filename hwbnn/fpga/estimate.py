@@ -147,6 +147,8 @@ POPCOUNT_LUTS_PER_LANE = 2.45
 #: per lane at 256 lanes out of context); with one word a PE counts only the inputs of its
 #: sparser weight half and adds one count of all inputs that the PEs share (hwbnn_mvau_lanes)
 CONSTANT_POPCOUNT_LUTS_PER_LANE = 1.9
+#: PEs per copy of the input register on the sparser-half path (rtl/hwbnn_mvau.v X_GROUP)
+MVAU_X_GROUP = 8
 #: a DBF unit (rtl/hwbnn_dbf.v): LUT4 slots per bit of a basis' running sum over the beats
 #: (the slot's multiplexer, the first beat's bypass, the adder), and its control
 DBF_ACCUMULATE_LUTS_PER_BIT = 3
@@ -393,9 +395,10 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
         counted = simd // 2 if half else simd
         if tree_regs:  # half the lanes' sums after level 3, an eighth after each later one
             tree_ffs = counted // 2 + (tree_regs - 1) * counted // 8
-        if half:  # the register before 2P - S + n0: each PE's count, and S once
+        if half:  # the register before 2P - S + n0: each PE's count, and S once; a copy
+            # of the input register per group of MVAU_X_GROUP PEs beyond the first
             tree_ffs += clog2(counted) + 1
-            shared_ffs = clog2(simd) + 1
+            shared_ffs = clog2(simd) + 1 + (math.ceil(pe / MVAU_X_GROUP) - 1) * simd
             tree_regs += 1
     elif binary:
         group = max(1, device.lut_inputs // 2)

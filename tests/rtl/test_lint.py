@@ -75,6 +75,7 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"MW": 64, "MH": 32, "PE": 4, "SIMD": 16, "WEIGHT_STORAGE": 1, "WEIGHT_FILE": "w.hex"},
         {"MW": 64, "MH": 32, "PE": 4, "SIMD": 16, "WEIGHT_STORAGE": 2},
         {"MW": 64, "MH": 8, "PE": 8, "SIMD": 32, "WEIGHT_STORAGE": 3},  # constants, two words
+        {"MW": 16, "MH": 20, "PE": 20, "SIMD": 16, "WEIGHT_STORAGE": 3},  # 3 input copies
         {"MW": 8, "MH": 4, "PE": 4, "SIMD": 8, "WEIGHT_STORAGE": 3, "INPUT_BITS": 3},
     ],
     "hwbnn_dbf": [
@@ -88,6 +89,7 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"PE": 3, "SIMD": 40, "CONST": 1, "WORDS": 1, "SUM_WIDTH": 7},
         {"PE": 2, "SIMD": 20, "CONST": 1, "WORDS": 2, "SUM_WIDTH": 6},
         {"PE": 2, "SIMD": 5, "INPUT_BITS": 8, "SUM_WIDTH": 12},
+        {"PE": 10, "SIMD": 16, "CONST": 1, "SUM_WIDTH": 5, "X_COPIES": 2},
     ],
     "hwbnn_mvau_half": [
         {"SIMD": 40, "ROW": (40, 0x0F0F0F0F0F), "REGS": 2},  # the +1 half counted
@@ -264,6 +266,12 @@ ILLEGAL: list[tuple[str, Params, str, str]] = [
         {"N": 8, "REGS": 1},
         "u_check_derived",
         "SUM_WIDTH and REGS are derived, do not override them (SUM_WIDTH=4, REGS=1)",
+    ),
+    (
+        "hwbnn_mvau_lanes",
+        {"PE": 2, "SIMD": 5, "INPUT_BITS": 8, "SUM_WIDTH": 12, "X_COPIES": 2},
+        "u_check_copies",
+        "X_COPIES must be 1, or at most PE on the HALF path (X_COPIES=2, PE=2)",
     ),
     ("hwbnn_fork", {"OUTPUTS": 1}, "u_check_outputs", "OUTPUTS must be at least 2 (OUTPUTS=1)"),
     (
