@@ -82,27 +82,16 @@ module hwbnn_input_threshold #(
     end
 
     // Comparisons, unsigned: code (zero-extended) >= threshold. With one beat per frame
-    // (NF = 1) every threshold is a constant after synthesis (a one-word ROM), and the compare
-    // is written as gates, without an adder: synthesis folds each into a LUT function of the
-    // code's bits (about 3 LUT4 for 8 bits), where ">=" becomes a carry chain per element
-    // (5 CCU2C on ECP5 for 9 bits, and nextpnr-ecp5 adds one at each end of a chain whose
-    // result is its carry out). With more beats the thresholds vary: ">=" is the cheaper form.
+    // (NF = 1) every threshold is a constant after synthesis (a one-word ROM): the compare is
+    // written as gates (hwbnn_compare_ge), which synthesis folds into a LUT function of the
+    // code's bits; with more beats the thresholds vary and ">=" is the cheaper form.
     wire [SIMD-1:0] bits;
-    genvar gs, gk;
+    genvar gs;
     generate
         for (gs = 0; gs < SIMD; gs = gs + 1) begin : g_compare
-            wire [THRESH_WIDTH-1:0] code = {1'b0, s_axis_tdata[gs*INPUT_BITS +: INPUT_BITS]};
-            wire [THRESH_WIDTH-1:0] t = thresh[gs*THRESH_WIDTH +: THRESH_WIDTH];
-            if (NF == 1) begin : g_gates
-                wire [THRESH_WIDTH:0] ge;  // ge[k]: code[k-1:0] >= t[k-1:0] (all equal: true)
-                assign ge[0] = 1'b1;
-                for (gk = 0; gk < THRESH_WIDTH; gk = gk + 1) begin : g_bit
-                    assign ge[gk+1] = (code[gk] & ~t[gk]) | (~(code[gk] ^ t[gk]) & ge[gk]);
-                end
-                assign bits[gs] = ge[THRESH_WIDTH];
-            end else begin : g_adder
-                assign bits[gs] = code >= t;
-            end
+            hwbnn_compare_ge #(.WIDTH(THRESH_WIDTH), .GATES((NF == 1) ? 1 : 0)) u_ge (
+                .a({1'b0, s_axis_tdata[gs*INPUT_BITS +: INPUT_BITS]}),
+                .b(thresh[gs*THRESH_WIDTH +: THRESH_WIDTH]), .ge(bits[gs]));
         end
     endgenerate
 

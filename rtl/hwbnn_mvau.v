@@ -343,7 +343,7 @@ module hwbnn_mvau #(
     // ---------------------------------------------------------------- stage 4: output
     // Comparisons run in CMP_WIDTH bits, wider than both operands.
     localparam CMP_WIDTH = THRESH_WIDTH + 1;
-    reg [OUT_WIDTH-1:0] result;
+    wire [OUT_WIDTH-1:0] result;
     generate
         if (OUTPUT_MODE == 0) begin : g_threshold
             reg [PE*THRESH_WIDTH-1:0] tmem [0:NF-1];
@@ -360,43 +360,30 @@ module hwbnn_mvau #(
                     s3_thresh <= tmem[s2_nf];
                 end
             end
-            integer p;
-            reg [SUM_WIDTH-1:0]    a;
-            reg [THRESH_WIDTH-1:0] t;
-            if (INPUT_BITS == 1) begin : g_unsigned
-                // popcount >= threshold, both unsigned
-                always @* begin
-                    for (p = 0; p < PE; p = p + 1) begin
-                        a = acc[p*SUM_WIDTH +: SUM_WIDTH];
-                        t = s3_thresh[p*THRESH_WIDTH +: THRESH_WIDTH];
-                        result[p] = {{(CMP_WIDTH - SUM_WIDTH){1'b0}}, a} >= {1'b0, t};
-                    end
-                end
-            end else begin : g_signed
-                // accumulator >= threshold, both two's complement
-                always @* begin
-                    for (p = 0; p < PE; p = p + 1) begin
-                        a = acc[p*SUM_WIDTH +: SUM_WIDTH];
-                        t = s3_thresh[p*THRESH_WIDTH +: THRESH_WIDTH];
-                        result[p] = $signed({{(CMP_WIDTH - SUM_WIDTH){a[SUM_WIDTH-1]}}, a})
-                                    >= $signed({t[THRESH_WIDTH-1], t});
-                    end
-                end
+            // acc >= threshold in CMP_WIDTH bits: unsigned popcounts (INPUT_BITS = 1), else
+            // two's complement; as gates when the thresholds are one word (constants after
+            // synthesis), see hwbnn_compare_ge
+            genvar gq;
+            for (gq = 0; gq < PE; gq = gq + 1) begin : g_compare
+                wire [SUM_WIDTH-1:0]    a = acc[gq*SUM_WIDTH +: SUM_WIDTH];
+                wire [THRESH_WIDTH-1:0] t = s3_thresh[gq*THRESH_WIDTH +: THRESH_WIDTH];
+                wire                    a_ext = (INPUT_BITS == 1) ? 1'b0 : a[SUM_WIDTH-1];
+                wire                    t_ext = (INPUT_BITS == 1) ? 1'b0 : t[THRESH_WIDTH-1];
+                hwbnn_compare_ge #(.WIDTH(CMP_WIDTH), .SIGNED((INPUT_BITS == 1) ? 0 : 1),
+                    .GATES((NF == 1) ? 1 : 0)
+                ) u_ge (.a({{(CMP_WIDTH - SUM_WIDTH){a_ext}}, a}), .b({t_ext, t}),
+                    .ge(result[gq]));
             end
         end else if (INPUT_BITS == 1) begin : g_dot_product
             // 2*popcount - MW (SUM_WIDTH = ACC_WIDTH - 1)
-            integer p;
-            always @* begin
-                for (p = 0; p < PE; p = p + 1) begin
-                    result[p*ACC_WIDTH +: ACC_WIDTH] =
-                        {acc[p*SUM_WIDTH +: SUM_WIDTH], 1'b0} - MW_ACC;
-                end
+            genvar gq;
+            for (gq = 0; gq < PE; gq = gq + 1) begin : g_pe
+                assign result[gq*ACC_WIDTH +: ACC_WIDTH] =
+                    {acc[gq*SUM_WIDTH +: SUM_WIDTH], 1'b0} - MW_ACC;
             end
         end else begin : g_accumulator
             // the signed sum itself (SUM_WIDTH = ACC_WIDTH)
-            always @* begin
-                result = acc;
-            end
+            assign result = acc;
         end
     endgenerate
 

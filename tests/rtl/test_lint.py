@@ -85,6 +85,11 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"MW": 9, "MH": 6, "BASES": 1, "PE": 3, "SIMD": 9, "VECTORS": 25, "ALPHA_BITS": 2},
         {"MW": 32, "MH": 8, "BASES": 8, "PE": 2, "SIMD": 4, "BASES_PER_CYCLE": 2},
     ],
+    "hwbnn_compare_ge": [
+        {"WIDTH": 1, "SIGNED": 1, "GATES": 1},
+        {"WIDTH": 9, "SIGNED": 0, "GATES": 1},
+        {"WIDTH": 7, "SIGNED": 1, "GATES": 0},
+    ],
     "hwbnn_mvau_lanes": [
         {"PE": 3, "SIMD": 40, "CONST": 1, "WORDS": 1, "SUM_WIDTH": 7},
         {"PE": 2, "SIMD": 20, "CONST": 1, "WORDS": 2, "SUM_WIDTH": 6},
