@@ -7,7 +7,7 @@ LUTs on the device: hwbnn.fpga.estimate_cost) and written as a ``--target rtl`` 
 are counted as the estimate counts them (hwbnn.fpga.estimate_check: LUT4 slots with 2 per
 CCU2C and 4 per LUT RAM, flip-flops, DP16KD / SB_RAM40_4K). Designs: the digits MLP
 (64-128-128-10, 17-level input binarized), digits-cnn (8x8, convs 16 pad 1, 16 pad 1 + pool
-2, 32, classifier), TFC and SFC (784 inputs of 256 levels), at several cycles/frame, and a
+2, 32, classifier), TFC, SFC and LFC (784 inputs of 256 levels), at several cycles/frame, and a
 64-32-10 MLP at 1 and 2 cycles/frame (constant weights).
 
     PYTHONPATH=. python3 benchmarks/estimate_accuracy.py --out /work/scratch/estimate
@@ -31,6 +31,7 @@ TARGETS: dict[str, tuple[int, ...]] = {
     "digits-cnn": (9216, 2304, 576),
     "tfc": (50176, 3136, 784),
     "sfc": (65536, 4096, 1024),
+    "lfc": (1048576, 65536),  # 1-bit weight ROMs over 44-57 block RAMs: wide read multiplexers
     "mlp-64-32": (2, 1),  # every weight word a constant (1-2 words per lane)
 }
 
@@ -46,7 +47,7 @@ def make_net(name: str) -> Any:
     if name == "digits-cnn":
         convs = [ConvSpec(16, 3, 1, 1), ConvSpec(16, 3, 1, 1, pool=2), ConvSpec(32, 3, 1, 0)]
         return random_conv_net(rng, (1, 8, 8), convs, (), 10, 17)
-    hidden = {"tfc": (64, 64, 64), "sfc": (256, 256, 256)}[name]
+    hidden = {"tfc": (64, 64, 64), "sfc": (256, 256, 256), "lfc": (1024, 1024, 1024)}[name]
     return random_mlp(rng, 784, hidden, 10, input_shape=(28, 28))
 
 

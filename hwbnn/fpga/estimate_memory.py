@@ -77,13 +77,22 @@ SHARED_COLUMN_DEPTH = 8
 LOGIC_ROM_WORDS: dict[Family, int] = {Family.ECP5: 128, Family.ICE40: 16}
 
 
+#: a block RAM read multiplexer of more block outputs per bit than this costs
+#: WIDE_MUX_LUTS_PER_STEP LUT4 per 2:1 step (yosys synth_ecp5, measured on LFC: 1.47 and 1.74)
+WIDE_MUX_OUTPUTS = 128
+WIDE_MUX_LUTS_PER_STEP = 1.65
+
+
 def _bram_tiling(depth: int, width: int, family: Family) -> tuple[int, float, int, int]:
     """(blocks, memory_libmap cost, read multiplexer LUTs, its select FFs) of the cheapest
     block RAM tiling, of two kinds per block shape (w bits x d words):
 
     - words side by side: ``k`` narrow words share an entry, over ``ranges`` address ranges;
-      the multiplexer takes about 3/4 LUT4 per 2:1 step and output bit (sfc's 50,176 x 4
-      weights on 11 PDPW16KD, 9 words an entry: 308 LUT4);
+      the multiplexer takes about 3/4 LUT4 per 2:1 step and output bit up to
+      :data:`WIDE_MUX_OUTPUTS` block outputs (sfc's 50,176 x 4 weights on 11 PDPW16KD, 9 words
+      an entry, 99 outputs per bit: 308 LUT4), and :data:`WIDE_MUX_LUTS_PER_STEP` above (lfc's
+      1-bit weights: 802,816 x 1 on 44 DP16KD of 2,048 x 9, 396 outputs: 581 LUT4;
+      1,048,576 x 1 on 57, 513 outputs: 890 and 862 LUT4);
     - packed to the bit: the ``slices = ceil(depth / d)`` depth slices of the memory laid side
       by side as one ``d`` x ``slices * width`` memory on ``ceil(slices * width / w)`` blocks,
       and one LUT4 per 2:1 step and output bit to pick the slice (measured, yosys 0.70 ECP5:
@@ -102,7 +111,8 @@ def _bram_tiling(depth: int, width: int, family: Family) -> tuple[int, float, in
         blocks = math.ceil(width / w) * ranges
         cost = unit * blocks + 0.5 * (ranges - 1) * width
         outputs = min(shared, math.ceil(depth / d)) * ranges  # block outputs a bit picks from
-        mux = math.ceil(0.75 * (outputs - 1) * width)
+        per_step = 0.75 if outputs <= WIDE_MUX_OUTPUTS else WIDE_MUX_LUTS_PER_STEP
+        mux = math.ceil(per_step * (outputs - 1) * width)
         slices = math.ceil(depth / d)
         packed = math.ceil(slices * width / w)
         packed_cost = unit * packed + 0.5 * (slices - 1) * width

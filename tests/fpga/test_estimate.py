@@ -51,6 +51,8 @@ from hwbnn.sim.random_nets import random_mlp
         (LFE5U_85F, 3584, 56, (11, 336)),  # 7 slices of 512 x 36 (yosys: 11, 336 LUT4)
         (LFE5U_85F, 28672, 7, (11, 91)),  # 14 slices of 2,048 x 9 (yosys: 11, 84 LUT4 alone)
         (LFE5U_85F, 65536, 1, (4, 3)),  # 4 blocks of 16,384 x 1 (yosys: 4, 4 LUT4)
+        (LFE5U_85F, 802816, 1, (44, 652)),  # 396 outputs of 2,048 x 9 (yosys: 44, 581 LUT4)
+        (LFE5U_85F, 1048576, 1, (57, 845)),  # 513 outputs (yosys: 57, 890 and 862 LUT4)
     ],
 )
 def test_memory_cost(device, depth: int, width: int, expected: tuple[int, int]) -> None:
