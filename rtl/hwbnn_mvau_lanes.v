@@ -80,10 +80,12 @@ module hwbnn_mvau_lanes #(
     wire [SIMD*INPUT_BITS-1:0] x0 = x[SIMD*INPUT_BITS-1:0];  // the first copy
 
     // The tag and, for HALF, S = #{s : x_s = 1}: a popcount of x against all-ones weights,
-    // then one register (S and the tag, the tag's cleared by rst) before S fans out to the PEs.
+    // then one register (S and the tag, the tag's cleared by rst) before S fans out to the PEs;
+    // S's register once per copy of x (kept: identical registers would be merged), so each
+    // group of PEs reads its own.
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [PE*TAG_WIDTH-1:0] tags;  // each PE's tag (the first one is used)
-    wire [COUNT_WIDTH-1:0]  x_ones;
+    wire [PE*TAG_WIDTH-1:0]          tags;    // each PE's tag (the first one is used)
+    wire [X_COPIES*COUNT_WIDTH-1:0]  x_ones;  // S, once per copy
     /* verilator lint_on UNUSEDSIGNAL */
     genvar gp, gn;
     generate
@@ -94,12 +96,21 @@ module hwbnn_mvau_lanes #(
                 .CONST_A(1), .A_ROWS({(2 * SIMD){1'b1}})
             ) u_ones (.clk(clk), .rst(rst), .en(en), .in_a({SIMD{1'b0}}), .in_sel(1'b0),
                 .in_b(x0), .in_tag(in_tag), .sum(ones), .tag(ones_tag));
-            hwbnn_delay #(.WIDTH(COUNT_WIDTH), .STAGES(1)) u_ones_reg (
-                .clk(clk), .rst(rst), .en(en), .in(ones), .out(x_ones));
+            genvar gc;
+            for (gc = 0; gc < X_COPIES; gc = gc + 1) begin : g_ones_reg
+                reg [COUNT_WIDTH-1:0] q;
+                (* keep *)
+                always @(posedge clk) begin
+                    if (en) begin
+                        q <= ones;
+                    end
+                end
+                assign x_ones[gc*COUNT_WIDTH +: COUNT_WIDTH] = q;
+            end
             hwbnn_delay #(.WIDTH(TAG_WIDTH), .STAGES(1), .RESET(1)) u_tag_reg (
                 .clk(clk), .rst(rst), .en(en), .in(ones_tag), .out(tag));
         end else begin : g_pe_tag
-            assign x_ones = {COUNT_WIDTH{1'b0}};
+            assign x_ones = {(X_COPIES * COUNT_WIDTH){1'b0}};
             assign tag = tags[TAG_WIDTH-1:0];
         end
 
@@ -109,10 +120,11 @@ module hwbnn_mvau_lanes #(
             /* verilator lint_on UNUSEDSIGNAL */
             if (HALF != 0) begin : g_half
                 wire [COUNT_WIDTH-1:0] v;
+                localparam integer C = gp * X_COPIES / PE;  // the PE's copy of x and S
                 hwbnn_mvau_half #(.SIMD(SIMD), .ROW(WEIGHTS[gp*SIMD +: SIMD]),
                     .LEVELS_PER_REG(LEVELS_PER_REG), .REGS(REGS)
-                ) u_half (.clk(clk), .rst(rst), .en(en), .x(x[(gp*X_COPIES/PE)*SIMD +: SIMD]),
-                    .x_ones(x_ones), .sum(v));
+                ) u_half (.clk(clk), .rst(rst), .en(en), .x(x[C*SIMD +: SIMD]),
+                    .x_ones(x_ones[C*COUNT_WIDTH +: COUNT_WIDTH]), .sum(v));
                 assign total = {{(TREE_WIDTH - COUNT_WIDTH){1'b0}}, v};
                 assign tags[gp*TAG_WIDTH +: TAG_WIDTH] = {TAG_WIDTH{1'b0}};
             end else if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD && CONST != 0) begin : g_const

@@ -395,10 +395,11 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
         counted = simd // 2 if half else simd
         if tree_regs:  # half the lanes' sums after level 3, an eighth after each later one
             tree_ffs = counted // 2 + (tree_regs - 1) * counted // 8
-        if half:  # the register before 2P - S + n0: each PE's count, and S once; a copy
-            # of the input register per group of MVAU_X_GROUP PEs beyond the first
+        if half:  # the register before 2P - S + n0: each PE's count, and S; S and the
+            # input register once per group of MVAU_X_GROUP PEs
             tree_ffs += clog2(counted) + 1
-            shared_ffs = clog2(simd) + 1 + (math.ceil(pe / MVAU_X_GROUP) - 1) * simd
+            copies = math.ceil(pe / MVAU_X_GROUP)
+            shared_ffs = copies * (clog2(simd) + 1) + (copies - 1) * simd
             tree_regs += 1
     elif binary:
         group = max(1, device.lut_inputs // 2)
