@@ -49,8 +49,11 @@
 // Pipeline: synchronous weight ROM and input buffer read, their output registers, per PE a
 // lane-sum unit (hwbnn_mvau_lanes, TREE_REGS registers), the lane-sum
 // register, accumulate, compare (synchronous threshold ROM read), output register.
-// It stalls as a whole while the output register holds a beat that is not taken;
-// m_axis_tvalid and s_axis_tready come from registers only (neither depends on the other side).
+// It stalls as a whole, a cycle after the output register and the place behind it (skid) fill
+// up: the pipeline enable is itself a register (run), copied once per PE and per copy of the
+// inputs so that no enable net spans a large layer (at 784 x 64 one combinational enable was
+// TFC-1's critical path: 16.7 ns of routing). m_axis_tvalid and s_axis_tready come from
+// registers only (neither depends on the other side).
 `default_nettype none
 
 module hwbnn_mvau #(
@@ -107,6 +110,9 @@ module hwbnn_mvau #(
                               + TREE_HALF;
     localparam X_GROUP      = 8;  // PEs per copy of the input register (HALF path)
     localparam X_COPIES     = (TREE_HALF != 0) ? (PE + X_GROUP - 1) / X_GROUP : 1;
+    // copies of the pipeline enable: the control and operands, one per PE's lane sum, one per
+    // copy of the inputs
+    localparam EN_COPIES    = 1 + PE + X_COPIES;
     /* verilator lint_off UNUSEDPARAM */
     localparam LATENCY      = SF + 5 + TREE_REGS;
     /* verilator lint_on UNUSEDPARAM */
@@ -167,9 +173,13 @@ module hwbnn_mvau #(
     end
 
     // ---------------------------------------------------------------- issue (stage 0)
-    // en advances the whole compute pipeline; it is low only while the output register holds
-    // a beat the sink does not take.
-    wire                   en = !m_axis_tvalid || m_axis_tready;
+    // en advances the whole compute pipeline. It is a register (run), so that its fan-out to
+    // every pipeline register starts at a flip-flop and can be copied: EN_COPIES copies, one
+    // per PE's lane sum (u_lanes) and one for the rest. A register reacts a cycle late, so the
+    // output has a second place (skid, below): run is high for the next cycle when at most one
+    // of the two places will be taken, so the beat a running cycle may produce always has room.
+    wire [EN_COPIES-1:0]   run;  // copies of one value
+    wire                   en = run[0];
     wire                   issue = en && bank_full[rd_bank];
     reg  [SF_WIDTH-1:0]    c_sf;   // SIMD group being issued
     reg  [NF_WIDTH-1:0]    c_nf;   // neuron fold being issued
@@ -257,14 +267,14 @@ module hwbnn_mvau #(
     genvar gc;
     generate
         for (gc = 0; gc < X_COPIES; gc = gc + 1) begin : g_x_copy
-            reg [IN_WIDTH-1:0] q;
+            reg [IN_WIDTH-1:0] r;
             (* keep *)
             always @(posedge clk) begin
-                if (en) begin
-                    q <= a_x;
+                if (run[1 + PE + gc]) begin
+                    r <= a_x;
                 end
             end
-            assign b_x[gc*IN_WIDTH +: IN_WIDTH] = q;
+            assign b_x[gc*IN_WIDTH +: IN_WIDTH] = r;
         end
     endgenerate
 
@@ -281,8 +291,8 @@ module hwbnn_mvau #(
     hwbnn_mvau_lanes #(.PE(PE), .SIMD(SIMD), .INPUT_BITS(INPUT_BITS), .WORDS(NF * SF),
         .CONST((WEIGHT_STORAGE == 3) ? 1 : 0), .WEIGHTS(WEIGHTS),
         .LEVELS_PER_REG(TREE_LEVELS_PER_REG), .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(SUM_WIDTH),
-        .X_COPIES(X_COPIES)
-    ) u_lanes (.clk(clk), .rst(rst), .en(en), .w(b_w), .sel(b_sel), .x(b_x),
+        .X_COPIES(X_COPIES), .EN_COPIES(PE)
+    ) u_lanes (.clk(clk), .rst(rst), .en(run[PE:1]), .w(b_w), .sel(b_sel), .x(b_x),
         .in_tag({b_valid, b_ctrl}), .sum(partial), .tag({t_valid, t_ctrl}));
 
     reg [PE*SUM_WIDTH-1:0] s2_partial;
@@ -387,20 +397,62 @@ module hwbnn_mvau #(
         end
     endgenerate
 
+    // Two places for output beats: the output register (m_axis_*) and skid behind it. A
+    // running cycle with s3_valid pushes result; the output register takes skid's beat, else
+    // the pushed one, whenever it is empty or taken. run <= (places taken next cycle <= 1).
+    reg  [OUT_WIDTH-1:0] skid_data;
+    reg                  skid_last;
+    reg                  skid_valid;
+    wire                 push = en && s3_valid;
+    wire                 pop  = m_axis_tvalid && m_axis_tready;
+    wire                 push_last = (s3_nf == NF_LAST) && s3_flast;
+    wire                 head_free = pop || !m_axis_tvalid;
+    // places taken after this cycle: (m_axis_tvalid + skid_valid) + push - pop <= 1
+    wire                 run_next = ({1'b0, m_axis_tvalid} + {1'b0, skid_valid} + {1'b0, push}
+                                     - {1'b0, pop}) <= 2'd1;
+
     always @(posedge clk) begin
-        if (en && s3_valid) begin
-            m_axis_tdata <= result;
-            m_axis_tlast <= (s3_nf == NF_LAST) && s3_flast;
+        if (head_free) begin
+            if (skid_valid) begin
+                m_axis_tdata <= skid_data;
+                m_axis_tlast <= skid_last;
+            end else if (push) begin
+                m_axis_tdata <= result;
+                m_axis_tlast <= push_last;
+            end
+        end
+        if (push && (skid_valid || !head_free)) begin
+            skid_data <= result;
+            skid_last <= push_last;
         end
     end
 
     always @(posedge clk) begin
         if (rst) begin
             m_axis_tvalid <= 1'b0;
-        end else if (en) begin
-            m_axis_tvalid <= s3_valid;
+            skid_valid    <= 1'b0;
+        end else begin
+            if (head_free) begin
+                m_axis_tvalid <= skid_valid || push;
+                skid_valid    <= skid_valid && push;
+            end else if (push) begin
+                skid_valid <= 1'b1;  // empty before: run was high only with a place free
+            end
         end
     end
+
+    // run and its copies (kept: yosys would merge identical registers)
+    genvar ge;
+    generate
+        for (ge = 0; ge < EN_COPIES; ge = ge + 1) begin : g_run
+            reg r;
+            (* keep *)
+            always @(posedge clk) begin
+                r <= rst || run_next;
+            end
+            assign run[ge] = r;
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire

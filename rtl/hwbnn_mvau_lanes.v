@@ -38,6 +38,9 @@ module hwbnn_mvau_lanes #(
     // copies of x side by side (identical values, separate registers): PE p reads copy
     // p*X_COPIES/PE, the shared count copy 0
     parameter X_COPIES       = 1,
+    // copies of en side by side (identical values, separate registers): PE p's registers
+    // take copy p*EN_COPIES/PE, the shared count's copy 0
+    parameter EN_COPIES      = 1,
     // Derived, do not override: 1 for the sparser-half path (see above), and the registers
     parameter HALF = (CONST != 0 && WORDS == 1 && INPUT_BITS == 1 && SIMD >= 16) ? 1 : 0,
     parameter REGS = (((SIMD > 1) ? $clog2(SIMD) : 0) > 0
@@ -45,7 +48,7 @@ module hwbnn_mvau_lanes #(
 ) (
     input  wire                       clk,
     input  wire                       rst,     // clears the tag's registers
-    input  wire                       en,      // clock enable of every register
+    input  wire [EN_COPIES-1:0]       en,      // clock enable of every register, EN_COPIES times
     /* verilator lint_off UNUSEDSIGNAL */  // CONST uses sel (two words) and not w
     input  wire [PE*SIMD-1:0]         w,       // the pair's weights (CONST = 0)
     input  wire                       sel,     // CONST: the word of WEIGHTS
@@ -74,10 +77,16 @@ module hwbnn_mvau_lanes #(
         .VALUE0(REGS), .NAME1("HALF"), .VALUE1(HALF)
     ) u_check_derived ();
 
+    hwbnn_param_check #(.OK(EN_COPIES >= 1 && EN_COPIES <= PE),
+        .RULE("EN_COPIES must be in 1..PE"), .NAME0("EN_COPIES"), .VALUE0(EN_COPIES),
+        .NAME1("PE"), .VALUE1(PE)) u_check_en_copies ();
     hwbnn_param_check #(.OK(X_COPIES >= 1 && X_COPIES <= PE && (X_COPIES == 1 || HALF != 0)),
         .RULE("X_COPIES must be 1, or at most PE on the HALF path"), .NAME0("X_COPIES"),
         .VALUE0(X_COPIES), .NAME1("PE"), .VALUE1(PE)) u_check_copies ();
     wire [SIMD*INPUT_BITS-1:0] x0 = x[SIMD*INPUT_BITS-1:0];  // the first copy
+    /* verilator lint_off UNUSEDSIGNAL */  // the shared count's (HALF only)
+    wire                       en0 = en[0];
+    /* verilator lint_on UNUSEDSIGNAL */
 
     // The tag and, for HALF, S = #{s : x_s = 1}: a popcount of x against all-ones weights,
     // then one register (S and the tag, the tag's cleared by rst) before S fans out to the PEs;
@@ -94,21 +103,21 @@ module hwbnn_mvau_lanes #(
             wire [TAG_WIDTH-1:0]   ones_tag;
             hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(LEVELS_PER_REG), .TAG_WIDTH(TAG_WIDTH),
                 .CONST_A(1), .A_ROWS({(2 * SIMD){1'b1}})
-            ) u_ones (.clk(clk), .rst(rst), .en(en), .in_a({SIMD{1'b0}}), .in_sel(1'b0),
+            ) u_ones (.clk(clk), .rst(rst), .en(en0), .in_a({SIMD{1'b0}}), .in_sel(1'b0),
                 .in_b(x0), .in_tag(in_tag), .sum(ones), .tag(ones_tag));
             genvar gc;
             for (gc = 0; gc < X_COPIES; gc = gc + 1) begin : g_ones_reg
-                reg [COUNT_WIDTH-1:0] q;
+                reg [COUNT_WIDTH-1:0] r;
                 (* keep *)
                 always @(posedge clk) begin
-                    if (en) begin
-                        q <= ones;
+                    if (en0) begin
+                        r <= ones;
                     end
                 end
-                assign x_ones[gc*COUNT_WIDTH +: COUNT_WIDTH] = q;
+                assign x_ones[gc*COUNT_WIDTH +: COUNT_WIDTH] = r;
             end
             hwbnn_delay #(.WIDTH(TAG_WIDTH), .STAGES(1), .RESET(1)) u_tag_reg (
-                .clk(clk), .rst(rst), .en(en), .in(ones_tag), .out(tag));
+                .clk(clk), .rst(rst), .en(en0), .in(ones_tag), .out(tag));
         end else begin : g_pe_tag
             assign x_ones = {(X_COPIES * COUNT_WIDTH){1'b0}};
             assign tag = tags[TAG_WIDTH-1:0];
@@ -118,12 +127,13 @@ module hwbnn_mvau_lanes #(
             /* verilator lint_off UNUSEDSIGNAL */  // top bits repeat the sign or are 0
             wire [TREE_WIDTH-1:0] total;
             /* verilator lint_on UNUSEDSIGNAL */
+            wire en_pe = en[gp * EN_COPIES / PE];  // the PE's copy of en
             if (HALF != 0) begin : g_half
                 wire [COUNT_WIDTH-1:0] v;
                 localparam integer C = gp * X_COPIES / PE;  // the PE's copy of x and S
                 hwbnn_mvau_half #(.SIMD(SIMD), .ROW(WEIGHTS[gp*SIMD +: SIMD]),
                     .LEVELS_PER_REG(LEVELS_PER_REG), .REGS(REGS)
-                ) u_half (.clk(clk), .rst(rst), .en(en), .x(x[C*SIMD +: SIMD]),
+                ) u_half (.clk(clk), .rst(rst), .en(en_pe), .x(x[C*SIMD +: SIMD]),
                     .x_ones(x_ones[C*COUNT_WIDTH +: COUNT_WIDTH]), .sum(v));
                 assign total = {{(TREE_WIDTH - COUNT_WIDTH){1'b0}}, v};
                 assign tags[gp*TAG_WIDTH +: TAG_WIDTH] = {TAG_WIDTH{1'b0}};
@@ -132,13 +142,13 @@ module hwbnn_mvau_lanes #(
                 hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(LEVELS_PER_REG),
                     .TAG_WIDTH(TAG_WIDTH), .CONST_A(1),
                     .A_ROWS({WEIGHTS[WORD1 + gp*SIMD +: SIMD], WEIGHTS[gp*SIMD +: SIMD]})
-                ) u_popcount (.clk(clk), .rst(rst), .en(en), .in_a({SIMD{1'b0}}),
+                ) u_popcount (.clk(clk), .rst(rst), .en(en_pe), .in_a({SIMD{1'b0}}),
                     .in_sel(sel), .in_b(x0), .in_tag(in_tag), .sum(total),
                     .tag(tags[gp*TAG_WIDTH +: TAG_WIDTH]));
             end else if (INPUT_BITS == 1 && SIMD >= POPCOUNT_SIMD) begin : g_popcount
                 hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(LEVELS_PER_REG),
                     .TAG_WIDTH(TAG_WIDTH)
-                ) u_popcount (.clk(clk), .rst(rst), .en(en), .in_a(w[gp*SIMD +: SIMD]),
+                ) u_popcount (.clk(clk), .rst(rst), .en(en_pe), .in_a(w[gp*SIMD +: SIMD]),
                     .in_sel(1'b0), .in_b(x0), .in_tag(in_tag), .sum(total),
                     .tag(tags[gp*TAG_WIDTH +: TAG_WIDTH]));
             end else begin : g_adder_tree
@@ -166,7 +176,7 @@ module hwbnn_mvau_lanes #(
                 hwbnn_adder_tree #(.N(SIMD), .OPERAND_WIDTH(LANE_WIDTH),
                     .SIGNED((INPUT_BITS > 1) ? 1 : 0), .LEVELS_PER_REG(LEVELS_PER_REG),
                     .TAG_WIDTH(TAG_WIDTH)
-                ) u_tree (.clk(clk), .rst(rst), .en(en), .in_data(terms), .in_tag(in_tag),
+                ) u_tree (.clk(clk), .rst(rst), .en(en_pe), .in_data(terms), .in_tag(in_tag),
                     .sum(total), .tag(tags[gp*TAG_WIDTH +: TAG_WIDTH]));
             end
             // the sum in SUM_WIDTH bits (it fits its range; sign-extended for codes)

@@ -437,6 +437,14 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
     # and accumulate stages (a_ctrl, b_ctrl, s2_nf, s3_nf) to pick the thresholds and tlast
     counters = mvau_counter_bits(u) + 4 * clog2(u.nf)
     ffs += tag + MVAU_CONTROL_FFS.get(device.family, CONTROL_FFS) + counters
+    # the output's second place (skid: a beat, its tlast and valid; a 2:1 multiplexer per bit
+    # before the output register) and the copies of the pipeline enable: one for the control,
+    # one per PE and one per copy of the inputs
+    skid = pe * u.out_bits
+    half_path = binary and constant and words == 1 and simd >= POPCOUNT_SIMD
+    x_copies = math.ceil(pe / MVAU_X_GROUP) if half_path else 1
+    luts += skid
+    ffs += skid + 2 + 1 + pe + x_copies
     if u.thresholds is not None:
         rom = u.thresholds
         memories.append(memory_use("thresholds", rom.depth, rom.word_bits, device))
