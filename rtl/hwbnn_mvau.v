@@ -45,7 +45,8 @@
 // first output beat (localparam LATENCY): MW/SIMD + 5 + TREE_REGS cycles, where
 // TREE_REGS = floor((ceil(log2(SIMD)) - 1) / L) with L = 3 adder levels per register for
 // bipolar input (0 for SIMD <= 8, 1 up to 64, 2 up to 512) and L = 2 for integer codes, plus 1
-// for constant one-word binary weights of SIMD >= 16 (hwbnn_mvau_lanes' HALF path).
+// for constant one-word binary weights of SIMD >= 16 (hwbnn_mvau_lanes' HALF path), minus 1
+// when MW/SIMD = MH/PE = 1 (DIRECT: no input buffer, a beat goes straight to the operands).
 // Pipeline: synchronous weight ROM and input buffer read, their output registers, per PE a
 // lane-sum unit (hwbnn_mvau_lanes, TREE_REGS registers), the lane-sum
 // register, accumulate, compare (synchronous threshold ROM read), output register.
@@ -113,8 +114,10 @@ module hwbnn_mvau #(
     // copies of the pipeline enable: the control and operands, one per PE's lane sum, one per
     // copy of the inputs
     localparam EN_COPIES    = 1 + PE + X_COPIES;
+    // one beat per vector and one fold: the beat goes straight to the operand register
+    localparam DIRECT       = (SF == 1 && NF == 1) ? 1 : 0;
     /* verilator lint_off UNUSEDPARAM */
-    localparam LATENCY      = SF + 5 + TREE_REGS;
+    localparam LATENCY      = SF + 5 + TREE_REGS - DIRECT;
     /* verilator lint_on UNUSEDPARAM */
     localparam IADDR_WIDTH  = $clog2(2 * SF);                       // input buffer address bits
     localparam integer SF_M1 = SF - 1;
@@ -152,7 +155,6 @@ module hwbnn_mvau #(
 
     // ---------------------------------------------------------------- input vector buffer
     // Two banks of SF words: bank b holds words b*SF .. b*SF+SF-1.
-    reg [IN_WIDTH-1:0]    ibuf [0:2*SF-1];
     reg [1:0]             bank_full;  // bank b holds a whole vector not yet fully issued
     reg [1:0]             bank_flast; // bank b holds the last vector of a frame
     reg [VEC_WIDTH-1:0]   wr_vec;     // vector of the frame being loaded
@@ -162,15 +164,29 @@ module hwbnn_mvau #(
     wire                  in_accept = s_axis_tvalid && s_axis_tready;
     wire                  in_end    = (wr_sf == SF_LAST) || s_axis_tlast;  // vector ends
     wire                  in_fend   = (wr_vec == VEC_LAST) || s_axis_tlast;  // frame ends
+    /* verilator lint_off UNUSEDSIGNAL */  // DIRECT has no buffer
     wire [IADDR_WIDTH-1:0] ibuf_waddr;
+    wire [IADDR_WIDTH-1:0] ibuf_raddr;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [IN_WIDTH-1:0]    ibuf_word;  // the buffer's word at ibuf_raddr (DIRECT: the beat)
 
-    assign s_axis_tready = !bank_full[wr_bank];
+    // DIRECT (one beat per vector and one fold): no buffer, a beat is issued as it arrives
+    // and taken whenever the pipeline runs (en, a register).
+    assign s_axis_tready = (DIRECT != 0) ? en : !bank_full[wr_bank];
 
-    always @(posedge clk) begin
-        if (in_accept) begin
-            ibuf[ibuf_waddr] <= s_axis_tdata;
+    generate
+        if (DIRECT == 0) begin : g_ibuf
+            reg [IN_WIDTH-1:0] ibuf [0:2*SF-1];
+            always @(posedge clk) begin
+                if (in_accept) begin
+                    ibuf[ibuf_waddr] <= s_axis_tdata;
+                end
+            end
+            assign ibuf_word = ibuf[ibuf_raddr];
+        end else begin : g_direct
+            assign ibuf_word = s_axis_tdata;
         end
-    end
+    endgenerate
 
     // ---------------------------------------------------------------- issue (stage 0)
     // en advances the whole compute pipeline. It is a register (run), so that its fan-out to
@@ -180,12 +196,12 @@ module hwbnn_mvau #(
     // of the two places will be taken, so the beat a running cycle may produce always has room.
     wire [EN_COPIES-1:0]   run;  // copies of one value
     wire                   en = run[0];
-    wire                   issue = en && bank_full[rd_bank];
+    // (DIRECT: the banks are written and issued in one cycle, so bank_full stays 0)
+    wire                   issue = (DIRECT != 0) ? in_accept : en && bank_full[rd_bank];
     reg  [SF_WIDTH-1:0]    c_sf;   // SIMD group being issued
     reg  [NF_WIDTH-1:0]    c_nf;   // neuron fold being issued
     reg  [WADDR_WIDTH-1:0] waddr;  // c_nf*SF + c_sf
     wire                   issue_end = (waddr == WADDR_LAST);  // last pair of the vector
-    wire [IADDR_WIDTH-1:0] ibuf_raddr;
 
     // Input buffer addresses: bank*SF + word (IADDR_WIDTH = SF_WIDTH + 1, except for SF = 1,
     // where the bank alone is the address).
@@ -254,8 +270,9 @@ module hwbnn_mvau #(
 
     always @(posedge clk) begin
         if (en) begin
-            a_x    <= ibuf[ibuf_raddr];
-            a_ctrl <= {c_sf == {SF_WIDTH{1'b0}}, c_sf == SF_LAST, bank_flast[rd_bank], c_nf};
+            a_x    <= ibuf_word;
+            a_ctrl <= {c_sf == {SF_WIDTH{1'b0}}, c_sf == SF_LAST,
+                       (DIRECT != 0) ? in_fend : bank_flast[rd_bank], c_nf};
             b_ctrl <= a_ctrl;
         end
     end

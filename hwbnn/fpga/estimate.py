@@ -452,10 +452,12 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
     # port (address, beat, enable) gets a register stage of its own (yosys synth_ecp5: 9-11
     # FFs at the 512 x 1 buffers of SFC's SIMD-1 layers, 16 at 224 x 7; not measured on iCE40,
     # whose FF estimate is above yosys' already)
-    ibuf = memory_use("input buffer", 2 * u.sf, u.in_width, device, writable=True)
-    memories.append(ibuf)
-    if ibuf.cost.kind == "bram" and device.family is Family.ECP5:
-        ffs += clog2(ibuf.depth) + ibuf.width + 1
+    # (none at one beat per vector and one fold: the beat goes straight to the operands)
+    if u.sf > 1 or u.nf > 1:
+        ibuf = memory_use("input buffer", 2 * u.sf, u.in_width, device, writable=True)
+        memories.append(ibuf)
+        if ibuf.cost.kind == "bram" and device.family is Family.ECP5:
+            ffs += clog2(ibuf.depth) + ibuf.width + 1
     layer = LayerEstimate(
         u.name,
         lanes=pe * simd,

@@ -148,7 +148,8 @@ def unit_latency(u: UnitPlan) -> int:
     if u.kind is UnitKind.MVAU:
         per_reg = 3 if u.in_bits == 1 else 2  # hwbnn_mvau's TREE_LEVELS_PER_REG
         tree = (max(1, math.ceil(math.log2(u.simd))) - 1) // per_reg if u.simd > 1 else 0
-        return u.sf + 5 + tree + int(_half_count(u))
+        direct = u.sf == 1 and u.nf == 1  # no input buffer: one cycle less
+        return u.sf + 5 + tree + int(_half_count(u)) - int(direct)
     if u.kind is UnitKind.SLIDING_WINDOW:
         return 3
     if u.kind in (UnitKind.MAX_POOL, UnitKind.MAJORITY_POOL):

@@ -198,7 +198,7 @@ def test_weights_where_the_plan_stores_them() -> None:
     unit = plan.units[1]
     assert unit.weights is not None and unit.weights.storage is WeightStorage.CONSTANT
     const = estimate_unit(unit, LFE5U_85F)
-    assert [m.name for m in const.memories] == ["thresholds", "input buffer"]
+    assert [m.name for m in const.memories] == ["thresholds"]  # one beat: no input buffer
     rom = estimate_unit(
         replace(unit, weights=replace(unit.weights, storage=WeightStorage.ROM)), LFE5U_85F
     )

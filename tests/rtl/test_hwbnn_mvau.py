@@ -47,13 +47,14 @@ def mvau_model(x: np.ndarray, w: np.ndarray, t: np.ndarray | None, input_bits: i
     return run_layer(layer, x)
 
 
-def documented_latency(mw: int, simd: int, bits: int, half: bool) -> int:
+def documented_latency(mw: int, simd: int, bits: int, half: bool, direct: bool) -> int:
     """Cycles from a vector's last input beat to its first output beat (rtl/hwbnn_mvau.v's
     header): MW/SIMD + 5 + one per TREE_LEVELS_PER_REG adder-tree levels after the first (3
     for bipolar input, 2 for ``bits``-bit codes), + 1 for the sparser-half count of constant
-    one-word weights (``half``)."""
+    one-word weights (``half``), - 1 for one beat per vector and one fold (``direct``)."""
     depth = (simd - 1).bit_length()  # ceil(log2(SIMD))
-    return mw // simd + 5 + (max(depth, 1) - 1) // (3 if bits == 1 else 2) + int(half)
+    tree = (max(depth, 1) - 1) // (3 if bits == 1 else 2)
+    return mw // simd + 5 + tree + int(half) - int(direct)
 
 
 @cocotb.test()
@@ -110,7 +111,7 @@ async def mvau_stream(dut):
         assert np.all(np.abs(periods - target) <= 2), f"cycles per frame {periods.tolist()}"
         latency = probe.beats[0].cycle - inputs.accepted[sf - 1]
         half = param(dut, "WEIGHT_STORAGE") == 3 and nf * sf == 1 and bits == 1 and simd >= 16
-        want = documented_latency(mw, simd, bits, half)
+        want = documented_latency(mw, simd, bits, half, nf * sf == 1)
         assert param(dut, "LATENCY") == want, f"LATENCY {param(dut, 'LATENCY')}, want {want}"
         assert latency == want, f"latency {latency}, documented {want}"
 
