@@ -6,8 +6,13 @@
 //
 // Both sides are AXI4-Stream with backpressure. The bytes of the next beat are collected
 // while the previous beat waits in the output register; only its last byte waits for the
-// output register to empty. The output register is a plain register (m_axis_tvalid and
-// s_axis_tready depend on registers and m_axis_tready only).
+// output register to be empty (the cycle after the sink took the beat). s_axis_tready and the
+// clock enables of the wide registers depend on this module's registers and s_axis_tvalid
+// only, never on m_axis_tready: on a board the sink is the accelerator, and a path from its
+// ready through the enables of a 784-bit beat limited the clock (TFC at 1 cycle/frame). The
+// output register loads the completed word every cycle it is empty; the cycle the last byte
+// is taken it loads the beat and holds it until the sink takes it. A byte arrives every
+// ~1,000 cycles from a UART, so the extra cycle per beat costs nothing.
 `default_nettype none
 
 module hwbnn_uart_bytes_to_beats #(
@@ -46,14 +51,13 @@ module hwbnn_uart_bytes_to_beats #(
     reg  [BYTE_CNT_WIDTH-1:0] byte_count;  // bytes of the current beat received so far
     reg  [BEAT_CNT_WIDTH-1:0] beat_count;  // beats of the current frame sent so far
     wire                      last_byte = (byte_count == BYTE_LAST);
-    wire                      out_free  = !m_axis_tvalid || m_axis_tready;
     wire                      accept    = s_axis_tvalid && s_axis_tready;
     /* verilator lint_off UNUSEDSIGNAL */
     wire [8*BYTES-1:0]        word;        // the beat completed by the byte on s_axis; the
                                            // bits above BEAT_WIDTH are padding
     /* verilator lint_on UNUSEDSIGNAL */
 
-    assign s_axis_tready = !last_byte || out_free;
+    assign s_axis_tready = !last_byte || !m_axis_tvalid;
 
     generate
         if (BYTES == 1) begin : g_one_byte
@@ -63,7 +67,7 @@ module hwbnn_uart_bytes_to_beats #(
             // and moves down one byte per byte received, so byte 0 ends at the bottom
             reg [8*BYTES-9:0] low;
             always @(posedge clk) begin
-                if (accept) begin
+                if (s_axis_tvalid && !last_byte) begin  // accept && !last_byte
                     low <= word[8*BYTES-1:8];
                 end
             end
@@ -94,7 +98,7 @@ module hwbnn_uart_bytes_to_beats #(
     end
 
     always @(posedge clk) begin
-        if (accept && last_byte) begin
+        if (!m_axis_tvalid) begin  // frozen from the cycle after the last byte was taken
             m_axis_tdata <= word[BEAT_WIDTH-1:0];
             m_axis_tlast <= (beat_count == BEAT_LAST);
         end
