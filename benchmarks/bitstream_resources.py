@@ -64,13 +64,12 @@ TOPOLOGY_ACCURACY = {
 }
 
 
-def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, Any]:
-    from hwbnn.errors import HwbnnError
-    from hwbnn.fpga.bitstream import BitstreamConfig, run_bitstream_flow
+def plan(name: str, target: int) -> tuple[Any, Any, dict[str, Any]]:
+    """The random network, the chooser's folding for ``target`` and the row's plan columns
+    (interval, folding, estimate); deterministic, so the parent and the child agree."""
     from hwbnn.fpga.boards import LFE5U_85F
     from hwbnn.fpga.estimate import estimate
     from hwbnn.fpga.estimate_cost import estimate_cost
-    from hwbnn.fpga.synthetic import write_network_build
     from hwbnn.ir.folding import choose_folding
     from hwbnn.sim.random_nets import random_cnv, random_mlp
 
@@ -89,6 +88,15 @@ def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, An
         "estimate_luts": est.luts,
         "estimate_brams": est.brams,
     }
+    return net, folding, row
+
+
+def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, Any]:
+    from hwbnn.errors import HwbnnError
+    from hwbnn.fpga.bitstream import BitstreamConfig, run_bitstream_flow
+    from hwbnn.fpga.synthetic import write_network_build
+
+    net, folding, row = plan(name, target)
     build = write_network_build(net, folding, out / f"{name}-{target}")
     start = time.perf_counter()
     try:
@@ -104,14 +112,18 @@ def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, An
         ffs=res["ff"]["used"],
         brams=res["bram"]["used"],
         fmax_mhz=fmax,
-        fps=fmax * 1e6 / est.initiation_interval,
+        fps=fmax * 1e6 / row["cycles"],
         seconds=round(time.perf_counter() - start),
     )
     return row
 
 
 def _worker(args: tuple[str, int, Path, float], queue: Any) -> None:
-    queue.put(run_one(*args))
+    try:
+        queue.put(run_one(*args))
+    except Exception as exc:  # reported in the row instead of a bare "died"
+        queue.put({"net": args[0], "target": args[1], "error": f"{type(exc).__name__}: {exc}"})
+        raise
 
 
 def packed_cells(work: Path) -> dict[str, Any]:
@@ -129,7 +141,8 @@ def packed_cells(work: Path) -> dict[str, Any]:
 
 def run_with_budget(name: str, target: int, out: Path, clock: float, budget: float) -> dict:
     """run_one in a child process, stopped after ``budget`` seconds (the row then keeps the
-    packed cell count if place and route had begun)."""
+    plan's columns and the packed cell count if place and route had begun)."""
+    planned = plan(name, target)[2]
     queue: Any = multiprocessing.Queue()
     proc = multiprocessing.Process(target=_worker, args=((name, target, out, clock), queue))
     proc.start()
@@ -138,9 +151,10 @@ def run_with_budget(name: str, target: int, out: Path, clock: float, budget: flo
         packed = packed_cells(out / f"{name}-{target}")
         proc.terminate()
         proc.join()
-        error = f"over the {budget:.0f} s budget"
-        return {"net": name, "target": target, "error": error, **packed}
-    return queue.get() if not queue.empty() else {"net": name, "target": target, "error": "died"}
+        return {**planned, "error": f"over the {budget:.0f} s budget", **packed}
+    if queue.empty():
+        return {**planned, "error": f"the child process died (exit code {proc.exitcode})"}
+    return {**planned, **queue.get()}
 
 
 def commit() -> str:
@@ -170,7 +184,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     ]
     for r in rows:
         fold = " ".join(f"{p},{s}" for p, s in r.get("folding", []))
-        est = f"{r.get('estimate_luts', 0):,} / {r.get('estimate_brams', '-')}"
+        est = f"{r['estimate_luts']:,} / {r['estimate_brams']}" if "estimate_luts" in r else "-"
         name = f"{r['net']} at {r['target']:,} (ULX3S-85F)"
         accuracy = f"random weights; {TOPOLOGY_ACCURACY[r['net']]}"
         if "error" in r:
@@ -178,8 +192,9 @@ def table(rows: list[dict[str, Any]]) -> str:
             if "packed_luts" in r:
                 share = 100 * r["packed_luts"] / r["available_luts"]
                 packed = f"{r['packed_luts']:,} LUT4 packed ({share:.0f}%)"
+            cycles = f"{r['cycles']:,}" if "cycles" in r else "-"
             lines.append(
-                f"| {name} | {r.get('cycles', '-')} | {fold} | {packed} | - | - | {est} | - | - "
+                f"| {name} | {cycles} | {fold} | {packed} | - | - | {est} | - | - "
                 f"| - | {accuracy} | {r.get('seconds', '-')} ({r['error']}) |"
             )
             continue
