@@ -81,6 +81,9 @@ LOGIC_ROM_WORDS: dict[Family, int] = {Family.ECP5: 128, Family.ICE40: 16}
 #: WIDE_MUX_LUTS_PER_STEP LUT4 per 2:1 step (yosys synth_ecp5, measured on LFC: 1.47 and 1.74)
 WIDE_MUX_OUTPUTS = 128
 WIDE_MUX_LUTS_PER_STEP = 1.65
+#: a memory packed to the bit whose words are narrower than a block word (at most 8 bits) and
+#: that spans more than this many depth slices costs WIDE_MUX_LUTS_PER_STEP per step as well
+NARROW_PACKED_SLICES = 16
 
 
 def _bram_tiling(depth: int, width: int, family: Family) -> tuple[int, float, int, int]:
@@ -97,7 +100,11 @@ def _bram_tiling(depth: int, width: int, family: Family) -> tuple[int, float, in
       by side as one ``d`` x ``slices * width`` memory on ``ceil(slices * width / w)`` blocks,
       and one LUT4 per 2:1 step and output bit to pick the slice (measured, yosys 0.70 ECP5:
       14,336 x 14 on 11 DP16KD of 2,048 x 9 with 84 LUT4, 3,584 x 56 on 11 of 512 x 36 with
-      336 LUT4, where the first kind needs 14).
+      336 LUT4, where the first kind needs 14; 28,672 x 7 in 14 slices with 84; 65,536 x 16
+      in 32 slices on 57 with 502), but :data:`WIDE_MUX_LUTS_PER_STEP` for words of at most
+      8 bits over more than :data:`NARROW_PACKED_SLICES` slices (LFC at SIMD 8: 100,352 x 8
+      in 49 slices on 44 blocks with 613 LUT4, 131,072 x 8 in 64 on 57 with 813; 32,768 x 8
+      in 16 slices took 248, 2.07 per step, not modelled).
 
     The multiplexer picks among ``n`` block outputs with the address bits above the blocks',
     ``clog2(n)`` of them, registered as the block's read is (yosys memory_libmap; out of
@@ -117,7 +124,9 @@ def _bram_tiling(depth: int, width: int, family: Family) -> tuple[int, float, in
         packed = math.ceil(slices * width / w)
         packed_cost = unit * packed + 0.5 * (slices - 1) * width
         side = (blocks, cost, mux, _select_bits(outputs))
-        for option in (side, (packed, packed_cost, (slices - 1) * width, _select_bits(slices))):
+        narrow = width <= 8 and slices > NARROW_PACKED_SLICES
+        packed_mux = math.ceil((WIDE_MUX_LUTS_PER_STEP if narrow else 1) * (slices - 1) * width)
+        for option in (side, (packed, packed_cost, packed_mux, _select_bits(slices))):
             if best is None or option[1] < best[1]:
                 best = option
     assert best is not None

@@ -53,6 +53,10 @@ from hwbnn.sim.random_nets import random_mlp
         (LFE5U_85F, 65536, 1, (4, 3)),  # 4 blocks of 16,384 x 1 (yosys: 4, 4 LUT4)
         (LFE5U_85F, 802816, 1, (44, 652)),  # 396 outputs of 2,048 x 9 (yosys: 44, 581 LUT4)
         (LFE5U_85F, 1048576, 1, (57, 845)),  # 513 outputs (yosys: 57, 890 and 862 LUT4)
+        # words of at most 8 bits packed over more than 16 slices: 1.65 LUT4 per step and bit
+        (LFE5U_85F, 100352, 8, (44, 634)),  # 49 slices (yosys: 44, 613 LUT4)
+        (LFE5U_85F, 131072, 8, (57, 832)),  # 64 slices (yosys: 57, 813 LUT4)
+        (LFE5U_85F, 65536, 16, (57, 496)),  # 32 slices of 16-bit words (yosys: 57, 502 LUT4)
     ],
 )
 def test_memory_cost(device, depth: int, width: int, expected: tuple[int, int]) -> None:
