@@ -45,7 +45,7 @@ SHAPES = {
 TARGETS = {
     "tfc": (3136, 784, 1),  # fully folded: the chooser takes 3,136 (cheaper than SIMD 1)
     "sfc": (65536, 4096, 1024, 16),
-    "lfc": (1048576, 65536),
+    "lfc": (65536, 4096, 512),  # the chooser takes 65,536 for any slower target
     "cnv": (5000,),  # 4,800 cycles/frame: the fastest folding the estimate fits on the 85F
 }
 #: published designs: name, LUTs (LUT6), MHz, frames/s, accuracy of the topology (the
