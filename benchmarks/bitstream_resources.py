@@ -119,11 +119,20 @@ def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, An
 
 
 def _worker(args: tuple[str, int, Path, float], queue: Any) -> None:
-    try:
-        queue.put(run_one(*args))
-    except Exception as exc:  # reported in the row instead of a bare "died"
-        queue.put({"net": args[0], "target": args[1], "error": f"{type(exc).__name__}: {exc}"})
-        raise
+    """run_one, its row put on ``queue``. The parent stops it with SIGTERM when the budget is
+    spent: the guard turns that into KeyboardInterrupt, so subprocess.run kills yosys or
+    nextpnr and the flow cleans up (without it the tool outlived the worker, still running)."""
+    from hwbnn.cli.interrupts import interrupt_guard
+
+    with interrupt_guard() as guard:
+        try:
+            queue.put(run_one(*args))
+        except KeyboardInterrupt as exc:
+            guard.acknowledge(exc)
+        except Exception as exc:  # reported in the row instead of a bare "died"
+            error = f"{type(exc).__name__}: {exc}"
+            queue.put({"net": args[0], "target": args[1], "error": error})
+            raise
 
 
 def packed_cells(work: Path) -> dict[str, Any]:
@@ -150,7 +159,10 @@ def run_with_budget(name: str, target: int, out: Path, clock: float, budget: flo
     if proc.is_alive():
         packed = packed_cells(out / f"{name}-{target}")
         proc.terminate()
-        proc.join()
+        proc.join(60)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
         return {**planned, "error": f"over the {budget:.0f} s budget", **packed}
     if queue.empty():
         return {**planned, "error": f"the child process died (exit code {proc.exitcode})"}
