@@ -6,13 +6,14 @@
 //
 // Both sides are AXI4-Stream with backpressure. The bytes of the next beat are collected
 // while the previous beat waits in the output register; only its last byte waits for the
-// output register to be empty (the cycle after the sink took the beat). s_axis_tready and the
-// clock enables of the wide registers depend on this module's registers and s_axis_tvalid
-// only, never on m_axis_tready: on a board the sink is the accelerator, and a path from its
-// ready through the enables of a 784-bit beat limited the clock (TFC at 1 cycle/frame). The
-// output register loads the completed word every cycle it is empty; the cycle the last byte
-// is taken it loads the beat and holds it until the sink takes it. A byte arrives every
-// ~1,000 cycles from a UART, so the extra cycle per beat costs nothing.
+// output register to be empty (and not being loaded). A taken byte is registered (byte_q)
+// with two registered strobes, shift (a byte of the beat: into the shift register low) and
+// load (the last byte: low and byte_q into the output register), so the wide registers'
+// clock enables come from flip-flops, copied once per GROUP_BYTES bytes (kept: yosys would
+// merge them). A beat of a fully parallel net is a whole frame (TFC: 784 8-bit pixels, 6,272
+// bits), and one enable net to all of them was the board's critical path (12.7 ns of
+// routing). s_axis_tready depends on this module's registers only. The beat leaves two
+// cycles after its last byte was taken; UART bytes come ~1,000 cycles apart.
 `default_nettype none
 
 module hwbnn_uart_bytes_to_beats #(
@@ -31,6 +32,8 @@ module hwbnn_uart_bytes_to_beats #(
     input  wire                  m_axis_tready,
     output reg                   m_axis_tlast
 );
+    localparam GROUP_BYTES    = 32;  // bytes per copy of the shift and load strobes
+    localparam COPIES         = (BYTES + GROUP_BYTES - 1) / GROUP_BYTES;
     localparam BYTE_CNT_WIDTH = (BYTES > 1) ? $clog2(BYTES) : 1;
     localparam BEAT_CNT_WIDTH = (FRAME_BEATS > 1) ? $clog2(FRAME_BEATS) : 1;
     localparam integer BYTES_M1 = BYTES - 1;
@@ -48,30 +51,68 @@ module hwbnn_uart_bytes_to_beats #(
         .RULE("BYTES is derived, do not override it"), .NAME0("BYTES"), .VALUE0(BYTES),
         .NAME1("BEAT_WIDTH"), .VALUE1(BEAT_WIDTH)) u_check_derived ();
 
-    reg  [BYTE_CNT_WIDTH-1:0] byte_count;  // bytes of the current beat received so far
-    reg  [BEAT_CNT_WIDTH-1:0] beat_count;  // beats of the current frame sent so far
+    reg  [BYTE_CNT_WIDTH-1:0] byte_count;  // bytes of the current beat taken so far
+    reg  [BEAT_CNT_WIDTH-1:0] beat_count;  // beats of the current frame taken so far
     wire                      last_byte = (byte_count == BYTE_LAST);
     wire                      accept    = s_axis_tvalid && s_axis_tready;
+    reg  [7:0]                byte_q;      // the byte taken last cycle
+    reg                       tlast_q;     // its beat ends a frame
+    /* verilator lint_off UNUSEDSIGNAL */  // one-byte beats have no low
+    wire [COPIES-1:0]         shift;       // copies: byte_q enters low this cycle
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [COPIES-1:0]         load;        // copies: {byte_q, low} is loaded this cycle
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [8*BYTES-1:0]        word;        // the beat completed by the byte on s_axis; the
-                                           // bits above BEAT_WIDTH are padding
+    wire [8*BYTES-1:0]        word;        // the beat completed by byte_q; the bits above
+                                           // BEAT_WIDTH are padding
     /* verilator lint_on UNUSEDSIGNAL */
 
-    assign s_axis_tready = !last_byte || !m_axis_tvalid;
+    assign s_axis_tready = !last_byte || (!m_axis_tvalid && !load[0]);
 
+    always @(posedge clk) begin
+        if (accept) begin
+            byte_q  <= s_axis_tdata;
+            tlast_q <= (beat_count == BEAT_LAST);
+        end
+    end
+
+    genvar gc;
     generate
+        for (gc = 0; gc < COPIES; gc = gc + 1) begin : g_strobe
+            reg r_shift, r_load;
+            (* keep *)
+            always @(posedge clk) begin
+                r_shift <= !rst && accept && !last_byte;
+                r_load  <= !rst && accept && last_byte;
+            end
+            assign shift[gc] = r_shift;
+            assign load[gc]  = r_load;
+        end
+
         if (BYTES == 1) begin : g_one_byte
-            assign word = s_axis_tdata;
+            assign word = byte_q;
         end else begin : g_bytes
             // bytes 0 .. BYTES-2 of the beat being collected: each byte enters at the top
-            // and moves down one byte per byte received, so byte 0 ends at the bottom
+            // and moves down one byte per byte taken, so byte 0 ends at the bottom; byte k
+            // follows the strobe copy of its group
             reg [8*BYTES-9:0] low;
-            always @(posedge clk) begin
-                if (s_axis_tvalid && !last_byte) begin  // accept && !last_byte
-                    low <= word[8*BYTES-1:8];
+            for (gc = 0; gc < BYTES - 1; gc = gc + 1) begin : g_low
+                always @(posedge clk) begin
+                    if (shift[gc / GROUP_BYTES]) begin
+                        low[8*gc +: 8] <= word[8*(gc+1) +: 8];
+                    end
                 end
             end
-            assign word = {s_axis_tdata, low};
+            assign word = {byte_q, low};
+        end
+
+        for (gc = 0; gc < BYTES; gc = gc + 1) begin : g_out
+            localparam LO = 8 * gc;
+            localparam HI = (8 * gc + 8 < BEAT_WIDTH) ? 8 * gc + 8 : BEAT_WIDTH;
+            always @(posedge clk) begin
+                if (load[gc / GROUP_BYTES]) begin
+                    m_axis_tdata[HI-1:LO] <= word[HI-1:LO];
+                end
+            end
         end
     endgenerate
 
@@ -84,12 +125,14 @@ module hwbnn_uart_bytes_to_beats #(
             if (m_axis_tvalid && m_axis_tready) begin
                 m_axis_tvalid <= 1'b0;
             end
+            if (load[0]) begin  // the output was empty: s_axis_tready took the last byte
+                m_axis_tvalid <= 1'b1;
+            end
             if (accept) begin
                 if (last_byte) begin
-                    byte_count    <= {BYTE_CNT_WIDTH{1'b0}};
-                    m_axis_tvalid <= 1'b1;
-                    beat_count    <= (beat_count == BEAT_LAST) ? {BEAT_CNT_WIDTH{1'b0}}
-                                                               : beat_count + 1'b1;
+                    byte_count <= {BYTE_CNT_WIDTH{1'b0}};
+                    beat_count <= (beat_count == BEAT_LAST) ? {BEAT_CNT_WIDTH{1'b0}}
+                                                            : beat_count + 1'b1;
                 end else begin
                     byte_count <= byte_count + 1'b1;
                 end
@@ -98,9 +141,8 @@ module hwbnn_uart_bytes_to_beats #(
     end
 
     always @(posedge clk) begin
-        if (!m_axis_tvalid) begin  // frozen from the cycle after the last byte was taken
-            m_axis_tdata <= word[BEAT_WIDTH-1:0];
-            m_axis_tlast <= (beat_count == BEAT_LAST);
+        if (load[0]) begin
+            m_axis_tlast <= tlast_q;
         end
     end
 endmodule

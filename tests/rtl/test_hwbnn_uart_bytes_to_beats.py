@@ -69,7 +69,8 @@ async def pack_overlaps_next_beat(dut):
     await wait_sent(source, timeout_cycles=100)
 
 
-CASES = [(1, 1), (5, 64), (8, 3), (9, 4), (16, 2), (45, 5)]
+#: (BEAT_WIDTH, FRAME_BEATS); 300 bits are 38 bytes: two copies of the shift and load strobes
+CASES = [(1, 1), (5, 64), (8, 3), (9, 4), (16, 2), (45, 5), (300, 2)]
 
 
 @pytest.mark.parametrize(("width", "frame"), CASES, ids=[f"w{w}-f{f}" for w, f in CASES])

@@ -54,6 +54,11 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"IN_WIDTH": 2, "OUT_WIDTH": 1},
         {"IN_WIDTH": 3, "OUT_WIDTH": 48},
     ],
+    "hwbnn_uart_bytes_to_beats": [
+        {"BEAT_WIDTH": 1, "FRAME_BEATS": 1},
+        {"BEAT_WIDTH": 6272, "FRAME_BEATS": 1},  # TFC's frame: 784 bytes, 25 strobe copies
+        {"BEAT_WIDTH": 300, "FRAME_BEATS": 3},
+    ],
     "hwbnn_input_threshold": [
         {"N": 784, "SIMD": 16, "INPUT_BITS": 8, "THRESH_FILE": "t.hex"},
         {"N": 8, "SIMD": 8, "INPUT_BITS": 1},
