@@ -382,9 +382,23 @@ module hwbnn_mvau #(
                 initial $display("WARNING: %m: THRESH_FILE is empty, all thresholds are 0");
                 initial for (i = 0; i < NF; i = i + 1) tmem[i] = {(PE * THRESH_WIDTH){1'b0}};
             end
-            always @(posedge clk) begin
-                if (en) begin
-                    s3_thresh <= tmem[s2_nf];
+            if (NF == 1) begin : g_one_fold  // one word: constants after synthesis
+                always @(posedge clk) begin
+                    if (en) begin
+                        s3_thresh <= tmem[0];
+                    end
+                end
+            end else begin : g_folds
+                // read with the fold entering stage 2 (t_ctrl's nf), registered as s2_nf is,
+                // then once more beside stage 3: the memory's clock-to-out (5.6 ns from a
+                // DP16KD without its output register) ends at a flip-flop, not in the compare
+                // (CNV at 16,384 cycles/frame: 72.5 MHz with that read as its critical path)
+                reg [PE*THRESH_WIDTH-1:0] s2_thresh;  // thresholds of fold s2_nf
+                always @(posedge clk) begin
+                    if (en) begin
+                        s2_thresh <= tmem[t_ctrl[NF_WIDTH-1:0]];
+                        s3_thresh <= s2_thresh;
+                    end
                 end
             end
             // acc >= threshold in CMP_WIDTH bits: unsigned popcounts (INPUT_BITS = 1), else

@@ -447,7 +447,13 @@ def estimate_unit(u: UnitPlan, device: Device) -> LayerEstimate:
     ffs += skid + 2 + 1 + pe + x_copies
     if u.thresholds is not None:
         rom = u.thresholds
-        memories.append(memory_use("thresholds", rom.depth, rom.word_bits, device))
+        tmem = memory_use("thresholds", rom.depth, rom.word_bits, device)
+        memories.append(tmem)
+        if rom.depth > 8 and tmem.cost.kind != "bram":
+            # read a stage early and registered again beside stage 3: a ROM in logic has
+            # both words in flip-flops (yosys registers the address of one of at most 8
+            # words instead; a block RAM holds the first)
+            ffs += rom.word_bits
     # the double-buffered input vector, written at run time; in an ECP5 block RAM its write
     # port (address, beat, enable) gets a register stage of its own (yosys synth_ecp5: 9-11
     # FFs at the 512 x 1 buffers of SFC's SIMD-1 layers, 16 at 224 x 7; not measured on iCE40,
