@@ -46,7 +46,7 @@ TARGETS = {
     "tfc": (3136, 784, 1),  # fully folded: the chooser takes 3,136 (cheaper than SIMD 1)
     "sfc": (65536, 4096, 1024, 16),
     "lfc": (65536, 4096, 512),  # the chooser takes 65,536 for any slower target
-    "cnv": (5000,),  # 4,800 cycles/frame: the fastest folding the estimate fits on the 85F
+    "cnv": (16384,),  # the fastest that routed (4,800-7,200 with MMV did not: docs/benchmarks.md)
 }
 #: published designs: name, LUTs (LUT6), MHz, frames/s, accuracy of the topology (the
 #: Brevitas retraining of BNN-PYNQ's networks, brevitas/src/brevitas_examples/bnn_pynq/README.md)
