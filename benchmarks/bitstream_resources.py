@@ -66,7 +66,7 @@ TOPOLOGY_ACCURACY = {
 
 def plan(name: str, target: int) -> tuple[Any, Any, dict[str, Any]]:
     """The random network, the chooser's folding for ``target`` and the row's plan columns
-    (interval, folding, estimate); deterministic, so the parent and the child agree."""
+    (interval, folding, estimate)."""
     from hwbnn.fpga.boards import LFE5U_85F
     from hwbnn.fpga.estimate import estimate
     from hwbnn.fpga.estimate_cost import estimate_cost
@@ -91,13 +91,17 @@ def plan(name: str, target: int) -> tuple[Any, Any, dict[str, Any]]:
     return net, folding, row
 
 
-def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, Any]:
+def run_one(
+    planned: tuple[Any, Any, dict[str, Any]], out: Path, clock_mhz: float
+) -> dict[str, Any]:
+    """Build, synthesize, place and route one :func:`plan`; its row with nextpnr's counts."""
     from hwbnn.errors import HwbnnError
     from hwbnn.fpga.bitstream import BitstreamConfig, run_bitstream_flow
     from hwbnn.fpga.synthetic import write_network_build
 
-    net, folding, row = plan(name, target)
-    build = write_network_build(net, folding, out / f"{name}-{target}")
+    net, folding, row = planned
+    row = dict(row)
+    build = write_network_build(net, folding, out / f"{row['net']}-{row['target']}")
     start = time.perf_counter()
     try:
         report = run_bitstream_flow(build, BitstreamConfig("ulx3s-85f", clock_mhz=clock_mhz))
@@ -118,7 +122,7 @@ def run_one(name: str, target: int, out: Path, clock_mhz: float) -> dict[str, An
     return row
 
 
-def _worker(args: tuple[str, int, Path, float], queue: Any) -> None:
+def _worker(args: tuple[tuple[Any, Any, dict[str, Any]], Path, float], queue: Any) -> None:
     """run_one, its row put on ``queue``. The parent stops it with SIGTERM when the budget is
     spent: the guard turns that into KeyboardInterrupt, so subprocess.run kills yosys or
     nextpnr and the flow cleans up (without it the tool outlived the worker, still running)."""
@@ -130,8 +134,7 @@ def _worker(args: tuple[str, int, Path, float], queue: Any) -> None:
         except KeyboardInterrupt as exc:
             guard.acknowledge(exc)
         except Exception as exc:  # reported in the row instead of a bare "died"
-            error = f"{type(exc).__name__}: {exc}"
-            queue.put({"net": args[0], "target": args[1], "error": error})
+            queue.put({"error": f"{type(exc).__name__}: {exc}"})
             raise
 
 
@@ -151,9 +154,9 @@ def packed_cells(work: Path) -> dict[str, Any]:
 def run_with_budget(name: str, target: int, out: Path, clock: float, budget: float) -> dict:
     """run_one in a child process, stopped after ``budget`` seconds (the row then keeps the
     plan's columns and the packed cell count if place and route had begun)."""
-    planned = plan(name, target)[2]
+    planned = plan(name, target)  # once: the forked child gets it as it is
     queue: Any = multiprocessing.Queue()
-    proc = multiprocessing.Process(target=_worker, args=((name, target, out, clock), queue))
+    proc = multiprocessing.Process(target=_worker, args=((planned, out, clock), queue))
     proc.start()
     proc.join(budget)
     if proc.is_alive():
@@ -163,10 +166,10 @@ def run_with_budget(name: str, target: int, out: Path, clock: float, budget: flo
         if proc.is_alive():
             proc.kill()
             proc.join()
-        return {**planned, "error": f"over the {budget:.0f} s budget", **packed}
+        return {**planned[2], "error": f"over the {budget:.0f} s budget", **packed}
     if queue.empty():
-        return {**planned, "error": f"the child process died (exit code {proc.exitcode})"}
-    return {**planned, **queue.get()}
+        return {**planned[2], "error": f"the child process died (exit code {proc.exitcode})"}
+    return {**planned[2], **queue.get()}
 
 
 def commit() -> str:
