@@ -16,7 +16,9 @@ from pathlib import Path
 
 from hwbnn.codegen.rtl import TOP, rtl_sources
 from hwbnn.errors import ConfigError
+from hwbnn.fpga.board_top import BOARD_TOP, write_board_sources
 from hwbnn.fpga.boards import Family
+from hwbnn.fpga.link import LinkFormat
 from hwbnn.fpga.tools import find_toolchain
 from hwbnn.fpga.yosys import render_script, run_yosys
 
@@ -55,8 +57,22 @@ def synthesize_top(build: Path, family: Family, work: Path, tools: str = "auto")
     for path in sources[0].parent.iterdir():  # the sources and their memory files
         if path.is_file():
             shutil.copyfile(path, work / path.name)
+    return _synthesize(family, [p.name for p in sources], TOP, work, tools)
+
+
+def synthesize_board_top(
+    build: Path, family: Family, work: Path, clk_hz: int, tools: str = "auto"
+) -> SynthCounts:
+    """Synthesize the build's UART board top (``hwbnn_top`` and the bridge around it, as
+    ``hwbnn bitstream`` writes it) for ``family`` in ``work``; its counted cells."""
+    link = LinkFormat.from_build(build)
+    names = write_board_sources(build, work, link, clk_hz)
+    return _synthesize(family, names, BOARD_TOP, work, tools)
+
+
+def _synthesize(family: Family, names: list[str], top: str, work: Path, tools: str) -> SynthCounts:
     toolchain = find_toolchain(family, tools)
-    script = render_script(family, [p.name for p in sources], TOP, "synth.json", "stat.json")
+    script = render_script(family, names, top, "synth.json", "stat.json")
     result = run_yosys(toolchain.synth, script, work)
     luts, ffs, brams = count_cells(result.cells, family)
     return SynthCounts(luts, ffs, brams, result.run.seconds)

@@ -47,8 +47,12 @@ from hwbnn.plan.build import (
 def bridge_cost(link: LinkFormat) -> tuple[int, int]:
     """(LUTs, FFs) of the board top's UART bridge around ``hwbnn_top`` (receiver, transmitter,
     byte/beat packers, power-on reset): measured 150 LUT4 and 162 FFs on iCE40 with 5-bit input
-    and 45-bit output beats, most of it fixed, the rest one or two registers per beat bit."""
-    return 110 + link.in_width + link.out_width, 80 + 2 * (link.in_width + link.out_width)
+    and 45-bit output beats, most of it fixed, the rest registers per beat bit, and a LUT per
+    output bit (the byte multiplexer). The input packer's registers load by clock enable, no
+    LUT per bit (yosys, ECP5, hwbnn_uart_bytes_to_beats alone: 21 LUT4 + 5 CCU2C and 12,608
+    FFs at 6,272 bits, 17 + 4 and 1,587 at 784; hwbnn_uart_beats_to_bytes: 181 LUT4 at 160
+    bits, 665 at 640)."""
+    return 110 + link.out_width, 80 + 2 * (link.in_width + link.out_width)
 
 
 #: nextpnr-ecp5's packed cells (TRELLIS_COMB) per LUT4 slot of yosys after the carry-chain
