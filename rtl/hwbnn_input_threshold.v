@@ -18,6 +18,11 @@
 // Timing: one beat per cycle, one cycle latency; the threshold ROM is read synchronously
 // (block RAM friendly) one beat ahead. m_axis_tvalid is registered; s_axis_tready depends
 // combinationally on m_axis_tready.
+// One beat per frame (N = SIMD): no register at all. The thresholds are constants, the output
+// beat is the compare of the input beat (latency 0), m_axis_tvalid = s_axis_tvalid,
+// s_axis_tready = m_axis_tready, tlast always set. (A registered output there needs one clock
+// enable on every output bit, driven by the next unit's ready: at 784 elements that net was
+// TFC-1's critical path on ECP5.)
 `default_nettype none
 
 module hwbnn_input_threshold #(
@@ -32,10 +37,10 @@ module hwbnn_input_threshold #(
     input  wire                       s_axis_tvalid,
     output wire                       s_axis_tready,
     input  wire                       s_axis_tlast,
-    output reg  [SIMD-1:0]            m_axis_tdata,
-    output reg                        m_axis_tvalid,
+    output wire [SIMD-1:0]            m_axis_tdata,
+    output wire                       m_axis_tvalid,
     input  wire                       m_axis_tready,
-    output reg                        m_axis_tlast
+    output wire                       m_axis_tlast
 );
     localparam NF           = (SIMD > 0) ? N / SIMD : 1;       // beats per frame
     localparam THRESH_WIDTH = INPUT_BITS + 1;                  // bits per threshold
@@ -66,26 +71,12 @@ module hwbnn_input_threshold #(
         end
     endgenerate
 
-    reg  [ADDR_WIDTH-1:0]        addr;    // beat index within the frame
-    reg  [SIMD*THRESH_WIDTH-1:0] thresh;  // thresholds of beat addr, read one beat ahead
-    wire                         accept = s_axis_tvalid && s_axis_tready;
-    wire                         frame_end = (addr == ADDR_LAST) || s_axis_tlast;
-    wire [ADDR_WIDTH-1:0]        addr_next = frame_end ? {ADDR_WIDTH{1'b0}} : addr + 1'b1;
-    wire [ADDR_WIDTH-1:0]        read_addr = rst ? {ADDR_WIDTH{1'b0}} : addr_next;
-
-    assign s_axis_tready = !m_axis_tvalid || m_axis_tready;
-
-    always @(posedge clk) begin
-        if (rst || accept) begin
-            thresh <= tmem[read_addr];
-        end
-    end
-
     // Comparisons, unsigned: code (zero-extended) >= threshold. With one beat per frame
     // (NF = 1) every threshold is a constant after synthesis (a one-word ROM): the compare is
     // written as gates (hwbnn_compare_ge), which synthesis folds into a LUT function of the
     // code's bits; with more beats the thresholds vary and ">=" is the cheaper form.
-    wire [SIMD-1:0] bits;
+    wire [SIMD*THRESH_WIDTH-1:0] thresh;  // thresholds of the beat at the input
+    wire [SIMD-1:0]              bits;
     genvar gs;
     generate
         for (gs = 0; gs < SIMD; gs = gs + 1) begin : g_compare
@@ -93,28 +84,59 @@ module hwbnn_input_threshold #(
                 .a({1'b0, s_axis_tdata[gs*INPUT_BITS +: INPUT_BITS]}),
                 .b(thresh[gs*THRESH_WIDTH +: THRESH_WIDTH]), .ge(bits[gs]));
         end
-    endgenerate
 
-    always @(posedge clk) begin
-        if (accept) begin
-            m_axis_tdata <= bits;
-            m_axis_tlast <= frame_end;
-        end
-    end
+        if (NF == 1) begin : g_pass  // one beat per frame: no register (see Timing above)
+            assign thresh        = tmem[0];
+            assign m_axis_tdata  = bits;
+            assign m_axis_tvalid = s_axis_tvalid;
+            assign m_axis_tlast  = 1'b1;
+            assign s_axis_tready = m_axis_tready;
+            wire unused_pass = clk ^ rst ^ s_axis_tlast;  // every beat ends a frame
+        end else begin : g_registered
+            reg  [ADDR_WIDTH-1:0]        addr;       // beat index within the frame
+            reg  [SIMD*THRESH_WIDTH-1:0] thresh_q;   // thresholds of beat addr, read ahead
+            reg  [SIMD-1:0]              data_q;
+            reg                          valid_q;
+            reg                          last_q;
+            wire                         accept = s_axis_tvalid && s_axis_tready;
+            wire                         frame_end = (addr == ADDR_LAST) || s_axis_tlast;
+            wire [ADDR_WIDTH-1:0]        addr_next = frame_end ? {ADDR_WIDTH{1'b0}} : addr + 1'b1;
+            wire [ADDR_WIDTH-1:0]        read_addr = rst ? {ADDR_WIDTH{1'b0}} : addr_next;
 
-    always @(posedge clk) begin
-        if (rst) begin
-            addr          <= {ADDR_WIDTH{1'b0}};
-            m_axis_tvalid <= 1'b0;
-        end else begin
-            if (accept) begin
-                addr          <= addr_next;
-                m_axis_tvalid <= 1'b1;
-            end else if (m_axis_tready) begin
-                m_axis_tvalid <= 1'b0;
+            assign thresh        = thresh_q;
+            assign m_axis_tdata  = data_q;
+            assign m_axis_tvalid = valid_q;
+            assign m_axis_tlast  = last_q;
+            assign s_axis_tready = !valid_q || m_axis_tready;
+
+            always @(posedge clk) begin
+                if (rst || accept) begin
+                    thresh_q <= tmem[read_addr];
+                end
+            end
+
+            always @(posedge clk) begin
+                if (accept) begin
+                    data_q <= bits;
+                    last_q <= frame_end;
+                end
+            end
+
+            always @(posedge clk) begin
+                if (rst) begin
+                    addr    <= {ADDR_WIDTH{1'b0}};
+                    valid_q <= 1'b0;
+                end else begin
+                    if (accept) begin
+                        addr    <= addr_next;
+                        valid_q <= 1'b1;
+                    end else if (m_axis_tready) begin
+                        valid_q <= 1'b0;
+                    end
+                end
             end
         end
-    end
+    endgenerate
 endmodule
 
 `default_nettype wire

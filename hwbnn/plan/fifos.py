@@ -158,6 +158,8 @@ def unit_latency(u: UnitPlan) -> int:
         return dbf_latency(u)
     if u.kind is UnitKind.INTERACTION:  # collector, a register per level, serializer
         return u.steps + 2
+    if u.kind is UnitKind.INPUT_THRESHOLD:  # registered, or passed through at 1 beat/frame
+        return 1 if u.in_beats > 1 else 0
     return 2
 
 
