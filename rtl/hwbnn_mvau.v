@@ -111,9 +111,15 @@ module hwbnn_mvau #(
                               + TREE_HALF;
     localparam X_GROUP      = 8;  // PEs per copy of the input register (HALF path)
     localparam X_COPIES     = (TREE_HALF != 0) ? (PE + X_GROUP - 1) / X_GROUP : 1;
+    // Copies of the inputs' first register (a_x), each feeding X_MID_GROUP copies of the
+    // second, when there are more than X_MID_GROUP: one a_x bit reaching copies all over the die
+    // was TFC-1's critical path on ECP5 (13.2 ns of routing from a single a_x).
+    localparam X_MID_GROUP  = 4;
+    localparam X_MIDS       = (X_COPIES > X_MID_GROUP)
+                              ? (X_COPIES + X_MID_GROUP - 1) / X_MID_GROUP : 1;
     // copies of the pipeline enable: the control and operands, one per PE's lane sum, one per
-    // copy of the inputs
-    localparam EN_COPIES    = 1 + PE + X_COPIES;
+    // copy of the inputs (and of a_x when there are several)
+    localparam EN_COPIES    = 1 + PE + X_COPIES + ((X_MIDS > 1) ? X_MIDS : 0);
     // one beat per vector and one fold: the beat goes straight to the operand register
     localparam DIRECT       = (SF == 1 && NF == 1) ? 1 : 0;
     /* verilator lint_off UNUSEDPARAM */
@@ -263,14 +269,13 @@ module hwbnn_mvau #(
     wire [PE*SIMD-1:0] b_w;    // the pair's weights
     wire               b_sel;  // waddr[0] of the pair (constant weights: the word)
     /* verilator lint_on UNUSEDSIGNAL */
-    reg [IN_WIDTH-1:0] a_x;
-    wire [X_COPIES*IN_WIDTH-1:0] b_x;  // X_COPIES copies of the pair's inputs
+    wire [X_MIDS*IN_WIDTH-1:0] a_x;    // X_MIDS copies of the pair's inputs
+    wire [X_COPIES*IN_WIDTH-1:0] b_x;  // X_COPIES copies of them a cycle later
     reg                a_valid, b_valid;
     reg [CTRL_WIDTH-1:0] a_ctrl, b_ctrl;  // {first, last, flast, nf} of the pair
 
     always @(posedge clk) begin
         if (en) begin
-            a_x    <= ibuf_word;
             a_ctrl <= {c_sf == {SF_WIDTH{1'b0}}, c_sf == SF_LAST,
                        (DIRECT != 0) ? in_fend : bank_flast[rd_bank], c_nf};
             b_ctrl <= a_ctrl;
@@ -281,14 +286,36 @@ module hwbnn_mvau #(
     // path: there every input fans out to the first cells of half the PEs, and one register
     // per input (yosys merges identical registers unless kept) made that fan-out the
     // critical path of a 784 x 64 layer on ECP5 (18 ns of routing across the die).
+    // With more than X_MID_GROUP of those, a_x itself is copied (X_MIDS), each copy feeding
+    // X_MID_GROUP of them: two levels of fan-out, no added latency.
     genvar gc;
     generate
+        if (X_MIDS == 1) begin : g_one_a_x
+            reg [IN_WIDTH-1:0] r;
+            always @(posedge clk) begin
+                if (en) begin
+                    r <= ibuf_word;
+                end
+            end
+            assign a_x = r;
+        end else begin : g_a_x_copies
+            for (gc = 0; gc < X_MIDS; gc = gc + 1) begin : g_a_x_copy
+                reg [IN_WIDTH-1:0] r;
+                (* keep *)
+                always @(posedge clk) begin
+                    if (run[1 + PE + X_COPIES + gc]) begin
+                        r <= ibuf_word;
+                    end
+                end
+                assign a_x[gc*IN_WIDTH +: IN_WIDTH] = r;
+            end
+        end
         for (gc = 0; gc < X_COPIES; gc = gc + 1) begin : g_x_copy
             reg [IN_WIDTH-1:0] r;
             (* keep *)
             always @(posedge clk) begin
                 if (run[1 + PE + gc]) begin
-                    r <= a_x;
+                    r <= a_x[(gc / X_MID_GROUP)*IN_WIDTH +: IN_WIDTH];
                 end
             end
             assign b_x[gc*IN_WIDTH +: IN_WIDTH] = r;

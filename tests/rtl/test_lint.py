@@ -81,6 +81,7 @@ LINT_PARAMETERS: dict[str, list[Params]] = {
         {"MW": 64, "MH": 32, "PE": 4, "SIMD": 16, "WEIGHT_STORAGE": 2},
         {"MW": 64, "MH": 8, "PE": 8, "SIMD": 32, "WEIGHT_STORAGE": 3},  # constants, two words
         {"MW": 16, "MH": 20, "PE": 20, "SIMD": 16, "WEIGHT_STORAGE": 3},  # 3 input copies
+        {"MW": 16, "MH": 40, "PE": 40, "SIMD": 16, "WEIGHT_STORAGE": 3},  # 2 a_x copies
         {"MW": 8, "MH": 4, "PE": 4, "SIMD": 8, "WEIGHT_STORAGE": 3, "INPUT_BITS": 3},
     ],
     "hwbnn_dbf": [
