@@ -32,8 +32,8 @@ import numpy as np
 
 from hwbnn.errors import ConfigError
 from hwbnn.fpga.boards import LFE5U_85F, Device
-from hwbnn.fpga.estimate import adder_tree_luts
 from hwbnn.fpga.estimate_cost import estimate_cost
+from hwbnn.fpga.estimate_mvau import adder_tree_luts
 from hwbnn.ir.edges import InputFormat
 from hwbnn.ir.folding import choose_folding, folding_options, layer_cycles
 from hwbnn.ir.layers import InputThreshold, MatrixVector, MaxPool, SlidingWindow

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from hwbnn.errors import ConfigError
-from hwbnn.fpga.estimate import adder_tree_luts
+from hwbnn.fpga.estimate_mvau import adder_tree_luts
 from hwbnn.nn.cellnet import CellNet, CellNetConfig
 from hwbnn.nn.cells import ConvOp
 from hwbnn.nn.genotype import OPS, Cell, CellKind, Edge, Genotype, Op
