@@ -50,11 +50,13 @@
 // Pipeline: synchronous weight ROM and input buffer read, their output registers, per PE a
 // lane-sum unit (hwbnn_mvau_lanes, TREE_REGS registers), the lane-sum
 // register, accumulate, compare (synchronous threshold ROM read), output register.
-// It stalls as a whole, a cycle after the output register and the place behind it (skid) fill
-// up: the pipeline enable is itself a register (run), copied once per PE and per copy of the
-// inputs so that no enable net spans a large layer (at 784 x 64 one combinational enable was
-// TFC-1's critical path: 16.7 ns of routing). m_axis_tvalid and s_axis_tready come from
-// registers only (neither depends on the other side).
+// It stalls as a whole, a cycle after the output register and the places behind it (skid)
+// fill up: the pipeline enable is itself a register (run), copied once per PE and per copy of
+// the inputs so that no enable net spans a large layer (at 784 x 64 one combinational enable
+// was TFC-1's critical path: 16.7 ns of routing). Layers with more than 4 input copies
+// (PE > 16 on the constant sparser-half path) take the copies from a first level of run
+// copies and have two skid places (the stall a cycle later). m_axis_tvalid and s_axis_tready
+// come from registers only (neither depends on the other side).
 `default_nettype none
 
 module hwbnn_mvau #(
@@ -109,7 +111,7 @@ module hwbnn_mvau #(
                                && SIMD >= 16) ? 1 : 0;  // hwbnn_mvau_lanes' HALF
     localparam TREE_REGS    = ((TREE_DEPTH > 0) ? (TREE_DEPTH - 1) / TREE_LEVELS_PER_REG : 0)
                               + TREE_HALF;
-    localparam X_GROUP      = 8;  // PEs per copy of the input register (HALF path)
+    localparam X_GROUP      = 4;  // PEs per copy of the input register (HALF path)
     localparam X_COPIES     = (TREE_HALF != 0) ? (PE + X_GROUP - 1) / X_GROUP : 1;
     // Copies of the inputs' first register (a_x), each feeding X_MID_GROUP copies of the
     // second, when there are more than X_MID_GROUP: one a_x bit reaching copies all over the die
@@ -117,9 +119,19 @@ module hwbnn_mvau #(
     localparam X_MID_GROUP  = 4;
     localparam X_MIDS       = (X_COPIES > X_MID_GROUP)
                               ? (X_COPIES + X_MID_GROUP - 1) / X_MID_GROUP : 1;
-    // copies of the pipeline enable: the control and operands, one per PE's lane sum, one per
-    // copy of the inputs (and of a_x when there are several)
-    localparam EN_COPIES    = 1 + PE + X_COPIES + ((X_MIDS > 1) ? X_MIDS : 0);
+    // The pipeline enable (run) in one register level, or, for layers that large (X_MIDS > 1),
+    // in two (RUN_MIDS copies, each feeding the copies of its share of the layer); a level
+    // more delays the stall by a cycle, so the output has a place more (SKID behind the
+    // output register: run is high when the places cannot overflow before it drops).
+    localparam RUN_LEVELS   = (X_MIDS > 1) ? 2 : 1;
+    localparam RUN_MIDS     = X_MIDS;
+    localparam SKID         = RUN_LEVELS;
+    // copies of the pipeline enable: the control, one per PE (lane sum, partial sum,
+    // accumulator), one per copy of the inputs (and of a_x when there are several), and at two
+    // levels one for s_axis_tready alone (it reaches the unit in front)
+    localparam EN_COPIES    = 1 + PE + X_COPIES + ((X_MIDS > 1) ? X_MIDS : 0)
+                              + ((RUN_LEVELS > 1) ? 1 : 0);
+    localparam READY_COPY   = (RUN_LEVELS > 1) ? EN_COPIES - 1 : 0;
     // one beat per vector and one fold: the beat goes straight to the operand register
     localparam DIRECT       = (SF == 1 && NF == 1) ? 1 : 0;
     /* verilator lint_off UNUSEDPARAM */
@@ -178,7 +190,7 @@ module hwbnn_mvau #(
 
     // DIRECT (one beat per vector and one fold): no buffer, a beat is issued as it arrives
     // and taken whenever the pipeline runs (en, a register).
-    assign s_axis_tready = (DIRECT != 0) ? en : !bank_full[wr_bank];
+    assign s_axis_tready = (DIRECT != 0) ? run[READY_COPY] : !bank_full[wr_bank];
 
     generate
         if (DIRECT == 0) begin : g_ibuf
@@ -348,7 +360,6 @@ module hwbnn_mvau #(
 
     always @(posedge clk) begin
         if (en) begin
-            s2_partial <= partial;
             {s2_first, s2_last, s2_flast, s2_nf} <= t_ctrl;
         end
     end
@@ -370,10 +381,23 @@ module hwbnn_mvau #(
         end
     end
 
-    always @(posedge clk) begin
-        if (en && s2_valid) begin
-            acc <= acc_next;
+    // per PE on its copy of the enable; with one SIMD group per vector the accumulator takes
+    // every pair, valid or not (s3_valid marks the valid one), so its enable is the copy alone
+    genvar gq2;
+    generate
+        for (gq2 = 0; gq2 < PE; gq2 = gq2 + 1) begin : g_acc
+            always @(posedge clk) begin
+                if (run[1 + gq2]) begin
+                    s2_partial[gq2*SUM_WIDTH +: SUM_WIDTH] <= partial[gq2*SUM_WIDTH +: SUM_WIDTH];
+                end
+                if (run[1 + gq2] && (SF == 1 || s2_valid)) begin
+                    acc[gq2*SUM_WIDTH +: SUM_WIDTH] <= acc_next[gq2*SUM_WIDTH +: SUM_WIDTH];
+                end
+            end
         end
+    endgenerate
+
+    always @(posedge clk) begin
         if (en) begin
             s3_nf    <= s2_nf;
             s3_flast <= s2_flast;
@@ -455,60 +479,116 @@ module hwbnn_mvau #(
         end
     endgenerate
 
-    // Two places for output beats: the output register (m_axis_*) and skid behind it. A
-    // running cycle with s3_valid pushes result; the output register takes skid's beat, else
-    // the pushed one, whenever it is empty or taken. run <= (places taken next cycle <= 1).
-    reg  [OUT_WIDTH-1:0] skid_data;
-    reg                  skid_last;
-    reg                  skid_valid;
+    // 1 + SKID places for output beats: the output register (m_axis_*) and SKID behind it (a
+    // FIFO, its oldest beat in skid entry 0). A running cycle with s3_valid pushes result; the
+    // output register takes the oldest skid beat, else the pushed one, whenever it is empty or
+    // taken. run_next: the places taken after this cycle, plus the push the next cycle may
+    // still make at two levels (run_mid), leave room for every push run allows before it drops.
+    wire [OUT_WIDTH-1:0] skid_head;       // skid entry 0
+    wire                 skid_head_last;
+    reg  [1:0]           skid_count;      // skid entries taken, 0..SKID
     wire                 push = en && s3_valid;
     wire                 pop  = m_axis_tvalid && m_axis_tready;
     wire                 push_last = (s3_nf == NF_LAST) && s3_flast;
     wire                 head_free = pop || !m_axis_tvalid;
-    // places taken after this cycle: (m_axis_tvalid + skid_valid) + push - pop <= 1
-    wire                 run_next = ({1'b0, m_axis_tvalid} + {1'b0, skid_valid} + {1'b0, push}
-                                     - {1'b0, pop}) <= 2'd1;
+    wire                 take = head_free && (skid_count != 2'd0);  // skid -> output register
+    wire                 put  = push && ((skid_count != 2'd0) || !head_free);  // push -> skid
+    /* verilator lint_off UNUSEDSIGNAL */  // one skid entry: kept is 0 whenever put
+    wire [1:0]           kept = skid_count - {1'b0, take};  // skid entries not taken
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire                 valid_next = head_free ? ((skid_count != 2'd0) || push) : 1'b1;
+    wire [1:0]           count_next = kept + {1'b0, put};
+    /* verilator lint_off UNUSEDSIGNAL */  // one level: no mid copies
+    wire [((RUN_LEVELS > 1) ? RUN_MIDS : 1)-1:0] run_mid;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire                 pending = (RUN_LEVELS > 1) ? run_mid[0] : 1'b0;  // next cycle's run
+    wire [2:0]           places_next = {2'b00, valid_next} + {1'b0, count_next}
+                                       + {2'b00, pending};
+    wire                 run_next = places_next <= SKID;
+
+    generate
+        if (SKID == 1) begin : g_skid_one
+            reg [OUT_WIDTH-1:0] d;
+            reg                 l;
+            always @(posedge clk) begin
+                if (put) begin
+                    d <= result;
+                    l <= push_last;
+                end
+            end
+            assign skid_head      = d;
+            assign skid_head_last = l;
+        end else begin : g_skid_two
+            reg [OUT_WIDTH-1:0] d0, d1;
+            reg                 l0, l1;
+            always @(posedge clk) begin
+                if (take) begin
+                    d0 <= d1;
+                    l0 <= l1;
+                end
+                if (put && kept == 2'd0) begin
+                    d0 <= result;
+                    l0 <= push_last;
+                end
+                if (put && kept != 2'd0) begin
+                    d1 <= result;
+                    l1 <= push_last;
+                end
+            end
+            assign skid_head      = d0;
+            assign skid_head_last = l0;
+        end
+    endgenerate
 
     always @(posedge clk) begin
         if (head_free) begin
-            if (skid_valid) begin
-                m_axis_tdata <= skid_data;
-                m_axis_tlast <= skid_last;
+            if (skid_count != 2'd0) begin
+                m_axis_tdata <= skid_head;
+                m_axis_tlast <= skid_head_last;
             end else if (push) begin
                 m_axis_tdata <= result;
                 m_axis_tlast <= push_last;
             end
-        end
-        if (push && (skid_valid || !head_free)) begin
-            skid_data <= result;
-            skid_last <= push_last;
         end
     end
 
     always @(posedge clk) begin
         if (rst) begin
             m_axis_tvalid <= 1'b0;
-            skid_valid    <= 1'b0;
+            skid_count    <= 2'd0;
         end else begin
-            if (head_free) begin
-                m_axis_tvalid <= skid_valid || push;
-                skid_valid    <= skid_valid && push;
-            end else if (push) begin
-                skid_valid <= 1'b1;  // empty before: run was high only with a place free
-            end
+            m_axis_tvalid <= valid_next;
+            skid_count    <= count_next;
         end
     end
 
     // run and its copies (kept: yosys would merge identical registers)
     genvar ge;
     generate
-        for (ge = 0; ge < EN_COPIES; ge = ge + 1) begin : g_run
+        // the first level (all the copies at one level)
+        localparam RUN_FIRST = (RUN_LEVELS > 1) ? RUN_MIDS : EN_COPIES;
+        wire [RUN_FIRST-1:0] run_first;
+        for (ge = 0; ge < RUN_FIRST; ge = ge + 1) begin : g_first
             reg r;
             (* keep *)
             always @(posedge clk) begin
                 r <= rst || run_next;
             end
-            assign run[ge] = r;
+            assign run_first[ge] = r;
+        end
+        if (RUN_LEVELS == 1) begin : g_run_one
+            assign run     = run_first;
+            assign run_mid = 1'b0;
+        end else begin : g_run_two
+            assign run_mid = run_first;
+            for (ge = 0; ge < EN_COPIES; ge = ge + 1) begin : g_run
+                reg r;
+                (* keep *)
+                always @(posedge clk) begin
+                    r <= run_mid[ge * RUN_MIDS / EN_COPIES];
+                end
+                assign run[ge] = r;
+            end
         end
     endgenerate
 endmodule

@@ -70,8 +70,10 @@ CONTROL_FFS = 40
 #: an MVAU's input buffer banks, flags and handshakes beside its counters (yosys synth_ecp5
 #: of the digits MLP and a small conv net, 2026-12-06; the counters' LUT4s on ECP5 and the
 #: fold index copies' FFs split off 2026-12-07), and the accumulator output's extra logic
-#: (2*popcount - MW, signed) of a unit that emits accumulators
-MVAU_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 30, Family.ICE40: 45}
+#: (2*popcount - MW, signed) of a unit that emits accumulators; ECP5 30 before the output
+#: places' logic was rewritten for two enable levels (2026-12-07: yosys 873 -> 841 LUT4 on the
+#: digits MLP at 784 cycles/frame, three MVAUs)
+MVAU_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 20, Family.ICE40: 45}
 MVAU_CONTROL_FFS: dict[Family, int] = {Family.ECP5: 20, Family.ICE40: 40}
 #: LUT4 slots per bit of an MVAU's counters (:func:`mvau_counter_bits`): on ECP5 the
 #: incrementer's half CCU2C, the clear/hold LUT4 and a quarter LUT4 of the compare with the
@@ -88,7 +90,7 @@ POPCOUNT_LUTS_PER_LANE = 2.45
 #: sparser weight half and adds one count of all inputs that the PEs share (hwbnn_mvau_lanes)
 CONSTANT_POPCOUNT_LUTS_PER_LANE = 1.9
 #: PEs per copy of the input register on the sparser-half path (rtl/hwbnn_mvau.v X_GROUP)
-MVAU_X_GROUP = 8
+MVAU_X_GROUP = 4
 #: copies of the input register per copy of its first stage (a_x), once there are more copies
 #: (rtl/hwbnn_mvau.v X_MID_GROUP)
 MVAU_X_MID_GROUP = 4
@@ -147,10 +149,9 @@ def mvau_cost(u: UnitPlan, device: Device) -> tuple[int, int, tuple[MemoryUse, .
             tree_ffs += clog2(counted) + 1
             copies = math.ceil(pe / MVAU_X_GROUP)
             shared_ffs = copies * (clog2(simd) + 1) + (copies - 1) * simd
-            # and the input register's first stage once per MVAU_X_MID_GROUP of those, with
-            # its own copy of the pipeline enable
-            mids = math.ceil(copies / MVAU_X_MID_GROUP) if copies > MVAU_X_MID_GROUP else 0
-            shared_ffs += max(0, mids - 1) * simd + mids
+            # and the input register's first stage once per MVAU_X_MID_GROUP of those
+            mids = mvau_x_mids(pe) if copies > MVAU_X_MID_GROUP else 0
+            shared_ffs += max(0, mids - 1) * simd
             tree_regs += 1
     elif binary:
         group = max(1, device.lut_inputs // 2)
@@ -188,14 +189,18 @@ def mvau_cost(u: UnitPlan, device: Device) -> tuple[int, int, tuple[MemoryUse, .
     # and accumulate stages (a_ctrl, b_ctrl, s2_nf, s3_nf) to pick the thresholds and tlast
     counters = mvau_counter_bits(u) + 4 * clog2(u.nf)
     ffs += tag + MVAU_CONTROL_FFS.get(device.family, CONTROL_FFS) + counters
-    # the output's second place (skid: a beat, its tlast and valid; a 2:1 multiplexer per bit
-    # before the output register) and the copies of the pipeline enable: one for the control,
-    # one per PE and one per copy of the inputs
-    skid = pe * u.out_bits
+    # the output's places behind the output register (skid: one, or two when the pipeline
+    # enable has two levels; a beat and its tlast each, a 2:1 multiplexer per bit before the
+    # output register) and the copies of the pipeline enable: one for the control, one per PE
+    # and per copy of the inputs; at two levels a first level of copies (one per a_x copy),
+    # one per a_x copy and one for s_axis_tready
     half_path = binary and constant and words == 1 and simd >= POPCOUNT_SIMD
     x_copies = math.ceil(pe / MVAU_X_GROUP) if half_path else 1
+    mids = mvau_x_mids(pe) if half_path else 1
+    places = 2 if mids > 1 else 1
+    skid = places * pe * u.out_bits
     luts += skid
-    ffs += skid + 2 + 1 + pe + x_copies
+    ffs += skid + 2 + 1 + pe + x_copies + (2 * mids + 1 if mids > 1 else 0)
     if u.thresholds is not None:
         rom = u.thresholds
         tmem = memory_use("thresholds", rom.depth, rom.word_bits, device)
@@ -218,6 +223,13 @@ def mvau_cost(u: UnitPlan, device: Device) -> tuple[int, int, tuple[MemoryUse, .
     luts += sum(m.cost.luts for m in memories)
     ffs += sum(m.cost.ffs for m in memories)
     return luts, ffs, tuple(memories)
+
+
+def mvau_x_mids(pe: int) -> int:
+    """Copies of the first input register (a_x) of an MVAU of ``pe`` PEs on the constant
+    sparser-half path: one per MVAU_X_MID_GROUP copies of the second once there are more."""
+    copies = math.ceil(pe / MVAU_X_GROUP)
+    return math.ceil(copies / MVAU_X_MID_GROUP) if copies > MVAU_X_MID_GROUP else 1
 
 
 def mvau_counter_bits(u: UnitPlan) -> int:

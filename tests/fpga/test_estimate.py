@@ -206,8 +206,9 @@ def test_weights_where_the_plan_stores_them() -> None:
     rom = estimate_unit(
         replace(unit, weights=replace(unit.weights, storage=WeightStorage.ROM)), LFE5U_85F
     )
-    # no weight registers (32 x 32), but three more copies of the 32 inputs (one per 8 PEs)
-    assert const.luts < rom.luts and const.ffs <= rom.ffs - 32 * 32 + 3 * 32
+    # no weight registers (32 x 32), but seven more copies of the 32 inputs (one per 4 PEs),
+    # a second copy of their first stage, and a second output place behind the output
+    assert const.luts < rom.luts and const.ffs <= rom.ffs - 32 * 32 + 8 * 32 + 32
     deep = plan_unit_at(net, LayerFolding(1, 1))
     block = replace(deep.weights, storage=WeightStorage.BLOCK_RAM)
     logic = replace(deep.weights, storage=WeightStorage.LUT_ROM)
