@@ -12,8 +12,11 @@
 // clock enables come from flip-flops, copied once per GROUP_BYTES bytes (kept: yosys would
 // merge them). A beat of a fully parallel net is a whole frame (TFC: 784 8-bit pixels, 6,272
 // bits), and one enable net to all of them was the board's critical path (12.7 ns of
-// routing). s_axis_tready depends on this module's registers only. The beat leaves two
-// cycles after its last byte was taken; UART bytes come ~1,000 cycles apart.
+// routing). More than 5 copies (beats over 160 bytes) are fed by a first level of strobe
+// copies, one per 5, with the byte registered once more beside them (the strobes of a 784-byte
+// beat from one LUT were 11.5 ns). s_axis_tready depends on this module's registers only. The
+// beat leaves two cycles after its last byte was taken (three with the first level); UART
+// bytes come ~1,000 cycles apart.
 `default_nettype none
 
 module hwbnn_uart_bytes_to_beats #(
@@ -34,6 +37,8 @@ module hwbnn_uart_bytes_to_beats #(
 );
     localparam GROUP_BYTES    = 32;  // bytes per copy of the shift and load strobes
     localparam COPIES         = (BYTES + GROUP_BYTES - 1) / GROUP_BYTES;
+    localparam MID_GROUP      = 5;   // strobe copies per first-level copy
+    localparam MIDS           = (COPIES > MID_GROUP) ? (COPIES + MID_GROUP - 1) / MID_GROUP : 0;
     localparam BYTE_CNT_WIDTH = (BYTES > 1) ? $clog2(BYTES) : 1;
     localparam BEAT_CNT_WIDTH = (FRAME_BEATS > 1) ? $clog2(FRAME_BEATS) : 1;
     localparam integer BYTES_M1 = BYTES - 1;
@@ -57,16 +62,19 @@ module hwbnn_uart_bytes_to_beats #(
     wire                      accept    = s_axis_tvalid && s_axis_tready;
     reg  [7:0]                byte_q;      // the byte taken last cycle
     reg                       tlast_q;     // its beat ends a frame
+    wire [7:0]                byte_s;      // the byte of this cycle's strobes
+    wire                      tlast_s;     // its beat ends a frame
+    wire                      load_mid;    // a load strobe at the first level (MIDS > 0)
     /* verilator lint_off UNUSEDSIGNAL */  // one-byte beats have no low
-    wire [COPIES-1:0]         shift;       // copies: byte_q enters low this cycle
+    wire [COPIES-1:0]         shift;       // copies: byte_s enters low this cycle
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [COPIES-1:0]         load;        // copies: {byte_q, low} is loaded this cycle
+    wire [COPIES-1:0]         load;        // copies: {byte_s, low} is loaded this cycle
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [8*BYTES-1:0]        word;        // the beat completed by byte_q; the bits above
+    wire [8*BYTES-1:0]        word;        // the beat completed by byte_s; the bits above
                                            // BEAT_WIDTH are padding
     /* verilator lint_on UNUSEDSIGNAL */
 
-    assign s_axis_tready = !last_byte || (!m_axis_tvalid && !load[0]);
+    assign s_axis_tready = !last_byte || (!m_axis_tvalid && !load[0] && !load_mid);
 
     always @(posedge clk) begin
         if (accept) begin
@@ -77,19 +85,49 @@ module hwbnn_uart_bytes_to_beats #(
 
     genvar gc;
     generate
-        for (gc = 0; gc < COPIES; gc = gc + 1) begin : g_strobe
+        // the first level of strobe copies (all of them without a second level)
+        localparam FIRST = (MIDS > 0) ? MIDS : COPIES;
+        wire [FIRST-1:0] first_shift, first_load;
+        for (gc = 0; gc < FIRST; gc = gc + 1) begin : g_first
             reg r_shift, r_load;
             (* keep *)
             always @(posedge clk) begin
                 r_shift <= !rst && accept && !last_byte;
                 r_load  <= !rst && accept && last_byte;
             end
-            assign shift[gc] = r_shift;
-            assign load[gc]  = r_load;
+            assign first_shift[gc] = r_shift;
+            assign first_load[gc]  = r_load;
+        end
+        if (MIDS == 0) begin : g_one_level
+            assign shift    = first_shift;
+            assign load     = first_load;
+            assign byte_s   = byte_q;
+            assign tlast_s  = tlast_q;
+            assign load_mid = 1'b0;
+        end else begin : g_two_levels
+            for (gc = 0; gc < COPIES; gc = gc + 1) begin : g_strobe
+                reg r_shift, r_load;
+                (* keep *)
+                always @(posedge clk) begin
+                    r_shift <= !rst && first_shift[gc / MID_GROUP];
+                    r_load  <= !rst && first_load[gc / MID_GROUP];
+                end
+                assign shift[gc] = r_shift;
+                assign load[gc]  = r_load;
+            end
+            reg [7:0] byte_q2;
+            reg       tlast_q2;
+            always @(posedge clk) begin
+                byte_q2  <= byte_q;
+                tlast_q2 <= tlast_q;
+            end
+            assign byte_s   = byte_q2;
+            assign tlast_s  = tlast_q2;
+            assign load_mid = first_load[0];
         end
 
         if (BYTES == 1) begin : g_one_byte
-            assign word = byte_q;
+            assign word = byte_s;
         end else begin : g_bytes
             // bytes 0 .. BYTES-2 of the beat being collected: each byte enters at the top
             // and moves down one byte per byte taken, so byte 0 ends at the bottom; byte k
@@ -102,7 +140,7 @@ module hwbnn_uart_bytes_to_beats #(
                     end
                 end
             end
-            assign word = {byte_q, low};
+            assign word = {byte_s, low};
         end
 
         for (gc = 0; gc < BYTES; gc = gc + 1) begin : g_out
@@ -142,7 +180,7 @@ module hwbnn_uart_bytes_to_beats #(
 
     always @(posedge clk) begin
         if (load[0]) begin
-            m_axis_tlast <= tlast_q;
+            m_axis_tlast <= tlast_s;
         end
     end
 endmodule

@@ -61,7 +61,7 @@ async def pack_overlaps_next_beat(dut):
     await start_clock_and_reset(dut)
     source = axis_source(dut, dut.clk)  # m_axis_tready held at 0 since the reset
     taken = AxisProbe(source.bus, dut.clk, junk_seed=1)
-    send_words(source, list(range(2 * size)))
+    send_words(source, [i % 256 for i in range(2 * size)])
     await ClockCycles(dut.clk, 10 * size + 10)
     assert len(taken.beats) == 2 * size - 1, f"{len(taken.beats)} bytes taken"
     assert dut.m_axis_tvalid.value == 1
@@ -69,8 +69,9 @@ async def pack_overlaps_next_beat(dut):
     await wait_sent(source, timeout_cycles=100)
 
 
-#: (BEAT_WIDTH, FRAME_BEATS); 300 bits are 38 bytes: two copies of the shift and load strobes
-CASES = [(1, 1), (5, 64), (8, 3), (9, 4), (16, 2), (45, 5), (300, 2)]
+#: (BEAT_WIDTH, FRAME_BEATS); 300 bits are 38 bytes: two copies of the shift and load strobes;
+#: 1,400 bits are 175 bytes: 6 copies from 2 first-level copies
+CASES = [(1, 1), (5, 64), (8, 3), (9, 4), (16, 2), (45, 5), (300, 2), (1400, 2)]
 
 
 @pytest.mark.parametrize(("width", "frame"), CASES, ids=[f"w{w}-f{f}" for w, f in CASES])
