@@ -21,7 +21,10 @@ input bits:
   one, and the control word beside them), the accumulators and the output register per PE,
   the counters and four copies of the fold index (the operand, lane-sum and accumulate
   stages), a block RAM's output select (:func:`memory_resources`) and, on ECP5, the
-  registered write port of an input buffer in block RAM, and :data:`MVAU_CONTROL_FFS`;
+  registered write port of an input buffer in block RAM, and :data:`MVAU_CONTROL_FFS`; the
+  places behind the output register (one; two when the pipeline enable has two register
+  levels) and the enable's copies; on the constant sparser-half path the inputs once per
+  :data:`MVAU_X_GROUP` PEs and their first stage once per :data:`MVAU_X_MID_GROUP` of those;
 - a width converter (:func:`converter_cost`) and a FIFO (:func:`fifo_estimate`) after the
   unit are counted with it;
 - memories: the weight ROM (``MH*MW`` bits, words of ``PE*SIMD``) where the plan stores it
