@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from hwbnn.errors import ConfigError
 from hwbnn.fpga.boards import Board, Device, Family
-from hwbnn.fpga.estimate import Estimate, estimate_plan, estimate_unit
+from hwbnn.fpga.estimate import Estimate, converter_cost, estimate_plan, estimate_unit
 from hwbnn.fpga.link import LinkFormat
 from hwbnn.ir.folding import Folding, LayerCost, LayerFolding, choose_folding, max_cycles
 from hwbnn.ir.types import (
@@ -33,7 +33,7 @@ from hwbnn.ir.types import (
     Network,
     SlidingWindow,
 )
-from hwbnn.plan import UnitPlan, build_plan
+from hwbnn.plan import Converter, UnitPlan, build_plan
 from hwbnn.plan.build import (
     dbf_unit,
     element_bits,
@@ -123,24 +123,41 @@ def unit_of(net: Network, layer: Layer, fold: LayerFolding) -> UnitPlan | None:
 
 def estimate_cost(net: Network, device: Device) -> LayerCost:
     """The chooser's cost of a node of ``net`` on ``device``: ``(LUTs, block RAMs)`` of its
-    estimate (see the module docstring), each computed once and kept."""
-    prices: dict[tuple[str, LayerFolding], tuple[float, float]] = {}
-    half_ffs = device.family is Family.ICE40
+    estimate (see the module docstring), each computed once and kept; its ``converter``
+    prices the width converter between two chain layers of different stream widths."""
+    return _EstimateCost(net, device)
 
-    def cost(layer: Layer, fold: LayerFolding) -> tuple[float, float]:
+
+class _EstimateCost:
+    """:func:`estimate_cost`: a node's ``(LUTs, block RAMs)``, and a converter's."""
+
+    def __init__(self, net: Network, device: Device) -> None:
+        self.net = net
+        self.device = device
+        self.prices: dict[tuple[str, LayerFolding], tuple[float, float]] = {}
+
+    def _logic(self, luts: int, ffs: int) -> float:
+        half_ffs = self.device.family is Family.ICE40  # a logic cell per LUT4 and per 2 FFs
+        return float(luts + (math.ceil(ffs / 2) if half_ffs else 0))
+
+    def __call__(self, layer: Layer, fold: LayerFolding) -> tuple[float, float]:
         key = (layer.name, fold)
-        if key not in prices:
-            unit = unit_of(net, layer, fold)
+        if key not in self.prices:
+            unit = unit_of(self.net, layer, fold)
             if unit is None:
-                bits = max(e.bits for e in net.in_edges(layer.name))
-                prices[key] = (float(fold.simd * bits), 0.0)
+                bits = max(e.bits for e in self.net.in_edges(layer.name))
+                self.prices[key] = (float(fold.simd * bits), 0.0)
             else:
-                est = estimate_unit(unit, device)
-                logic = est.luts + (math.ceil(est.ffs / 2) if half_ffs else 0)
-                prices[key] = (float(logic), float(est.brams))
-        return prices[key]
+                est = estimate_unit(unit, self.device)
+                self.prices[key] = (self._logic(est.luts, est.ffs), float(est.brams))
+        return self.prices[key]
 
-    return cost
+    def converter(self, layer: Layer, previous: int, simd: int) -> tuple[float, float]:
+        """The converter from ``previous`` to ``simd`` elements per beat in front of ``layer``
+        (hwbnn.fpga.estimate.converter_cost)."""
+        bits = max(e.bits for e in self.net.in_edges(layer.name))
+        luts, ffs = converter_cost(Converter(0, previous * bits, simd * bits, 1))
+        return (self._logic(luts, ffs), 0.0)
 
 
 def _swap(cost: LayerCost) -> LayerCost:

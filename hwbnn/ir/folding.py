@@ -312,6 +312,9 @@ def choose_folding(net: Network, target_cycles: int, cost: LayerCost = lanes_cos
     fewer PEs, then wider SIMD) that has every layer at or below ``target_cycles`` cycles per
     frame and width-compatible neighbours.
 
+    A ``cost`` with a ``converter(layer, previous, simd)`` method also prices the width
+    converter in front of a chain layer whose input width (``simd`` elements) differs from the
+    previous layer's output width (``previous`` elements), in the same units.
     Feasible whenever every layer can meet the target on its own, except that an image stage's
     SIMD must also divide its channels (raises ConfigError when nothing fits). Solved
     exactly for a chain by dynamic programming over the previous layer's output width (the
@@ -325,14 +328,18 @@ def choose_folding(net: Network, target_cycles: int, cost: LayerCost = lanes_cos
     # previous output width -> (total cost, choices so far)
     Total = tuple[tuple[float, ...], tuple[LayerFolding, ...]]
     states: dict[int | None, Total] = {None: ((), ())}
+    converter = getattr(cost, "converter", None)
     for layer in net.layers:
         priced = [(f, tuple(cost(layer, f))) for f in _meeting(layer, net, target_cycles)]
         following: dict[int | None, Total] = {}
         for previous, (total, chosen) in states.items():
             for fold, price in priced:
-                if not _compatible(previous, in_width(layer, fold)):
+                width_in = in_width(layer, fold)
+                if not _compatible(previous, width_in):
                     continue
                 key = _add(total, price)
+                if converter is not None and previous is not None and previous != width_in:
+                    key = _add(key, converter(layer, previous, width_in))
                 width = out_width(layer, fold)
                 if width not in following or key < following[width][0]:
                     following[width] = (key, (*chosen, fold))
