@@ -55,8 +55,9 @@
 // the inputs so that no enable net spans a large layer (at 784 x 64 one combinational enable
 // was TFC-1's critical path: 16.7 ns of routing). Layers with more than 4 input copies
 // (PE > 16 on the constant sparser-half path) take the copies from a first level of run
-// copies and have two skid places (the stall a cycle later). m_axis_tvalid and s_axis_tready
-// come from registers only (neither depends on the other side).
+// copies and have two skid places (the stall a cycle later), the output places' state copied
+// once per 8 output bits. m_axis_tvalid and s_axis_tready come from registers only (neither
+// depends on the other side).
 `default_nettype none
 
 module hwbnn_mvau #(
@@ -82,10 +83,10 @@ module hwbnn_mvau #(
     input  wire                       s_axis_tvalid,
     output wire                       s_axis_tready,
     input  wire                       s_axis_tlast,
-    output reg  [OUT_WIDTH-1:0]       m_axis_tdata,
-    output reg                        m_axis_tvalid,
+    output wire [OUT_WIDTH-1:0]       m_axis_tdata,
+    output wire                       m_axis_tvalid,
     input  wire                       m_axis_tready,
-    output reg                        m_axis_tlast
+    output wire                       m_axis_tlast
 );
     localparam SF       = (SIMD > 0) ? MW / SIMD : 1;               // input beats per vector
     localparam NF       = (PE > 0) ? MH / PE : 1;                   // neuron folds
@@ -132,6 +133,13 @@ module hwbnn_mvau #(
     localparam EN_COPIES    = 1 + PE + X_COPIES + ((X_MIDS > 1) ? X_MIDS : 0)
                               + ((RUN_LEVELS > 1) ? 1 : 0);
     localparam READY_COPY   = (RUN_LEVELS > 1) ? EN_COPIES - 1 : 0;
+    // The output places in OUT_GROUPS groups of output bits, each with its own copies of the
+    // places' state (valid, skid count, s3_valid) and of the enable, so that no decision of the
+    // output stage fans out across a large layer (one group at one enable level). The copies of
+    // the enable for groups 1.. follow the others (group 0 uses the control copy run[0]).
+    localparam OUT_GROUP    = 8;  // output bits per group
+    localparam OUT_GROUPS   = (RUN_LEVELS > 1) ? (OUT_WIDTH + OUT_GROUP - 1) / OUT_GROUP : 1;
+    localparam RUN_COPIES   = EN_COPIES + OUT_GROUPS - 1;  // all copies of run
     // one beat per vector and one fold: the beat goes straight to the operand register
     localparam DIRECT       = (SF == 1 && NF == 1) ? 1 : 0;
     /* verilator lint_off UNUSEDPARAM */
@@ -212,7 +220,7 @@ module hwbnn_mvau #(
     // per PE's lane sum (u_lanes) and one for the rest. A register reacts a cycle late, so the
     // output has a second place (skid, below): run is high for the next cycle when at most one
     // of the two places will be taken, so the beat a running cycle may produce always has room.
-    wire [EN_COPIES-1:0]   run;  // copies of one value
+    wire [RUN_COPIES-1:0]  run;  // copies of one value
     wire                   en = run[0];
     // (DIRECT: the banks are written and issued in one cycle, so bank_full stays 0)
     wire                   issue = (DIRECT != 0) ? in_accept : en && bank_full[rd_bank];
@@ -370,6 +378,7 @@ module hwbnn_mvau #(
     reg  [PE*SUM_WIDTH-1:0] acc;
     reg  [PE*SUM_WIDTH-1:0] acc_next;
     reg                     s3_valid;
+    wire                    s3_push = s2_valid && s2_last;  // s3_valid's next value (running)
     reg  [NF_WIDTH-1:0]     s3_nf;
     reg                     s3_flast;
     integer q;
@@ -414,7 +423,7 @@ module hwbnn_mvau #(
             a_valid  <= issue;
             b_valid  <= a_valid;
             s2_valid <= t_valid;
-            s3_valid <= s2_valid && s2_last;
+            s3_valid <= s3_push;
         end
     end
 
@@ -480,93 +489,130 @@ module hwbnn_mvau #(
     endgenerate
 
     // 1 + SKID places for output beats: the output register (m_axis_*) and SKID behind it (a
-    // FIFO, its oldest beat in skid entry 0). A running cycle with s3_valid pushes result; the
-    // output register takes the oldest skid beat, else the pushed one, whenever it is empty or
-    // taken. run_next: the places taken after this cycle, plus the push the next cycle may
-    // still make at two levels (run_mid), leave room for every push run allows before it drops.
-    wire [OUT_WIDTH-1:0] skid_head;       // skid entry 0
-    wire                 skid_head_last;
-    reg  [1:0]           skid_count;      // skid entries taken, 0..SKID
-    wire                 push = en && s3_valid;
-    wire                 pop  = m_axis_tvalid && m_axis_tready;
+    // FIFO, its oldest beat in skid entry 0), per group of output bits (OUT_GROUPS, each with
+    // its own copy of the state; they decide alike). A running cycle with s3_valid pushes
+    // result; the output register takes the oldest skid beat, else the pushed one, whenever it
+    // is empty or taken. run_next (from group 0): the places taken after this cycle, plus the
+    // push the next cycle may still make at two levels (run_mid), leave room for every push
+    // run allows before it drops.
     wire                 push_last = (s3_nf == NF_LAST) && s3_flast;
-    wire                 head_free = pop || !m_axis_tvalid;
-    wire                 take = head_free && (skid_count != 2'd0);  // skid -> output register
-    wire                 put  = push && ((skid_count != 2'd0) || !head_free);  // push -> skid
-    /* verilator lint_off UNUSEDSIGNAL */  // one skid entry: kept is 0 whenever put
-    wire [1:0]           kept = skid_count - {1'b0, take};  // skid entries not taken
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire                 valid_next = head_free ? ((skid_count != 2'd0) || push) : 1'b1;
-    wire [1:0]           count_next = kept + {1'b0, put};
     /* verilator lint_off UNUSEDSIGNAL */  // one level: no mid copies
     wire [((RUN_LEVELS > 1) ? RUN_MIDS : 1)-1:0] run_mid;
     /* verilator lint_on UNUSEDSIGNAL */
     wire                 pending = (RUN_LEVELS > 1) ? run_mid[0] : 1'b0;  // next cycle's run
-    wire [2:0]           places_next = {2'b00, valid_next} + {1'b0, count_next}
-                                       + {2'b00, pending};
+    wire [2:0]           places_next;  // group 0's places taken after this cycle, + pending
     wire                 run_next = places_next <= SKID;
 
+    genvar gg;
     generate
-        if (SKID == 1) begin : g_skid_one
-            reg [OUT_WIDTH-1:0] d;
-            reg                 l;
+        for (gg = 0; gg < OUT_GROUPS; gg = gg + 1) begin : g_out
+            localparam integer LO = gg * OUT_GROUP;
+            localparam integer GW = (OUT_WIDTH - LO < OUT_GROUP || OUT_GROUPS == 1)
+                                    ? OUT_WIDTH - LO : OUT_GROUP;  // bits of this group
+            wire               run_g = (gg == 0) ? en : run[EN_COPIES + gg - 1];
+            wire               s3_valid_g;
+            reg  [GW-1:0]      data;
+            reg                last;
+            reg                valid;
+            reg  [1:0]         count;  // skid entries taken, 0..SKID
+            wire [GW-1:0]      skid_head;
+            wire               skid_head_last;
+            if (gg == 0) begin : g_first_valid
+                assign s3_valid_g = s3_valid;
+            end else begin : g_valid_copy
+                reg r;
+                (* keep *)
+                always @(posedge clk) begin
+                    if (rst) begin
+                        r <= 1'b0;
+                    end else if (run_g) begin
+                        r <= s3_push;
+                    end
+                end
+                assign s3_valid_g = r;
+            end
+            wire        push = run_g && s3_valid_g;
+            wire        head_free = !valid || m_axis_tready;
+            wire        take = head_free && (count != 2'd0);  // skid -> output register
+            wire        put  = push && ((count != 2'd0) || !head_free);  // push -> skid
+            /* verilator lint_off UNUSEDSIGNAL */  // one skid entry: kept is 0 whenever put
+            wire [1:0]  kept = count - {1'b0, take};  // skid entries not taken
+            /* verilator lint_on UNUSEDSIGNAL */
+            wire        valid_next = head_free ? ((count != 2'd0) || push) : 1'b1;
+            wire [1:0]  count_next = kept + {1'b0, put};
+            wire [GW-1:0] pushed = result[LO +: GW];
+
+            if (SKID == 1) begin : g_skid_one
+                reg [GW-1:0] d;
+                reg          l;
+                always @(posedge clk) begin
+                    if (put) begin
+                        d <= pushed;
+                        l <= push_last;
+                    end
+                end
+                assign skid_head      = d;
+                assign skid_head_last = l;
+            end else begin : g_skid_two
+                reg [GW-1:0] d0, d1;
+                reg          l0, l1;
+                always @(posedge clk) begin
+                    if (take) begin
+                        d0 <= d1;
+                        l0 <= l1;
+                    end
+                    if (put && kept == 2'd0) begin
+                        d0 <= pushed;
+                        l0 <= push_last;
+                    end
+                    if (put && kept != 2'd0) begin
+                        d1 <= pushed;
+                        l1 <= push_last;
+                    end
+                end
+                assign skid_head      = d0;
+                assign skid_head_last = l0;
+            end
+
             always @(posedge clk) begin
-                if (put) begin
-                    d <= result;
-                    l <= push_last;
+                if (head_free) begin
+                    if (count != 2'd0) begin
+                        data <= skid_head;
+                        last <= skid_head_last;
+                    end else if (push) begin
+                        data <= pushed;
+                        last <= push_last;
+                    end
                 end
             end
-            assign skid_head      = d;
-            assign skid_head_last = l;
-        end else begin : g_skid_two
-            reg [OUT_WIDTH-1:0] d0, d1;
-            reg                 l0, l1;
+
+            (* keep *)  // one copy per group (yosys would merge them)
             always @(posedge clk) begin
-                if (take) begin
-                    d0 <= d1;
-                    l0 <= l1;
-                end
-                if (put && kept == 2'd0) begin
-                    d0 <= result;
-                    l0 <= push_last;
-                end
-                if (put && kept != 2'd0) begin
-                    d1 <= result;
-                    l1 <= push_last;
+                if (rst) begin
+                    valid <= 1'b0;
+                    count <= 2'd0;
+                end else begin
+                    valid <= valid_next;
+                    count <= count_next;
                 end
             end
-            assign skid_head      = d0;
-            assign skid_head_last = l0;
+
+            assign m_axis_tdata[LO +: GW] = data;
+            if (gg == 0) begin : g_state
+                assign m_axis_tvalid = valid;
+                assign m_axis_tlast  = last;
+                assign places_next = {2'b00, valid_next} + {1'b0, count_next} + {2'b00, pending};
+            end else begin : g_copy_state
+                wire unused_last = last;  // group 0 holds tlast
+            end
         end
     endgenerate
-
-    always @(posedge clk) begin
-        if (head_free) begin
-            if (skid_count != 2'd0) begin
-                m_axis_tdata <= skid_head;
-                m_axis_tlast <= skid_head_last;
-            end else if (push) begin
-                m_axis_tdata <= result;
-                m_axis_tlast <= push_last;
-            end
-        end
-    end
-
-    always @(posedge clk) begin
-        if (rst) begin
-            m_axis_tvalid <= 1'b0;
-            skid_count    <= 2'd0;
-        end else begin
-            m_axis_tvalid <= valid_next;
-            skid_count    <= count_next;
-        end
-    end
 
     // run and its copies (kept: yosys would merge identical registers)
     genvar ge;
     generate
         // the first level (all the copies at one level)
-        localparam RUN_FIRST = (RUN_LEVELS > 1) ? RUN_MIDS : EN_COPIES;
+        localparam RUN_FIRST = (RUN_LEVELS > 1) ? RUN_MIDS : RUN_COPIES;
         wire [RUN_FIRST-1:0] run_first;
         for (ge = 0; ge < RUN_FIRST; ge = ge + 1) begin : g_first
             reg r;
@@ -581,11 +627,11 @@ module hwbnn_mvau #(
             assign run_mid = 1'b0;
         end else begin : g_run_two
             assign run_mid = run_first;
-            for (ge = 0; ge < EN_COPIES; ge = ge + 1) begin : g_run
+            for (ge = 0; ge < RUN_COPIES; ge = ge + 1) begin : g_run
                 reg r;
                 (* keep *)
                 always @(posedge clk) begin
-                    r <= run_mid[ge * RUN_MIDS / EN_COPIES];
+                    r <= run_mid[ge * RUN_MIDS / RUN_COPIES];
                 end
                 assign run[ge] = r;
             end

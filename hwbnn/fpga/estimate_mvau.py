@@ -73,10 +73,8 @@ CONTROL_FFS = 40
 #: an MVAU's input buffer banks, flags and handshakes beside its counters (yosys synth_ecp5
 #: of the digits MLP and a small conv net, 2026-12-06; the counters' LUT4s on ECP5 and the
 #: fold index copies' FFs split off 2026-12-07), and the accumulator output's extra logic
-#: (2*popcount - MW, signed) of a unit that emits accumulators; ECP5 30 before the output
-#: places' logic was rewritten for two enable levels (2026-12-07: yosys 873 -> 841 LUT4 on the
-#: digits MLP at 784 cycles/frame, three MVAUs)
-MVAU_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 20, Family.ICE40: 45}
+#: (2*popcount - MW, signed) of a unit that emits accumulators
+MVAU_CONTROL_LUTS: dict[Family, int] = {Family.ECP5: 30, Family.ICE40: 45}
 MVAU_CONTROL_FFS: dict[Family, int] = {Family.ECP5: 20, Family.ICE40: 40}
 #: LUT4 slots per bit of an MVAU's counters (:func:`mvau_counter_bits`): on ECP5 the
 #: incrementer's half CCU2C, the clear/hold LUT4 and a quarter LUT4 of the compare with the
@@ -97,6 +95,12 @@ MVAU_X_GROUP = 4
 #: copies of the input register per copy of its first stage (a_x), once there are more copies
 #: (rtl/hwbnn_mvau.v X_MID_GROUP)
 MVAU_X_MID_GROUP = 4
+#: output bits per copy of the output places' state at two enable levels (rtl/hwbnn_mvau.v
+#: OUT_GROUP), and each copy's flip-flops (valid, skid count, s3_valid, enable) and LUT4s
+#: (yosys synth_ecp5, 64 x 64 at PE 64 SIMD 64: 7 more copies, +35 FFs and +41 LUT4)
+MVAU_OUT_GROUP = 8
+MVAU_OUT_GROUP_FFS = 5
+MVAU_OUT_GROUP_LUTS = 6
 #: a DBF unit (rtl/hwbnn_dbf.v): LUT4 slots per bit of a basis' running sum over the beats
 #: (the slot's multiplexer, the first beat's bypass, the adder), and its control
 DBF_ACCUMULATE_LUTS_PER_BIT = 3
@@ -204,6 +208,10 @@ def mvau_cost(u: UnitPlan, device: Device) -> tuple[int, int, tuple[MemoryUse, .
     skid = places * pe * u.out_bits
     luts += skid
     ffs += skid + 2 + 1 + pe + x_copies + (2 * mids + 1 if mids > 1 else 0)
+    if mids > 1:  # the output places' state and its logic once per group of output bits
+        groups = math.ceil(pe * u.out_bits / MVAU_OUT_GROUP)
+        luts += MVAU_OUT_GROUP_LUTS * (groups - 1)
+        ffs += MVAU_OUT_GROUP_FFS * (groups - 1)
     if u.thresholds is not None:
         rom = u.thresholds
         tmem = memory_use("thresholds", rom.depth, rom.word_bits, device)
