@@ -78,6 +78,48 @@ def test_chooser_is_exact_for_any_cost(seed: int, target: int) -> None:
     assert total(folding.layers) == best
 
 
+class _ConverterCost:
+    """A made-up cost with converters: random per (layer, folding), and the width difference
+    for a converter between layers of different stream widths."""
+
+    def __init__(self, seed: int) -> None:
+        self.layer_cost = _random_cost(seed)
+
+    def __call__(self, layer: Layer, fold: LayerFolding) -> tuple[int, int]:
+        return self.layer_cost(layer, fold)
+
+    def converter(self, layer: Layer, previous: int, simd: int) -> tuple[int, int]:
+        return (abs(previous - simd), 0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("target", [1, 24])
+def test_chooser_prices_converters_exactly(seed: int, target: int) -> None:
+    """With a cost that prices converters the chosen folding has the least summed cost over
+    every combination, converters between layers of different widths included."""
+    net = random_mlp(np.random.default_rng(seed), 12, [8, 6], 4, 16)
+    cost = _ConverterCost(seed)
+    folding = choose_folding(net, target, cost)
+
+    def total(combo: tuple[LayerFolding, ...]) -> tuple[int, int] | None:
+        first = second = 0
+        previous = None
+        for layer, fold in zip(net.layers, combo, strict=True):
+            reads = in_width(layer, fold)
+            if previous is not None and previous % reads != 0 and reads % previous != 0:
+                return None
+            a, b = cost(layer, fold)
+            first, second = first + a, second + b
+            if previous is not None and previous != reads:
+                first += cost.converter(layer, previous, reads)[0]
+            previous = out_width(layer, fold)
+        return (first, second)
+
+    per_layer = [[f for f in _options(la) if layer_cycles(la, f) <= target] for la in net.layers]
+    totals = [t for combo in itertools.product(*per_layer) if (t := total(combo)) is not None]
+    assert total(folding.layers) == min(totals)
+
+
 def test_default_cost_is_the_lanes_key() -> None:
     net = random_mlp(np.random.default_rng(1), 12, [8, 6], 4, 16)
     for target in (1, 10, 40):
