@@ -216,10 +216,10 @@ module hwbnn_mvau #(
 
     // ---------------------------------------------------------------- issue (stage 0)
     // en advances the whole compute pipeline. It is a register (run), so that its fan-out to
-    // every pipeline register starts at a flip-flop and can be copied: EN_COPIES copies, one
-    // per PE's lane sum (u_lanes) and one for the rest. A register reacts a cycle late, so the
-    // output has a second place (skid, below): run is high for the next cycle when at most one
-    // of the two places will be taken, so the beat a running cycle may produce always has room.
+    // every pipeline register starts at a flip-flop and can be copied (RUN_COPIES, see the
+    // localparams). A register reacts RUN_LEVELS cycles late, so the output has SKID places
+    // behind its register (below): run is high for the next cycle when every beat the running
+    // cycles may still produce has room.
     wire [RUN_COPIES-1:0]  run;  // copies of one value
     wire                   en = run[0];
     // (DIRECT: the banks are written and issued in one cycle, so bank_full stays 0)
@@ -310,25 +310,17 @@ module hwbnn_mvau #(
     // X_MID_GROUP of them: two levels of fan-out, no added latency.
     genvar gc;
     generate
-        if (X_MIDS == 1) begin : g_one_a_x
+        for (gc = 0; gc < X_MIDS; gc = gc + 1) begin : g_a_x_copy
+            // one copy: on the control's enable; several: each on its own
+            localparam integer EN_A = (X_MIDS > 1) ? 1 + PE + X_COPIES + gc : 0;
             reg [IN_WIDTH-1:0] r;
+            (* keep *)
             always @(posedge clk) begin
-                if (en) begin
+                if (run[EN_A]) begin
                     r <= ibuf_word;
                 end
             end
-            assign a_x = r;
-        end else begin : g_a_x_copies
-            for (gc = 0; gc < X_MIDS; gc = gc + 1) begin : g_a_x_copy
-                reg [IN_WIDTH-1:0] r;
-                (* keep *)
-                always @(posedge clk) begin
-                    if (run[1 + PE + X_COPIES + gc]) begin
-                        r <= ibuf_word;
-                    end
-                end
-                assign a_x[gc*IN_WIDTH +: IN_WIDTH] = r;
-            end
+            assign a_x[gc*IN_WIDTH +: IN_WIDTH] = r;
         end
         for (gc = 0; gc < X_COPIES; gc = gc + 1) begin : g_x_copy
             reg [IN_WIDTH-1:0] r;

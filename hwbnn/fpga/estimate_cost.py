@@ -136,6 +136,9 @@ class _EstimateCost:
         self.device = device
         self.prices: dict[tuple[str, LayerFolding], tuple[float, float]] = {}
 
+    def _in_bits(self, layer: Layer) -> int:
+        return max(e.bits for e in self.net.in_edges(layer.name))
+
     def _logic(self, luts: int, ffs: int) -> float:
         half_ffs = self.device.family is Family.ICE40  # a logic cell per LUT4 and per 2 FFs
         return float(luts + (math.ceil(ffs / 2) if half_ffs else 0))
@@ -145,8 +148,7 @@ class _EstimateCost:
         if key not in self.prices:
             unit = unit_of(self.net, layer, fold)
             if unit is None:
-                bits = max(e.bits for e in self.net.in_edges(layer.name))
-                self.prices[key] = (float(fold.simd * bits), 0.0)
+                self.prices[key] = (float(fold.simd * self._in_bits(layer)), 0.0)
             else:
                 est = estimate_unit(unit, self.device)
                 self.prices[key] = (self._logic(est.luts, est.ffs), float(est.brams))
@@ -155,7 +157,7 @@ class _EstimateCost:
     def converter(self, layer: Layer, previous: int, simd: int) -> tuple[float, float]:
         """The converter from ``previous`` to ``simd`` elements per beat in front of ``layer``
         (hwbnn.fpga.estimate.converter_cost)."""
-        bits = max(e.bits for e in self.net.in_edges(layer.name))
+        bits = self._in_bits(layer)
         luts, ffs = converter_cost(Converter(0, previous * bits, simd * bits, 1))
         return (self._logic(luts, ffs), 0.0)
 

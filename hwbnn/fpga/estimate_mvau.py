@@ -154,11 +154,10 @@ def mvau_cost(u: UnitPlan, device: Device) -> tuple[int, int, tuple[MemoryUse, .
         if half:  # the register before 2P - S + n0: each PE's count, and S; S and the
             # input register once per group of MVAU_X_GROUP PEs
             tree_ffs += clog2(counted) + 1
-            copies = math.ceil(pe / MVAU_X_GROUP)
+            copies = mvau_x_copies(pe)
             shared_ffs = copies * (clog2(simd) + 1) + (copies - 1) * simd
             # and the input register's first stage once per MVAU_X_MID_GROUP of those
-            mids = mvau_x_mids(pe) if copies > MVAU_X_MID_GROUP else 0
-            shared_ffs += max(0, mids - 1) * simd
+            shared_ffs += (mvau_x_mids(pe) - 1) * simd
             tree_regs += 1
     elif binary:
         group = max(1, device.lut_inputs // 2)
@@ -202,7 +201,7 @@ def mvau_cost(u: UnitPlan, device: Device) -> tuple[int, int, tuple[MemoryUse, .
     # and per copy of the inputs; at two levels a first level of copies (one per a_x copy),
     # one per a_x copy and one for s_axis_tready
     half_path = binary and constant and words == 1 and simd >= POPCOUNT_SIMD
-    x_copies = math.ceil(pe / MVAU_X_GROUP) if half_path else 1
+    x_copies = mvau_x_copies(pe) if half_path else 1
     mids = mvau_x_mids(pe) if half_path else 1
     places = 2 if mids > 1 else 1
     skid = places * pe * u.out_bits
@@ -236,10 +235,16 @@ def mvau_cost(u: UnitPlan, device: Device) -> tuple[int, int, tuple[MemoryUse, .
     return luts, ffs, tuple(memories)
 
 
+def mvau_x_copies(pe: int) -> int:
+    """Copies of the second input register of an MVAU of ``pe`` PEs on the constant
+    sparser-half path: one per MVAU_X_GROUP PEs."""
+    return math.ceil(pe / MVAU_X_GROUP)
+
+
 def mvau_x_mids(pe: int) -> int:
     """Copies of the first input register (a_x) of an MVAU of ``pe`` PEs on the constant
     sparser-half path: one per MVAU_X_MID_GROUP copies of the second once there are more."""
-    copies = math.ceil(pe / MVAU_X_GROUP)
+    copies = mvau_x_copies(pe)
     return math.ceil(copies / MVAU_X_MID_GROUP) if copies > MVAU_X_MID_GROUP else 1
 
 
