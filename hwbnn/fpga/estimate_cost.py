@@ -15,6 +15,7 @@ pipeline's error names them: hwbnn.pipeline.compile.check_board_fit).
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -135,6 +136,16 @@ class _EstimateCost:
         self.net = net
         self.device = device
         self.prices: dict[tuple[str, LayerFolding], tuple[float, float]] = {}
+        self.brams_first = False  # (block RAMs, LUTs) instead: least block RAM first
+
+    def brams_first_order(self) -> _EstimateCost:
+        """The same prices (shared) as ``(block RAMs, LUTs)``, converters included."""
+        swapped = copy.copy(self)
+        swapped.brams_first = True
+        return swapped
+
+    def _order(self, price: tuple[float, float]) -> tuple[float, float]:
+        return (price[1], price[0]) if self.brams_first else price
 
     def _in_bits(self, layer: Layer) -> int:
         return max(e.bits for e in self.net.in_edges(layer.name))
@@ -152,24 +163,14 @@ class _EstimateCost:
             else:
                 est = estimate_unit(unit, self.device)
                 self.prices[key] = (self._logic(est.luts, est.ffs), float(est.brams))
-        return self.prices[key]
+        return self._order(self.prices[key])
 
     def converter(self, layer: Layer, previous: int, simd: int) -> tuple[float, float]:
         """The converter from ``previous`` to ``simd`` elements per beat in front of ``layer``
         (hwbnn.fpga.estimate.converter_cost)."""
         bits = self._in_bits(layer)
         luts, ffs = converter_cost(Converter(0, previous * bits, simd * bits, 1))
-        return (self._logic(luts, ffs), 0.0)
-
-
-def _swap(cost: LayerCost) -> LayerCost:
-    """``cost`` with its first two elements swapped (block RAMs first)."""
-
-    def swapped(layer: Layer, fold: LayerFolding) -> tuple[float, ...]:
-        first, second, *rest = cost(layer, fold)
-        return (second, first, *rest)
-
-    return swapped
+        return self._order((self._logic(luts, ffs), 0.0))
 
 
 def board_fits(net: Network, folding: Folding, board: Board) -> tuple[ResourceFit, ...]:
@@ -195,10 +196,10 @@ def choose_for_board(net: Network, target_cycles: int, board: Board) -> BoardCho
     fits ``board``: least LUTs first, else least block RAM. When neither fits, the fewest
     cycles/frame that fit are searched by bisection between the target and the fully folded
     design (ConfigError from the chooser when no folding meets the target at all)."""
-    cost = estimate_cost(net, board.device)
+    cost = _EstimateCost(net, board.device)
 
     def fitting(target: int) -> Folding | None:
-        for order in (cost, _swap(cost)):
+        for order in (cost, cost.brams_first_order()):
             try:
                 folding = choose_folding(net, target, order)
             except ConfigError:

@@ -44,6 +44,21 @@ def test_cost_is_the_units_estimate() -> None:
     assert cost(fc1, LayerFolding(2, 64)) == (est.luts, est.brams)
 
 
+def test_block_ram_first_order_keeps_the_converters() -> None:
+    """choose_for_board's second order (least block RAM first) swaps a node's prices and a
+    width converter's alike, so converters stay priced in that order too."""
+    net = random_mlp(np.random.default_rng(0), 64, (128, 128), 10, 17)
+    cost = estimate_cost(net, LFE5U_85F)
+    swapped = cost.brams_first_order()
+    fc1 = net.layers[2]
+    luts, brams = cost(fc1, LayerFolding(2, 64))
+    assert swapped(fc1, LayerFolding(2, 64)) == (brams, luts)
+    converter = cost.converter(fc1, 64, 16)
+    assert converter[0] > 0
+    assert swapped.converter(fc1, 64, 16) == (converter[1], converter[0])
+    assert cost(fc1, LayerFolding(2, 64)) == (luts, brams)  # the original order is unchanged
+
+
 def test_board_choice_names_the_fastest_folding_that_fits() -> None:
     """The digits MLP shape at 64 cycles/frame does not fit an iCE40 UP5K; the chooser names
     the fewest cycles/frame at which it finds a fitting folding."""
