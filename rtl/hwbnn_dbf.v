@@ -315,6 +315,7 @@ module hwbnn_dbf #(
         .TAG_WIDTH(4), .SUM_WIDTH(BEAT_WIDTH)
     ) u_lanes (.clk(clk), .rst(rst), .en(en_b),
         .w((CONST_CODES != 0) ? {(BASES*SIMD){1'b0}} : code_r), .sel(sel_beat), .x(x_r),
+        .x_early({(SIMD*INPUT_BITS){1'b0}}), .in_tag_early(4'b0),  // one copy of x: unused
         .in_tag(btag0), .sum(lane_sum), .tag(lane_tag));
     hwbnn_delay #(.WIDTH(BASES*BEAT_WIDTH), .STAGES(SUM_REG), .RESET(0)) u_sum_reg (
         .clk(clk), .rst(rst), .en(en_b), .in(lane_sum), .out(bsum));

@@ -349,6 +349,7 @@ module hwbnn_mvau #(
         .LEVELS_PER_REG(TREE_LEVELS_PER_REG), .TAG_WIDTH(CTRL_WIDTH + 1), .SUM_WIDTH(SUM_WIDTH),
         .X_COPIES(X_COPIES), .EN_COPIES(PE)
     ) u_lanes (.clk(clk), .rst(rst), .en(run[PE:1]), .w(b_w), .sel(b_sel), .x(b_x),
+        .x_early(a_x[IN_WIDTH-1:0]), .in_tag_early({a_valid, a_ctrl}),
         .in_tag({b_valid, b_ctrl}), .sum(partial), .tag({t_valid, t_ctrl}));
 
     reg [PE*SUM_WIDTH-1:0] s2_partial;

@@ -22,6 +22,10 @@
 // delayed to match), and the sparser-half path (HALF) one more: S and each PE's count are
 // registered before 2P - S + n0, so neither S's fan-out to the PEs nor the combination shares
 // a cycle with the last adder levels. REGS states the total; hwbnn_mvau derives the same.
+// With more than S_GROUP copies of x (S_TWO), S fans out in two register levels (one copy per
+// S_GROUP copies of x, each feeding its S_GROUP) and is counted a cycle earlier, from x_early
+// and in_tag_early (x and in_tag one enabled cycle before, as the register x loads from holds
+// them), so the PEs' counts and REGS stay as they are.
 `default_nettype none
 
 module hwbnn_mvau_lanes #(
@@ -55,6 +59,8 @@ module hwbnn_mvau_lanes #(
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */  // copies beyond the first: HALF only
     input  wire [X_COPIES*SIMD*INPUT_BITS-1:0] x,  // the pair's inputs, X_COPIES times
+    input  wire [SIMD*INPUT_BITS-1:0] x_early,       // S_TWO: x one enabled cycle earlier
+    input  wire [TAG_WIDTH-1:0]       in_tag_early,  // S_TWO: in_tag one enabled cycle earlier
     /* verilator lint_on UNUSEDSIGNAL */
     input  wire [TAG_WIDTH-1:0]       in_tag,  // a tag of the pair
     output wire [PE*SUM_WIDTH-1:0]    sum,     // the PE sums, REGS cycles later
@@ -65,6 +71,9 @@ module hwbnn_mvau_lanes #(
     localparam DEPTH      = (SIMD > 1) ? $clog2(SIMD) : 0;
     localparam TREE_WIDTH = LANE_WIDTH + DEPTH;                      // bits of a full sum
     localparam COUNT_WIDTH = DEPTH + 1;                              // bits of a count 0..SIMD
+    localparam S_GROUP = 4;  // copies of x per copy of S's first level
+    localparam S_TWO   = (HALF != 0 && X_COPIES > S_GROUP) ? 1 : 0;  // S in two levels
+    localparam S_MIDS  = (S_TWO != 0) ? (X_COPIES + S_GROUP - 1) / S_GROUP : 1;
 
     hwbnn_param_check #(.OK(PE >= 1 && SIMD >= 1 && (CONST == 0 || WORDS == 1 || WORDS == 2)),
         .RULE("PE and SIMD must be at least 1, WORDS 1 or 2 with CONST"),
@@ -91,12 +100,13 @@ module hwbnn_mvau_lanes #(
     // The tag and, for HALF, S = #{s : x_s = 1}: a popcount of x against all-ones weights,
     // then one register (S and the tag, the tag's cleared by rst) before S fans out to the PEs;
     // S's register once per copy of x (kept: identical registers would be merged), so each
-    // group of PEs reads its own.
+    // group of PEs reads its own, on the enable of the group's first PE. S_TWO: the count of
+    // x_early, then S_MIDS first-level copies of S, then the copies per copy of x.
     /* verilator lint_off UNUSEDSIGNAL */
     wire [PE*TAG_WIDTH-1:0]          tags;    // each PE's tag (the first one is used)
     wire [X_COPIES*COUNT_WIDTH-1:0]  x_ones;  // S, once per copy
     /* verilator lint_on UNUSEDSIGNAL */
-    genvar gp, gn;
+    genvar gp, gn, gc;
     generate
         if (HALF != 0) begin : g_shared
             wire [COUNT_WIDTH-1:0] ones;
@@ -104,19 +114,40 @@ module hwbnn_mvau_lanes #(
             hwbnn_popcount #(.N(SIMD), .LEVELS_PER_REG(LEVELS_PER_REG), .TAG_WIDTH(TAG_WIDTH),
                 .CONST_A(1), .A_ROWS({(2 * SIMD){1'b1}})
             ) u_ones (.clk(clk), .rst(rst), .en(en0), .in_a({SIMD{1'b0}}), .in_sel(1'b0),
-                .in_b(x0), .in_tag(in_tag), .sum(ones), .tag(ones_tag));
-            genvar gc;
+                .in_b((S_TWO != 0) ? x_early : x0),
+                .in_tag((S_TWO != 0) ? in_tag_early : in_tag), .sum(ones), .tag(ones_tag));
+            // S's first level: ones itself, or S_MIDS registers (mid m on the enable of the
+            // first PE of copy m*S_GROUP)
+            wire [S_MIDS*COUNT_WIDTH-1:0] mids;
+            if (S_TWO != 0) begin : g_two
+                for (gc = 0; gc < S_MIDS; gc = gc + 1) begin : g_mid
+                    localparam integer P0 = (gc * S_GROUP * PE + X_COPIES - 1) / X_COPIES;
+                    reg [COUNT_WIDTH-1:0] r;
+                    (* keep *)
+                    always @(posedge clk) begin
+                        if (en[P0 * EN_COPIES / PE]) begin
+                            r <= ones;
+                        end
+                    end
+                    assign mids[gc*COUNT_WIDTH +: COUNT_WIDTH] = r;
+                end
+            end else begin : g_one
+                assign mids = ones;
+            end
             for (gc = 0; gc < X_COPIES; gc = gc + 1) begin : g_ones_reg
+                // the first PE reading copy gc (PE p reads copy p*X_COPIES/PE)
+                localparam integer P0 = (gc * PE + X_COPIES - 1) / X_COPIES;
+                localparam integer M  = (S_TWO != 0) ? gc / S_GROUP : 0;
                 reg [COUNT_WIDTH-1:0] r;
                 (* keep *)
                 always @(posedge clk) begin
-                    if (en0) begin
-                        r <= ones;
+                    if (en[P0 * EN_COPIES / PE]) begin
+                        r <= mids[M*COUNT_WIDTH +: COUNT_WIDTH];
                     end
                 end
                 assign x_ones[gc*COUNT_WIDTH +: COUNT_WIDTH] = r;
             end
-            hwbnn_delay #(.WIDTH(TAG_WIDTH), .STAGES(1), .RESET(1)) u_tag_reg (
+            hwbnn_delay #(.WIDTH(TAG_WIDTH), .STAGES(1 + S_TWO), .RESET(1)) u_tag_reg (
                 .clk(clk), .rst(rst), .en(en0), .in(ones_tag), .out(tag));
         end else begin : g_pe_tag
             assign x_ones = {(X_COPIES * COUNT_WIDTH){1'b0}};

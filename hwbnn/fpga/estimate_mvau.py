@@ -24,7 +24,8 @@ input bits:
   registered write port of an input buffer in block RAM, and :data:`MVAU_CONTROL_FFS`; the
   places behind the output register (one; two when the pipeline enable has two register
   levels) and the enable's copies; on the constant sparser-half path the inputs once per
-  :data:`MVAU_X_GROUP` PEs and their first stage once per :data:`MVAU_X_MID_GROUP` of those;
+  :data:`MVAU_X_GROUP` PEs and their first stage once per :data:`MVAU_X_MID_GROUP` of those,
+  the count of all inputs likewise;
 - a width converter (:func:`converter_cost`) and a FIFO (:func:`fifo_estimate`) after the
   unit are counted with it;
 - memories: the weight ROM (``MH*MW`` bits, words of ``PE*SIMD``) where the plan stores it
@@ -156,8 +157,10 @@ def mvau_cost(u: UnitPlan, device: Device) -> tuple[int, int, tuple[MemoryUse, .
             tree_ffs += clog2(counted) + 1
             copies = mvau_x_copies(pe)
             shared_ffs = copies * (clog2(simd) + 1) + (copies - 1) * simd
-            # and the input register's first stage once per MVAU_X_MID_GROUP of those
-            shared_ffs += (mvau_x_mids(pe) - 1) * simd
+            # and the input register's first stage once per MVAU_X_MID_GROUP of those, S's
+            # first level alike (one copy of S per mid when there are several)
+            mids = mvau_x_mids(pe)
+            shared_ffs += (mids - 1) * simd + (mids * (clog2(simd) + 1) if mids > 1 else 0)
             tree_regs += 1
     elif binary:
         group = max(1, device.lut_inputs // 2)
