@@ -374,12 +374,14 @@ module hwbnn_mvau #(
     wire                    s3_push = s2_valid && s2_last;  // s3_valid's next value (running)
     reg  [NF_WIDTH-1:0]     s3_nf;
     reg                     s3_flast;
+    // one SIMD group per vector: every pair is a whole sum (first and last), so no adder
+    // (yosys does not see that s2_first is constant: TFC-1 had an adder per PE here)
     integer q;
     always @* begin
         for (q = 0; q < PE; q = q + 1) begin
-            acc_next[q*SUM_WIDTH +: SUM_WIDTH] =
-                (s2_first ? {SUM_WIDTH{1'b0}} : acc[q*SUM_WIDTH +: SUM_WIDTH])
-                + s2_partial[q*SUM_WIDTH +: SUM_WIDTH];
+            acc_next[q*SUM_WIDTH +: SUM_WIDTH] = (SF == 1) ? s2_partial[q*SUM_WIDTH +: SUM_WIDTH]
+                : (s2_first ? {SUM_WIDTH{1'b0}} : acc[q*SUM_WIDTH +: SUM_WIDTH])
+                  + s2_partial[q*SUM_WIDTH +: SUM_WIDTH];
         end
     end
 

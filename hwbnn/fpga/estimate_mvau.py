@@ -178,7 +178,9 @@ def mvau_cost(u: UnitPlan, device: Device) -> tuple[int, int, tuple[MemoryUse, .
     control += math.ceil(per_bit * mvau_counter_bits(u))
     if u.emits_acc:
         control += MVAU_OUTPUT_LUTS.get(device.family, 0)
-    luts = pe * (lane_luts + tree + sum_width + compare) + shared + control
+    # the accumulator's adder (none with one SIMD group per vector: each pair is a whole sum)
+    accumulate = sum_width if u.sf > 1 else 0
+    luts = pe * (lane_luts + tree + accumulate + compare) + shared + control
     # two stages of operand registers (weights and inputs), the trees' pipeline registers
     # and the control word travelling with them, the accumulators, the output register
     tag = (max(1, clog2(u.nf)) + 4) * tree_regs
