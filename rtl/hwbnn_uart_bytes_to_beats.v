@@ -12,8 +12,8 @@
 // clock enables come from flip-flops, copied once per GROUP_BYTES bytes (kept: yosys would
 // merge them). A beat of a fully parallel net is a whole frame (TFC: 784 8-bit pixels, 6,272
 // bits), and one enable net to all of them was the board's critical path (12.7 ns of
-// routing). More than 5 copies (beats over 160 bytes) are fed by a first level of strobe
-// copies, one per 5, with the byte registered once more beside them (the strobes of a 784-byte
+// routing; a copy per 32 bytes still 10.5 ns). More than 5 copies (beats over 80 bytes) are
+// fed by a first level of strobe copies, one per 5, with the byte registered once more beside them (the strobes of a 784-byte
 // beat from one LUT were 11.5 ns). s_axis_tready depends on this module's registers only. The
 // beat leaves two cycles after its last byte was taken (three with the first level); UART
 // bytes come ~1,000 cycles apart.
@@ -35,7 +35,7 @@ module hwbnn_uart_bytes_to_beats #(
     input  wire                  m_axis_tready,
     output reg                   m_axis_tlast
 );
-    localparam GROUP_BYTES    = 32;  // bytes per copy of the shift and load strobes
+    localparam GROUP_BYTES    = 16;  // bytes per copy of the shift and load strobes
     localparam COPIES         = (BYTES + GROUP_BYTES - 1) / GROUP_BYTES;
     localparam MID_GROUP      = 5;   // strobe copies per first-level copy
     localparam MIDS           = (COPIES > MID_GROUP) ? (COPIES + MID_GROUP - 1) / MID_GROUP : 0;

@@ -69,8 +69,8 @@ async def pack_overlaps_next_beat(dut):
     await wait_sent(source, timeout_cycles=100)
 
 
-#: (BEAT_WIDTH, FRAME_BEATS); 300 bits are 38 bytes: two copies of the shift and load strobes;
-#: 1,400 bits are 175 bytes: 6 copies from 2 first-level copies
+#: (BEAT_WIDTH, FRAME_BEATS); 300 bits are 38 bytes: three copies of the shift and load strobes;
+#: 1,400 bits are 175 bytes: 11 copies from 3 first-level copies
 CASES = [(1, 1), (5, 64), (8, 3), (9, 4), (16, 2), (45, 5), (300, 2), (1400, 2)]
 
 
