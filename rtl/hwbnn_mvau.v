@@ -139,7 +139,13 @@ module hwbnn_mvau #(
     // the enable for groups 1.. follow the others (group 0 uses the control copy run[0]).
     localparam OUT_GROUP    = 8;  // output bits per group
     localparam OUT_GROUPS   = (RUN_LEVELS > 1) ? (OUT_WIDTH + OUT_GROUP - 1) / OUT_GROUP : 1;
-    localparam RUN_COPIES   = EN_COPIES + OUT_GROUPS - 1;  // all copies of run
+    // At two levels each copy of the inputs' registers (a_x, b_x: IN_WIDTH flip-flops each)
+    // takes its enable from X_EN_SPLIT copies of run, one per slice of its bits (one copy of
+    // run to the 784 clock enables of an a_x copy was 10.8 ns of routing in TFC-1 on ECP5);
+    // those copies follow the output groups' (SPLIT_BASE: a_x's, then b_x's).
+    localparam X_EN_SPLIT   = (RUN_LEVELS > 1 && IN_WIDTH >= 4) ? 4 : 1;
+    localparam SPLIT_BASE   = EN_COPIES + OUT_GROUPS - 1;
+    localparam RUN_COPIES   = SPLIT_BASE + (X_MIDS + X_COPIES) * (X_EN_SPLIT - 1);  // all
     // one beat per vector and one fold: the beat goes straight to the operand register
     localparam DIRECT       = (SF == 1 && NF == 1) ? 1 : 0;
     /* verilator lint_off UNUSEDPARAM */
@@ -308,26 +314,39 @@ module hwbnn_mvau #(
     // critical path of a 784 x 64 layer on ECP5 (18 ns of routing across the die).
     // With more than X_MID_GROUP of those, a_x itself is copied (X_MIDS), each copy feeding
     // X_MID_GROUP of them: two levels of fan-out, no added latency.
-    genvar gc;
+    genvar gc, gk;
     generate
         for (gc = 0; gc < X_MIDS; gc = gc + 1) begin : g_a_x_copy
-            // one copy: on the control's enable; several: each on its own
+            // one copy: on the control's enable; several: each on its own (X_EN_SPLIT slices)
             localparam integer EN_A = (X_MIDS > 1) ? 1 + PE + X_COPIES + gc : 0;
             reg [IN_WIDTH-1:0] r;
-            (* keep *)
-            always @(posedge clk) begin
-                if (run[EN_A]) begin
-                    r <= ibuf_word;
+            for (gk = 0; gk < X_EN_SPLIT; gk = gk + 1) begin : g_slice
+                localparam integer LO = gk * IN_WIDTH / X_EN_SPLIT;
+                localparam integer HI = (gk + 1) * IN_WIDTH / X_EN_SPLIT;
+                localparam integer EN_K = (gk == 0) ? EN_A
+                                          : SPLIT_BASE + gc * (X_EN_SPLIT - 1) + gk - 1;
+                (* keep *)
+                always @(posedge clk) begin
+                    if (run[EN_K]) begin
+                        r[HI-1:LO] <= ibuf_word[HI-1:LO];
+                    end
                 end
             end
             assign a_x[gc*IN_WIDTH +: IN_WIDTH] = r;
         end
         for (gc = 0; gc < X_COPIES; gc = gc + 1) begin : g_x_copy
             reg [IN_WIDTH-1:0] r;
-            (* keep *)
-            always @(posedge clk) begin
-                if (run[1 + PE + gc]) begin
-                    r <= a_x[(gc / X_MID_GROUP)*IN_WIDTH +: IN_WIDTH];
+            wire [IN_WIDTH-1:0] from = a_x[(gc / X_MID_GROUP)*IN_WIDTH +: IN_WIDTH];
+            for (gk = 0; gk < X_EN_SPLIT; gk = gk + 1) begin : g_slice
+                localparam integer LO = gk * IN_WIDTH / X_EN_SPLIT;
+                localparam integer HI = (gk + 1) * IN_WIDTH / X_EN_SPLIT;
+                localparam integer EN_K = (gk == 0) ? 1 + PE + gc
+                    : SPLIT_BASE + (X_MIDS + gc) * (X_EN_SPLIT - 1) + gk - 1;
+                (* keep *)
+                always @(posedge clk) begin
+                    if (run[EN_K]) begin
+                        r[HI-1:LO] <= from[HI-1:LO];
+                    end
                 end
             end
             assign b_x[gc*IN_WIDTH +: IN_WIDTH] = r;

@@ -212,6 +212,8 @@ def mvau_cost(u: UnitPlan, device: Device) -> tuple[int, int, tuple[MemoryUse, .
     skid = places * pe * u.out_bits
     luts += skid
     ffs += skid + 2 + 1 + pe + x_copies + (2 * mids + 1 if mids > 1 else 0)
+    if mids > 1:  # and 3 more per copy of the inputs' registers (one per quarter of its bits)
+        ffs += 3 * (mids + x_copies)
     if mids > 1:  # the output places' state and its logic once per group of output bits
         groups = math.ceil(pe * u.out_bits / MVAU_OUT_GROUP)
         luts += MVAU_OUT_GROUP_LUTS * (groups - 1)
