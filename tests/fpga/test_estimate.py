@@ -266,7 +266,8 @@ def test_deep_mvau_counters_and_block_ram_selects() -> None:
     against 23-29 in the digits MLP, each bit an incrementer, a clear and part of a compare;
     its deep weight ROMs pick a block output by registered address bits; its input buffers
     sit in block RAM with a registered write port. Without these terms the estimate was
-    678 LUT4 / 461 FFs against yosys' 879 / 532 (docs/benchmarks.md); the project's bound
+    678 LUT4 / 461 FFs against yosys' 879 / 532 (docs/benchmarks.md); yosys gives 895 / 596
+    at a877381 (`estimate_check.synthesize_top` on this plan's build); the project's bound
     is 15% (tests/fpga/test_estimate_synth.py)."""
     from hwbnn.fpga.estimate_mvau import mvau_counter_bits
     from hwbnn.ir.folding import Folding, LayerFolding
@@ -280,7 +281,7 @@ def test_deep_mvau_counters_and_block_ram_selects() -> None:
     assert memory_resources(28672, 7, LFE5U_85F) == MemoryCost("bram", 11, 91, 4)
     assert memory_resources(16384, 1, LFE5U_85F).ffs == 0
     est = estimate_plan(plan, LFE5U_85F)
-    assert abs(est.luts - 879) <= 0.15 * 879 and abs(est.ffs - 532) <= 0.15 * 532
+    assert abs(est.luts - 895) <= 0.15 * 895 and abs(est.ffs - 596) <= 0.15 * 596
     assert est.brams == 28
 
 
