@@ -294,8 +294,8 @@ CASES = [
     Case(64, 6, 6, 32, frames=10, storage=3),  # two words (SF = 2)
     Case(34, 8, 4, 34, frames=10, storage=3),  # two words (NF = 2), SIMD 34
     Case(150, 4, 4, 150, frames=10, storage=3),  # half counts of 64+ lanes, padded to 8
-    Case(20, 20, 20, 20, frames=10, storage=3),  # 20 PEs: three copies of the inputs
-    Case(16, 40, 40, 16, frames=10, storage=3),  # 40 PEs: 10 input copies from 3 a_x copies, S in two levels
+    Case(20, 20, 20, 20, frames=10, storage=3),  # 20 PEs: 5 input copies from 2 a_x
+    Case(16, 40, 40, 16, frames=10, storage=3),  # 40 PEs: 10 input copies from 3 a_x
     Case(8, 12, 12, 8, frames=10, storage=3),  # adder tree
     Case(10, 6, 3, 10, input_bits=3, frames=10, storage=3),  # integer input, two words
     Case(16, 8, 8, 16, frames=4, vectors=3, output_mode=1, storage=3),
