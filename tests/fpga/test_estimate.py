@@ -190,7 +190,7 @@ def test_graph_units_are_estimated() -> None:
 
 def test_weights_where_the_plan_stores_them() -> None:
     """Constant weights (PE*SIMD covers the layer): no weight memory, no weight registers (but
-    a copy of the input register per 8 PEs) and cheaper lanes; a ROM forced to block RAM or
+    a copy of the input register per 4 PEs) and cheaper lanes; a ROM forced to block RAM or
     logic is priced so."""
     from dataclasses import replace
 
@@ -207,8 +207,10 @@ def test_weights_where_the_plan_stores_them() -> None:
         replace(unit, weights=replace(unit.weights, storage=WeightStorage.ROM)), LFE5U_85F
     )
     # no weight registers (32 x 32), but seven more copies of the 32 inputs (one per 4 PEs),
-    # a second copy of their first stage, and a second output place behind the output
-    assert const.luts < rom.luts and const.ffs <= rom.ffs - 32 * 32 + 8 * 32 + 32
+    # a second copy of their first stage, a second output place behind the output, the 6-bit
+    # count of all inputs' two first-level copies, 3 more enable copies per input copy (10)
+    extra = 8 * 32 + 32 + 2 * 6 + 3 * 10
+    assert const.luts < rom.luts and const.ffs <= rom.ffs - 32 * 32 + extra
     deep = plan_unit_at(net, LayerFolding(1, 1))
     block = replace(deep.weights, storage=WeightStorage.BLOCK_RAM)
     logic = replace(deep.weights, storage=WeightStorage.LUT_ROM)
