@@ -13,8 +13,9 @@
 // merge them). A beat of a fully parallel net is a whole frame (TFC: 784 8-bit pixels, 6,272
 // bits), and one enable net to all of them was the board's critical path (12.7 ns of
 // routing; a copy per 32 bytes still 10.5 ns). More than 5 copies (beats over 80 bytes) are
-// fed by a first level of strobe copies, one per 5, with the byte registered once more beside them (the strobes of a 784-byte
-// beat from one LUT were 11.5 ns). s_axis_tready depends on this module's registers only. The
+// fed by a first level of strobe copies, one per 5, with the byte registered once more beside
+// them (the strobes of a 784-byte beat from one LUT were 11.5 ns). s_axis_tready depends on
+// this module's registers only. The
 // beat leaves two cycles after its last byte was taken (three with the first level); UART
 // bytes come ~1,000 cycles apart.
 `default_nettype none

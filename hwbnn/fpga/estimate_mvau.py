@@ -204,17 +204,18 @@ def mvau_cost(u: UnitPlan, device: Device) -> tuple[int, int, tuple[MemoryUse, .
     # enable has two levels; a beat and its tlast each, a 2:1 multiplexer per bit before the
     # output register) and the copies of the pipeline enable: one for the control, one per PE
     # and per copy of the inputs; at two levels a first level of copies (one per a_x copy),
-    # one per a_x copy and one for s_axis_tready
+    # one per a_x copy, one for s_axis_tready, and 3 more per copy of the inputs' registers
+    # (a_x and b_x: one enable copy per quarter of their bits)
     half_path = binary and constant and words == 1 and simd >= POPCOUNT_SIMD
     x_copies = mvau_x_copies(pe) if half_path else 1
     mids = mvau_x_mids(pe) if half_path else 1
     places = 2 if mids > 1 else 1
     skid = places * pe * u.out_bits
     luts += skid
-    ffs += skid + 2 + 1 + pe + x_copies + (2 * mids + 1 if mids > 1 else 0)
-    if mids > 1:  # and 3 more per copy of the inputs' registers (one per quarter of its bits)
-        ffs += 3 * (mids + x_copies)
-    if mids > 1:  # the output places' state and its logic once per group of output bits
+    ffs += skid + 2 + 1 + pe + x_copies
+    if mids > 1:
+        ffs += 2 * mids + 1 + 3 * (mids + x_copies)
+        # the output places' state and its logic once per group of output bits
         groups = math.ceil(pe * u.out_bits / MVAU_OUT_GROUP)
         luts += MVAU_OUT_GROUP_LUTS * (groups - 1)
         ffs += MVAU_OUT_GROUP_FFS * (groups - 1)
