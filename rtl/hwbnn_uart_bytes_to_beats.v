@@ -15,8 +15,10 @@
 // routing; a copy per 32 bytes still 10.5 ns). More than 5 copies (beats over 80 bytes) are
 // fed by a first level of strobe copies, one per 5, with the byte registered once more beside
 // them (the strobes of a 784-byte beat from one LUT were 11.5 ns). s_axis_tready depends on
-// this module's registers only. The
-// beat leaves two cycles after its last byte was taken (three with the first level); UART
+// this module's registers only, and on copies of m_axis_tvalid and of the first load strobe
+// kept for it alone: the output register sits by the accelerator's input and the byte side by
+// the UART, and one register for both put two crossings of the die between the accelerator
+// and the UART receiver (TFC-1 on ECP5). The beat leaves two cycles after its last byte was taken (three with the first level); UART
 // bytes come ~1,000 cycles apart.
 `default_nettype none
 
@@ -75,7 +77,15 @@ module hwbnn_uart_bytes_to_beats #(
                                            // BEAT_WIDTH are padding
     /* verilator lint_on UNUSEDSIGNAL */
 
-    assign s_axis_tready = !last_byte || (!m_axis_tvalid && !load[0] && !load_mid);
+    wire                      ctl_load_next;  // load[0] next cycle
+    (* keep *) reg            ctl_load;       // load[0] again, for s_axis_tready
+    (* keep *) reg            ctl_full;       // m_axis_tvalid again, for s_axis_tready
+
+    assign s_axis_tready = !last_byte || (!ctl_full && !ctl_load && !load_mid);
+
+    always @(posedge clk) begin
+        ctl_load <= ctl_load_next;
+    end
 
     always @(posedge clk) begin
         if (accept) begin
@@ -105,6 +115,7 @@ module hwbnn_uart_bytes_to_beats #(
             assign byte_s   = byte_q;
             assign tlast_s  = tlast_q;
             assign load_mid = 1'b0;
+            assign ctl_load_next = !rst && accept && last_byte;
         end else begin : g_two_levels
             for (gc = 0; gc < COPIES; gc = gc + 1) begin : g_strobe
                 reg r_shift, r_load;
@@ -125,6 +136,7 @@ module hwbnn_uart_bytes_to_beats #(
             assign byte_s   = byte_q2;
             assign tlast_s  = tlast_q2;
             assign load_mid = first_load[0];
+            assign ctl_load_next = !rst && first_load[0];
         end
 
         if (BYTES == 1) begin : g_one_byte
@@ -160,7 +172,14 @@ module hwbnn_uart_bytes_to_beats #(
             byte_count    <= {BYTE_CNT_WIDTH{1'b0}};
             beat_count    <= {BEAT_CNT_WIDTH{1'b0}};
             m_axis_tvalid <= 1'b0;
+            ctl_full      <= 1'b0;
         end else begin
+            if (ctl_full && m_axis_tready) begin
+                ctl_full <= 1'b0;
+            end
+            if (ctl_load) begin
+                ctl_full <= 1'b1;
+            end
             if (m_axis_tvalid && m_axis_tready) begin
                 m_axis_tvalid <= 1'b0;
             end
