@@ -78,11 +78,13 @@ module hwbnn_uart_bytes_to_beats #(
     /* verilator lint_on UNUSEDSIGNAL */
 
     wire                      ctl_load_next;  // load[0] next cycle
-    (* keep *) reg            ctl_load;       // load[0] again, for s_axis_tready
-    (* keep *) reg            ctl_full;       // m_axis_tvalid again, for s_axis_tready
+    reg                       ctl_load;       // load[0] again, for s_axis_tready
+    reg                       ctl_full;       // m_axis_tvalid again, for s_axis_tready
 
     assign s_axis_tready = !last_byte || (!ctl_full && !ctl_load && !load_mid);
 
+    // kept on the process: yosys merged a register-level keep into load[0]'s copies
+    (* keep *)
     always @(posedge clk) begin
         ctl_load <= ctl_load_next;
     end
