@@ -15,11 +15,11 @@
 // routing; a copy per 32 bytes still 10.5 ns). More than 5 copies (beats over 80 bytes) are
 // fed by a first level of strobe copies, one per 5, with the byte registered once more beside
 // them (the strobes of a 784-byte beat from one LUT were 11.5 ns). s_axis_tready depends on
-// this module's registers only, and on copies of m_axis_tvalid and of the first load strobe
-// kept for it alone: the output register sits by the accelerator's input and the byte side by
-// the UART, and one register for both put two crossings of the die between the accelerator
-// and the UART receiver (TFC-1 on ECP5). The beat leaves two cycles after its last byte was taken (three with the first level); UART
-// bytes come ~1,000 cycles apart.
+// this module's registers only: copies of m_axis_tvalid and of the first load strobe kept for
+// it alone (the output register sits by the accelerator's input, the byte side by the UART;
+// one register for both put two crossings of the die between the accelerator and the UART
+// receiver, TFC-1 on ECP5). The beat leaves two cycles after its last byte was taken (three
+// with the first level); UART bytes come ~1,000 cycles apart.
 `default_nettype none
 
 module hwbnn_uart_bytes_to_beats #(
@@ -83,7 +83,8 @@ module hwbnn_uart_bytes_to_beats #(
 
     assign s_axis_tready = !last_byte || (!ctl_full && !ctl_load && !load_mid);
 
-    // kept on the process: yosys merged a register-level keep into load[0]'s copies
+    // kept on the process (a keep on the reg keeps only its net: yosys merged this register
+    // into an equal strobe copy placed by the output register)
     (* keep *)
     always @(posedge clk) begin
         ctl_load <= ctl_load_next;

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from hwbnn.errors import ConfigError
 from hwbnn.fpga.board_top import UART_MODULES, check_baud, render_board_top
 from hwbnn.fpga.boards import BOARDS, Family, get_board
 from hwbnn.fpga.link import LinkFormat
+from hwbnn.fpga.tools import find_toolchain
+from hwbnn.fpga.yosys import render_script, run_yosys
 from hwbnn.resources import rtl_files, share_dir
 from hwbnn.sim.runner import SimulatorNotFound, verilator_environment
 
@@ -63,20 +67,9 @@ def test_bad_baud_rates(clk_hz: int, baud: int, message: str) -> None:
     check_baud(12_000_000, 115_200)
 
 
-@pytest.mark.parametrize("active_low", [False, True])
-def test_board_top_lints_clean(tmp_path: Path, active_low: bool) -> None:
-    """The rendered board top (with a stand-in hwbnn_top) passes verilator -Wall."""
-    try:
-        env = verilator_environment()
-    except SimulatorNotFound as exc:
-        pytest.skip(str(exc))
-    import os
-
-    link = LinkFormat(64, 5, 4, 10, 2, 9)
-    text = render_board_top(link, 25_000_000, 115_200, active_low)
-    assert ("~{frame_done, rx_error}" in text) == active_low
-    (tmp_path / "hwbnn_board_top.v").write_text(text)
-    (tmp_path / "hwbnn_top.v").write_text(
+def stand_in_top(link: LinkFormat) -> str:
+    """A small hwbnn_top with the ports of ``link`` (every input reaches a register)."""
+    return (
         "`default_nettype none\n"
         "/* verilator lint_off UNUSEDSIGNAL */ /* verilator lint_off UNUSEDPARAM */\n"
         'module hwbnn_top #(parameter MEM_DIR = ".") (\n'
@@ -91,6 +84,22 @@ def test_board_top_lints_clean(tmp_path: Path, active_low: bool) -> None:
         f"  assign m_axis_tlast = r[0]; assign m_axis_tdata = {{{link.out_width}{{r[0]}}}};\n"
         "endmodule\n`default_nettype wire\n"
     )
+
+
+@pytest.mark.parametrize("active_low", [False, True])
+def test_board_top_lints_clean(tmp_path: Path, active_low: bool) -> None:
+    """The rendered board top (with a stand-in hwbnn_top) passes verilator -Wall."""
+    try:
+        env = verilator_environment()
+    except SimulatorNotFound as exc:
+        pytest.skip(str(exc))
+    import os
+
+    link = LinkFormat(64, 5, 4, 10, 2, 9)
+    text = render_board_top(link, 25_000_000, 115_200, active_low)
+    assert ("~{frame_done, rx_error}" in text) == active_low
+    (tmp_path / "hwbnn_board_top.v").write_text(text)
+    (tmp_path / "hwbnn_top.v").write_text(stand_in_top(link))
     sources = [tmp_path / "hwbnn_board_top.v", tmp_path / "hwbnn_top.v"]
     sources += rtl_files(*UART_MODULES)
     result = subprocess.run(
@@ -109,3 +118,27 @@ def test_board_top_lints_clean(tmp_path: Path, active_low: bool) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "%Warning" not in result.stderr, result.stderr
+
+
+def test_synthesis_keeps_the_reset_and_ready_copies(tmp_path: Path) -> None:
+    """The registers copied for placement stay separate flip-flops through the bitstream
+    flow's ECP5 synthesis: the two reset copies (accelerator, UART side) and the packer's copy
+    of its first load strobe, which equals the strobe copies of the beat's first bytes (a
+    784-byte beat has two levels of strobes). A keep on a reg keeps only its net, and yosys
+    merged these once."""
+    link = LinkFormat(784, 8, 784, 10, 10, 9)  # one 6,272-bit beat per frame (TFC-1)
+    (tmp_path / "hwbnn_board_top.v").write_text(render_board_top(link, 25_000_000, 115_200, False))
+    (tmp_path / "hwbnn_top.v").write_text(stand_in_top(link))
+    files = ["hwbnn_board_top.v", "hwbnn_top.v"]
+    for path in rtl_files(*UART_MODULES):
+        shutil.copy(path, tmp_path / path.name)
+        files.append(path.name)
+    script = render_script(Family.ECP5, files, "hwbnn_board_top", "synth.json", "stat.json")
+    run_yosys(find_toolchain(Family.ECP5).synth, script, tmp_path)
+    module = json.loads((tmp_path / "synth.json").read_text())["modules"]["hwbnn_board_top"]
+    nets = module["netnames"]
+    assert nets["rst_accel"]["bits"] != nets["rst_link"]["bits"]
+    strobes = [n["bits"] for name, n in nets.items() if name.endswith(".r_load")]
+    assert len(strobes) == 10 + 49  # first level (one per 5) and one per 16 bytes
+    assert "u_pack.ctl_load" in nets, "ctl_load was merged into another flip-flop"
+    assert nets["u_pack.ctl_load"]["bits"] not in strobes
